@@ -1,0 +1,113 @@
+// Package cli is the lowfare command line: one file per command, each
+// returning a *cobra.Command. Commands parse flags, call the internal
+// packages and print; they hold no logic of their own.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2 // bad input or usage: nothing was changed anywhere
+)
+
+// exitError carries an exit code through cobra's error return.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageErr marks err as bad input (exit 2).
+func usageErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: ExitUsage, err: err}
+}
+
+// usageErrf formats a bad-input error (exit 2).
+func usageErrf(format string, args ...any) error {
+	return usageErr(fmt.Errorf(format, args...))
+}
+
+// silentErr is an error whose message the command already printed.
+type silentErr struct{ code int }
+
+func (e silentErr) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// NewRoot builds the command tree. stdin, stdout and stderr are explicit so
+// tests run commands in-process.
+func NewRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "lowfare",
+		Short: "A container web app with a database on AWS for the price of a coffee",
+		Long: `lowfare turns one short lowfare.yaml into a cost-optimised AWS architecture
+(ECS Fargate or Lambda, DynamoDB, no NAT gateway), prices it before anything
+exists, builds the image without Docker, deploys it and operates it.
+
+Start with:
+  lowfare init          write a commented lowfare.yaml
+  lowfare plan          what would be created, the warnings and the monthly bill
+  lowfare dev           run the service on this machine, no AWS account needed
+
+Exit codes: 0 ok, 1 failure, 2 bad input or usage (nothing was changed).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErr(fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath()))
+	})
+	for _, c := range commands() {
+		root.AddCommand(c)
+	}
+	return root
+}
+
+// Execute runs the command line and returns the process exit code.
+func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := NewRoot(stdin, stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var silent silentErr
+	if errors.As(err, &silent) {
+		return silent.code
+	}
+	fmt.Fprintln(stderr, "lowfare:", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if isCobraUsageError(err) {
+		return ExitUsage
+	}
+	return ExitFailure
+}
+
+// isCobraUsageError recognises cobra's own argument and command errors,
+// which it returns as plain errors.
+func isCobraUsageError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "received ", "invalid argument"} {
+		if len(msg) >= len(p) && containsFold(msg, p) {
+			return true
+		}
+	}
+	return false
+}

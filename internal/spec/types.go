@@ -1,0 +1,180 @@
+// Package spec defines lowfare.yaml: the types, their defaults, loading with
+// positions, and validation. Every other package reads a *Spec; none writes one.
+package spec
+
+// Profiles.
+const (
+	ProfileFree       = "free"
+	ProfileHA         = "ha"
+	ProfileServerless = "serverless"
+)
+
+// Ingress kinds. ECS profiles take alb or apigw; serverless takes url or apigw.
+const (
+	IngressALB   = "alb"
+	IngressAPIGW = "apigw"
+	IngressURL   = "url"
+)
+
+// Architectures, spelled as ECS RuntimePlatform spells them (lowercased).
+const (
+	ArchARM64 = "arm64"
+	ArchX8664 = "x86_64"
+)
+
+// Table billing modes.
+const (
+	BillingProvisioned = "provisioned"
+	BillingOnDemand    = "on-demand"
+)
+
+// Spec is one lowfare.yaml: an app in one environment of one region.
+type Spec struct {
+	App      string            `yaml:"app" json:"app" doc:"Application name: [a-z][a-z0-9-]{1,20}."`
+	Env      string            `yaml:"env" json:"env" doc:"Environment name: [a-z][a-z0-9-]{1,10}."`
+	Region   string            `yaml:"region" json:"region" doc:"AWS region."`
+	Profile  string            `yaml:"profile" json:"profile" doc:"free | ha | serverless."`
+	Service  Service           `yaml:"service" json:"service"`
+	Ingress  Ingress           `yaml:"ingress" json:"ingress"`
+	Table    Table             `yaml:"table" json:"table"`
+	Logs     Logs              `yaml:"logs" json:"logs"`
+	Budget   Budget            `yaml:"budget" json:"budget"`
+	Alarms   Alarms            `yaml:"alarms" json:"alarms"`
+	Tags     map[string]string `yaml:"tags" json:"tags" doc:"Tags added to every taggable resource, beside lowfare:app and lowfare:env."`
+	Workload Workload          `yaml:"workload" json:"workload"`
+}
+
+// Service is the container (or, with profile serverless, the Lambda function).
+type Service struct {
+	Image    string            `yaml:"image" json:"image" doc:"A Go main package to build (./cmd/links) or an image reference."`
+	Port     int               `yaml:"port" json:"port" doc:"Container port, 1-65535."`
+	CPU      int               `yaml:"cpu" json:"cpu" doc:"Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192, 16384."`
+	Memory   int               `yaml:"memory" json:"memory" doc:"MiB; must pair with cpu as Fargate allows. With profile serverless: the Lambda memory."`
+	Arch     string            `yaml:"arch" json:"arch" doc:"arm64 | x86_64."`
+	Spot     bool              `yaml:"spot" json:"spot" doc:"Fargate Spot (x86_64 only)."`
+	Count    Count             `yaml:"count" json:"count"`
+	Scaling  Scaling           `yaml:"scaling" json:"scaling"`
+	Schedule *Schedule         `yaml:"schedule,omitempty" json:"schedule,omitempty" doc:"Absent: runs 24/7. Present: sleeps at zero tasks outside the awake windows."`
+	Health   Health            `yaml:"health" json:"health"`
+	Timeout  int               `yaml:"timeout" json:"timeout" doc:"Seconds; the Lambda timeout with profile serverless."`
+	Env      map[string]string `yaml:"env" json:"env" doc:"Plain environment variables (never secrets)."`
+	Secrets  []string          `yaml:"secrets" json:"secrets" doc:"Names of SSM SecureString parameters under /lowfare/<app>/<env>/, injected as environment variables."`
+}
+
+// Count bounds the number of tasks.
+type Count struct {
+	Desired int `yaml:"desired" json:"desired"`
+	Min     int `yaml:"min" json:"min"`
+	Max     int `yaml:"max" json:"max"`
+}
+
+// Scaling is the target-tracking policy.
+type Scaling struct {
+	CPUTarget int `yaml:"cpu_target" json:"cpu_target" doc:"Average CPU percent to track, 1-100."`
+}
+
+// Schedule keeps the service awake only inside the windows.
+type Schedule struct {
+	Timezone string `yaml:"timezone" json:"timezone" doc:"IANA time zone, such as Europe/Berlin."`
+	Awake    string `yaml:"awake" json:"awake" doc:"Windows such as \"Mon-Fri 08:00-20:00\", separated by commas."`
+}
+
+// Health is the load balancer's (and the container's) health check.
+type Health struct {
+	Path      string `yaml:"path" json:"path"`
+	Interval  int    `yaml:"interval" json:"interval" doc:"Seconds between checks."`
+	Timeout   int    `yaml:"timeout" json:"timeout" doc:"Seconds; below interval."`
+	Healthy   int    `yaml:"healthy" json:"healthy" doc:"Consecutive successes to be healthy."`
+	Unhealthy int    `yaml:"unhealthy" json:"unhealthy" doc:"Consecutive failures to be unhealthy."`
+	Grace     int    `yaml:"grace" json:"grace" doc:"Seconds ECS ignores failing checks after a task starts."`
+}
+
+// Ingress is how requests reach the service.
+type Ingress struct {
+	Kind           string `yaml:"kind" json:"kind" doc:"alb | apigw (profile serverless: url | apigw)."`
+	Domain         string `yaml:"domain" json:"domain" doc:"With hosted_zone_id: an ACM certificate validated by DNS and an alias record."`
+	HostedZoneID   string `yaml:"hosted_zone_id" json:"hosted_zone_id"`
+	CertificateARN string `yaml:"certificate_arn" json:"certificate_arn" doc:"An existing ACM certificate."`
+}
+
+// TLS reports whether the ingress serves HTTPS.
+func (i Ingress) TLS() bool {
+	return i.CertificateARN != "" || (i.Domain != "" && i.HostedZoneID != "")
+}
+
+// Table is the DynamoDB single table.
+type Table struct {
+	Billing string `yaml:"billing" json:"billing" doc:"provisioned | on-demand."`
+	Read    int    `yaml:"read" json:"read" doc:"Provisioned RCU, for the table and again for its GSI."`
+	Write   int    `yaml:"write" json:"write" doc:"Provisioned WCU, for the table and again for its GSI."`
+	PITR    bool   `yaml:"pitr" json:"pitr" doc:"Point-in-time recovery ($0.20 per GB-month)."`
+}
+
+// Logs is the CloudWatch log group.
+type Logs struct {
+	RetentionDays int `yaml:"retention_days" json:"retention_days"`
+}
+
+// Budget is the AWS Budgets cost budget.
+type Budget struct {
+	MonthlyUSD   float64  `yaml:"monthly_usd" json:"monthly_usd"`
+	AlertPercent []int    `yaml:"alert_percent" json:"alert_percent" doc:"The first is an ACTUAL alert, the rest FORECASTED."`
+	Emails       []string `yaml:"emails" json:"emails"`
+}
+
+// Alarms are where CloudWatch alarms are sent.
+type Alarms struct {
+	Emails []string `yaml:"emails" json:"emails"`
+}
+
+// Workload describes expected traffic; only the cost estimate reads it.
+type Workload struct {
+	RequestsPerMonth int64   `yaml:"requests_per_month" json:"requests_per_month"`
+	ResponseKB       float64 `yaml:"response_kb" json:"response_kb"`
+}
+
+// Default returns the seed design: every field as documented.
+func Default() *Spec {
+	return &Spec{
+		App:     "links",
+		Env:     "dev",
+		Region:  "us-east-1",
+		Profile: ProfileFree,
+		Service: Service{
+			Image:   "./cmd/links",
+			Port:    8080,
+			CPU:     256,
+			Memory:  512,
+			Arch:    ArchARM64,
+			Count:   Count{Desired: 1, Min: 1, Max: 2},
+			Scaling: Scaling{CPUTarget: 70},
+			Health:  Health{Path: "/healthz", Interval: 15, Timeout: 5, Healthy: 2, Unhealthy: 3, Grace: 30},
+			Timeout: 30,
+			Env:     map[string]string{"LOG_LEVEL": "info"},
+			Secrets: []string{"ADMIN_TOKEN"},
+		},
+		Ingress:  Ingress{Kind: IngressALB},
+		Table:    Table{Billing: BillingProvisioned, Read: 5, Write: 5},
+		Logs:     Logs{RetentionDays: 7},
+		Budget:   Budget{MonthlyUSD: 10, AlertPercent: []int{80, 100}, Emails: []string{"ops@example.com"}},
+		Alarms:   Alarms{Emails: []string{"ops@example.com"}},
+		Tags:     map[string]string{"cost-center": "demo"},
+		Workload: Workload{RequestsPerMonth: 1_000_000, ResponseKB: 10},
+	}
+}
+
+// SecretPrefix is the SSM path under which the app's secrets live, with a
+// trailing slash: /lowfare/<app>/<env>/.
+func (s *Spec) SecretPrefix() string { return "/lowfare/" + s.App + "/" + s.Env + "/" }
+
+// SecretParameter is the SSM parameter name of one secret.
+func (s *Spec) SecretParameter(name string) string { return s.SecretPrefix() + name }
+
+// StackName is the main CloudFormation stack's name.
+func (s *Spec) StackName() string { return "lowfare-" + s.App + "-" + s.Env }
+
+// BootstrapStackName is the name of the stack that holds the ECR repository.
+func (s *Spec) BootstrapStackName() string { return s.StackName() + "-bootstrap" }
+
+// ECS reports whether the service runs on Fargate (profiles free and ha).
+func (s *Spec) ECS() bool { return s.Profile != ProfileServerless }
