@@ -7,23 +7,23 @@ import (
 )
 
 // commands lists every subcommand. Each lives in its own file.
-func commands() []*cobra.Command {
+func commands(opts *rootOptions) []*cobra.Command {
 	return []*cobra.Command{
-		newVersionCmd(),
-		newDevCmd(),
-		newInitCmd(),
-		newSynthCmd(),
-		newPlanCmd(),
-		newCostCmd(),
-		newImageCmd(),
-		newDeployCmd(),
-		newStatusCmd(),
-		newLogsCmd(),
-		newScaleCmd(),
-		newSleepCmd(),
-		newWakeCmd(),
-		newSecretsCmd(),
-		newDestroyCmd(),
+		newVersionCmd(opts),
+		newDevCmd(opts),
+		newInitCmd(opts),
+		newSynthCmd(opts),
+		newPlanCmd(opts),
+		newCostCmd(opts),
+		newImageCmd(opts),
+		newDeployCmd(opts),
+		newStatusCmd(opts),
+		newLogsCmd(opts),
+		newScaleCmd(opts),
+		newSleepCmd(opts),
+		newWakeCmd(opts),
+		newSecretsCmd(opts),
+		newDestroyCmd(opts),
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 )
 
 // newCostCmd is a placeholder until its issue lands.
-func newCostCmd() *cobra.Command {
+func newCostCmd(_ *rootOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:    "cost",
 		Short:  "not implemented yet",

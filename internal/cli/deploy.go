@@ -7,7 +7,7 @@ import (
 )
 
 // newDeployCmd is a placeholder until its issue lands.
-func newDeployCmd() *cobra.Command {
+func newDeployCmd(_ *rootOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:    "deploy",
 		Short:  "not implemented yet",

@@ -7,7 +7,7 @@ import (
 )
 
 // newDestroyCmd is a placeholder until its issue lands.
-func newDestroyCmd() *cobra.Command {
+func newDestroyCmd(_ *rootOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:    "destroy",
 		Short:  "not implemented yet",

@@ -7,7 +7,7 @@ import (
 )
 
 // newDevCmd is a placeholder until its issue lands.
-func newDevCmd() *cobra.Command {
+func newDevCmd(_ *rootOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:    "dev",
 		Short:  "not implemented yet",

@@ -7,7 +7,7 @@ import (
 )
 
 // newImageCmd is a placeholder until its issue lands.
-func newImageCmd() *cobra.Command {
+func newImageCmd(_ *rootOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:    "image",
 		Short:  "not implemented yet",

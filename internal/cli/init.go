@@ -7,7 +7,7 @@ import (
 )
 
 // newInitCmd is a placeholder until its issue lands.
-func newInitCmd() *cobra.Command {
+func newInitCmd(_ *rootOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:    "init",
 		Short:  "not implemented yet",

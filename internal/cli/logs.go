@@ -7,7 +7,7 @@ import (
 )
 
 // newLogsCmd is a placeholder until its issue lands.
-func newLogsCmd() *cobra.Command {
+func newLogsCmd(_ *rootOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:    "logs",
 		Short:  "not implemented yet",

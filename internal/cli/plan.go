@@ -7,7 +7,7 @@ import (
 )
 
 // newPlanCmd is a placeholder until its issue lands.
-func newPlanCmd() *cobra.Command {
+func newPlanCmd(_ *rootOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:    "plan",
 		Short:  "not implemented yet",

@@ -46,6 +46,12 @@ type silentErr struct{ code int }
 
 func (e silentErr) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
+// rootOptions are the flags every command shares.
+type rootOptions struct {
+	Profile string // --profile: the AWS shared config profile
+	Region  string // --region: overrides the spec's region
+}
+
 // NewRoot builds the command tree. stdin, stdout and stderr are explicit so
 // tests run commands in-process.
 func NewRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
@@ -71,7 +77,10 @@ Exit codes: 0 ok, 1 failure, 2 bad input or usage (nothing was changed).`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr(fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath()))
 	})
-	for _, c := range commands() {
+	opts := &rootOptions{}
+	root.PersistentFlags().StringVar(&opts.Profile, "profile", "", "AWS shared config profile (default: the SDK's chain, AWS_PROFILE)")
+	root.PersistentFlags().StringVar(&opts.Region, "region", "", "AWS region (default: the spec's region)")
+	for _, c := range commands(opts) {
 		root.AddCommand(c)
 	}
 	return root

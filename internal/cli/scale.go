@@ -7,7 +7,7 @@ import (
 )
 
 // newScaleCmd is a placeholder until its issue lands.
-func newScaleCmd() *cobra.Command {
+func newScaleCmd(_ *rootOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:    "scale",
 		Short:  "not implemented yet",

@@ -7,7 +7,7 @@ import (
 )
 
 // newSecretsCmd is a placeholder until its issue lands.
-func newSecretsCmd() *cobra.Command {
+func newSecretsCmd(_ *rootOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:    "secrets",
 		Short:  "not implemented yet",

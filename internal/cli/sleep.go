@@ -7,7 +7,7 @@ import (
 )
 
 // newSleepCmd is a placeholder until its issue lands.
-func newSleepCmd() *cobra.Command {
+func newSleepCmd(_ *rootOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:    "sleep",
 		Short:  "not implemented yet",

@@ -7,7 +7,7 @@ import (
 )
 
 // newStatusCmd is a placeholder until its issue lands.
-func newStatusCmd() *cobra.Command {
+func newStatusCmd(_ *rootOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:    "status",
 		Short:  "not implemented yet",

@@ -7,7 +7,7 @@ import (
 )
 
 // newSynthCmd is a placeholder until its issue lands.
-func newSynthCmd() *cobra.Command {
+func newSynthCmd(_ *rootOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:    "synth",
 		Short:  "not implemented yet",

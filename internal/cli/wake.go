@@ -7,7 +7,7 @@ import (
 )
 
 // newWakeCmd is a placeholder until its issue lands.
-func newWakeCmd() *cobra.Command {
+func newWakeCmd(_ *rootOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:    "wake",
 		Short:  "not implemented yet",
