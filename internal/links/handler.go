@@ -1,0 +1,257 @@
+package links
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/lowfare/lowfare/internal/links/store"
+)
+
+// MaxBodyBytes bounds every request body; larger bodies get 413.
+const MaxBodyBytes = 16 << 10
+
+// statsDays is how many days the stats page and API show.
+const statsDays = 7
+
+// storeTimeout bounds the store calls of one request, well inside the
+// server's WriteTimeout so a slow table yields a clean 5xx, not a cut connection.
+const storeTimeout = 10 * time.Second
+
+// handler serves the links API and web pages over one store.
+type handler struct {
+	st    store.API
+	cfg   Config
+	log   *slog.Logger
+	pages *pages
+	now   func() time.Time
+}
+
+// NewHandler returns the links service as an http.Handler: routes, request
+// logging, request ids, body limit and panic recovery.
+func NewHandler(st store.API, cfg Config, log *slog.Logger) http.Handler {
+	h := &handler{st: st, cfg: cfg, log: log, pages: mustPages(), now: time.Now}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", h.healthz)
+	mux.HandleFunc("GET /readyz", h.readyz)
+	// /api routes dispatch methods themselves so that every /api error,
+	// 405 included, is JSON.
+	mux.HandleFunc("/api/links", h.apiLinks)
+	mux.HandleFunc("/api/links/{slug}", h.apiLink)
+	mux.HandleFunc("/api/", h.apiNotFound)
+	mux.HandleFunc("GET /{$}", h.index)
+	mux.HandleFunc("POST /{$}", h.createForm)
+	mux.HandleFunc("GET /s/{slug}", h.statsPage)
+	mux.Handle("GET /static/", staticHandler())
+	mux.HandleFunc("GET /robots.txt", robots)
+	mux.HandleFunc("GET /{slug}", h.redirect)
+	mux.HandleFunc("/", h.notFound)
+	return &middleware{next: mux, log: log}
+}
+
+// middleware does what every request needs: a request id, the body limit,
+// panic recovery and one JSON log line.
+type middleware struct {
+	next http.Handler
+	log  *slog.Logger
+}
+
+// recorder remembers what the handler wrote, for the log line.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	err    error // a store error worth logging; never user input or headers
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type ctxKey struct{}
+
+// recorderFrom returns the request's recorder so handlers can attach an
+// error to the request's log line.
+func recorderFrom(ctx context.Context) *recorder {
+	rec, _ := ctx.Value(ctxKey{}).(*recorder)
+	return rec
+}
+
+func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := requestID(r.Header.Get("X-Request-Id"))
+	w.Header().Set("X-Request-Id", id)
+	rec := &recorder{ResponseWriter: w}
+	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, rec))
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			rec.err = errors.New("panic: " + slog.AnyValue(p).String())
+			if rec.status == 0 {
+				http.Error(rec, "internal error", http.StatusInternalServerError)
+			}
+		}
+		m.logRequest(r, rec, id, start)
+	}()
+	if r.ContentLength > MaxBodyBytes {
+		tooLarge(rec, r)
+		return
+	}
+	r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
+	m.next.ServeHTTP(rec, r)
+}
+
+// logRequest writes the request's one log line. Headers are never logged:
+// Authorization carries the admin token. The query string is left out for
+// the same reason (cursors are harmless, but a token pasted into a URL is not).
+func (m *middleware) logRequest(r *http.Request, rec *recorder, id string, start time.Time) {
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	if !m.log.Enabled(r.Context(), level) {
+		return
+	}
+	attrs := [8]slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.Int64("bytes", rec.bytes),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+		slog.String("request_id", id),
+	}
+	n := 6
+	if rec.err != nil {
+		attrs[n] = slog.String("error", rec.err.Error())
+		n++
+	}
+	m.log.LogAttrs(context.WithoutCancel(r.Context()), level, "request", attrs[:n]...)
+}
+
+// requestID accepts a caller's id when it is short and printable, else makes one.
+func requestID(given string) string {
+	if given != "" && len(given) <= 128 {
+		ok := true
+		for i := 0; i < len(given); i++ {
+			if c := given[i]; c < 0x21 || c > 0x7e {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return given
+		}
+	}
+	// Not a secret, only a correlation id: math/rand is enough and cheap.
+	return strconv.FormatUint(rand.Uint64(), 36)
+}
+
+func tooLarge(w http.ResponseWriter, r *http.Request) {
+	msg := "request body is larger than 16 KiB"
+	if isAPI(r) {
+		writeJSONError(w, http.StatusRequestEntityTooLarge, msg)
+		return
+	}
+	http.Error(w, msg, http.StatusRequestEntityTooLarge)
+}
+
+func isAPI(r *http.Request) bool {
+	p := r.URL.Path
+	return p == "/api" || len(p) >= 5 && p[:5] == "/api/"
+}
+
+// storeFailed records a store error for the log line; the client only
+// learns that the table did not answer.
+func storeFailed(r *http.Request, err error) {
+	if rec := recorderFrom(r.Context()); rec != nil {
+		rec.err = err
+	}
+}
+
+func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := h.st.Ping(ctx); err != nil {
+		storeFailed(r, err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("table not reachable\n"))
+		return
+	}
+	w.Write([]byte("ok\n"))
+}
+
+func robots(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("User-agent: *\nDisallow: /api/\n"))
+}
+
+// redirect is the hot path: a cached lookup, a buffered click, a 302.
+func (h *handler) redirect(w http.ResponseWriter, r *http.Request) {
+	slug := r.PathValue("slug")
+	if !validSlug(slug) {
+		h.notFound(w, r)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	target, err := h.st.Resolve(ctx, slug)
+	if errors.Is(err, store.ErrNotFound) {
+		h.notFound(w, r)
+		return
+	}
+	if err != nil {
+		storeFailed(r, err)
+		h.pages.renderError(w, http.StatusServiceUnavailable, "The link table did not answer. Try again in a moment.")
+		return
+	}
+	if r.Method == http.MethodGet {
+		h.st.RecordClick(slug, h.now())
+	}
+	w.Header().Set("Location", target)
+	w.Header().Set("Cache-Control", "private, max-age=0")
+	w.WriteHeader(http.StatusFound)
+}
+
+func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
+	if isAPI(r) {
+		writeJSONError(w, http.StatusNotFound, "not found")
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	h.pages.renderNotFound(w)
+}

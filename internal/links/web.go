@@ -1,0 +1,214 @@
+package links
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strconv"
+
+	"github.com/lowfare/lowfare/internal/links/store"
+)
+
+//go:embed web/templates/*.html web/static/*
+var webFS embed.FS
+
+// pages holds the parsed templates; parsed once at start.
+type pages struct {
+	index, stats, notFound, errorPage *template.Template
+}
+
+func mustPages() *pages {
+	parse := func(name string) *template.Template {
+		return template.Must(template.ParseFS(webFS, "web/templates/layout.html", "web/templates/"+name))
+	}
+	return &pages{
+		index:     parse("index.html"),
+		stats:     parse("stats.html"),
+		notFound:  parse("notfound.html"),
+		errorPage: parse("error.html"),
+	}
+}
+
+func staticHandler() http.Handler {
+	sub, err := fs.Sub(webFS, "web")
+	if err != nil {
+		panic(err) // the embed pattern above guarantees the directory
+	}
+	fsrv := http.FileServerFS(sub)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fsrv.ServeHTTP(w, r)
+	})
+}
+
+// render executes a template into a buffer first so a template error never
+// leaves a half-written page with a 200 status.
+func render(w http.ResponseWriter, t *template.Template, status int, data any) {
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		http.Error(w, "internal error rendering page", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (p *pages) renderNotFound(w http.ResponseWriter) {
+	render(w, p.notFound, http.StatusNotFound, nil)
+}
+
+func (p *pages) renderError(w http.ResponseWriter, status int, msg string) {
+	render(w, p.errorPage, status, map[string]any{"Message": msg, "Status": status})
+}
+
+type indexData struct {
+	Error  string
+	URL    string
+	Slug   string
+	Recent []linkView
+	// ListError says the recent links could not be loaded; the form still works.
+	ListError bool
+}
+
+type linkView struct {
+	Slug, URL, ShortURL, Created string
+}
+
+func (h *handler) index(w http.ResponseWriter, r *http.Request) {
+	h.renderIndex(w, r, http.StatusOK, indexData{})
+}
+
+func (h *handler) renderIndex(w http.ResponseWriter, r *http.Request, status int, d indexData) {
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	page, err := h.st.List(ctx, 10, "")
+	if err != nil {
+		storeFailed(r, err)
+		d.ListError = true
+	}
+	base := h.baseURL(r)
+	for _, l := range page.Links {
+		d.Recent = append(d.Recent, linkView{
+			Slug: l.Slug, URL: l.URL, ShortURL: base + "/" + l.Slug,
+			Created: l.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"),
+		})
+	}
+	render(w, h.pages.index, status, d)
+}
+
+// createForm handles the HTML form (application/x-www-form-urlencoded), so
+// the page works without JavaScript: success redirects (303) to the stats
+// page, an error shows the form again with the message.
+func (h *handler) createForm(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			tooLarge(w, r)
+			return
+		}
+		h.renderIndex(w, r, http.StatusBadRequest, indexData{Error: "The form could not be read; reload the page and try again."})
+		return
+	}
+	rawURL, slug := r.PostForm.Get("url"), r.PostForm.Get("slug")
+	l, status, msg := h.create(r, rawURL, slug)
+	if status != http.StatusCreated {
+		h.renderIndex(w, r, status, indexData{Error: msg, URL: rawURL, Slug: slug})
+		return
+	}
+	http.Redirect(w, r, "/s/"+l.Slug, http.StatusSeeOther)
+}
+
+// Chart geometry of the stats page's SVG, in user units.
+const (
+	chartW, chartH = 560, 220
+	chartTop       = 20 // room for the count above the tallest bar
+	chartBottom    = 30 // room for the day labels
+	chartBarGap    = 12
+)
+
+type chartBar struct {
+	X, Y, W, H int
+	LabelX     int
+	Day, Short string
+	Clicks     int64
+}
+
+type statsData struct {
+	Link      linkView
+	Total     int64
+	Bars      []chartBar
+	Width     int
+	Height    int
+	BaselineY int
+}
+
+// chartBars lays out one bar per day, scaled to the busiest day.
+func chartBars(days []store.DayCount) []chartBar {
+	if len(days) == 0 {
+		return nil
+	}
+	var peak int64 = 1
+	for _, d := range days {
+		peak = max(peak, d.Clicks)
+	}
+	slot := chartW / len(days)
+	plotH := chartH - chartTop - chartBottom
+	bars := make([]chartBar, len(days))
+	for i, d := range days {
+		h := int(d.Clicks * int64(plotH) / peak)
+		if d.Clicks > 0 && h < 2 {
+			h = 2 // a day with clicks stays visible
+		}
+		short := d.Day
+		if len(short) == len("2006-01-02") {
+			short = short[5:]
+		}
+		bars[i] = chartBar{
+			X: i*slot + chartBarGap/2, W: slot - chartBarGap,
+			Y: chartTop + plotH - h, H: h,
+			LabelX: i*slot + slot/2,
+			Day:    d.Day, Short: short, Clicks: d.Clicks,
+		}
+	}
+	return bars
+}
+
+func (h *handler) statsPage(w http.ResponseWriter, r *http.Request) {
+	slug := r.PathValue("slug")
+	if !validSlug(slug) {
+		h.notFound(w, r)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	st, err := h.st.Stats(ctx, slug, h.now(), statsDays)
+	if errors.Is(err, store.ErrNotFound) {
+		h.notFound(w, r)
+		return
+	}
+	if err != nil {
+		storeFailed(r, err)
+		h.pages.renderError(w, http.StatusServiceUnavailable, "The link table did not answer. Try again in a moment.")
+		return
+	}
+	render(w, h.pages.stats, http.StatusOK, statsData{
+		Link: linkView{
+			Slug: st.Slug, URL: st.URL, ShortURL: h.baseURL(r) + "/" + st.Slug,
+			Created: st.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"),
+		},
+		Total:     st.Total,
+		Bars:      chartBars(st.Days),
+		Width:     chartW,
+		Height:    chartH,
+		BaselineY: chartH - chartBottom,
+	})
+}
