@@ -1,0 +1,207 @@
+// Package cost prices a lowfare spec before anything exists in AWS: a dated
+// price table with sources, the free-tier models, the monthly estimate line
+// by line, and the same workload in other shapes. It reads the spec, never a
+// template, and makes no network call.
+package cost
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// The assumptions of the model. docs/cost-model.md explains each one and
+// where it comes from; change them there and here together.
+const (
+	// HoursPerMonth is the average month AWS pricing pages use: 365 days x
+	// 24 h / 12 months.
+	HoursPerMonth = 730.0
+	hoursPerWeek  = 168.0
+	daysPerMonth  = HoursPerMonth / 24 // 30.4167
+
+	// kbPerGB: traffic and log volumes are converted with decimal units
+	// (1 GB = 10^6 KB = 10^9 bytes). AWS bills 2^30-byte GB, so this
+	// overstates those volumes by about 7%: a bias toward a higher bill.
+	kbPerGB    = 1e6
+	bytesPerGB = 1e9
+
+	// requestKB is what a client sends per request (request line and
+	// headers); the ALB processes it as well as the response.
+	requestKB = 1.0
+
+	// ALB LCU dimensions: one LCU is 25 new connections a second, 3,000
+	// active connections a minute, 1 GB processed an hour (IP targets), or
+	// 1,000 rule evaluations a second beyond the first 10 rules free.
+	lcuNewConnectionsPerSecond = 25.0
+	lcuActiveConnectionsPerMin = 3000.0
+	lcuGBPerHour               = 1.0
+	lcuRuleEvaluationsPerSec   = 1000.0
+	lcuFreeRules               = 10
+	albRules                   = 1 // the listener's default action; lowfare adds no rules
+
+	// The links service: a request is at most one read (a cache miss on the
+	// slug) and two writes (the click total and the day bucket, which the
+	// service aggregates per flush; at low traffic each click is its own
+	// flush). Upper bounds at the traffic this tool is for.
+	readsPerRequest  = 1.0
+	writesPerRequest = 2.0
+	// dynamoKBPerCall is what one DynamoDB call moves, request and answer,
+	// through a NAT gateway in the CDK reference (tasks in private subnets).
+	dynamoKBPerCall = 1.0
+
+	// Log volume per request: one JSON access-log line of about 250 bytes
+	// plus CloudWatch's 26 bytes of per-event overhead, rounded up. Lambda
+	// adds its START, END and REPORT lines (about 300 bytes).
+	logBytesPerRequestECS    = 300.0
+	logBytesPerRequestLambda = 600.0
+
+	// ECR: a static Go binary on a distroless base is about 10 MB; the
+	// repository keeps about ten images (one per deploy).
+	imageMB    = 10.0
+	imagesKept = 10.0
+
+	// Cloud Map: assume API Gateway resolves the service on every request
+	// (an upper bound: AWS does not document a cache).
+	discoveryCallsPerRequest = 1.0
+
+	// DefaultLambdaMS is the average Lambda duration when none is given:
+	// a cached redirect in Go is a few ms; 50 ms leaves room for DynamoDB.
+	DefaultLambdaMS = 50.0
+	// DefaultStoredGB is the table size when none is given: a million
+	// links of about 1 KB with their GSI copies.
+	DefaultStoredGB = 1.0
+
+	// fixedAlarms are the alarms lowfare's template always creates: 5xx
+	// rate, p95 latency, unhealthy targets (errors for Lambda), DynamoDB
+	// throttles. Each target-tracking policy adds two alarms of its own.
+	fixedAlarms          = 4
+	alarmsPerTargetTrack = 2
+	dashboards           = 1
+	customMetrics        = 0 // lowfare publishes none; Container Insights is off
+
+	// The CDK ecs-patterns default the reference row prices.
+	cdkNATGateways = 2
+	cdkCPU         = 256
+	cdkMemoryMB    = 512
+)
+
+// Always-free allowances: every free-tier model has them.
+const (
+	freeDynamoDBStorageGB = 25.0
+	freeDynamoDBRCU       = 25.0 // provisioned, table and GSIs together
+	freeDynamoDBWCU       = 25.0
+	freeLogsGB            = 5.0 // ingest, storage and Insights scans together
+	freeAlarms            = 10.0
+	freeDashboards        = 3.0
+	freeCustomMetrics     = 10.0
+	freeLambdaRequestsM   = 1.0 // million requests
+	freeLambdaGBSeconds   = 400000.0
+	freeTransferOutGB     = 100.0
+)
+
+// The 12-month offers of accounts opened before 2025-07-15.
+const (
+	legacyALBHours       = 750.0
+	legacyALBLCUHours    = 15.0 // read as 15 LCU-hours a month (the conservative reading)
+	legacyECRGB          = 0.5
+	legacyHTTPAPIMillion = 1.0
+)
+
+// FreeTier is a free-tier model.
+type FreeTier string
+
+// Free-tier models.
+const (
+	// FreeTierNone: only the always-free allowances.
+	FreeTierNone FreeTier = "none"
+	// FreeTierLegacy adds the 12-month offers of accounts opened before
+	// 2025-07-15.
+	FreeTierLegacy FreeTier = "legacy"
+	// FreeTierCredits prices like none and says the bill is drawn from the
+	// credits of accounts opened since 2025-07-15.
+	FreeTierCredits FreeTier = "credits"
+)
+
+// ParseFreeTier checks a free-tier model name.
+func ParseFreeTier(s string) (FreeTier, error) {
+	switch ft := FreeTier(s); ft {
+	case FreeTierNone, FreeTierLegacy, FreeTierCredits:
+		return ft, nil
+	}
+	return "", fmt.Errorf("free tier %q is not a model: want none, legacy or credits", s)
+}
+
+// Workload is the traffic the estimate prices.
+type Workload struct {
+	RequestsPerMonth float64
+	ResponseKB       float64
+	LambdaMS         float64 // average Lambda duration (profile serverless)
+	StoredGB         float64 // DynamoDB table size
+	// LogGB is the log volume ingested a month; nil derives it from the
+	// requests (see logBytesPerRequestECS).
+	LogGB *float64
+}
+
+// check reports the first value that is not a count or size.
+func (w Workload) check() error {
+	vals := []struct {
+		name string
+		v    float64
+	}{
+		{"requests per month", w.RequestsPerMonth},
+		{"response KB", w.ResponseKB},
+		{"Lambda ms", w.LambdaMS},
+		{"stored GB", w.StoredGB},
+	}
+	if w.LogGB != nil {
+		vals = append(vals, struct {
+			name string
+			v    float64
+		}{"log GB", *w.LogGB})
+	}
+	var bad []string
+	for _, x := range vals {
+		if math.IsNaN(x.v) || math.IsInf(x.v, 0) || x.v < 0 {
+			bad = append(bad, fmt.Sprintf("%s %v", x.name, x.v))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("workload: %s: must be a number, zero or more", strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+// Item is one line of the bill.
+type Item struct {
+	Name         string  `json:"name"`        // stable identifier, such as fargate_vcpu
+	Description  string  `json:"description"` // what a person reads in the table
+	Quantity     float64 `json:"quantity"`
+	Unit         string  `json:"unit"`
+	UnitUSD      float64 `json:"unit_usd"`
+	FreeQuantity float64 `json:"free_quantity"`
+	USD          float64 `json:"usd"`
+	Note         string  `json:"note,omitempty"`
+}
+
+// newItem prices quantity beyond the free allowance at price.
+func newItem(name, desc string, qty float64, unit string, price Price, free float64) Item {
+	billable := math.Max(0, qty-free)
+	return Item{
+		Name:         name,
+		Description:  desc,
+		Quantity:     qty,
+		Unit:         unit,
+		UnitUSD:      price.USD,
+		FreeQuantity: free,
+		USD:          billable * price.USD,
+	}
+}
+
+// sum adds up the items' costs.
+func sum(items []Item) float64 {
+	var t float64
+	for _, it := range items {
+		t += it.USD
+	}
+	return t
+}

@@ -1,0 +1,257 @@
+package cost
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteText prints the bill as a table, the total, the budget verdict, the
+// notes and, when compared, the other shapes.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Monthly estimate for %s-%s in %s: %s\n", r.App, r.Env, r.Region, r.describeShape())
+	fmt.Fprintf(&b, "Workload: %s requests a month, %s KB a response. Prices: %s (%s). Free tier: %s.\n\n",
+		formatQty(r.Workload.RequestsPerMonth), formatQty(r.Workload.ResponseKB), r.PricesName, r.priceDates(), r.FreeTier)
+
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "ITEM\tQUANTITY\tUNIT\tUNIT PRICE\tFREE\tCOST\t")
+	for _, it := range r.Items {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", leftPad(it.Description), formatQty(it.Quantity), it.Unit,
+			"$"+strconv.FormatFloat(it.UnitUSD, 'f', -1, 64), formatQty(it.FreeQuantity), formatUSD(it.USD))
+	}
+	fmt.Fprintf(tw, "%s\t\t\t\t\t%s\t\n", leftPad("TOTAL"), formatUSD(r.TotalUSD))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	b.WriteString("\n" + r.Verdict() + "\n")
+	if top := r.Largest(1); len(top) == 1 {
+		fmt.Fprintf(&b, "Largest line: %s, %s (%.0f%% of the total).\n", top[0].Description, formatUSD(top[0].USD), 100*top[0].USD/r.TotalUSD)
+	}
+	for _, it := range r.Items {
+		if it.Note != "" {
+			fmt.Fprintf(&b, "  %s: %s.\n", it.Description, it.Note)
+		}
+	}
+	for _, n := range r.Notes {
+		b.WriteString("  " + n + "\n")
+	}
+	if len(r.Compare) > 0 {
+		b.WriteString("\nThe same workload in other shapes:\n")
+		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  SHAPE\tMONTHLY\tBUDGET\t")
+		for _, c := range r.Compare {
+			name := c.Shape.Name()
+			if c.Current {
+				name += "  <- this spec"
+			}
+			verdict := "fits"
+			if !c.FitsBudget {
+				verdict = "over"
+			}
+			if c.Shape.Runtime == RuntimeCDKReference {
+				verdict = "reference"
+			}
+			fmt.Fprintf(tw, "  %s\t%9s\t%s\t\n", name, formatUSD(c.TotalUSD), verdict)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		b.WriteString(r.fitLines("", ""))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// leftPad keeps the first column left-aligned in a right-aligned table.
+func leftPad(s string) string { return s + strings.Repeat(" ", max(0, 64-len([]rune(s)))) }
+
+// WriteSummary is the few lines 'lowfare plan' ends with: the total, the
+// verdict, the largest lines and, when over budget, the cheapest shape that
+// fits. The report must have been made with Compare.
+func (r *Report) WriteSummary(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Monthly estimate (%s, free tier %s, %s requests of %s KB): %s\n",
+		r.Region, r.FreeTier, formatQty(r.Workload.RequestsPerMonth), formatQty(r.Workload.ResponseKB), r.describeShape())
+	b.WriteString("  " + r.Verdict() + "\n")
+	var parts []string
+	for _, it := range r.Largest(3) {
+		parts = append(parts, fmt.Sprintf("%s %s", it.Description, formatUSD(it.USD)))
+	}
+	if len(parts) > 0 {
+		b.WriteString("  largest lines: " + strings.Join(parts, "; ") + "\n")
+	}
+	if !r.FitsBudget() {
+		b.WriteString(r.fitLines("  ", "  line by line: lowfare cost --compare\n"))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// fitLines names the cheapest shape that fits and, when that leaves ECS,
+// the cheapest one that keeps the containers.
+func (r *Report) fitLines(indent, tail string) string {
+	var b strings.Builder
+	best, ok := r.CheapestFit()
+	if !ok {
+		fmt.Fprintf(&b, "%sno compared shape fits the %s budget\n", indent, formatUSD(r.BudgetUSD))
+		return b.String() + tail
+	}
+	fmt.Fprintf(&b, "%scheapest shape that fits: %s (%s a month)\n", indent, best.Shape.Name(), formatUSD(best.TotalUSD))
+	if best.Shape.Runtime != RuntimeECS && r.Shape.Runtime == RuntimeECS {
+		if c, ok := r.CheapestContainerFit(); ok {
+			fmt.Fprintf(&b, "%scheapest shape that fits and keeps ECS Fargate: %s (%s a month)\n", indent, c.Shape.Name(), formatUSD(c.TotalUSD))
+		}
+	}
+	return b.String() + tail
+}
+
+// Verdict is the budget sentence.
+func (r *Report) Verdict() string {
+	if r.BudgetUSD <= 0 {
+		return fmt.Sprintf("Total %s a month; the spec sets no budget.", formatUSD(r.TotalUSD))
+	}
+	pct := 100 * r.BudgetShare()
+	if r.FitsBudget() {
+		return fmt.Sprintf("Within budget: %s of the %s budget (%.0f%%).", formatUSD(r.TotalUSD), formatUSD(r.BudgetUSD), pct)
+	}
+	return fmt.Sprintf("OVER BUDGET: %s exceeds the %s budget by %s (%.0f%% of it).",
+		formatUSD(r.TotalUSD), formatUSD(r.BudgetUSD), formatUSD(r.TotalUSD-r.BudgetUSD), pct)
+}
+
+func (r *Report) describeShape() string {
+	sh := r.Shape
+	switch sh.Runtime {
+	case RuntimeServerless:
+		return fmt.Sprintf("profile serverless, %s, Lambda arm64 %d MB", sh.Ingress, sh.MemoryMB)
+	}
+	arch := sh.Arch
+	if sh.Spot {
+		arch += " Spot"
+	}
+	return fmt.Sprintf("ingress %s, %d task(s) of %d CPU / %d MB %s, awake %s (%.1f h a month)",
+		sh.Ingress, sh.Tasks, sh.CPU, sh.MemoryMB, arch, sh.Schedule, sh.HoursAwake)
+}
+
+// priceDates names the months the region's prices were checked.
+func (r *Report) priceDates() string {
+	if len(r.PriceDates) == 0 {
+		return "undated"
+	}
+	return "checked " + strings.Join(r.PriceDates, ", ")
+}
+
+// JSON field names are a contract: scripts read them.
+type jsonReport struct {
+	App         string        `json:"app"`
+	Env         string        `json:"env"`
+	Region      string        `json:"region"`
+	FreeTier    FreeTier      `json:"free_tier"`
+	Prices      string        `json:"prices"`
+	PriceDates  []string      `json:"price_dates"`
+	Shape       string        `json:"shape"`
+	HoursAwake  float64       `json:"hours_awake"`
+	Workload    jsonWorkload  `json:"workload"`
+	TotalUSD    float64       `json:"total_usd"`
+	BudgetUSD   float64       `json:"budget_usd"`
+	FitsBudget  bool          `json:"fits_budget"`
+	BudgetShare float64       `json:"budget_share"`
+	Items       []Item        `json:"items"`
+	Compare     []jsonCompare `json:"compare"`
+	CheapestFit *jsonCompare  `json:"cheapest_fit,omitempty"`
+	Notes       []string      `json:"notes"`
+}
+
+type jsonWorkload struct {
+	RequestsPerMonth float64 `json:"requests_per_month"`
+	ResponseKB       float64 `json:"response_kb"`
+	LambdaMS         float64 `json:"lambda_ms"`
+	StoredGB         float64 `json:"stored_gb"`
+	LogGB            float64 `json:"log_gb"`
+}
+
+type jsonCompare struct {
+	Shape      string  `json:"shape"`
+	Runtime    Runtime `json:"runtime"`
+	TotalUSD   float64 `json:"total_usd"`
+	FitsBudget bool    `json:"fits_budget"`
+	Current    bool    `json:"current"`
+}
+
+// WriteJSON prints the report as JSON with stable names: total_usd,
+// budget_usd, fits_budget, items[] (name, quantity, unit, unit_usd,
+// free_quantity, usd) and compare[] (shape, total_usd).
+func (r *Report) WriteJSON(w io.Writer) error {
+	out := jsonReport{
+		App: r.App, Env: r.Env,
+		Region:     r.Region,
+		FreeTier:   r.FreeTier,
+		Prices:     r.PricesName,
+		PriceDates: append([]string{}, r.PriceDates...),
+		Shape:      r.Shape.Name(),
+		HoursAwake: round(r.Shape.HoursAwake),
+		Workload: jsonWorkload{
+			RequestsPerMonth: r.Workload.RequestsPerMonth,
+			ResponseKB:       r.Workload.ResponseKB,
+			LambdaMS:         r.Workload.LambdaMS,
+			StoredGB:         r.Workload.StoredGB,
+			LogGB:            round(r.LogGB),
+		},
+		TotalUSD:    round(r.TotalUSD),
+		BudgetUSD:   r.BudgetUSD,
+		FitsBudget:  r.FitsBudget(),
+		BudgetShare: round(r.BudgetShare()),
+		Items:       make([]Item, 0, len(r.Items)),
+		Compare:     make([]jsonCompare, 0, len(r.Compare)),
+		Notes:       append([]string{}, r.Notes...),
+	}
+	for _, it := range r.Items {
+		it.Quantity, it.FreeQuantity, it.USD = round(it.Quantity), round(it.FreeQuantity), round(it.USD)
+		out.Items = append(out.Items, it)
+	}
+	for _, c := range r.Compare {
+		out.Compare = append(out.Compare, jsonCompare{
+			Shape: c.Shape.Name(), Runtime: c.Shape.Runtime, TotalUSD: round(c.TotalUSD), FitsBudget: c.FitsBudget, Current: c.Current,
+		})
+	}
+	if best, ok := r.CheapestFit(); ok && !r.FitsBudget() {
+		out.CheapestFit = &jsonCompare{Shape: best.Shape.Name(), Runtime: best.Shape.Runtime, TotalUSD: round(best.TotalUSD), FitsBudget: true}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// round keeps six decimals: enough for a unit price, free of float noise.
+func round(v float64) float64 { return math.Round(v*1e6) / 1e6 }
+
+func formatUSD(v float64) string {
+	if v > 0 && v < 0.005 {
+		return "<$0.01"
+	}
+	return fmt.Sprintf("$%.2f", v)
+}
+
+// formatQty prints a quantity readably: whole numbers with thousands
+// separators, fractions with four significant digits.
+func formatQty(q float64) string {
+	if q == math.Trunc(q) && math.Abs(q) < 1e15 {
+		s := strconv.FormatInt(int64(q), 10)
+		var b strings.Builder
+		for i, c := range s {
+			if i > 0 && (len(s)-i)%3 == 0 {
+				b.WriteByte(',')
+			}
+			b.WriteRune(c)
+		}
+		return b.String()
+	}
+	if math.Abs(q) >= 100 {
+		return strconv.FormatFloat(q, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(q, 'g', 4, 64)
+}

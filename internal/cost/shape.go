@@ -1,0 +1,144 @@
+package cost
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/lowfare/lowfare/internal/spec"
+)
+
+// Runtime is what serves requests in a shape.
+type Runtime string
+
+// Runtimes.
+const (
+	RuntimeECS        Runtime = "ecs"
+	RuntimeServerless Runtime = "serverless"
+	// RuntimeCDKReference is the AWS CDK ecs-patterns default, priced only
+	// as a reference row: two NAT gateways, an x86 task 24/7 in private
+	// subnets, an ALB.
+	RuntimeCDKReference Runtime = "cdk-reference"
+)
+
+// Shape is the part of a spec the bill depends on, resolved: the schedule
+// is already hours, the profile's rules already applied. --compare prices
+// variations of it.
+type Shape struct {
+	Runtime  Runtime
+	Ingress  string // alb | apigw | url
+	Arch     string // arm64 | x86_64 (ECS; Lambda is always arm64)
+	Spot     bool
+	Tasks    int
+	CPU      int // Fargate CPU units
+	MemoryMB int // Fargate task or Lambda memory
+
+	HoursAwake float64 // a month
+	Schedule   string  // "24/7" or the awake windows with their zone
+
+	Billing     string // DynamoDB provisioned | on-demand
+	Read, Write int    // provisioned capacity per table and per GSI
+	GSIs        int
+	PITR        bool
+	HostedZone  bool // domain and hosted_zone_id given: an alias record in it
+	Alarms      int
+	Retention   int // log retention, days
+	ScheduleSet bool
+	AlwaysOn    bool // profile ha: never sleeps, so no scheduled variant
+}
+
+// Name is how a shape is named in the compare rows and by plan.
+func (sh Shape) Name() string {
+	switch sh.Runtime {
+	case RuntimeServerless:
+		if sh.Ingress == spec.IngressAPIGW {
+			return "serverless · Lambda behind an HTTP API"
+		}
+		return "serverless · Lambda function URL"
+	case RuntimeCDKReference:
+		return "AWS CDK ecs-patterns default (reference): 2 NAT gateways, x86 task 24/7, ALB"
+	}
+	arch := sh.Arch
+	if sh.Spot {
+		arch += " Spot"
+	}
+	return fmt.Sprintf("%s · %s · %s", sh.Ingress, arch, sh.Schedule)
+}
+
+// ShapeOf resolves a spec into the shape its bill depends on.
+func ShapeOf(s *spec.Spec) (Shape, error) {
+	sh := Shape{
+		Ingress:    s.Ingress.Kind,
+		Arch:       s.Service.Arch,
+		Spot:       s.Service.Spot,
+		Tasks:      max(s.Service.Count.Desired, s.Service.Count.Min),
+		CPU:        s.Service.CPU,
+		MemoryMB:   s.Service.Memory,
+		HoursAwake: HoursPerMonth,
+		Schedule:   "24/7",
+		Billing:    s.Table.Billing,
+		Read:       s.Table.Read,
+		Write:      s.Table.Write,
+		GSIs:       1, // GSI1, provisioned like the table
+		PITR:       s.Table.PITR,
+		HostedZone: s.Ingress.Domain != "" && s.Ingress.HostedZoneID != "",
+		Alarms:     AlarmCount(s),
+		Retention:  s.Logs.RetentionDays,
+	}
+	if sh.Ingress == "" {
+		sh.Ingress = spec.IngressALB
+	}
+	if sh.Arch == "" {
+		sh.Arch = spec.ArchARM64
+	}
+	switch s.Profile {
+	case spec.ProfileServerless:
+		sh.Runtime = RuntimeServerless
+		if sh.Ingress != spec.IngressAPIGW {
+			sh.Ingress = spec.IngressURL
+		}
+		sh.Arch = spec.ArchARM64
+		sh.Spot = false
+		sh.Tasks = 0
+		return sh, nil
+	case spec.ProfileHA:
+		// ha runs at least two tasks, always, with PITR on.
+		sh.Runtime = RuntimeECS
+		sh.Tasks = max(sh.Tasks, 2)
+		sh.PITR = true
+		sh.AlwaysOn = true
+		return sh, nil
+	}
+	sh.Runtime = RuntimeECS
+	if s.Service.Schedule != nil {
+		ps, err := s.Service.Schedule.Parse()
+		if err != nil {
+			return Shape{}, fmt.Errorf("service.schedule: %w", err)
+		}
+		sh.HoursAwake = AwakeHours(ps)
+		sh.Schedule = scheduleLabel(*s.Service.Schedule, ps)
+		sh.ScheduleSet = true
+	}
+	return sh, nil
+}
+
+func scheduleLabel(s spec.Schedule, ps spec.ParsedSchedule) string {
+	zone := s.Timezone
+	if ps.Location != nil {
+		zone = ps.Location.String()
+	}
+	if zone == "" {
+		zone = "UTC"
+	}
+	return strings.TrimSpace(s.Awake) + " " + zone
+}
+
+// AlarmCount counts the CloudWatch alarms lowfare's template creates for a
+// spec, the way AWS counts them against the 10 free: the fixed alarms plus
+// the two that each target-tracking policy creates (ECS has one, on CPU).
+func AlarmCount(s *spec.Spec) int {
+	n := fixedAlarms
+	if s.ECS() {
+		n += 1 * alarmsPerTargetTrack
+	}
+	return n
+}
