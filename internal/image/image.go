@@ -1,0 +1,476 @@
+// Package image turns a Go main package into a small OCI image without
+// Docker: the static binary, CA certificates, a passwd entry for the
+// non-root user and timezone data, each in its own layer, on no base image.
+//
+// The result is reproducible: the same source tree (and the same Go
+// toolchain and CA bundle) gives the same digest, because every input that
+// would otherwise vary is pinned: build paths (-trimpath), the Go build ID
+// (-buildid=), file times, owners and the config's creation time (Unix epoch
+// 0, or SOURCE_DATE_EPOCH).
+//
+// Choices, so readers need not guess:
+//   - CA certificates come from the build machine's bundle
+//     (/etc/ssl/certs/ca-certificates.crt, Debian's and Alpine's path).
+//     Embedding a bundle in lowfare would go stale with lowfare's releases;
+//     the host's is kept current by its package manager.
+//   - Timezone data is the Go toolchain's own lib/time/zoneinfo.zip,
+//     unpacked to /usr/share/zoneinfo, where Go (and libc programs) look.
+//     It is pinned by the toolchain version, so it does not break
+//     reproducibility the way the host's /usr/share/zoneinfo could.
+package image
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Non-root user and group of the image (distroless's "nonroot").
+const (
+	UID = 65532
+	GID = 65532
+)
+
+// Paths inside the image.
+const (
+	CACertPath   = "/etc/ssl/certs/ca-certificates.crt"
+	ZoneInfoDir  = "/usr/share/zoneinfo"
+	BinDir       = "/app"
+	RevisionKey  = "org.opencontainers.image.revision"
+	DefaultCerts = "/etc/ssl/certs/ca-certificates.crt" // on the build machine
+)
+
+// BuildTimeout bounds one `go build`.
+const BuildTimeout = 10 * time.Minute
+
+// Options describe one image build.
+type Options struct {
+	// Dir is the user's module directory (the spec file's directory);
+	// Package is resolved from it.
+	Dir string
+	// Package is the Go main package, such as ./cmd/links.
+	Package string
+	// Arch is the spec's architecture: arm64 or x86_64 (amd64 is accepted).
+	Arch string
+	// Revision labels the image; empty means "ask git in Dir" (see Revision).
+	Revision string
+	// Created is the config's creation time; zero means SOURCE_DATE_EPOCH
+	// when set, else the Unix epoch.
+	Created time.Time
+	// CACerts is the CA bundle on this machine; empty means DefaultCerts.
+	CACerts string
+	// Log receives the go build output; nil discards it.
+	Log io.Writer
+}
+
+// Built is an image ready to push.
+type Built struct {
+	Image    v1.Image
+	Digest   v1.Hash
+	Size     int64  // manifest + config + compressed layers, as a registry stores them
+	Revision string // the label value; "" when Dir is not a git checkout
+	Arch     string // GOARCH
+}
+
+// IsLocalPackage reports whether service.image names a Go package to build
+// (./cmd/links, ../x, /abs/path) rather than an image reference, which is
+// used as it is.
+func IsLocalPackage(image string) bool {
+	return image == "." || strings.HasPrefix(image, "./") || strings.HasPrefix(image, "../") || strings.HasPrefix(image, "/")
+}
+
+// GOARCH maps the spec's architecture to Go's.
+func GOARCH(arch string) (string, error) {
+	switch arch {
+	case "arm64":
+		return "arm64", nil
+	case "x86_64", "amd64":
+		return "amd64", nil
+	}
+	return "", fmt.Errorf("architecture %q: want arm64 or x86_64", arch)
+}
+
+// Build compiles the package and assembles the image.
+func Build(ctx context.Context, o Options) (*Built, error) {
+	goarch, err := GOARCH(o.Arch)
+	if err != nil {
+		return nil, err
+	}
+	if !IsLocalPackage(o.Package) {
+		return nil, fmt.Errorf("service.image %q is not a local Go package (./path); image references are used as they are", o.Package)
+	}
+	name := path.Base(filepath.ToSlash(o.Package))
+	if name == "." || name == "/" || name == ".." {
+		name = "app"
+	}
+	created, err := createdTime(o.Created)
+	if err != nil {
+		return nil, err
+	}
+	rev := o.Revision
+	if rev == "" {
+		rev = Revision(ctx, o.Dir)
+	}
+
+	tmp, err := os.MkdirTemp("", "lowfare-image-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, name)
+	if err := goBuild(ctx, o.Dir, o.Package, goarch, bin, o.Log); err != nil {
+		return nil, err
+	}
+	binary, err := os.ReadFile(bin)
+	if err != nil {
+		return nil, err
+	}
+	certsPath := o.CACerts
+	if certsPath == "" {
+		certsPath = DefaultCerts
+	}
+	certs, err := os.ReadFile(certsPath)
+	if err != nil {
+		return nil, fmt.Errorf("reading the CA bundle to put in the image: %w (install ca-certificates, or pass another bundle)", err)
+	}
+	zoneinfo, err := toolchainZoneinfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	img, err := Assemble(Files{
+		Name:     name,
+		Binary:   binary,
+		CACerts:  certs,
+		ZoneInfo: zoneinfo,
+	}, goarch, rev, created)
+	if err != nil {
+		return nil, err
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return nil, err
+	}
+	size, err := StoredSize(img)
+	if err != nil {
+		return nil, err
+	}
+	return &Built{Image: img, Digest: digest, Size: size, Revision: rev, Arch: goarch}, nil
+}
+
+// Files are the contents that go into the image.
+type Files struct {
+	Name     string // binary name: /app/<Name>
+	Binary   []byte
+	CACerts  []byte
+	ZoneInfo []byte // a zip of the zoneinfo tree, as Go ships it; nil leaves it out
+}
+
+// Assemble builds the image from its files. It is pure: the same inputs
+// give the same digest.
+func Assemble(f Files, goarch, revision string, created time.Time) (v1.Image, error) {
+	base, err := tarLayer(baseEntries())
+	if err != nil {
+		return nil, err
+	}
+	certs, err := tarLayer([]entry{
+		{name: "etc/ssl/", dir: true, mode: 0o755},
+		{name: "etc/ssl/certs/", dir: true, mode: 0o755},
+		{name: strings.TrimPrefix(CACertPath, "/"), mode: 0o644, data: f.CACerts},
+	})
+	if err != nil {
+		return nil, err
+	}
+	layers := []mutate.Addendum{
+		{Layer: base, History: history(created, "lowfare: /etc/passwd, /etc/group, /tmp")},
+		{Layer: certs, History: history(created, "lowfare: CA certificates")},
+	}
+	if f.ZoneInfo != nil {
+		entries, err := zoneinfoEntries(f.ZoneInfo)
+		if err != nil {
+			return nil, err
+		}
+		tz, err := tarLayer(entries)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, mutate.Addendum{Layer: tz, History: history(created, "lowfare: timezone data from the Go toolchain")})
+	}
+	// The binary goes last: a code-only change replaces one layer.
+	app, err := tarLayer([]entry{
+		{name: "app/", dir: true, mode: 0o755},
+		{name: "app/" + f.Name, mode: 0o755, data: f.Binary},
+	})
+	if err != nil {
+		return nil, err
+	}
+	layers = append(layers, mutate.Addendum{Layer: app, History: history(created, "lowfare: go build "+f.Name)})
+
+	labels := map[string]string{}
+	if revision != "" {
+		labels[RevisionKey] = revision
+	}
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	img, err = mutate.ConfigFile(img, &v1.ConfigFile{
+		Architecture: goarch,
+		OS:           "linux",
+		Config: v1.Config{
+			User:       fmt.Sprintf("%d:%d", UID, GID),
+			Entrypoint: []string{BinDir + "/" + f.Name},
+			Env: []string{
+				"PATH=/app:/usr/local/bin:/usr/bin:/bin",
+				"SSL_CERT_FILE=" + CACertPath,
+				"ZONEINFO=" + ZoneInfoDir,
+			},
+			WorkingDir: "/",
+			Labels:     labels,
+		},
+		RootFS: v1.RootFS{Type: "layers"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	img, err = mutate.Append(img, layers...)
+	if err != nil {
+		return nil, err
+	}
+	return mutate.CreatedAt(img, v1.Time{Time: created})
+}
+
+// StoredSize is what a registry stores for the image: the manifest, the
+// config and the compressed layers.
+func StoredSize(img v1.Image) (int64, error) {
+	m, err := img.RawManifest()
+	if err != nil {
+		return 0, err
+	}
+	c, err := img.RawConfigFile()
+	if err != nil {
+		return 0, err
+	}
+	total := int64(len(m) + len(c))
+	layers, err := img.Layers()
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range layers {
+		n, err := l.Size()
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// Revision is the git commit of dir, with "-dirty" when the work tree has
+// uncommitted changes; "" when dir is not a git checkout or git is missing.
+func Revision(ctx context.Context, dir string) string {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	rev := strings.TrimSpace(string(out))
+	status, err := exec.CommandContext(ctx, "git", "-C", dir, "status", "--porcelain", "--untracked-files=no").Output()
+	if err != nil || len(bytes.TrimSpace(status)) > 0 {
+		rev += "-dirty"
+	}
+	return rev
+}
+
+// Tag is the registry tag for a revision: the short commit, dirty marked.
+// An empty revision tags "latest-build".
+func Tag(revision string) string {
+	if revision == "" {
+		return "latest-build"
+	}
+	commit, dirty := strings.CutSuffix(revision, "-dirty")
+	if len(commit) > 12 {
+		commit = commit[:12]
+	}
+	if dirty {
+		return commit + "-dirty"
+	}
+	return commit
+}
+
+func goBuild(ctx context.Context, dir, pkg, goarch, out string, log io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, BuildTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, pkg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
+	var stderr bytes.Buffer
+	cmd.Stdout = log
+	cmd.Stderr = &stderr
+	if log != nil {
+		cmd.Stderr = io.MultiWriter(&stderr, log)
+	}
+	if err := cmd.Run(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return errors.New("building the image needs the Go toolchain: `go` is not on PATH")
+		}
+		msg := strings.TrimSpace(stderr.String())
+		if ctx.Err() != nil {
+			msg = ctx.Err().Error()
+		}
+		return fmt.Errorf("go build %s (in %s, GOOS=linux GOARCH=%s) failed: %v\n%s", pkg, dir, goarch, err, msg)
+	}
+	return nil
+}
+
+// toolchainZoneinfo reads $GOROOT/lib/time/zoneinfo.zip.
+func toolchainZoneinfo(ctx context.Context) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "go", "env", "GOROOT").Output()
+	if err != nil {
+		return nil, fmt.Errorf("go env GOROOT: %w", err)
+	}
+	p := filepath.Join(strings.TrimSpace(string(out)), "lib", "time", "zoneinfo.zip")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading the Go toolchain's timezone data: %w", err)
+	}
+	return data, nil
+}
+
+func createdTime(t time.Time) (time.Time, error) {
+	if !t.IsZero() {
+		return t.UTC(), nil
+	}
+	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want seconds since 1970", s)
+		}
+		return time.Unix(n, 0).UTC(), nil
+	}
+	return time.Unix(0, 0).UTC(), nil
+}
+
+func history(t time.Time, by string) v1.History {
+	return v1.History{Created: v1.Time{Time: t}, CreatedBy: by}
+}
+
+// entry is one file or directory of a layer.
+type entry struct {
+	name string // relative, slash-separated; directories end in /
+	dir  bool
+	mode int64
+	data []byte
+}
+
+func baseEntries() []entry {
+	passwd := "root:x:0:0:root:/root:/sbin/nologin\n" +
+		fmt.Sprintf("nonroot:x:%d:%d:nonroot:/home/nonroot:/sbin/nologin\n", UID, GID)
+	group := "root:x:0:\n" + fmt.Sprintf("nonroot:x:%d:\n", GID)
+	return []entry{
+		{name: "etc/", dir: true, mode: 0o755},
+		{name: "etc/group", mode: 0o644, data: []byte(group)},
+		{name: "etc/passwd", mode: 0o644, data: []byte(passwd)},
+		{name: "home/", dir: true, mode: 0o755},
+		{name: "home/nonroot/", dir: true, mode: 0o700},
+		{name: "tmp/", dir: true, mode: 0o1777},
+	}
+}
+
+// zoneinfoEntries unpacks Go's zoneinfo.zip under usr/share/zoneinfo,
+// sorted so the layer does not depend on the zip's order.
+func zoneinfoEntries(zipData []byte) ([]entry, error) {
+	zr, err := zip.NewReader(bytes.NewReader(zipData), int64(len(zipData)))
+	if err != nil {
+		return nil, fmt.Errorf("reading zoneinfo.zip: %w", err)
+	}
+	root := strings.TrimPrefix(ZoneInfoDir, "/") + "/"
+	dirs := map[string]bool{"usr/": true, "usr/share/": true, root: true}
+	var files []entry
+	for _, f := range zr.File {
+		if strings.HasSuffix(f.Name, "/") || strings.Contains(f.Name, "..") {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return nil, err
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return nil, err
+		}
+		name := root + f.Name
+		for d := path.Dir(name); d != "." && d+"/" != root; d = path.Dir(d) {
+			dirs[d+"/"] = true
+		}
+		files = append(files, entry{name: name, mode: 0o644, data: data})
+	}
+	var all []entry
+	for d := range dirs {
+		all = append(all, entry{name: d, dir: true, mode: 0o755})
+	}
+	all = append(all, files...)
+	sort.Slice(all, func(i, j int) bool { return all[i].name < all[j].name })
+	return all, nil
+}
+
+// tarLayer writes the entries, in order, with fixed times and owners (root
+// owns the system files; the binary is world-readable and executable).
+func tarLayer(entries []entry) (v1.Layer, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	epoch := time.Unix(0, 0).UTC()
+	for _, e := range entries {
+		h := &tar.Header{
+			Name:    e.name,
+			Mode:    e.mode,
+			ModTime: epoch,
+			Uid:     0,
+			Gid:     0,
+			Format:  tar.FormatPAX,
+		}
+		if e.name == "home/nonroot/" {
+			h.Uid, h.Gid = UID, GID
+		}
+		if e.dir {
+			h.Typeflag = tar.TypeDir
+		} else {
+			h.Typeflag = tar.TypeReg
+			h.Size = int64(len(e.data))
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, err
+		}
+		if !e.dir {
+			if _, err := tw.Write(e.data); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	data := buf.Bytes()
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}, tarball.WithMediaType(types.OCILayer), tarball.WithCompressedCaching)
+}

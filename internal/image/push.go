@@ -1,0 +1,81 @@
+package image
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// PushTimeout bounds one push (all layers).
+const PushTimeout = 10 * time.Minute
+
+// Push uploads img as ref (repo:tag) and returns the reference by digest
+// (repo@sha256:...), which is what a deploy should run: a tag can move, a
+// digest cannot.
+func Push(ctx context.Context, img v1.Image, ref string, auth authn.Authenticator) (string, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return "", fmt.Errorf("image reference %q: %w", ref, err)
+	}
+	if auth == nil {
+		auth = authn.Anonymous
+	}
+	ctx, cancel := context.WithTimeout(ctx, PushTimeout)
+	defer cancel()
+	if err := remote.Write(r, img, remote.WithAuth(auth), remote.WithContext(ctx)); err != nil {
+		return "", fmt.Errorf("pushing %s: %w", r, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return "", err
+	}
+	return r.Context().Digest(d.String()).String(), nil
+}
+
+// ecrHost matches ECR private registry hosts (commercial, FIPS, China).
+var ecrHost = regexp.MustCompile(`^[0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$`)
+
+// IsECR reports whether ref's registry is an ECR private registry.
+func IsECR(ref string) bool {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return false
+	}
+	return ecrHost.MatchString(r.Context().RegistryStr())
+}
+
+// ECRClient is the one ECR call a push needs.
+type ECRClient interface {
+	GetAuthorizationToken(ctx context.Context, in *ecr.GetAuthorizationTokenInput, opts ...func(*ecr.Options)) (*ecr.GetAuthorizationTokenOutput, error)
+}
+
+// ECRAuth asks ECR for a registry token (valid 12 hours) and returns it as
+// registry basic auth. The token is base64 of "AWS:<password>".
+func ECRAuth(ctx context.Context, c ECRClient) (authn.Authenticator, error) {
+	out, err := c.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+	if err != nil {
+		return nil, fmt.Errorf("ecr:GetAuthorizationToken: %w", err)
+	}
+	if len(out.AuthorizationData) == 0 || out.AuthorizationData[0].AuthorizationToken == nil {
+		return nil, errors.New("ecr:GetAuthorizationToken returned no token")
+	}
+	raw, err := base64.StdEncoding.DecodeString(*out.AuthorizationData[0].AuthorizationToken)
+	if err != nil {
+		return nil, fmt.Errorf("ecr:GetAuthorizationToken: token is not base64: %w", err)
+	}
+	user, pass, ok := strings.Cut(string(raw), ":")
+	if !ok || user == "" {
+		return nil, errors.New("ecr:GetAuthorizationToken: token is not user:password")
+	}
+	return &authn.Basic{Username: user, Password: pass}, nil
+}
