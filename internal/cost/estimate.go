@@ -228,7 +228,7 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 	scheduled := base
 	if !current.ScheduleSet || current.Runtime != RuntimeECS {
 		scheduled.HoursAwake = AwakeHours(defaultSchedule())
-		scheduled.Schedule = defaultScheduleLabel + " (assumed: the spec has no schedule)"
+		scheduled.Schedule = defaultScheduleLabel + " (assumed)"
 		scheduled.ScheduleSet = true
 	}
 	times := []Shape{always, scheduled}

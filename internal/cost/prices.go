@@ -175,7 +175,8 @@ func ParseTable(name string, data []byte) (*Table, error) {
 func describeJSONError(data []byte, err error) string {
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
-		line, col := lineCol(data, syn.Offset)
+		// Offset counts the bytes read, the offending one included.
+		line, col := lineCol(data, max(syn.Offset-1, 0))
 		return fmt.Sprintf("line %d, column %d: %v", line, col, err)
 	}
 	var typ *json.UnmarshalTypeError

@@ -7,7 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"text/tabwriter"
+	"unicode/utf8"
 )
 
 // WriteText prints the bill as a table, the total, the budget verdict, the
@@ -18,16 +18,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "Workload: %s requests a month, %s KB a response. Prices: %s (%s). Free tier: %s.\n\n",
 		formatQty(r.Workload.RequestsPerMonth), formatQty(r.Workload.ResponseKB), r.PricesName, r.priceDates(), r.FreeTier)
 
-	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "ITEM\tQUANTITY\tUNIT\tUNIT PRICE\tFREE\tCOST\t")
+	rows := [][]string{{"ITEM", "QUANTITY", "UNIT", "UNIT PRICE", "FREE", "COST"}}
 	for _, it := range r.Items {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", leftPad(it.Description), formatQty(it.Quantity), it.Unit,
-			"$"+strconv.FormatFloat(it.UnitUSD, 'f', -1, 64), formatQty(it.FreeQuantity), formatUSD(it.USD))
+		rows = append(rows, []string{it.Description, formatQty(it.Quantity), it.Unit,
+			"$" + strconv.FormatFloat(it.UnitUSD, 'f', -1, 64), formatQty(it.FreeQuantity), formatUSD(it.USD)})
 	}
-	fmt.Fprintf(tw, "%s\t\t\t\t\t%s\t\n", leftPad("TOTAL"), formatUSD(r.TotalUSD))
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+	rows = append(rows, []string{"TOTAL", "", "", "", "", formatUSD(r.TotalUSD)})
+	writeTable(&b, "", rows, []bool{false, true, false, true, true, true})
 	b.WriteString("\n" + r.Verdict() + "\n")
 	if top := r.Largest(1); len(top) == 1 {
 		fmt.Fprintf(&b, "Largest line: %s, %s (%.0f%% of the total).\n", top[0].Description, formatUSD(top[0].USD), 100*top[0].USD/r.TotalUSD)
@@ -42,8 +39,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if len(r.Compare) > 0 {
 		b.WriteString("\nThe same workload in other shapes:\n")
-		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  SHAPE\tMONTHLY\tBUDGET\t")
+		rows := [][]string{{"SHAPE", "MONTHLY", "BUDGET"}}
 		for _, c := range r.Compare {
 			name := c.Shape.Name()
 			if c.Current {
@@ -56,10 +52,11 @@ func (r *Report) WriteText(w io.Writer) error {
 			if c.Shape.Runtime == RuntimeCDKReference {
 				verdict = "reference"
 			}
-			fmt.Fprintf(tw, "  %s\t%9s\t%s\t\n", name, formatUSD(c.TotalUSD), verdict)
+			rows = append(rows, []string{name, formatUSD(c.TotalUSD), verdict})
 		}
-		if err := tw.Flush(); err != nil {
-			return err
+		writeTable(&b, "  ", rows, []bool{false, true, false})
+		if !r.Shape.ScheduleSet {
+			b.WriteString("  (assumed): the spec has no schedule; the scheduled rows use " + defaultScheduleLabel + ".\n")
 		}
 		b.WriteString(r.fitLines("", ""))
 	}
@@ -67,8 +64,32 @@ func (r *Report) WriteText(w io.Writer) error {
 	return err
 }
 
-// leftPad keeps the first column left-aligned in a right-aligned table.
-func leftPad(s string) string { return s + strings.Repeat(" ", max(0, 64-len([]rune(s)))) }
+// writeTable prints rows in columns two spaces apart; right[i] aligns
+// column i to the right (numbers).
+func writeTable(b *strings.Builder, indent string, rows [][]string, right []bool) {
+	widths := make([]int, len(right))
+	for _, row := range rows {
+		for i, cell := range row {
+			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
+		}
+	}
+	for _, row := range rows {
+		var line strings.Builder
+		line.WriteString(indent)
+		for i, cell := range row {
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell))
+			if i > 0 {
+				line.WriteString("  ")
+			}
+			if right[i] {
+				line.WriteString(pad + cell)
+			} else {
+				line.WriteString(cell + pad)
+			}
+		}
+		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
+	}
+}
 
 // WriteSummary is the few lines 'lowfare plan' ends with: the total, the
 // verdict, the largest lines and, when over budget, the cheapest shape that
