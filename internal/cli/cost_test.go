@@ -1,0 +1,215 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lowfare/lowfare/internal/spec"
+)
+
+// costSpecFile writes a spec file for the cost command's tests.
+func costSpecFile(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "lowfare.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func runCostCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Execute(context.Background(), append([]string{"cost"}, args...), strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+const seedSpec = "app: links\n"
+
+const apigwScheduledSpec = `app: links
+service:
+  schedule: {timezone: Europe/Berlin, awake: "Mon-Fri 08:00-20:00"}
+ingress:
+  kind: apigw
+`
+
+func TestCostSeedText(t *testing.T) {
+	code, out, errOut := runCostCmd(t, "-f", costSpecFile(t, seedSpec))
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"ITEM", "QUANTITY", "UNIT PRICE", "FREE", "COST", "Application Load Balancer", "TOTAL", "OVER BUDGET", "$10.00 budget"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestCostJSONShape(t *testing.T) {
+	code, out, errOut := runCostCmd(t, "-f", costSpecFile(t, apigwScheduledSpec), "--format", "json", "--compare")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got struct {
+		TotalUSD   *float64 `json:"total_usd"`
+		BudgetUSD  *float64 `json:"budget_usd"`
+		FitsBudget *bool    `json:"fits_budget"`
+		Items      []map[string]any
+		Compare    []map[string]any
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if got.TotalUSD == nil || got.BudgetUSD == nil || got.FitsBudget == nil {
+		t.Fatalf("missing total_usd, budget_usd or fits_budget:\n%s", out)
+	}
+	if !*got.FitsBudget || *got.TotalUSD >= 10 || *got.BudgetUSD != 10 {
+		t.Errorf("apigw + office hours: total %v of %v, fits %v; want under $10", *got.TotalUSD, *got.BudgetUSD, *got.FitsBudget)
+	}
+	if len(got.Items) == 0 || len(got.Compare) != 11 {
+		t.Fatalf("%d items, %d compare rows", len(got.Items), len(got.Compare))
+	}
+	for _, k := range []string{"name", "quantity", "unit", "unit_usd", "free_quantity", "usd"} {
+		if _, ok := got.Items[0][k]; !ok {
+			t.Errorf("item lacks %q", k)
+		}
+	}
+	for _, k := range []string{"shape", "total_usd"} {
+		if _, ok := got.Compare[0][k]; !ok {
+			t.Errorf("compare row lacks %q", k)
+		}
+	}
+}
+
+func TestCostFlagsOverrideTheWorkload(t *testing.T) {
+	path := costSpecFile(t, seedSpec)
+	total := func(args ...string) float64 {
+		t.Helper()
+		code, out, errOut := runCostCmd(t, append([]string{"-f", path, "--format", "json"}, args...)...)
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var got struct {
+			TotalUSD float64 `json:"total_usd"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatal(err)
+		}
+		return got.TotalUSD
+	}
+	base := total()
+	// --log-gb 15: (15 - 5) x $0.50 = $5.00 more ingest, plus storage
+	// 15/30.4167 x 7 = 3.452 GB-month x $0.03 = $0.1036 (the free 5 GB went to ingest)
+	if d := total("--log-gb", "15") - base; d < 5.10 || d > 5.11 {
+		t.Errorf("--log-gb 15 adds $%.4f, want about $5.10", d)
+	}
+	// --free-tier legacy removes the ALB hours, LCU and ECR: $16.52 less.
+	if d := base - total("--free-tier", "legacy"); d < 16.5 || d > 16.53 {
+		t.Errorf("legacy saves $%.4f, want about $16.52", d)
+	}
+	// --region eu-central-1 prices Frankfurt (dearer Fargate and ALB).
+	if total("--region", "eu-central-1") <= base {
+		t.Error("--region eu-central-1 is not dearer than us-east-1")
+	}
+	// --stored-gb 45: 20 GB beyond the free 25 x $0.25 = $5.00
+	if d := total("--stored-gb", "45") - base; d < 4.999 || d > 5.001 {
+		t.Errorf("--stored-gb 45 adds $%.4f, want $5.00", d)
+	}
+	// --requests-per-month 0 --response-kb 0: no LCU, no discovery.
+	if total("--requests-per-month", "0", "--response-kb", "0") >= base {
+		t.Error("no traffic is not cheaper")
+	}
+}
+
+func TestCostBadInput(t *testing.T) {
+	seed := costSpecFile(t, seedSpec)
+	badPrices := filepath.Join(t.TempDir(), "prices.json")
+	if err := os.WriteFile(badPrices, []byte("{\"regions\": {\"us-east-1\": {\"alb_hour\": 3}}}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unknownRegion := costSpecFile(t, "app: links\nregion: ap-south-1\n")
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"negative requests", []string{"--requests-per-month", "-1"}, "--requests-per-month -1"},
+		{"negative response", []string{"--response-kb", "-2.5"}, "--response-kb -2.5"},
+		{"negative lambda", []string{"--lambda-ms", "-50"}, "--lambda-ms -50"},
+		{"negative stored", []string{"--stored-gb", "-3"}, "--stored-gb -3"},
+		{"negative logs", []string{"--log-gb", "-0.1"}, "--log-gb -0.1"},
+		{"not a number", []string{"--response-kb", "ten"}, "ten"},
+		{"NaN", []string{"--stored-gb", "NaN"}, "--stored-gb NaN"},
+		{"unknown free tier", []string{"--free-tier", "forever"}, `"forever"`},
+		{"unknown format", []string{"--format", "xml"}, `"xml"`},
+		{"unknown region flag", []string{"--region", "ap-south-1"}, `"ap-south-1"`},
+		{"malformed prices", []string{"--prices", badPrices}, "prices.json"},
+		{"missing prices", []string{"--prices", filepath.Join(t.TempDir(), "none.json")}, "none.json"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, errOut := runCostCmd(t, append([]string{"-f", seed}, c.args...)...)
+			if code != ExitUsage {
+				t.Errorf("exit %d, want %d", code, ExitUsage)
+			}
+			if !strings.Contains(errOut, c.want) {
+				t.Errorf("stderr %q lacks %q", errOut, c.want)
+			}
+		})
+	}
+	t.Run("unknown region in spec", func(t *testing.T) {
+		code, _, errOut := runCostCmd(t, "-f", unknownRegion)
+		if code != ExitUsage || !strings.Contains(errOut, `"ap-south-1"`) || !strings.Contains(errOut, "us-east-1") {
+			t.Errorf("exit %d, stderr %q", code, errOut)
+		}
+	})
+	t.Run("malformed prices names the problem", func(t *testing.T) {
+		_, _, errOut := runCostCmd(t, "-f", seed, "--prices", badPrices)
+		if !strings.Contains(errOut, "alb_hour") {
+			t.Errorf("stderr %q does not name alb_hour", errOut)
+		}
+	})
+}
+
+func TestWritePlanCost(t *testing.T) {
+	// The seed is over budget: plan names the cheapest shape that fits, and
+	// the cheapest that keeps ECS: apigw, arm64, office hours.
+	var b bytes.Buffer
+	if err := writePlanCost(&b, spec.Default()); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"OVER BUDGET", "$34.68", "cheapest shape that fits: serverless", "apigw · arm64 · Mon-Fri 08:00-20:00 UTC"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan estimate lacks %q:\n%s", want, out)
+		}
+	}
+
+	// apigw + office hours fits: the verdict says so and proposes nothing.
+	s := spec.Default()
+	s.Ingress.Kind = spec.IngressAPIGW
+	s.Service.Schedule = &spec.Schedule{Timezone: "Europe/Berlin", Awake: "Mon-Fri 08:00-20:00"}
+	b.Reset()
+	if err := writePlanCost(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); !strings.Contains(out, "Within budget") || strings.Contains(out, "cheapest shape") {
+		t.Errorf("apigw + schedule plan estimate:\n%s", out)
+	}
+
+	// A region without prices does not fail the plan.
+	s = spec.Default()
+	s.Region = "ap-south-1"
+	b.Reset()
+	if err := writePlanCost(&b, s); err != nil {
+		t.Fatalf("unknown region fails the plan: %v", err)
+	}
+	if !strings.Contains(b.String(), "not available") {
+		t.Errorf("unknown region: %q", b.String())
+	}
+}
