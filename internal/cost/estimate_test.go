@@ -253,9 +253,9 @@ func TestEstimateErrors(t *testing.T) {
 		{"unknown region lists supported", func(s *spec.Spec, _ *Options) { s.Region = "ap-south-1" }, "eu-central-1, eu-west-1, us-east-1, us-west-2"},
 		{"region option", func(_ *spec.Spec, o *Options) { o.Region = "mars-1" }, `"mars-1"`},
 		{"free tier", func(_ *spec.Spec, o *Options) { o.FreeTier = "always" }, `"always"`},
-		{"negative requests", func(_ *spec.Spec, o *Options) { o.Workload.RequestsPerMonth = -5 }, "requests per month -5"},
-		{"negative response", func(_ *spec.Spec, o *Options) { o.Workload.ResponseKB = -1 }, "response KB -1"},
-		{"NaN lambda", func(_ *spec.Spec, o *Options) { o.Workload.LambdaMS = math.NaN() }, "Lambda ms NaN"},
+		{"negative requests", func(_ *spec.Spec, o *Options) { o.Workload.RequestsPerMonth = -5 }, "workload.requests_per_month -5"},
+		{"negative response", func(_ *spec.Spec, o *Options) { o.Workload.ResponseKB = -1 }, "workload.response_kb -1"},
+		{"NaN lambda", func(_ *spec.Spec, o *Options) { o.Workload.LambdaMS = math.NaN() }, "Lambda duration (ms) NaN"},
 		{"negative log", func(_ *spec.Spec, o *Options) { o.Workload.LogGB = &neg }, "log GB -1"},
 		{"negative budget", func(s *spec.Spec, _ *Options) { s.Budget.MonthlyUSD = -10 }, "budget.monthly_usd -10"},
 		{"bad schedule", func(s *spec.Spec, _ *Options) {

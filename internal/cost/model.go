@@ -148,9 +148,9 @@ func (w Workload) check() error {
 		name string
 		v    float64
 	}{
-		{"requests per month", w.RequestsPerMonth},
-		{"response KB", w.ResponseKB},
-		{"Lambda ms", w.LambdaMS},
+		{"workload.requests_per_month", w.RequestsPerMonth},
+		{"workload.response_kb", w.ResponseKB},
+		{"Lambda duration (ms)", w.LambdaMS},
 		{"stored GB", w.StoredGB},
 	}
 	if w.LogGB != nil {
@@ -166,7 +166,7 @@ func (w Workload) check() error {
 		}
 	}
 	if len(bad) > 0 {
-		return fmt.Errorf("workload: %s: must be a number, zero or more", strings.Join(bad, ", "))
+		return fmt.Errorf("%s: must be a number, zero or more", strings.Join(bad, ", "))
 	}
 	return nil
 }
