@@ -1,0 +1,162 @@
+// Package ops runs the day-2 commands against a deployed app: status, logs,
+// scale, sleep and wake, and secrets. It finds the app's resources through
+// the main stack's outputs (internal/stack/contract.go) and talks to each
+// service through the real SDK clients, every call under its own timeout.
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/budgets"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/lowfare/lowfare/internal/spec"
+	"github.com/lowfare/lowfare/internal/stack"
+)
+
+// CallTimeout bounds each single API call an ops command makes.
+const CallTimeout = 20 * time.Second
+
+// Clients are the service clients the ops commands use.
+type Clients struct {
+	CloudFormation *cloudformation.Client
+	ECS            *ecs.Client
+	Logs           *cloudwatchlogs.Client
+	SSM            *ssm.Client
+	Budgets        *budgets.Client
+	AutoScaling    *applicationautoscaling.Client
+	ELB            *elbv2.Client
+	CloudWatch     *cloudwatch.Client
+	STS            *sts.Client
+}
+
+// NewClients builds every client from one configuration.
+func NewClients(cfg aws.Config) *Clients {
+	return &Clients{
+		CloudFormation: cloudformation.NewFromConfig(cfg),
+		ECS:            ecs.NewFromConfig(cfg),
+		Logs:           cloudwatchlogs.NewFromConfig(cfg),
+		SSM:            ssm.NewFromConfig(cfg),
+		Budgets:        budgets.NewFromConfig(cfg),
+		AutoScaling:    applicationautoscaling.NewFromConfig(cfg),
+		ELB:            elbv2.NewFromConfig(cfg),
+		CloudWatch:     cloudwatch.NewFromConfig(cfg),
+		STS:            sts.NewFromConfig(cfg),
+	}
+}
+
+// call runs one API call under CallTimeout.
+func call[T any](ctx context.Context, fn func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	return fn(ctx)
+}
+
+// ErrStackNotFound means the app has not been deployed (in this region).
+var ErrStackNotFound = errors.New("stack not found")
+
+// Stack is the main stack as the ops commands need it.
+type Stack struct {
+	Name    string
+	Status  string
+	Reason  string
+	Updated time.Time
+	Outputs map[string]string
+}
+
+// Output returns an output's value, or an error naming it when the stack
+// does not have it (an older or foreign template).
+func (st *Stack) Output(name string) (string, error) {
+	v, ok := st.Outputs[name]
+	if !ok || v == "" {
+		return "", fmt.Errorf("stack %s has no output %s: redeploy with this version of lowfare (lowfare deploy)", st.Name, name)
+	}
+	return v, nil
+}
+
+// DescribeStack reads the main stack of s. A stack that does not exist
+// gives an error wrapping ErrStackNotFound that says what to do.
+func DescribeStack(ctx context.Context, cf *cloudformation.Client, s *spec.Spec) (*Stack, error) {
+	name := s.StackName()
+	out, err := call(ctx, func(ctx context.Context) (*cloudformation.DescribeStacksOutput, error) {
+		return cf.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+	})
+	if err != nil {
+		var ae smithy.APIError
+		if errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" && strings.Contains(ae.ErrorMessage(), "does not exist") {
+			return nil, fmt.Errorf("%w: %s does not exist in %s; deploy it first with lowfare deploy (or check --region and --profile)", ErrStackNotFound, name, cfRegion(cf))
+		}
+		return nil, fmt.Errorf("describing stack %s: %w", name, err)
+	}
+	if len(out.Stacks) == 0 {
+		return nil, fmt.Errorf("%w: %s does not exist in %s; deploy it first with lowfare deploy", ErrStackNotFound, name, cfRegion(cf))
+	}
+	cs := out.Stacks[0]
+	st := &Stack{
+		Name:    name,
+		Status:  string(cs.StackStatus),
+		Reason:  aws.ToString(cs.StackStatusReason),
+		Outputs: map[string]string{},
+	}
+	st.Updated = aws.ToTime(cs.CreationTime)
+	if cs.LastUpdatedTime != nil {
+		st.Updated = *cs.LastUpdatedTime
+	}
+	if st.Status == "DELETE_COMPLETE" {
+		return nil, fmt.Errorf("%w: %s was deleted; deploy it again with lowfare deploy", ErrStackNotFound, name)
+	}
+	for _, o := range cs.Outputs {
+		st.Outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+	}
+	return st, nil
+}
+
+func cfRegion(cf *cloudformation.Client) string { return cf.Options().Region }
+
+// ServiceRef names the ECS service and its scalable target.
+type ServiceRef struct {
+	Cluster string
+	Service string
+}
+
+// ResourceID is the Application Auto Scaling resource id of the service.
+func (r ServiceRef) ResourceID() string { return "service/" + r.Cluster + "/" + r.Service }
+
+// ServiceOf reads the cluster and service names from the stack outputs.
+func ServiceOf(st *Stack) (ServiceRef, error) {
+	cluster, err := st.Output(stack.OutputCluster)
+	if err != nil {
+		return ServiceRef{}, err
+	}
+	service, err := st.Output(stack.OutputService)
+	if err != nil {
+		return ServiceRef{}, err
+	}
+	return ServiceRef{Cluster: lastPart(cluster), Service: lastPart(service)}, nil
+}
+
+// lastPart turns an ARN into a name; ECS outputs may be either.
+func lastPart(s string) string {
+	if i := strings.LastIndexByte(s, '/'); i >= 0 && strings.HasPrefix(s, "arn:") {
+		return s[i+1:]
+	}
+	return s
+}
+
+// The names below follow internal/stack/names.go: the budget is named after
+// the stack, and every alarm the template creates starts with the stack name.
+func budgetName(s *spec.Spec) string  { return s.StackName() }
+func alarmPrefix(s *spec.Spec) string { return s.StackName() + "-" }

@@ -1,0 +1,216 @@
+package ops
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lowfare/lowfare/internal/awsfake"
+	"github.com/lowfare/lowfare/internal/spec"
+	"github.com/lowfare/lowfare/internal/stack"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (go test -update rewrites it):\n--- got\n%s--- want\n%s", path, got, want)
+	}
+}
+
+// wednesday evening in Berlin: the next sleep is tonight, the next wake tomorrow.
+var statusNow = time.Date(2026, 11, 25, 18, 30, 0, 0, time.UTC)
+
+func TestStatus(t *testing.T) {
+	w := newWorld(t)
+	w.addSchedule()
+	w.ecs.AddService(awsfake.ECSService{Cluster: testCluster, Name: testService, Desired: 2, Running: 1, Pending: 1})
+	w.elb.SetTargets(testTG, awsfake.Target{ID: "10.0.0.12", Port: 8080, State: "healthy"},
+		awsfake.Target{ID: "10.0.1.40", Port: 8080, State: "initial", Reason: "Elb.RegistrationInProgress"})
+	w.cw.AddAlarm(awsfake.Alarm{Name: "lowfare-links-dev-5xx", State: "ALARM", Reason: "Threshold Crossed: 1 datapoint [12.0] was greater than the threshold (5.0).", Updated: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)})
+	w.cw.AddAlarm(awsfake.Alarm{Name: "lowfare-links-dev-cpu", State: "OK"})
+	w.cw.AddAlarm(awsfake.Alarm{Name: "someone-else-5xx", State: "ALARM"})
+	w.budgets.AddBudget(awsfake.Budget{Name: "lowfare-links-dev", Limit: 10, Actual: 3.2, Forecasted: 11.5})
+
+	st, err := GetStatus(testCtx(t), w.clients, w.spec, statusNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Unavailable != nil {
+		t.Fatalf("unavailable parts: %v", st.Unavailable)
+	}
+	if st.Service.Desired != 2 || st.Service.Running != 1 || st.Service.Pending != 1 || *st.Service.Min != 1 || *st.Service.Max != 2 {
+		t.Errorf("service = %+v", st.Service)
+	}
+	if len(st.Alarms) != 1 || st.Alarms[0].Name != "lowfare-links-dev-5xx" {
+		t.Errorf("alarms = %+v, want only the app's firing alarm", st.Alarms)
+	}
+	if st.Budget.Actual != 3.2 || st.Budget.Limit != 10 || st.Budget.Forecasted != 11.5 {
+		t.Errorf("budget = %+v", st.Budget)
+	}
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	if !st.Schedule.NextSleep.At.Equal(time.Date(2026, 11, 25, 20, 0, 0, 0, berlin)) || !st.Schedule.NextWake.At.Equal(time.Date(2026, 11, 26, 8, 0, 0, 0, berlin)) {
+		t.Errorf("schedule = sleep %v, wake %v", st.Schedule.NextSleep.At, st.Schedule.NextWake.At)
+	}
+	var text, js bytes.Buffer
+	if err := st.WriteText(&text, statusNow); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "status.txt", text.Bytes())
+	if err := st.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "status.json", js.Bytes())
+}
+
+func TestStatusDegradesPerPart(t *testing.T) {
+	w := newWorld(t)
+	// No budget, no target group registered: the rest still shows.
+	st, err := GetStatus(testCtx(t), w.clients, w.spec, statusNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Service == nil || st.Service.Running != 1 {
+		t.Fatalf("service = %+v", st.Service)
+	}
+	for _, part := range []string{"budget", "targets"} {
+		if !strings.Contains(st.Unavailable[part], "NotFound") {
+			t.Errorf("unavailable[%s] = %q, want a not-found reason", part, st.Unavailable[part])
+		}
+	}
+	var text bytes.Buffer
+	_ = st.WriteText(&text, statusNow)
+	for _, want := range []string{"1 desired, 1 running, 0 pending, bounds 1-2", "none in ALARM", "none: runs around the clock", "budget", "unavailable: reading budget lowfare-links-dev"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("status text lacks %q:\n%s", want, text.String())
+		}
+	}
+}
+
+func TestStatusServerless(t *testing.T) {
+	w := newWorld(t)
+	w.spec.Profile = spec.ProfileServerless
+	w.cfn.stacks[w.spec.StackName()] = fakeStack{Status: "CREATE_COMPLETE", Outputs: map[string]string{
+		stack.OutputURL: "https://abc.lambda-url.us-east-1.on.aws/", stack.OutputFunction: "lowfare-links-dev-Fn-1", stack.OutputLogGroup: testGroup}}
+	st, err := GetStatus(testCtx(t), w.clients, w.spec, statusNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Function != "lowfare-links-dev-Fn-1" || st.Service != nil || st.Targets != nil {
+		t.Fatalf("status = %+v", st)
+	}
+	if n := len(w.ecs.Calls()) + len(w.aas.Calls()) + len(w.elb.Calls()); n != 0 {
+		t.Fatalf("serverless status called ECS/AutoScaling/ELB %d times", n)
+	}
+}
+
+func TestMissingStack(t *testing.T) {
+	w := newWorld(t)
+	w.spec.App = "ghost"
+	_, err := GetStatus(testCtx(t), w.clients, w.spec, statusNow)
+	if !errors.Is(err, ErrStackNotFound) {
+		t.Fatalf("err = %v, want ErrStackNotFound", err)
+	}
+	for _, want := range []string{"lowfare-ghost-dev", "us-east-1", "lowfare deploy"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if _, err := Sleep(testCtx(t), w.clients, w.spec); !errors.Is(err, ErrStackNotFound) {
+		t.Fatalf("sleep: err = %v", err)
+	}
+	if len(w.aas.Calls())+len(w.ecs.Calls()) != 0 {
+		t.Fatal("scaling calls made for a missing stack")
+	}
+}
+
+func TestScaleSleepWake(t *testing.T) {
+	w := newWorld(t)
+	w.addSchedule()
+	w.spec.Service.Count = spec.Count{Desired: 1, Min: 1, Max: 3}
+	ctx := testCtx(t)
+	check := func(step string, min, max, desired int32) {
+		t.Helper()
+		tg, _ := w.aas.Target("ecs", w.resourceID(), "ecs:service:DesiredCount")
+		sv, _ := w.ecs.Service(testCluster, testService)
+		if tg.Min != min || tg.Max != max || sv.Desired != desired {
+			t.Fatalf("after %s: bounds %d-%d desired %d, want %d-%d desired %d", step, tg.Min, tg.Max, sv.Desired, min, max, desired)
+		}
+	}
+	res, err := Scale(ctx, w.clients, w.spec, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("scale 3", 3, 3, 3)
+	if res.Next == nil || res.Next.Kind == "" {
+		t.Fatalf("scale result has no next scheduled action: %+v", res)
+	}
+	if _, err := Sleep(ctx, w.clients, w.spec); err != nil {
+		t.Fatal(err)
+	}
+	check("sleep", 0, 0, 0)
+	res, err = Wake(ctx, w.clients, w.spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("wake", 1, 3, 1)
+	if res.Set != (Capacity{Min: 1, Max: 3, Desired: 1}) {
+		t.Fatalf("wake result = %+v", res.Set)
+	}
+	// Bounds always go before the desired count.
+	want := []string{"RegisterScalableTarget", "DescribeScheduledActions"}
+	if got := w.aas.Calls(); !slices.Equal(got[:2], want) {
+		t.Fatalf("auto scaling calls = %v", got)
+	}
+}
+
+func TestScaleRejectsBadCounts(t *testing.T) {
+	w := newWorld(t)
+	for _, n := range []int{-1, 3} {
+		if _, err := Scale(testCtx(t), w.clients, w.spec, n); err == nil {
+			t.Errorf("Scale(%d) with max 2 succeeded", n)
+		}
+	}
+	w.spec.Profile = spec.ProfileServerless
+	for name, fn := range map[string]func() error{
+		"scale": func() error { _, err := Scale(testCtx(t), w.clients, w.spec, 1); return err },
+		"sleep": func() error { _, err := Sleep(testCtx(t), w.clients, w.spec); return err },
+		"wake":  func() error { _, err := Wake(testCtx(t), w.clients, w.spec); return err },
+	} {
+		if err := fn(); !errors.Is(err, ErrNotECS) {
+			t.Errorf("%s on serverless: %v, want ErrNotECS", name, err)
+		}
+	}
+	if w.cfn.callCount()+len(w.aas.Calls())+len(w.ecs.Calls()) != 0 {
+		t.Fatal("a rejected request reached AWS")
+	}
+}
+
+func TestScaleServiceGone(t *testing.T) {
+	w := newWorld(t)
+	w.cfn.stacks[w.spec.StackName()].Outputs[stack.OutputCluster] = "other-cluster"
+	_, err := Scale(testCtx(t), w.clients, w.spec, 1)
+	if err == nil || !strings.Contains(err.Error(), "desired count") {
+		t.Fatalf("err = %v, want the UpdateService failure explained", err)
+	}
+}

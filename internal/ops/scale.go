@@ -1,0 +1,214 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/lowfare/lowfare/internal/spec"
+)
+
+// ErrNotECS is returned by the scaling commands for the serverless
+// profile, where Lambda scales by itself.
+var ErrNotECS = errors.New("profile serverless runs on Lambda, which scales by itself: scale, sleep and wake apply to the free and ha profiles")
+
+// Capacity is a task count with the bounds the autoscaler keeps it in.
+type Capacity struct {
+	Min     int32 `json:"min"`
+	Max     int32 `json:"max"`
+	Desired int32 `json:"desired"`
+}
+
+// ScaleResult is what a scale, sleep or wake did.
+type ScaleResult struct {
+	Service ServiceRef `json:"service"`
+	Set     Capacity   `json:"set"`
+	// Next is the next scheduled action, which will change the capacity
+	// again; nil when the service has no schedule.
+	Next *ScheduledRun `json:"next,omitempty"`
+}
+
+// CheckScale validates a requested task count against the spec: bad input
+// is reported before any AWS call.
+func CheckScale(s *spec.Spec, n int) error {
+	if !s.ECS() {
+		return ErrNotECS
+	}
+	if n < 0 {
+		return fmt.Errorf("task count %d is negative: give 0 (or use lowfare sleep) up to service.count.max (%d)", n, s.Service.Count.Max)
+	}
+	if n > s.Service.Count.Max {
+		return fmt.Errorf("task count %d is above service.count.max (%d) in the spec: raise count.max and deploy, or scale to at most %d", n, s.Service.Count.Max, s.Service.Count.Max)
+	}
+	return nil
+}
+
+// Scale pins the service at n tasks: the scalable target's min and max are
+// both set to n, so target tracking does not undo it, and the desired
+// count follows at once. The next scheduled action (or lowfare wake)
+// releases the pin.
+func Scale(ctx context.Context, c *Clients, s *spec.Spec, n int) (*ScaleResult, error) {
+	if err := CheckScale(s, n); err != nil {
+		return nil, err
+	}
+	v := int32(n)
+	return setCapacity(ctx, c, s, Capacity{Min: v, Max: v, Desired: v})
+}
+
+// Sleep scales the service to zero tasks (min = max = desired = 0).
+func Sleep(ctx context.Context, c *Clients, s *spec.Spec) (*ScaleResult, error) {
+	if !s.ECS() {
+		return nil, ErrNotECS
+	}
+	return setCapacity(ctx, c, s, Capacity{})
+}
+
+// Wake restores min, max and desired from the spec. It lasts until the next
+// scheduled action, which the result names.
+func Wake(ctx context.Context, c *Clients, s *spec.Spec) (*ScaleResult, error) {
+	if !s.ECS() {
+		return nil, ErrNotECS
+	}
+	cnt := s.Service.Count
+	return setCapacity(ctx, c, s, Capacity{Min: int32(cnt.Min), Max: int32(cnt.Max), Desired: int32(cnt.Desired)})
+}
+
+func setCapacity(ctx context.Context, c *Clients, s *spec.Spec, want Capacity) (*ScaleResult, error) {
+	st, err := DescribeStack(ctx, c.CloudFormation, s)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := ServiceOf(st)
+	if err != nil {
+		return nil, err
+	}
+	// Bounds first: with the old bounds in place the autoscaler could move
+	// the desired count straight back.
+	_, err = call(ctx, func(ctx context.Context) (*applicationautoscaling.RegisterScalableTargetOutput, error) {
+		return c.AutoScaling.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{
+			ServiceNamespace:  aastypes.ServiceNamespaceEcs,
+			ResourceId:        aws.String(ref.ResourceID()),
+			ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
+			MinCapacity:       aws.Int32(want.Min),
+			MaxCapacity:       aws.Int32(want.Max),
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("setting the scaling bounds of %s to %d-%d: %w", ref.ResourceID(), want.Min, want.Max, err)
+	}
+	_, err = call(ctx, func(ctx context.Context) (*ecs.UpdateServiceOutput, error) {
+		return c.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{
+			Cluster:      aws.String(ref.Cluster),
+			Service:      aws.String(ref.Service),
+			DesiredCount: aws.Int32(want.Desired),
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("setting the desired count of %s to %d (bounds are already %d-%d): %w", ref.Service, want.Desired, want.Min, want.Max, err)
+	}
+	res := &ScaleResult{Service: ref, Set: want}
+	sched, err := NextScheduled(ctx, c, ref, time.Now())
+	if err == nil {
+		res.Next = sched.Next()
+	}
+	// A failure to read the schedule does not undo a successful scale;
+	// the result just has no next action.
+	return res, nil
+}
+
+// ScheduledRun is one upcoming run of a scheduled action.
+type ScheduledRun struct {
+	Action   string    `json:"action"`
+	Kind     string    `json:"kind"` // "sleep" (max 0) or "wake"
+	At       time.Time `json:"at"`
+	Timezone string    `json:"timezone"`
+	Min      *int32    `json:"min,omitempty"`
+	Max      *int32    `json:"max,omitempty"`
+}
+
+// Schedule holds the next sleep and wake of a service.
+type Schedule struct {
+	NextSleep *ScheduledRun `json:"next_sleep,omitempty"`
+	NextWake  *ScheduledRun `json:"next_wake,omitempty"`
+	// Unpredictable lists actions whose next run cannot be computed.
+	Unpredictable []string `json:"unpredictable,omitempty"`
+}
+
+// Next returns the earlier of the next sleep and the next wake.
+func (s *Schedule) Next() *ScheduledRun {
+	switch {
+	case s.NextSleep == nil:
+		return s.NextWake
+	case s.NextWake == nil:
+		return s.NextSleep
+	case s.NextWake.At.Before(s.NextSleep.At):
+		return s.NextWake
+	}
+	return s.NextSleep
+}
+
+// NextScheduled reads the service's scheduled actions and computes their
+// next runs after now. An action whose max capacity is 0 is a sleep; any
+// other is a wake.
+func NextScheduled(ctx context.Context, c *Clients, ref ServiceRef, now time.Time) (*Schedule, error) {
+	var actions []aastypes.ScheduledAction
+	in := &applicationautoscaling.DescribeScheduledActionsInput{
+		ServiceNamespace:  aastypes.ServiceNamespaceEcs,
+		ResourceId:        aws.String(ref.ResourceID()),
+		ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
+	}
+	for {
+		out, err := call(ctx, func(ctx context.Context) (*applicationautoscaling.DescribeScheduledActionsOutput, error) {
+			return c.AutoScaling.DescribeScheduledActions(ctx, in)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading the scheduled actions of %s: %w", ref.ResourceID(), err)
+		}
+		actions = append(actions, out.ScheduledActions...)
+		if aws.ToString(out.NextToken) == "" {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	sched := &Schedule{}
+	sort.Slice(actions, func(i, j int) bool {
+		return aws.ToString(actions[i].ScheduledActionName) < aws.ToString(actions[j].ScheduledActionName)
+	})
+	for _, a := range actions {
+		name := aws.ToString(a.ScheduledActionName)
+		tz := aws.ToString(a.Timezone)
+		at, ok, err := NextRun(aws.ToString(a.Schedule), tz, now)
+		if err != nil {
+			sched.Unpredictable = append(sched.Unpredictable, name+": "+err.Error())
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if tz == "" {
+			tz = "UTC"
+		}
+		run := &ScheduledRun{Action: name, Kind: "wake", At: at, Timezone: tz}
+		if t := a.ScalableTargetAction; t != nil {
+			run.Min, run.Max = t.MinCapacity, t.MaxCapacity
+			if t.MaxCapacity != nil && *t.MaxCapacity == 0 {
+				run.Kind = "sleep"
+			}
+		}
+		slot := &sched.NextWake
+		if run.Kind == "sleep" {
+			slot = &sched.NextSleep
+		}
+		if *slot == nil || run.At.Before((*slot).At) {
+			*slot = run
+		}
+	}
+	return sched, nil
+}

@@ -1,0 +1,373 @@
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/budgets"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/lowfare/lowfare/internal/spec"
+	"github.com/lowfare/lowfare/internal/stack"
+)
+
+// Status is everything lowfare status reports. A part that could not be
+// read is left nil and explained in Unavailable, so one missing permission
+// does not hide the rest.
+type Status struct {
+	App         string            `json:"app"`
+	Env         string            `json:"env"`
+	Profile     string            `json:"profile"`
+	Stack       StackStatus       `json:"stack"`
+	URL         string            `json:"url,omitempty"`
+	Service     *ServiceStatus    `json:"service,omitempty"`
+	Function    string            `json:"function,omitempty"` // serverless
+	Targets     []TargetStatus    `json:"targets,omitempty"`
+	Alarms      []AlarmStatus     `json:"alarms"` // in ALARM
+	Budget      *BudgetStatus     `json:"budget,omitempty"`
+	Schedule    *Schedule         `json:"schedule,omitempty"`
+	Unavailable map[string]string `json:"unavailable,omitempty"`
+}
+
+// StackStatus is the main stack's state.
+type StackStatus struct {
+	Name    string    `json:"name"`
+	Status  string    `json:"status"`
+	Reason  string    `json:"reason,omitempty"`
+	Updated time.Time `json:"updated"`
+}
+
+// ServiceStatus is the ECS service's task counts and scaling bounds.
+type ServiceStatus struct {
+	Cluster string `json:"cluster"`
+	Name    string `json:"name"`
+	Status  string `json:"status"`
+	Desired int32  `json:"desired"`
+	Running int32  `json:"running"`
+	Pending int32  `json:"pending"`
+	Min     *int32 `json:"min,omitempty"`
+	Max     *int32 `json:"max,omitempty"`
+}
+
+// TargetStatus is one load balancer target's health.
+type TargetStatus struct {
+	ID     string `json:"id"`
+	Port   int32  `json:"port"`
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// AlarmStatus is one alarm in the ALARM state.
+type AlarmStatus struct {
+	Name   string    `json:"name"`
+	Reason string    `json:"reason"`
+	Since  time.Time `json:"since"`
+}
+
+// BudgetStatus is this month's spend against the budget, in USD.
+type BudgetStatus struct {
+	Name       string  `json:"name"`
+	Limit      float64 `json:"limit_usd"`
+	Actual     float64 `json:"actual_usd"`
+	Forecasted float64 `json:"forecasted_usd"`
+}
+
+// GetStatus gathers the status of the app of s. Only a missing stack (or a
+// failure to read it) is an error.
+func GetStatus(ctx context.Context, c *Clients, s *spec.Spec, now time.Time) (*Status, error) {
+	st, err := DescribeStack(ctx, c.CloudFormation, s)
+	if err != nil {
+		return nil, err
+	}
+	out := &Status{
+		App: s.App, Env: s.Env, Profile: s.Profile,
+		Stack:       StackStatus{Name: st.Name, Status: st.Status, Reason: st.Reason, Updated: st.Updated},
+		URL:         st.Outputs[stack.OutputURL],
+		Alarms:      []AlarmStatus{},
+		Unavailable: map[string]string{},
+	}
+	note := func(part string, err error) { out.Unavailable[part] = err.Error() }
+
+	if s.ECS() {
+		if ref, err := ServiceOf(st); err != nil {
+			note("service", err)
+		} else {
+			if svc, err := serviceStatus(ctx, c, ref); err != nil {
+				note("service", err)
+			} else {
+				out.Service = svc
+			}
+			if sched, err := NextScheduled(ctx, c, ref, now); err != nil {
+				note("schedule", err)
+			} else if sched.NextSleep != nil || sched.NextWake != nil || len(sched.Unpredictable) > 0 {
+				out.Schedule = sched
+			}
+		}
+	} else {
+		if fn, err := st.Output(stack.OutputFunction); err != nil {
+			note("function", err)
+		} else {
+			out.Function = fn
+		}
+	}
+	if tg := st.Outputs[stack.OutputTargetGroup]; tg != "" {
+		if targets, err := targetHealth(ctx, c, tg); err != nil {
+			note("targets", err)
+		} else {
+			out.Targets = targets
+		}
+	}
+	if alarms, err := alarmsFiring(ctx, c, alarmPrefix(s)); err != nil {
+		note("alarms", err)
+		out.Alarms = nil
+	} else {
+		out.Alarms = alarms
+	}
+	if b, err := budgetStatus(ctx, c, budgetName(s)); err != nil {
+		note("budget", err)
+	} else {
+		out.Budget = b
+	}
+	if len(out.Unavailable) == 0 {
+		out.Unavailable = nil
+	}
+	return out, nil
+}
+
+func serviceStatus(ctx context.Context, c *Clients, ref ServiceRef) (*ServiceStatus, error) {
+	out, err := call(ctx, func(ctx context.Context) (*ecs.DescribeServicesOutput, error) {
+		return c.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(ref.Cluster), Services: []string{ref.Service}})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describing service %s in cluster %s: %w", ref.Service, ref.Cluster, err)
+	}
+	if len(out.Services) == 0 {
+		return nil, fmt.Errorf("service %s is missing from cluster %s: the stack and the cluster disagree; run lowfare deploy", ref.Service, ref.Cluster)
+	}
+	sv := out.Services[0]
+	res := &ServiceStatus{Cluster: ref.Cluster, Name: ref.Service, Status: aws.ToString(sv.Status),
+		Desired: sv.DesiredCount, Running: sv.RunningCount, Pending: sv.PendingCount}
+	tgt, err := call(ctx, func(ctx context.Context) (*applicationautoscaling.DescribeScalableTargetsOutput, error) {
+		return c.AutoScaling.DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{
+			ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceIds: []string{ref.ResourceID()},
+			ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
+		})
+	})
+	if err == nil && len(tgt.ScalableTargets) > 0 {
+		res.Min, res.Max = tgt.ScalableTargets[0].MinCapacity, tgt.ScalableTargets[0].MaxCapacity
+	}
+	return res, nil
+}
+
+func targetHealth(ctx context.Context, c *Clients, arn string) ([]TargetStatus, error) {
+	out, err := call(ctx, func(ctx context.Context) (*elbv2.DescribeTargetHealthOutput, error) {
+		return c.ELB.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(arn)})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading target health: %w", err)
+	}
+	res := []TargetStatus{}
+	for _, d := range out.TargetHealthDescriptions {
+		ts := TargetStatus{}
+		if d.Target != nil {
+			ts.ID, ts.Port = aws.ToString(d.Target.Id), aws.ToInt32(d.Target.Port)
+		}
+		if d.TargetHealth != nil {
+			ts.State, ts.Reason = string(d.TargetHealth.State), string(d.TargetHealth.Reason)
+		}
+		res = append(res, ts)
+	}
+	return res, nil
+}
+
+func alarmsFiring(ctx context.Context, c *Clients, prefix string) ([]AlarmStatus, error) {
+	in := &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String(prefix), StateValue: cwtypes.StateValueAlarm}
+	res := []AlarmStatus{}
+	for {
+		out, err := call(ctx, func(ctx context.Context) (*cloudwatch.DescribeAlarmsOutput, error) {
+			return c.CloudWatch.DescribeAlarms(ctx, in)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading alarms %s*: %w", prefix, err)
+		}
+		for _, a := range out.MetricAlarms {
+			res = append(res, AlarmStatus{Name: aws.ToString(a.AlarmName), Reason: aws.ToString(a.StateReason), Since: aws.ToTime(a.StateUpdatedTimestamp)})
+		}
+		for _, a := range out.CompositeAlarms {
+			res = append(res, AlarmStatus{Name: aws.ToString(a.AlarmName), Reason: aws.ToString(a.StateReason), Since: aws.ToTime(a.StateUpdatedTimestamp)})
+		}
+		if aws.ToString(out.NextToken) == "" {
+			return res, nil
+		}
+		in.NextToken = out.NextToken
+	}
+}
+
+func budgetStatus(ctx context.Context, c *Clients, name string) (*BudgetStatus, error) {
+	id, err := call(ctx, func(ctx context.Context) (*sts.GetCallerIdentityOutput, error) {
+		return c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("finding the account id (sts GetCallerIdentity): %w", err)
+	}
+	out, err := call(ctx, func(ctx context.Context) (*budgets.DescribeBudgetOutput, error) {
+		return c.Budgets.DescribeBudget(ctx, &budgets.DescribeBudgetInput{AccountId: id.Account, BudgetName: aws.String(name)})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading budget %s: %w", name, err)
+	}
+	b := out.Budget
+	res := &BudgetStatus{Name: name}
+	if b == nil {
+		return nil, fmt.Errorf("budget %s: empty answer", name)
+	}
+	if b.BudgetLimit != nil {
+		res.Limit = amount(b.BudgetLimit.Amount)
+	}
+	if cs := b.CalculatedSpend; cs != nil {
+		if cs.ActualSpend != nil {
+			res.Actual = amount(cs.ActualSpend.Amount)
+		}
+		if cs.ForecastedSpend != nil {
+			res.Forecasted = amount(cs.ForecastedSpend.Amount)
+		}
+	}
+	return res, nil
+}
+
+func amount(s *string) float64 {
+	v, _ := strconv.ParseFloat(aws.ToString(s), 64)
+	return v
+}
+
+// WriteJSON writes the status as indented JSON.
+func (st *Status) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(st)
+}
+
+// WriteText writes the status for a person; now makes "in 3h" relative.
+func (st *Status) WriteText(w io.Writer, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	p := func(label, format string, args ...any) {
+		fmt.Fprintf(tw, "%s\t%s\n", label, fmt.Sprintf(format, args...))
+	}
+	stackLine := st.Stack.Status
+	if st.Stack.Reason != "" {
+		stackLine += " (" + st.Stack.Reason + ")"
+	}
+	p("app", "%s/%s (profile %s)", st.App, st.Env, st.Profile)
+	p("stack", "%s %s, updated %s", st.Stack.Name, stackLine, st.Stack.Updated.UTC().Format(time.RFC3339))
+	if st.URL != "" {
+		p("url", "%s", st.URL)
+	}
+	if sv := st.Service; sv != nil {
+		bounds := ""
+		if sv.Min != nil && sv.Max != nil {
+			bounds = fmt.Sprintf(", bounds %d-%d", *sv.Min, *sv.Max)
+		}
+		p("service", "%s %s: %d desired, %d running, %d pending%s", sv.Name, strings.ToLower(sv.Status), sv.Desired, sv.Running, sv.Pending, bounds)
+	}
+	if st.Function != "" {
+		p("function", "%s (Lambda; scales by itself)", st.Function)
+	}
+	if st.Targets != nil {
+		if len(st.Targets) == 0 {
+			p("targets", "none registered")
+		}
+		for i, t := range st.Targets {
+			label := ""
+			if i == 0 {
+				label = "targets"
+			}
+			line := fmt.Sprintf("%s:%d %s", t.ID, t.Port, t.State)
+			if t.Reason != "" {
+				line += " (" + t.Reason + ")"
+			}
+			p(label, "%s", line)
+		}
+	}
+	if st.Alarms != nil {
+		if len(st.Alarms) == 0 {
+			p("alarms", "none in ALARM")
+		}
+		for i, a := range st.Alarms {
+			label := ""
+			if i == 0 {
+				label = "alarms"
+			}
+			p(label, "%s in ALARM since %s: %s", a.Name, a.Since.UTC().Format(time.RFC3339), a.Reason)
+		}
+	}
+	if b := st.Budget; b != nil {
+		pct := 0.0
+		if b.Limit > 0 {
+			pct = 100 * b.Actual / b.Limit
+		}
+		over := ""
+		if b.Limit > 0 && b.Forecasted > b.Limit {
+			over = ", over the budget"
+		}
+		p("spend", "$%.2f of $%.2f this month (%.0f%%), forecast $%.2f%s", b.Actual, b.Limit, pct, b.Forecasted, over)
+	}
+	if sc := st.Schedule; sc != nil {
+		for _, r := range []struct {
+			label string
+			run   *ScheduledRun
+		}{{"next sleep", sc.NextSleep}, {"next wake", sc.NextWake}} {
+			if r.run != nil {
+				p(r.label, "%s", r.run.describe(now))
+			}
+		}
+		for _, u := range sc.Unpredictable {
+			p("schedule", "%s", u)
+		}
+	} else if st.Service != nil {
+		p("schedule", "none: runs around the clock")
+	}
+	for _, part := range slices.Sorted(maps.Keys(st.Unavailable)) {
+		p(part, "unavailable: %s", st.Unavailable[part])
+	}
+	return tw.Flush()
+}
+
+// describe renders a run as "Mon 2026-11-30 08:00 Europe/Berlin (in 2d 12h)".
+func (r *ScheduledRun) describe(now time.Time) string {
+	loc, err := time.LoadLocation(r.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	return fmt.Sprintf("%s %s (in %s)", r.At.In(loc).Format("Mon 2006-01-02 15:04"), r.Timezone, humanDuration(r.At.Sub(now)))
+}
+
+// humanDuration rounds to the two largest units: "2d 3h", "3h 5m", "4m".
+func humanDuration(d time.Duration) string {
+	if d < time.Minute {
+		return "under a minute"
+	}
+	d = d.Round(time.Minute)
+	days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%dd %dh", days, hours)
+	case hours > 0:
+		return fmt.Sprintf("%dh %dm", hours, mins)
+	}
+	return fmt.Sprintf("%dm", mins)
+}
