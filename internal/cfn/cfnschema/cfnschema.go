@@ -253,7 +253,8 @@ func (r *Registry) Validate(tmpl map[string]any) []Problem {
 	}
 	outputs, _ := tmpl["Outputs"].(map[string]any)
 	for name, o := range outputs {
-		for _, msg := range names.checkRefs(o) {
+		msgs := append(names.checkRefs(o), r.attrProblems(o, names)...)
+		for _, msg := range msgs {
 			out = append(out, Problem{Message: "output " + name + ": " + msg})
 		}
 	}
@@ -340,8 +341,17 @@ func (r *Registry) validateResource(id string, v any, names *names) []Problem {
 	for _, msg := range names.checkRefs(props) {
 		add("", "%s", msg)
 	}
-	// GetAtt attributes must exist on the target type.
-	walk(props, func(v any) {
+	for _, msg := range r.attrProblems(props, names) {
+		add("", "%s", msg)
+	}
+	return out
+}
+
+// attrProblems checks that every Fn::GetAtt and ${Resource.Attr} in v names
+// an attribute the target's type has.
+func (r *Registry) attrProblems(v any, names *names) []string {
+	var out []string
+	walk(v, func(v any) {
 		m, ok := v.(map[string]any)
 		if !ok || len(m) != 1 {
 			return
@@ -350,14 +360,14 @@ func (r *Registry) validateResource(id string, v any, names *names) []Problem {
 			target, _ := ga[0].(string)
 			attr, _ := ga[1].(string)
 			if msg := r.checkAttr(names, target, attr); msg != "" {
-				add("", "%s", msg)
+				out = append(out, msg)
 			}
 		}
 		if sub, ok := m["Fn::Sub"]; ok {
 			for _, ref := range subRefs(sub) {
 				if target, attr, ok := strings.Cut(ref, "."); ok {
 					if msg := r.checkAttr(names, target, attr); msg != "" {
-						add("", "%s", msg)
+						out = append(out, msg)
 					}
 				}
 			}

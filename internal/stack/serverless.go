@@ -1,0 +1,64 @@
+package stack
+
+import (
+	"github.com/lowfare/lowfare/internal/cfn"
+	"github.com/lowfare/lowfare/internal/spec"
+)
+
+// serverless runs the same image as a Lambda function (the links binary
+// serves through aws-lambda-go when it finds AWS_LAMBDA_RUNTIME_API),
+// reached through a function URL or an HTTP API. Nothing runs, and nothing
+// is billed, between requests.
+func (b *builder) serverless() {
+	s := b.s
+	env := map[string]any{"TABLE_NAME": cfn.Ref("Table")}
+	for k, v := range s.Service.Env {
+		env[k] = v
+	}
+	if len(s.Service.Secrets) > 0 {
+		// Lambda cannot inject SecureString parameters; the function may
+		// read them from here (Check warns).
+		env["SSM_PARAMETER_PREFIX"] = s.SecretPrefix()
+	}
+	b.add(PartServerless, "Function", "AWS::Lambda::Function", cfn.Props{
+		"Description":   "lowfare " + s.App + "/" + s.Env,
+		"PackageType":   "Image",
+		"Code":          map[string]any{"ImageUri": cfn.Ref(ParamImageURI)},
+		"Architectures": []any{s.Service.Arch}, // arm64 | x86_64, as Lambda spells them
+		"MemorySize":    s.Service.Memory,
+		"Timeout":       s.Service.Timeout,
+		"Role":          cfn.GetAtt("FunctionRole", "Arn"),
+		"Environment":   map[string]any{"Variables": env},
+		"LoggingConfig": map[string]any{"LogGroup": cfn.Ref("LogGroup"), "LogFormat": "Text"},
+	})
+	b.output(OutputFunction, "The Lambda function", cfn.Ref("Function"))
+
+	if s.Ingress.Kind == spec.IngressAPIGW {
+		b.httpAPI(cfn.Props{
+			"IntegrationType":      "AWS_PROXY",
+			"IntegrationUri":       cfn.GetAtt("Function", "Arn"),
+			"PayloadFormatVersion": "2.0",
+		})
+		b.add(PartServerless, "ApiPermission", "AWS::Lambda::Permission", cfn.Props{
+			"FunctionName": cfn.Ref("Function"),
+			"Action":       "lambda:InvokeFunction",
+			"Principal":    "apigateway.amazonaws.com",
+			"SourceArn":    cfn.Sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*"),
+		})
+	} else {
+		b.add(PartIngress, "FunctionUrl", "AWS::Lambda::Url", cfn.Props{
+			"TargetFunctionArn": cfn.GetAtt("Function", "Arn"),
+			// The app authenticates its own admin calls; the redirects are
+			// public by design.
+			"AuthType": "NONE",
+		})
+		b.add(PartIngress, "FunctionUrlPermission", "AWS::Lambda::Permission", cfn.Props{
+			"FunctionName":        cfn.Ref("Function"),
+			"Action":              "lambda:InvokeFunctionUrl",
+			"Principal":           "*",
+			"FunctionUrlAuthType": "NONE",
+		})
+		b.urlValue = cfn.GetAtt("FunctionUrl", "FunctionUrl")
+	}
+	b.output(OutputURL, "Where the app answers", b.urlValue)
+}

@@ -1,0 +1,188 @@
+// Package stack turns a spec into the two CloudFormation templates of the
+// architecture: a small bootstrap stack with the image repository (the image
+// must exist before the service) and the main stack. Each architecture part
+// is one file, readable top to bottom: network, ingress_alb, ingress_apigw,
+// service, scaling, serverless, table, logs, iam, observability, budget,
+// registry. rules.go says what is refused or warned about before any
+// template is written; names.go derives every AWS name so it always fits.
+package stack
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/lowfare/lowfare/internal/cfn"
+	"github.com/lowfare/lowfare/internal/spec"
+)
+
+// Architecture parts, in the order `lowfare plan` prints them.
+const (
+	PartRegistry      = "registry"
+	PartNetwork       = "network"
+	PartIngress       = "ingress"
+	PartService       = "service"
+	PartScaling       = "scaling"
+	PartServerless    = "serverless"
+	PartTable         = "table"
+	PartLogs          = "logs"
+	PartIAM           = "iam"
+	PartObservability = "observability"
+	PartBudget        = "budget"
+)
+
+// PartOrder lists the parts in plan order.
+var PartOrder = []string{PartRegistry, PartNetwork, PartIngress, PartService, PartScaling,
+	PartServerless, PartTable, PartLogs, PartIAM, PartObservability, PartBudget}
+
+// Warning is something the user should know before deploying; the stack is
+// still built. MonthlyUSD is the extra cost it implies, when there is one.
+type Warning struct {
+	Part       string
+	Message    string
+	MonthlyUSD float64
+}
+
+func (w Warning) String() string {
+	if w.MonthlyUSD > 0 {
+		return fmt.Sprintf("%s: %s (about $%.2f a month)", w.Part, w.Message, w.MonthlyUSD)
+	}
+	return w.Part + ": " + w.Message
+}
+
+// Entry is one resource of a template, for listings.
+type Entry struct {
+	Stack     string // "bootstrap" or "main"
+	Part      string
+	LogicalID string
+	Type      string
+}
+
+// Result is what Build makes.
+type Result struct {
+	Bootstrap *cfn.Template
+	Main      *cfn.Template
+	Warnings  []Warning
+	// Entries lists every resource of both templates by part (PartOrder),
+	// then logical ID.
+	Entries []Entry
+}
+
+// Build checks the rules and builds both templates. A spec that breaks a
+// rule gives a *RulesError listing every problem and no templates.
+func Build(s *spec.Spec) (*Result, error) {
+	warnings, err := Check(s)
+	if err != nil {
+		return nil, err
+	}
+	b := newBuilder(s)
+	b.registry()
+	if s.ECS() {
+		b.network()
+		switch s.Ingress.Kind {
+		case spec.IngressAPIGW:
+			b.ingressAPIGW()
+		default:
+			b.ingressALB()
+		}
+		b.logs()
+		b.iam()
+		b.service()
+		b.scaling()
+	} else {
+		b.logs()
+		b.iam()
+		b.serverless()
+	}
+	b.table()
+	b.observability()
+	b.budget()
+	b.applyTags()
+
+	warnings = append(warnings, b.warnings...)
+	warnings = append(warnings, alarmBudget(b.main)...)
+	return &Result{
+		Bootstrap: b.boot,
+		Main:      b.main,
+		Warnings:  warnings,
+		Entries:   b.entries(),
+	}, nil
+}
+
+// builder carries the spec and the templates while the parts fill them in.
+type builder struct {
+	s        *spec.Spec
+	n        names
+	boot     *cfn.Template
+	main     *cfn.Template
+	parts    map[*cfn.Template]map[string]string // template -> logical ID -> part
+	warnings []Warning
+
+	// Filled in by the parts for the parts that follow.
+	serviceTargets []any // ECS: ServiceRegistries or LoadBalancers, and the listener to wait for
+	dependsOn      []string
+	ingressSG      string // the security group the service admits, or ""
+	urlValue       any    // the URL output
+}
+
+func newBuilder(s *spec.Spec) *builder {
+	b := &builder{
+		s:     s,
+		n:     deriveNames(s),
+		boot:  cfn.New(fmt.Sprintf("lowfare %s/%s bootstrap: the image repository (stack %s)", s.App, s.Env, s.BootstrapStackName())),
+		main:  cfn.New(fmt.Sprintf("lowfare %s/%s: profile %s, ingress %s (stack %s)", s.App, s.Env, s.Profile, s.Ingress.Kind, s.StackName())),
+		parts: map[*cfn.Template]map[string]string{},
+	}
+	b.main.Parameters[ParamImageURI] = &cfn.Parameter{
+		Type:        "String",
+		Description: "The image to run, by digest (repository@sha256:...); lowfare deploy sets it.",
+		MinLength:   intPtr(1),
+	}
+	return b
+}
+
+func intPtr(i int) *int { return &i }
+
+// add puts a resource into the main template under a part.
+func (b *builder) add(part, id, typ string, props cfn.Props) *cfn.Resource {
+	return b.addTo(b.main, part, id, typ, props)
+}
+
+func (b *builder) addTo(t *cfn.Template, part, id, typ string, props cfn.Props) *cfn.Resource {
+	r := t.Add(id, &cfn.Resource{Type: typ, Properties: props})
+	if b.parts[t] == nil {
+		b.parts[t] = map[string]string{}
+	}
+	b.parts[t][id] = part
+	return r
+}
+
+func (b *builder) output(name, description string, value any) {
+	b.main.Outputs[name] = &cfn.Output{Description: description, Value: value}
+}
+
+func (b *builder) warn(part, format string, args ...any) {
+	b.warnings = append(b.warnings, Warning{Part: part, Message: fmt.Sprintf(format, args...)})
+}
+
+func (b *builder) entries() []Entry {
+	rank := map[string]int{}
+	for i, p := range PartOrder {
+		rank[p] = i
+	}
+	var out []Entry
+	for _, st := range []struct {
+		name string
+		t    *cfn.Template
+	}{{"bootstrap", b.boot}, {"main", b.main}} {
+		for _, id := range st.t.LogicalIDs() {
+			out = append(out, Entry{Stack: st.name, Part: b.parts[st.t][id], LogicalID: id, Type: st.t.Resources[id].Type})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Part != out[j].Part {
+			return rank[out[i].Part] < rank[out[j].Part]
+		}
+		return out[i].LogicalID < out[j].LogicalID
+	})
+	return out
+}
