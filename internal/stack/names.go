@@ -21,24 +21,24 @@ import (
 // retained table of an earlier stack, and unnamed roles need only
 // CAPABILITY_IAM.
 type names struct {
-	Prefix         string // lowfare-<app>-<env>
-	Repository     string // ECR repository
-	Cluster        string
-	Service        string
-	Family         string // task definition family
-	Container      string
-	LogGroup       string
-	LoadBalancer   string // <= 32
-	TargetGroup    string // <= 32
-	Namespace      string // Cloud Map private DNS namespace
-	Discovery      string // Cloud Map service
-	VpcLink        string
-	API            string
-	Budget         string
-	Dashboard      string
-	ScalingPolicy  string
-	BinaryPath     string // the container's binary, "" for an image reference
-	alarmPrefix    string
+	Prefix        string // lowfare-<app>-<env>
+	Repository    string // ECR repository
+	Cluster       string
+	Service       string
+	Family        string // task definition family
+	Container     string
+	LogGroup      string
+	LoadBalancer  string // <= 32
+	TargetGroup   string // <= 32
+	Namespace     string // Cloud Map private DNS namespace
+	Discovery     string // Cloud Map service
+	VpcLink       string
+	API           string
+	Budget        string
+	Dashboard     string
+	ScalingPolicy string
+	BinaryPath    string // the container's binary, "" for an image reference
+	alarmPrefix   string
 }
 
 // AWS name limits the derived names must respect.
