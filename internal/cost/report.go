@@ -96,8 +96,9 @@ func writeTable(b *strings.Builder, indent string, rows [][]string, right []bool
 // fits. The report must have been made with Compare.
 func (r *Report) WriteSummary(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Monthly estimate (%s, free tier %s, %s requests of %s KB): %s\n",
-		r.Region, r.FreeTier, formatQty(r.Workload.RequestsPerMonth), formatQty(r.Workload.ResponseKB), r.describeShape())
+	fmt.Fprintf(&b, "Monthly estimate: %s\n", r.describeShape())
+	fmt.Fprintf(&b, "  %s list prices, free tier %s, %s requests of %s KB a month\n",
+		r.Region, r.FreeTier, formatQty(r.Workload.RequestsPerMonth), formatQty(r.Workload.ResponseKB))
 	b.WriteString("  " + r.Verdict() + "\n")
 	var parts []string
 	for _, it := range r.Largest(3) {
@@ -123,10 +124,15 @@ func (r *Report) fitLines(indent, tail string) string {
 		return b.String() + tail
 	}
 	fmt.Fprintf(&b, "%scheapest shape that fits: %s (%s a month)\n", indent, best.Shape.Name(), formatUSD(best.TotalUSD))
+	assumed := best.Shape.ScheduleSet && !r.Shape.ScheduleSet
 	if best.Shape.Runtime != RuntimeECS && r.Shape.Runtime == RuntimeECS {
 		if c, ok := r.CheapestContainerFit(); ok {
 			fmt.Fprintf(&b, "%scheapest shape that fits and keeps ECS Fargate: %s (%s a month)\n", indent, c.Shape.Name(), formatUSD(c.TotalUSD))
+			assumed = assumed || (c.Shape.ScheduleSet && !r.Shape.ScheduleSet)
 		}
+	}
+	if assumed && indent != "" {
+		fmt.Fprintf(&b, "%s(assumed): the spec has no schedule; a service.schedule of %q in UTC was priced\n", indent, "Mon-Fri 08:00-20:00")
 	}
 	return b.String() + tail
 }
