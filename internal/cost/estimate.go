@@ -158,6 +158,9 @@ func Estimate(s *spec.Spec, o Options) (*Report, error) {
 		BudgetUSD:  s.Budget.MonthlyUSD,
 	}
 	r.TotalUSD = sum(r.Items)
+	if math.IsInf(r.TotalUSD, 0) || math.IsNaN(r.TotalUSD) {
+		return nil, fmt.Errorf("the workload (%g requests of %g KB a month) is too large to price", o.Workload.RequestsPerMonth, o.Workload.ResponseKB)
+	}
 	r.Notes = notes(r, s)
 	if o.Compare {
 		r.Compare = compare(pr, sh, r.BudgetUSD)

@@ -257,6 +257,7 @@ func TestEstimateErrors(t *testing.T) {
 		{"negative response", func(_ *spec.Spec, o *Options) { o.Workload.ResponseKB = -1 }, "workload.response_kb -1"},
 		{"NaN lambda", func(_ *spec.Spec, o *Options) { o.Workload.LambdaMS = math.NaN() }, "Lambda duration (ms) NaN"},
 		{"negative log", func(_ *spec.Spec, o *Options) { o.Workload.LogGB = &neg }, "log GB -1"},
+		{"overflow", func(_ *spec.Spec, o *Options) { o.Workload.RequestsPerMonth, o.Workload.ResponseKB = 1e300, 1e300 }, "too large to price"},
 		{"negative budget", func(s *spec.Spec, _ *Options) { s.Budget.MonthlyUSD = -10 }, "budget.monthly_usd -10"},
 		{"bad schedule", func(s *spec.Spec, _ *Options) {
 			s.Service.Schedule = &spec.Schedule{Timezone: "Mars/Olympus", Awake: "Mon-Fri 08:00-20:00"}
