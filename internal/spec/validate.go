@@ -1,0 +1,533 @@
+package spec
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// applyProfileDefaults fills fields the file left out with values that fit
+// the profile and the fields the file did set. Fields the file set are
+// never changed here; validate judges them.
+func applyProfileDefaults(s *Spec, d *decoder) {
+	svc := &s.Service
+	switch s.Profile {
+	case ProfileHA:
+		// One task per Availability Zone, and a table that can be
+		// restored: what "high availability" means here.
+		if !d.has("service.count.min") {
+			svc.Count.Min = max(svc.Count.Min, 2)
+		}
+		if !d.has("table.pitr") {
+			s.Table.PITR = true
+		}
+	case ProfileServerless:
+		if !d.has("ingress.kind") {
+			s.Ingress.Kind = IngressURL
+		}
+	}
+	// Unset counts follow the set ones so that "min: 3" alone is valid.
+	if !d.has("service.count.desired") {
+		svc.Count.Desired = max(svc.Count.Desired, svc.Count.Min)
+		if d.has("service.count.max") {
+			svc.Count.Desired = min(svc.Count.Desired, svc.Count.Max)
+		}
+	}
+	if !d.has("service.count.max") {
+		svc.Count.Max = max(svc.Count.Max, svc.Count.Desired)
+	}
+	// "cpu: 1024" alone takes the smallest memory Fargate pairs with it.
+	if s.ECS() && d.has("service.cpu") && !d.has("service.memory") {
+		if sizes := fargateMemory(svc.CPU); len(sizes) > 0 {
+			svc.Memory = sizes[0]
+		}
+	}
+}
+
+// validator checks a decoded spec, reporting each problem at the field the
+// file wrote (or the closest field it wrote, for defaults).
+type validator struct {
+	s   *Spec
+	d   *decoder
+	c   *collector
+	bad map[string]bool // paths that already have a decoding problem
+}
+
+func validate(s *Spec, d *decoder, c *collector) {
+	v := &validator{s: s, d: d, c: c, bad: d.failed}
+	v.names()
+	v.service()
+	v.ingress()
+	v.table()
+	v.logs()
+	v.budget()
+	v.tags()
+	v.workload()
+}
+
+// ok reports whether none of the paths (nor their parents) failed to
+// decode, so that a check does not judge a default standing in for a
+// value the user wrote wrongly.
+func (v *validator) ok(paths ...string) bool {
+	for _, p := range paths {
+		for p != "" {
+			if v.bad[p] {
+				return false
+			}
+			i := strings.LastIndexAny(p, ".[")
+			if i < 0 {
+				break
+			}
+			p = p[:i]
+		}
+	}
+	return true
+}
+
+func (v *validator) fail(path, format string, args ...any) {
+	if !v.ok(path) {
+		return
+	}
+	v.c.add(v.d.at(path), path, format, args...)
+}
+
+var (
+	appPattern    = regexp.MustCompile(`^[a-z][a-z0-9-]{1,20}$`)
+	envPattern    = regexp.MustCompile(`^[a-z][a-z0-9-]{1,10}$`)
+	regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+	varPattern    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	emailPattern  = regexp.MustCompile(`^[^@\s,;<>"]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
+	domainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	zonePattern   = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
+	certPattern   = regexp.MustCompile(`^arn:aws(-[a-z]+)*:acm:([a-z0-9-]+):[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
+	tagPattern    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+)
+
+// enum reports got is not among want, with a typo hint when one is close.
+func (v *validator) enum(path, what, got string, want ...string) bool {
+	if slices.Contains(want, got) {
+		return true
+	}
+	hint := "use " + orList(want)
+	if s := suggest(got, want); s != "" {
+		hint = fmt.Sprintf("did you mean %s? (%s)", s, hint)
+	}
+	v.fail(path, "%q is not %s; %s", shorten(got), what, hint)
+	return false
+}
+
+func (v *validator) names() {
+	s := v.s
+	if !appPattern.MatchString(s.App) {
+		v.fail("app", "%q is not a valid app name; use 2-21 characters: a lowercase letter, then lowercase letters, digits or hyphens", shorten(s.App))
+	}
+	if !envPattern.MatchString(s.Env) {
+		v.fail("env", "%q is not a valid environment name; use 2-11 characters: a lowercase letter, then lowercase letters, digits or hyphens", shorten(s.Env))
+	}
+	if !regionPattern.MatchString(s.Region) {
+		v.fail("region", "%q is not an AWS region name; use one such as us-east-1 or eu-central-1", shorten(s.Region))
+	}
+	v.enum("profile", "a profile", s.Profile, ProfileFree, ProfileHA, ProfileServerless)
+}
+
+// fargateCPU lists the CPU units Fargate offers.
+var fargateCPU = []int{256, 512, 1024, 2048, 4096, 8192, 16384}
+
+// fargateMemory lists the memory sizes (MiB) Fargate pairs with cpu, from
+// AWS's task size table; nil for a CPU size Fargate does not have.
+func fargateMemory(cpu int) []int {
+	span := func(from, to, step int) []int {
+		var out []int
+		for m := from; m <= to; m += step {
+			out = append(out, m)
+		}
+		return out
+	}
+	switch cpu {
+	case 256:
+		return []int{512, 1024, 2048}
+	case 512:
+		return span(1024, 4096, 1024)
+	case 1024:
+		return span(2048, 8192, 1024)
+	case 2048:
+		return span(4096, 16384, 1024)
+	case 4096:
+		return span(8192, 30720, 1024)
+	case 8192:
+		return span(16384, 61440, 4096)
+	case 16384:
+		return span(32768, 122880, 8192)
+	}
+	return nil
+}
+
+// memoryHint describes the sizes for a CPU the way AWS's table does.
+func memoryHint(sizes []int) string {
+	if len(sizes) <= 4 {
+		return orList(itoa(sizes))
+	}
+	return fmt.Sprintf("%d to %d in steps of %d", sizes[0], sizes[len(sizes)-1], sizes[1]-sizes[0])
+}
+
+func (v *validator) service() {
+	s := v.s
+	svc := s.Service
+	if strings.TrimSpace(svc.Image) == "" || strings.ContainsAny(svc.Image, " \t\n") {
+		v.fail("service.image", "%q is not a Go package path or an image reference; use ./cmd/links or an image such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/links:v1", shorten(svc.Image))
+	}
+	if svc.Port < 1 || svc.Port > 65535 {
+		v.fail("service.port", "%d is not a TCP port; use 1-65535, such as 8080", svc.Port)
+	}
+	archOK := v.enum("service.arch", "an architecture", svc.Arch, ArchARM64, ArchX8664)
+	if s.ECS() {
+		v.fargate()
+	} else {
+		v.lambda()
+	}
+	if archOK && svc.Spot && svc.Arch == ArchARM64 && s.ECS() && v.ok("service.arch") {
+		v.fail("service.spot", "Fargate Spot has no ARM64 capacity; set arch: x86_64, or spot: false")
+	}
+	v.count()
+	if t := svc.Scaling.CPUTarget; t < 1 || t > 100 {
+		v.fail("service.scaling.cpu_target", "%d is not a CPU percentage; use 1-100, such as 70", t)
+	}
+	v.schedule()
+	v.health()
+	v.envVars()
+}
+
+func (v *validator) fargate() {
+	svc := v.s.Service
+	sizes := fargateMemory(svc.CPU)
+	if sizes == nil {
+		v.fail("service.cpu", "%d is not a Fargate CPU size; use %s", svc.CPU, orList(itoa(fargateCPU)))
+		return
+	}
+	if !slices.Contains(sizes, svc.Memory) && v.ok("service.cpu") {
+		v.fail("service.memory", "%d MiB does not pair with cpu %d on Fargate; use %s", svc.Memory, svc.CPU, memoryHint(sizes))
+	}
+}
+
+func (v *validator) lambda() {
+	svc := v.s.Service
+	if svc.Memory < 128 || svc.Memory > 10240 {
+		v.fail("service.memory", "%d MiB is outside Lambda's range; use 128-10240", svc.Memory)
+	}
+	if svc.Timeout < 1 || svc.Timeout > 900 {
+		v.fail("service.timeout", "%d seconds is outside Lambda's range; use 1-900", svc.Timeout)
+	}
+	if v.d.has("service.cpu") {
+		v.fail("service.cpu", "profile serverless has no cpu setting (Lambda gives CPU in proportion to memory); remove it and size memory instead")
+	}
+	if svc.Spot {
+		v.fail("service.spot", "Fargate Spot does not apply to profile serverless; remove it")
+	}
+}
+
+func (v *validator) count() {
+	c := v.s.Service.Count
+	switch {
+	case c.Min < 0:
+		v.fail("service.count.min", "%d is negative; use 0 or more", c.Min)
+	case c.Max < 1:
+		v.fail("service.count.max", "%d tasks can serve nothing; use 1 or more", c.Max)
+	case c.Min > c.Max && v.ok("service.count.max"):
+		v.fail("service.count.min", "min %d is above max %d; lower min or raise max", c.Min, c.Max)
+	case c.Desired < c.Min && v.ok("service.count.min"):
+		v.fail("service.count.desired", "desired %d is below min %d; use %d to %d", c.Desired, c.Min, c.Min, c.Max)
+	case c.Desired > c.Max && v.ok("service.count.max"):
+		v.fail("service.count.desired", "desired %d is above max %d; use %d to %d", c.Desired, c.Max, c.Min, c.Max)
+	}
+	if v.s.Profile == ProfileHA && c.Min < 2 {
+		v.fail("service.count.min", "profile ha runs at least one task in each of two Availability Zones; use min: 2 or more, or profile free")
+	}
+}
+
+func (v *validator) schedule() {
+	sch := v.s.Service.Schedule
+	if sch == nil {
+		return
+	}
+	switch v.s.Profile {
+	case ProfileHA:
+		v.fail("service.schedule", "profile ha never sleeps; remove the schedule, or use profile free")
+		return
+	case ProfileServerless:
+		v.fail("service.schedule", "profile serverless already costs nothing between requests; remove the schedule")
+		return
+	}
+	if _, err := loadZone(sch.Timezone); err != nil {
+		v.fail("service.schedule.timezone", "%s", err)
+	}
+	if _, err := parseAwake(sch.Awake); err != nil {
+		v.fail("service.schedule.awake", "%s", err)
+	}
+}
+
+func (v *validator) health() {
+	h := v.s.Service.Health
+	const p = "service.health."
+	if !strings.HasPrefix(h.Path, "/") || strings.ContainsAny(h.Path, " \t\n?#") || len(h.Path) > 1024 {
+		v.fail(p+"path", "%q is not a URL path; use one that starts with /, such as /healthz", shorten(h.Path))
+	}
+	intervalOK := h.Interval >= 5 && h.Interval <= 300
+	if !intervalOK {
+		v.fail(p+"interval", "%d seconds is outside the load balancer's range; use 5-300", h.Interval)
+	}
+	switch {
+	case h.Timeout < 2 || h.Timeout > 120:
+		v.fail(p+"timeout", "%d seconds is outside the load balancer's range; use 2-120", h.Timeout)
+	case intervalOK && h.Timeout >= h.Interval && v.ok(p+"interval"):
+		v.fail(p+"timeout", "timeout %d is not below interval %d; lower timeout or raise interval", h.Timeout, h.Interval)
+	}
+	if h.Healthy < 2 || h.Healthy > 10 {
+		v.fail(p+"healthy", "%d is outside the load balancer's range; use 2-10", h.Healthy)
+	}
+	if h.Unhealthy < 2 || h.Unhealthy > 10 {
+		v.fail(p+"unhealthy", "%d is outside the load balancer's range; use 2-10", h.Unhealthy)
+	}
+	if h.Grace < 0 || h.Grace > 2_147_483_647 {
+		v.fail(p+"grace", "%d seconds is not a grace period; use 0 or more, such as 30", h.Grace)
+	}
+}
+
+// reservedVars are set by lowfare itself in the task or function.
+var reservedVars = []string{"TABLE_NAME"}
+
+func (v *validator) envVars() {
+	svc := v.s.Service
+	size := 0
+	for _, name := range sortedKeys(svc.Env) {
+		path := "service.env." + name
+		size += len(name) + len(svc.Env[name])
+		switch {
+		case !varPattern.MatchString(name):
+			v.fail(path, "%q is not an environment variable name; use letters, digits and _, not starting with a digit", shorten(name))
+		case slices.Contains(reservedVars, name):
+			v.fail(path, "%s is set by lowfare (the DynamoDB table's name); choose another name", name)
+		case !v.s.ECS() && strings.HasPrefix(name, "AWS_"):
+			v.fail(path, "Lambda reserves names starting with AWS_; choose another name")
+		}
+	}
+	if !v.s.ECS() && size > 4096 {
+		v.fail("service.env", "the variables take %d bytes; Lambda allows 4096 in all: move large values elsewhere", size)
+	}
+	seen := map[string]bool{}
+	for i, name := range svc.Secrets {
+		path := fmt.Sprintf("service.secrets[%d]", i)
+		switch {
+		case !varPattern.MatchString(name) || len(name) > 128:
+			v.fail(path, "%q is not a secret name; use letters, digits and _ (it becomes an environment variable and the SSM parameter %s<NAME>)", shorten(name), v.s.SecretPrefix())
+		case seen[name]:
+			v.fail(path, "%s is listed twice; list it once", name)
+		case slices.Contains(reservedVars, name):
+			v.fail(path, "%s is set by lowfare; choose another name", name)
+		case hasKey(svc.Env, name):
+			v.fail(path, "%s is also in service.env; a variable is either plain or secret: remove one", name)
+		case !v.s.ECS() && strings.HasPrefix(name, "AWS_"):
+			v.fail(path, "Lambda reserves names starting with AWS_; choose another name")
+		}
+		seen[name] = true
+	}
+}
+
+func (v *validator) ingress() {
+	s := v.s
+	in := s.Ingress
+	kinds := []string{IngressALB, IngressAPIGW}
+	if !s.ECS() {
+		kinds = []string{IngressURL, IngressAPIGW}
+	}
+	if !slices.Contains(kinds, in.Kind) {
+		switch {
+		case in.Kind == IngressURL:
+			v.fail("ingress.kind", "url (a Lambda function URL) needs profile serverless; use alb or apigw, or profile: serverless")
+		case in.Kind == IngressALB && !s.ECS():
+			v.fail("ingress.kind", "profile serverless has no load balancer; use url or apigw")
+		default:
+			v.enum("ingress.kind", "an ingress kind for profile "+s.Profile, in.Kind, kinds...)
+		}
+	}
+	if in.Domain != "" && (len(in.Domain) > 253 || !domainPattern.MatchString(in.Domain)) {
+		v.fail("ingress.domain", "%q is not a domain name; use lowercase labels such as links.example.com", shorten(in.Domain))
+	}
+	if in.HostedZoneID != "" && !zonePattern.MatchString(in.HostedZoneID) {
+		v.fail("ingress.hosted_zone_id", "%q is not a Route 53 hosted zone ID; use the ID the Route 53 console shows, such as Z0123456789ABCDEFGHIJ", shorten(in.HostedZoneID))
+	}
+	if in.CertificateARN != "" {
+		m := certPattern.FindStringSubmatch(in.CertificateARN)
+		switch {
+		case m == nil:
+			v.fail("ingress.certificate_arn", "%q is not an ACM certificate ARN; use arn:aws:acm:<region>:<account>:certificate/<id>", shorten(in.CertificateARN))
+		case m[2] != s.Region && v.ok("region"):
+			v.fail("ingress.certificate_arn", "the certificate is in %s but the app is in %s; the load balancer or API needs a certificate in %s", m[2], s.Region, s.Region)
+		}
+	}
+	switch {
+	case !slices.Contains(kinds, in.Kind):
+		// Reported above; the rules below assume a valid kind.
+	case in.Kind == IngressURL && (in.Domain != "" || in.CertificateARN != ""):
+		v.fail("ingress.kind", "a Lambda function URL cannot have its own domain; use kind: apigw for a domain, or remove domain and certificate_arn")
+	case in.Domain != "" && in.HostedZoneID == "" && in.CertificateARN == "":
+		v.fail("ingress.domain", "a domain needs hosted_zone_id (to create and validate a certificate) or certificate_arn (an existing one); add one")
+	case in.HostedZoneID != "" && in.Domain == "":
+		v.fail("ingress.hosted_zone_id", "a hosted zone without a domain does nothing; add domain, or remove hosted_zone_id")
+	case in.Kind == IngressAPIGW && in.CertificateARN != "" && in.Domain == "":
+		v.fail("ingress.certificate_arn", "API Gateway uses a certificate only for a custom domain; add domain, or remove certificate_arn")
+	}
+}
+
+func (v *validator) table() {
+	t := v.s.Table
+	if !v.enum("table.billing", "a billing mode", t.Billing, BillingProvisioned, BillingOnDemand) {
+		return
+	}
+	for _, f := range []struct {
+		name  string
+		units int
+	}{{"read", t.Read}, {"write", t.Write}} {
+		path := "table." + f.name
+		switch {
+		case t.Billing == BillingOnDemand && v.d.has(path):
+			v.fail(path, "capacity applies only to billing: provisioned; remove %s, or use provisioned billing", f.name)
+		case t.Billing == BillingProvisioned && (f.units < 1 || f.units > 40000):
+			v.fail(path, "%d is not a provisioned capacity; use 1-40000 (25 read and 25 write units in all are always free)", f.units)
+		}
+	}
+}
+
+// retentionDays are the values CloudWatch Logs accepts for a log group.
+var retentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+func (v *validator) logs() {
+	d := v.s.Logs.RetentionDays
+	if slices.Contains(retentionDays, d) {
+		return
+	}
+	// Name the two accepted values around the one written.
+	i, _ := slices.BinarySearch(retentionDays, d)
+	var near []int
+	if i > 0 {
+		near = append(near, retentionDays[i-1])
+	}
+	if i < len(retentionDays) {
+		near = append(near, retentionDays[i])
+	}
+	v.fail("logs.retention_days", "CloudWatch Logs does not accept %d days; use %s (accepted: %s)", d, orList(itoa(near)), strings.Join(itoa(retentionDays), ", "))
+}
+
+func (v *validator) budget() {
+	b := v.s.Budget
+	if b.MonthlyUSD <= 0 || b.MonthlyUSD > 1e9 {
+		v.fail("budget.monthly_usd", "%v is not a monthly budget; use a positive amount in USD, such as 10", b.MonthlyUSD)
+	}
+	switch n := len(b.AlertPercent); {
+	case n == 0:
+		v.fail("budget.alert_percent", "no alerts: the budget would never tell anyone; use [80, 100]")
+	case n > 5:
+		v.fail("budget.alert_percent", "%d alerts; AWS Budgets allows 5 per budget: keep 5 or fewer", n)
+	}
+	seen := map[int]bool{}
+	for i, p := range b.AlertPercent {
+		path := fmt.Sprintf("budget.alert_percent[%d]", i)
+		switch {
+		case p < 1 || p > 1000:
+			v.fail(path, "%d is not an alert threshold; use a percentage of the budget, 1-1000", p)
+		case seen[p]:
+			v.fail(path, "%d%% is listed twice; list it once", p)
+		}
+		seen[p] = true
+	}
+	if len(b.Emails) > 10 {
+		v.fail("budget.emails", "%d addresses; AWS Budgets notifies at most 10 per alert: use a mailing list", len(b.Emails))
+	}
+	v.emails("budget.emails", b.Emails)
+	v.emails("alarms.emails", v.s.Alarms.Emails)
+}
+
+func (v *validator) emails(path string, list []string) {
+	seen := map[string]bool{}
+	for i, e := range list {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		switch {
+		case len(e) > 254 || !emailPattern.MatchString(e):
+			v.fail(p, "%q is not an email address; use one such as ops@example.com", shorten(e))
+		case seen[strings.ToLower(e)]:
+			v.fail(p, "%s is listed twice; list it once", e)
+		}
+		seen[strings.ToLower(e)] = true
+	}
+}
+
+func (v *validator) tags() {
+	tags := v.s.Tags
+	// AWS allows 50 tags per resource; lowfare adds lowfare:app and lowfare:env.
+	if len(tags) > 48 {
+		v.fail("tags", "%d tags; AWS allows 50 per resource and lowfare adds 2: keep 48 or fewer", len(tags))
+	}
+	for _, k := range sortedKeys(tags) {
+		path := "tags." + k
+		val := tags[k]
+		lower := strings.ToLower(k)
+		switch {
+		case k == "" || utf8.RuneCountInString(k) > 128:
+			v.fail(path, "a tag key has 1-128 characters; shorten it")
+		case strings.HasPrefix(lower, "aws:"):
+			v.fail(path, "tag keys starting with aws: are reserved by AWS; choose another key")
+		case strings.HasPrefix(lower, "lowfare:"):
+			v.fail(path, "lowfare sets the lowfare: tags itself; choose another key")
+		case !tagPattern.MatchString(k):
+			v.fail(path, "%q has characters AWS does not allow in tag keys; use letters, digits, spaces and _ . : / = + - @", shorten(k))
+		case utf8.RuneCountInString(val) > 256:
+			v.fail(path, "the value has %d characters; AWS allows 256: shorten it", utf8.RuneCountInString(val))
+		case !tagPattern.MatchString(val):
+			v.fail(path, "the value %q has characters AWS does not allow in tags; use letters, digits, spaces and _ . : / = + - @", shorten(val))
+		}
+	}
+}
+
+func (v *validator) workload() {
+	w := v.s.Workload
+	if w.RequestsPerMonth < 0 {
+		v.fail("workload.requests_per_month", "%d is negative; use 0 or more", w.RequestsPerMonth)
+	}
+	if w.ResponseKB < 0 {
+		v.fail("workload.response_kb", "%v is negative; use 0 or more", w.ResponseKB)
+	}
+}
+
+func orList(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
+}
+
+func itoa(ns []int) []string {
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = strconv.Itoa(n)
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func hasKey(m map[string]string, k string) bool {
+	_, ok := m[k]
+	return ok
+}
