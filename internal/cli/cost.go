@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -109,7 +110,11 @@ func runCost(cmd *cobra.Command, opts *rootOptions, f *costFlags) error {
 		Workload: w,
 		Compare:  f.compare,
 	})
-	if err != nil {
+	var unknown *cost.UnknownRegionError
+	switch {
+	case errors.As(err, &unknown) && opts.Region != "":
+		return usageErrf("--region: %v", err)
+	case err != nil:
 		return usageErrf("%s: %v", f.file, err)
 	}
 	out := cmd.OutOrStdout()
