@@ -1,0 +1,76 @@
+package stack
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden from the current templates")
+
+// Each example's two templates are kept under testdata/golden; a change to
+// a template shows up as a diff to review. Refresh with
+// `go test ./internal/stack -run Golden -update`.
+func TestGoldenTemplates(t *testing.T) {
+	for _, c := range exampleSpecs(t) {
+		t.Run(c.name, func(t *testing.T) {
+			r := build(t, c.spec)
+			for file, tmpl := range map[string]interface{ JSON() ([]byte, error) }{
+				c.name + ".bootstrap.json": r.Bootstrap,
+				c.name + ".json":           r.Main,
+			} {
+				got, err := tmpl.JSON()
+				if err != nil {
+					t.Fatal(err)
+				}
+				path := filepath.Join("testdata", "golden", file)
+				if *update {
+					writeFile(t, path, got)
+					continue
+				}
+				want, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatalf("%v (run with -update to create it)", err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s differs from the template built now; review and run with -update", path)
+				}
+			}
+		})
+	}
+}
+
+// Building twice gives the same bytes, in both formats.
+func TestTemplatesAreDeterministic(t *testing.T) {
+	for _, c := range allSpecs(t) {
+		a, b := build(t, c.spec), build(t, c.spec)
+		for _, pair := range [][2]interface {
+			JSON() ([]byte, error)
+			YAML() ([]byte, error)
+		}{{a.Main, b.Main}, {a.Bootstrap, b.Bootstrap}} {
+			j1, _ := pair[0].JSON()
+			j2, _ := pair[1].JSON()
+			y1, _ := pair[0].YAML()
+			y2, _ := pair[1].YAML()
+			if !bytes.Equal(j1, j2) || !bytes.Equal(y1, y2) {
+				t.Errorf("%s: two builds differ", c.name)
+			}
+		}
+	}
+}
+
+// CloudFormation takes a template body of at most 51,200 bytes inline
+// (larger ones must go through S3); deploy sends it inline.
+func TestTemplatesFitTheInlineLimit(t *testing.T) {
+	for _, c := range allSpecs(t) {
+		r := build(t, c.spec)
+		for name, tmpl := range map[string]interface{ JSON() ([]byte, error) }{"main": r.Main, "bootstrap": r.Bootstrap} {
+			j, _ := tmpl.JSON()
+			if len(j) > 51200 {
+				t.Errorf("%s %s: %d bytes, over CloudFormation's 51,200-byte TemplateBody", c.name, name, len(j))
+			}
+		}
+	}
+}

@@ -1,0 +1,269 @@
+package stack
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/lowfare/lowfare/internal/cfn"
+	"github.com/lowfare/lowfare/internal/spec"
+)
+
+// TableActions matches the DynamoDB calls the links store makes at run
+// time (table.go's CreateTable is for `lowfare dev` only): read from its
+// source, so a new call there without a grant here fails.
+func TestTableActionsMatchTheStore(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "links", "store", "*.go"))
+	if len(files) == 0 {
+		t.Skip("internal/links/store not present")
+	}
+	call := regexp.MustCompile(`dynamodb\.(\w+)Input\b`)
+	used := map[string]bool{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") || filepath.Base(f) == "table.go" {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range call.FindAllStringSubmatch(string(data), -1) {
+			used["dynamodb:"+m[1]] = true
+		}
+	}
+	var got []string
+	for a := range used {
+		got = append(got, a)
+	}
+	sort.Strings(got)
+	want := append([]string(nil), TableActions...)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("the store calls %v; TableActions grants %v", got, want)
+	}
+}
+
+// Every resource whose registry schema has Tags is tagged with lowfare's
+// tags and the spec's, in the form its type takes; the Budget takes
+// ResourceTags.
+func TestTagsOnEveryTaggableResource(t *testing.T) {
+	for _, c := range allSpecs(t) {
+		r := build(t, c.spec)
+		for _, tmpl := range []*cfn.Template{r.Bootstrap, r.Main} {
+			for id, res := range tmpl.Resources {
+				schema, err := registry(t).Lookup(res.Type)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, known := tagStyles[res.Type]; !known {
+					t.Errorf("%s: type %s is missing from tagStyles", id, res.Type)
+				}
+				key := "Tags"
+				if res.Type == "AWS::Budgets::Budget" {
+					key = "ResourceTags"
+				}
+				tags, has := res.Properties[key]
+				taggable := schema.TagsType != "" || schema.Properties["ResourceTags"]
+				if taggable != has {
+					t.Errorf("%s (%s): taggable %v, tagged %v", c.name, id, taggable, has)
+					continue
+				}
+				if !has {
+					continue
+				}
+				want := map[string]string{TagApp: c.spec.App, TagEnv: c.spec.Env}
+				for k, v := range c.spec.Tags {
+					want[k] = v
+				}
+				got := map[string]string{}
+				switch x := tags.(type) {
+				case []any:
+					for _, tv := range x {
+						m := tv.(map[string]any)
+						got[m["Key"].(string)] = m["Value"].(string)
+					}
+				case map[string]any:
+					for k, v := range x {
+						got[k] = v.(string)
+					}
+				}
+				for k, v := range want {
+					if got[k] != v {
+						t.Errorf("%s (%s): tag %s = %q, want %q", c.name, id, k, got[k], v)
+					}
+				}
+			}
+		}
+	}
+}
+
+// The outputs deploy and ops read (contract.go) are there, per profile.
+func TestOutputsFollowTheContract(t *testing.T) {
+	for _, c := range allSpecs(t) {
+		r := build(t, c.spec)
+		for _, o := range []string{OutputRepositoryURI, OutputRepositoryName} {
+			if r.Bootstrap.Outputs[o] == nil {
+				t.Errorf("%s: bootstrap has no output %s", c.name, o)
+			}
+		}
+		want := []string{OutputURL, OutputTable, OutputLogGroup, OutputDashboardURL, OutputAlarmTopic}
+		if c.spec.ECS() {
+			want = append(want, OutputCluster, OutputService)
+			if c.spec.Ingress.Kind == spec.IngressALB {
+				want = append(want, OutputTargetGroup)
+			}
+		} else {
+			want = append(want, OutputFunction)
+		}
+		for _, o := range want {
+			if r.Main.Outputs[o] == nil {
+				t.Errorf("%s: main has no output %s", c.name, o)
+			}
+		}
+		if len(r.Main.Outputs) != len(want) {
+			t.Errorf("%s: outputs %d, want %d", c.name, len(r.Main.Outputs), len(want))
+		}
+		if p := r.Main.Parameters[ParamImageURI]; p == nil || p.Type != "String" {
+			t.Errorf("%s: no %s parameter", c.name, ParamImageURI)
+		}
+	}
+}
+
+// All alarms, counting each metric a metric-math alarm reads and the two
+// alarms of each target-tracking policy, stay within CloudWatch's 10 free.
+func TestAlarmsFitTheFreeTier(t *testing.T) {
+	for _, c := range allSpecs(t) {
+		r := build(t, c.spec)
+		if n := countAlarmMetrics(r.Main); n > freeAlarmMetrics {
+			t.Errorf("%s: %d alarm metrics", c.name, n)
+		}
+		for _, w := range r.Warnings {
+			if w.Part == PartObservability {
+				t.Errorf("%s: unexpected alarm warning %s", c.name, w)
+			}
+		}
+	}
+}
+
+func TestAlarmBudgetWarnsBeyondTen(t *testing.T) {
+	tmpl := cfn.New("x")
+	for i := 0; i < 9; i++ {
+		tmpl.Add("A"+string(rune('a'+i)), &cfn.Resource{Type: "AWS::CloudWatch::Alarm", Properties: cfn.Props{}})
+	}
+	tmpl.Add("P", &cfn.Resource{Type: "AWS::ApplicationAutoScaling::ScalingPolicy", Properties: cfn.Props{"PolicyType": "TargetTrackingScaling"}})
+	ws := alarmBudget(tmpl)
+	if len(ws) != 1 || ws[0].MonthlyUSD < 0.099 || ws[0].MonthlyUSD > 0.101 || !strings.Contains(ws[0].Message, "11 alarm metrics") {
+		t.Errorf("warnings %v, want one for 11 metrics at $0.10", ws)
+	}
+	delete(tmpl.Resources, "Aa")
+	if ws := alarmBudget(tmpl); len(ws) != 0 {
+		t.Errorf("10 metrics warned: %v", ws)
+	}
+}
+
+// The table has the key schema the links store uses (links_contract.md).
+func TestTableKeySchema(t *testing.T) {
+	for _, c := range allSpecs(t) {
+		g := generic(t, build(t, c.spec).Main)
+		p := resourcesOfType(g, "AWS::DynamoDB::Table")["Table"]
+		ks := p["KeySchema"].([]any)
+		if ks[0].(map[string]any)["AttributeName"] != "PK" || ks[1].(map[string]any)["AttributeName"] != "SK" {
+			t.Errorf("%s: key schema %v", c.name, ks)
+		}
+		gsi := p["GlobalSecondaryIndexes"].([]any)[0].(map[string]any)
+		if gsi["IndexName"] != "GSI1" || gsi["Projection"].(map[string]any)["ProjectionType"] != "ALL" {
+			t.Errorf("%s: index %v", c.name, gsi)
+		}
+		ttl := p["TimeToLiveSpecification"].(map[string]any)
+		if ttl["AttributeName"] != "expires_at" || ttl["Enabled"] != true {
+			t.Errorf("%s: TTL %v", c.name, ttl)
+		}
+		_, pitr := p["PointInTimeRecoverySpecification"]
+		if pitr != (c.spec.Table.PITR || c.spec.Profile == spec.ProfileHA) {
+			t.Errorf("%s: PITR %v", c.name, pitr)
+		}
+		if (p["DeletionProtectionEnabled"] == true) != (c.spec.Profile == spec.ProfileHA) {
+			t.Errorf("%s: deletion protection %v", c.name, p["DeletionProtectionEnabled"])
+		}
+		if c.spec.Table.Billing == spec.BillingOnDemand && p["BillingMode"] != "PAY_PER_REQUEST" {
+			t.Errorf("%s: billing %v", c.name, p["BillingMode"])
+		}
+	}
+}
+
+// Profile shapes: ha runs two or more tasks in both subnets; TLS redirects
+// 80 to 443; spot uses FARGATE_SPOT; serverless has no VPC.
+func TestProfileShapes(t *testing.T) {
+	byName := map[string]specCase{}
+	for _, c := range allSpecs(t) {
+		byName[c.name] = c
+	}
+	get := func(name string) map[string]any {
+		c, ok := byName[name]
+		if !ok {
+			t.Fatalf("no spec %s", name)
+		}
+		return generic(t, build(t, c.spec).Main)
+	}
+	ha := resourcesOfType(get("ha"), "AWS::ECS::Service")["Service"]
+	subnets := ha["NetworkConfiguration"].(map[string]any)["AwsvpcConfiguration"].(map[string]any)["Subnets"].([]any)
+	if len(subnets) != 2 || ha["DesiredCount"].(float64) < 2 {
+		t.Errorf("ha: %d subnets, desired %v", len(subnets), ha["DesiredCount"])
+	}
+	free := resourcesOfType(get("free-alb"), "AWS::ECS::Service")["Service"]
+	if n := len(free["NetworkConfiguration"].(map[string]any)["AwsvpcConfiguration"].(map[string]any)["Subnets"].([]any)); n != 1 {
+		t.Errorf("free: tasks in %d subnets, want 1", n)
+	}
+	tls := resourcesOfType(get("free-tls"), "AWS::ElasticLoadBalancingV2::Listener")
+	action := tls["HttpListener"]["DefaultActions"].([]any)[0].(map[string]any)
+	if action["Type"] != "redirect" || tls["HttpsListener"] == nil {
+		t.Errorf("free-tls: port 80 does %v", action["Type"])
+	}
+	if len(resourcesOfType(get("free-tls"), "AWS::CertificateManager::Certificate")) != 1 ||
+		len(resourcesOfType(get("free-tls"), "AWS::Route53::RecordSet")) != 1 {
+		t.Error("free-tls: no certificate or alias record")
+	}
+	if len(resourcesOfType(get("ha"), "AWS::CertificateManager::Certificate")) != 0 {
+		t.Error("ha: a certificate was created beside the given ARN")
+	}
+	spot := resourcesOfType(get("spot-x86"), "AWS::ECS::Service")["Service"]
+	if spot["CapacityProviderStrategy"].([]any)[0].(map[string]any)["CapacityProvider"] != "FARGATE_SPOT" {
+		t.Error("spot-x86 does not use FARGATE_SPOT")
+	}
+	sl := get("serverless")
+	if len(resourcesOfType(sl, "AWS::EC2::VPC")) != 0 || len(resourcesOfType(sl, "AWS::Lambda::Url")) != 1 {
+		t.Error("serverless: a VPC, or no function URL")
+	}
+	fn := resourcesOfType(sl, "AWS::Lambda::Function")["Function"]
+	if fn["PackageType"] != "Image" || fn["Architectures"].([]any)[0] != "arm64" {
+		t.Errorf("serverless function %v %v", fn["PackageType"], fn["Architectures"])
+	}
+	apigw := get("free-apigw")
+	if len(resourcesOfType(apigw, "AWS::ElasticLoadBalancingV2::LoadBalancer")) != 0 {
+		t.Error("free-apigw has a load balancer")
+	}
+	sd := resourcesOfType(apigw, "AWS::ServiceDiscovery::Service")["DiscoveryService"]
+	if rec := sd["DnsConfig"].(map[string]any)["DnsRecords"].([]any)[0].(map[string]any); rec["Type"] != "SRV" {
+		t.Errorf("free-apigw: Cloud Map records %v, want SRV (API Gateway needs the port)", rec["Type"])
+	}
+	if st := resourcesOfType(apigw, "AWS::ApplicationAutoScaling::ScalableTarget")["ScalableTarget"]; st["ScheduledActions"] == nil {
+		t.Error("free-apigw: the schedule made no scheduled actions")
+	}
+}
+
+// Every entry of the plan listing has a part.
+func TestEntriesHaveParts(t *testing.T) {
+	r := build(t, spec.Default())
+	if len(r.Entries) != len(r.Main.Resources)+len(r.Bootstrap.Resources) {
+		t.Fatalf("%d entries for %d resources", len(r.Entries), len(r.Main.Resources)+len(r.Bootstrap.Resources))
+	}
+	for _, e := range r.Entries {
+		if !slices.Contains(PartOrder, e.Part) {
+			t.Errorf("%s has part %q", e.LogicalID, e.Part)
+		}
+	}
+}
