@@ -98,7 +98,6 @@ func Build(s *spec.Spec) (*Result, error) {
 	b.budget()
 	b.applyTags()
 
-	warnings = append(warnings, b.warnings...)
 	warnings = append(warnings, alarmBudget(b.main)...)
 	return &Result{
 		Bootstrap: b.boot,
@@ -115,11 +114,10 @@ type builder struct {
 	boot     *cfn.Template
 	main     *cfn.Template
 	parts    map[*cfn.Template]map[string]string // template -> logical ID -> part
-	warnings []Warning
 
 	// Filled in by the parts for the parts that follow.
-	serviceTargets []any // ECS: ServiceRegistries or LoadBalancers, and the listener to wait for
-	dependsOn      []string
+	serviceTargets []any    // ECS: the service's ServiceRegistries or LoadBalancers
+	dependsOn      []string // what the service waits for (the listeners)
 	ingressSG      string // the security group the service admits, or ""
 	urlValue       any    // the URL output
 }
@@ -158,10 +156,6 @@ func (b *builder) addTo(t *cfn.Template, part, id, typ string, props cfn.Props) 
 
 func (b *builder) output(name, description string, value any) {
 	b.main.Outputs[name] = &cfn.Output{Description: description, Value: value}
-}
-
-func (b *builder) warn(part, format string, args ...any) {
-	b.warnings = append(b.warnings, Warning{Part: part, Message: fmt.Sprintf(format, args...)})
 }
 
 func (b *builder) entries() []Entry {
