@@ -221,7 +221,6 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 	if current.Runtime == RuntimeServerless {
 		// A serverless spec has no task shape of its own: price the seed's.
 		base.Tasks, base.CPU, base.MemoryMB, base.Arch = 1, cdkCPU, cdkMemoryMB, spec.ArchARM64
-		base.Alarms = fixedAlarms + alarmsPerTargetTrack
 	}
 	if base.Tasks < 1 {
 		base.Tasks = 1
@@ -245,6 +244,7 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 				sh := t
 				sh.Ingress, sh.Arch = ingress, arch
 				sh.Spot = arch == spec.ArchX8664 && current.Spot
+				sh.Alarms = alarmCount(RuntimeECS, ingress)
 				shapes = append(shapes, sh)
 			}
 		}
@@ -253,7 +253,7 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 		sh := current
 		sh.Runtime, sh.Ingress, sh.Arch, sh.Spot, sh.Tasks = RuntimeServerless, ingress, spec.ArchARM64, false, 0
 		sh.HoursAwake, sh.Schedule, sh.ScheduleSet = HoursPerMonth, "24/7", false
-		sh.Alarms = fixedAlarms
+		sh.Alarms = alarmCount(RuntimeServerless, ingress)
 		if current.Runtime != RuntimeServerless {
 			sh.MemoryMB = current.MemoryMB
 		}

@@ -318,12 +318,20 @@ func TestAwakeHours(t *testing.T) {
 
 func TestAlarmCount(t *testing.T) {
 	s := spec.Default()
-	if n := AlarmCount(s); n != 6 { // 4 fixed + 2 for the CPU target-tracking policy
-		t.Errorf("ECS alarms %d, want 6", n)
+	// 5xx rate (2 metrics) + p95 (1) + unhealthy targets (1) + throttles (2)
+	// + the CPU target-tracking policy's 2 = 8
+	if n := AlarmCount(s); n != 8 {
+		t.Errorf("alb alarm metrics %d, want 8", n)
 	}
+	// apigw has no target group: 2 + 1 + 2 + 2 = 7
+	s.Ingress.Kind = spec.IngressAPIGW
+	if n := AlarmCount(s); n != 7 {
+		t.Errorf("apigw alarm metrics %d, want 7", n)
+	}
+	// Lambda: errors (2) + p95 duration (1) + throttles (2), no target tracking = 5
 	s.Profile = spec.ProfileServerless
-	if n := AlarmCount(s); n != 4 { // no target tracking
-		t.Errorf("serverless alarms %d, want 4", n)
+	if n := AlarmCount(s); n != 5 {
+		t.Errorf("serverless alarm metrics %d, want 5", n)
 	}
 }
 

@@ -255,7 +255,7 @@ func (pr pricer) logGB(sh Shape) float64 {
 // monitoring: alarms beyond 10, dashboards beyond 3, custom metrics beyond 10.
 func (pr pricer) monitoring(sh Shape) []Item {
 	return []Item{
-		newItem("cloudwatch_alarms", "CloudWatch alarms (incl. 2 per target-tracking policy)",
+		newItem("cloudwatch_alarms", "CloudWatch alarm metrics (incl. 2 per target-tracking policy)",
 			float64(sh.Alarms), "alarm-month", pr.p.AlarmMonth, freeAlarms),
 		newItem("cloudwatch_dashboards", "CloudWatch dashboard",
 			dashboards, "dashboard-month", pr.p.DashboardMonth, freeDashboards),

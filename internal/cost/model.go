@@ -71,13 +71,21 @@ const (
 	// links of about 1 KB with their GSI copies.
 	DefaultStoredGB = 1.0
 
-	// fixedAlarms are the alarms lowfare's template always creates: 5xx
-	// rate, p95 latency, unhealthy targets (errors for Lambda), DynamoDB
-	// throttles. Each target-tracking policy adds two alarms of its own.
-	fixedAlarms          = 4
-	alarmsPerTargetTrack = 2
-	dashboards           = 1
-	customMetrics        = 0 // lowfare publishes none; Container Insights is off
+	// CloudWatch bills alarms per metric they read: a metric-math alarm
+	// counts each metric in it. lowfare's template (internal/stack,
+	// observability.go) creates, in billed alarm metrics:
+	//   5xx rate: errors and requests, 2 (ALB, HTTP API; Lambda: errors
+	//   and invocations); p95 latency: 1; unhealthy targets (ALB only): 1;
+	//   DynamoDB throttles: reads and writes, 2.
+	// Each target-tracking policy adds two alarms of its own (ECS has one).
+	alarmMetrics5xx        = 2
+	alarmMetricsLatency    = 1
+	alarmMetricsUnhealthy  = 1
+	alarmMetricsThrottles  = 2
+	alarmsPerTargetTrack   = 2
+	targetTrackingPolicies = 1
+	dashboards             = 1
+	customMetrics          = 0 // lowfare publishes none; Container Insights is off
 
 	// The CDK ecs-patterns default the reference row prices.
 	cdkNATGateways = 2

@@ -132,13 +132,24 @@ func scheduleLabel(s spec.Schedule, ps spec.ParsedSchedule) string {
 	return strings.TrimSpace(s.Awake) + " " + zone
 }
 
-// AlarmCount counts the CloudWatch alarms lowfare's template creates for a
-// spec, the way AWS counts them against the 10 free: the fixed alarms plus
-// the two that each target-tracking policy creates (ECS has one, on CPU).
+// AlarmCount counts the CloudWatch alarm metrics lowfare's template creates
+// for a spec, the way AWS bills them against the 10 free: the fixed alarms
+// (each metric of a metric-math alarm counts) plus the two alarms each
+// target-tracking policy creates (ECS has one, on CPU).
 func AlarmCount(s *spec.Spec) int {
-	n := fixedAlarms
-	if s.ECS() {
-		n += 1 * alarmsPerTargetTrack
+	if !s.ECS() {
+		return alarmCount(RuntimeServerless, s.Ingress.Kind)
 	}
-	return n
+	return alarmCount(RuntimeECS, s.Ingress.Kind)
+}
+
+func alarmCount(rt Runtime, ingress string) int {
+	n := alarmMetrics5xx + alarmMetricsLatency + alarmMetricsThrottles
+	if rt == RuntimeServerless {
+		return n
+	}
+	if ingress != spec.IngressAPIGW {
+		n += alarmMetricsUnhealthy // the ALB target group's health
+	}
+	return n + targetTrackingPolicies*alarmsPerTargetTrack
 }
