@@ -109,17 +109,17 @@ func Build(s *spec.Spec) (*Result, error) {
 
 // builder carries the spec and the templates while the parts fill them in.
 type builder struct {
-	s        *spec.Spec
-	n        names
-	boot     *cfn.Template
-	main     *cfn.Template
-	parts    map[*cfn.Template]map[string]string // template -> logical ID -> part
+	s     *spec.Spec
+	n     names
+	boot  *cfn.Template
+	main  *cfn.Template
+	parts map[*cfn.Template]map[string]string // template -> logical ID -> part
 
 	// Filled in by the parts for the parts that follow.
 	serviceTargets []any    // ECS: the service's ServiceRegistries or LoadBalancers
 	dependsOn      []string // what the service waits for (the listeners)
-	ingressSG      string // the security group the service admits, or ""
-	urlValue       any    // the URL output
+	ingressSG      string   // the security group the service admits, or ""
+	urlValue       any      // the URL output
 }
 
 func newBuilder(s *spec.Spec) *builder {
