@@ -1,0 +1,96 @@
+package cost_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lowfare/lowfare/internal/cfn"
+	"github.com/lowfare/lowfare/internal/cost"
+	"github.com/lowfare/lowfare/internal/spec"
+	"github.com/lowfare/lowfare/internal/stack"
+)
+
+// TestPricesWhatTheStackBuilds builds every example's template and checks
+// that the estimate, which reads only the spec, prices what the template
+// creates: the same alarm metrics, an ALB line exactly when there is an
+// ALB, the HTTP API and Cloud Map lines exactly when there is an HTTP API,
+// and no NAT gateway.
+func TestPricesWhatTheStackBuilds(t *testing.T) {
+	files, err := filepath.Glob("../../examples/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Skipf("no examples (%v)", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			s, err := spec.Load(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := stack.Build(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := cost.Estimate(s, cost.Options{Workload: cost.WorkloadOf(s)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := cost.AlarmCount(s), billedAlarmMetrics(res.Main); got != want {
+				t.Errorf("cost counts %d alarm metrics, the template bills %d", got, want)
+			}
+			types := map[string]bool{}
+			for _, res := range res.Main.Resources {
+				types[res.Type] = true
+			}
+			priced := map[string]bool{}
+			for _, it := range r.Items {
+				priced[it.Name] = true
+			}
+			check := func(what string, built, billed bool) {
+				if built != billed {
+					t.Errorf("%s: built %v, priced %v", what, built, billed)
+				}
+			}
+			check("ALB", types["AWS::ElasticLoadBalancingV2::LoadBalancer"], priced["alb_hours"])
+			check("HTTP API", types["AWS::ApiGatewayV2::Api"], priced["http_api_requests"])
+			check("Cloud Map service", types["AWS::ServiceDiscovery::Service"], priced["cloud_map_discovery"])
+			check("private DNS namespace", types["AWS::ServiceDiscovery::PrivateDnsNamespace"], priced["cloud_map_namespace_zone"])
+			check("Fargate service", types["AWS::ECS::Service"], priced["fargate_vcpu"])
+			check("Lambda function", types["AWS::Lambda::Function"], priced["lambda_requests"])
+			if types["AWS::EC2::NatGateway"] {
+				t.Error("the template has a NAT gateway")
+			}
+			for name := range priced {
+				if strings.HasPrefix(name, "nat_") {
+					t.Errorf("a lowfare shape is priced with %s", name)
+				}
+			}
+		})
+	}
+}
+
+// billedAlarmMetrics counts alarms as CloudWatch bills them: one per metric
+// a metric-math alarm reads, one per plain alarm, two per target-tracking
+// policy.
+func billedAlarmMetrics(t *cfn.Template) int {
+	n := 0
+	for _, r := range t.Resources {
+		switch r.Type {
+		case "AWS::CloudWatch::Alarm":
+			metrics, _ := r.Properties["Metrics"].([]any)
+			if len(metrics) == 0 {
+				n++
+			}
+			for _, m := range metrics {
+				if mm, ok := m.(map[string]any); ok && mm["MetricStat"] != nil {
+					n++
+				}
+			}
+		case "AWS::ApplicationAutoScaling::ScalingPolicy":
+			if r.Properties["PolicyType"] == "TargetTrackingScaling" {
+				n += 2
+			}
+		}
+	}
+	return n
+}
