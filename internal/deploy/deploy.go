@@ -1,0 +1,450 @@
+// Package deploy creates, updates and deletes CloudFormation stacks through
+// change sets, streaming stack events as they come, and reads outputs back.
+// It knows nothing of lowfare's templates: a stack is a name, a JSON body
+// and parameters, so data flows one way (stack -> template -> deploy).
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/smithy-go"
+)
+
+// Defaults for a Deployer's zero fields.
+const (
+	DefaultTimeout = 30 * time.Minute
+	DefaultPoll    = 5 * time.Second
+)
+
+// MaxTemplateBody is CloudFormation's limit for an inline TemplateBody;
+// larger templates must go through S3, which lowfare does not do.
+const MaxTemplateBody = 51200
+
+// API is the part of the CloudFormation client a deploy uses;
+// *cloudformation.Client implements it.
+type API interface {
+	CreateChangeSet(context.Context, *cloudformation.CreateChangeSetInput, ...func(*cloudformation.Options)) (*cloudformation.CreateChangeSetOutput, error)
+	DescribeChangeSet(context.Context, *cloudformation.DescribeChangeSetInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeChangeSetOutput, error)
+	ExecuteChangeSet(context.Context, *cloudformation.ExecuteChangeSetInput, ...func(*cloudformation.Options)) (*cloudformation.ExecuteChangeSetOutput, error)
+	DeleteChangeSet(context.Context, *cloudformation.DeleteChangeSetInput, ...func(*cloudformation.Options)) (*cloudformation.DeleteChangeSetOutput, error)
+	DescribeStacks(context.Context, *cloudformation.DescribeStacksInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
+	DescribeStackEvents(context.Context, *cloudformation.DescribeStackEventsInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStackEventsOutput, error)
+	DeleteStack(context.Context, *cloudformation.DeleteStackInput, ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error)
+}
+
+// Stack is one stack to deploy.
+type Stack struct {
+	Name       string
+	Body       []byte // the template, JSON
+	Parameters map[string]string
+	Tags       map[string]string // stack tags, propagated to resources by CloudFormation
+}
+
+// Deployer runs stack operations and reports progress to Out.
+type Deployer struct {
+	CFN API
+	Out io.Writer
+	// Live rewrites one progress line in place (for a terminal); otherwise
+	// progress is plain lines only.
+	Live bool
+	// Timeout bounds each stack operation, change set included
+	// (DefaultTimeout when zero).
+	Timeout time.Duration
+	// Poll is the interval between status checks (DefaultPoll when zero).
+	Poll time.Duration
+	// Location formats event times (time.Local when nil).
+	Location *time.Location
+}
+
+// Result is a finished deploy of one stack.
+type Result struct {
+	StackID string
+	Status  string
+	Changed bool // false: the change set had no changes
+	Outputs map[string]string
+}
+
+// Change is one resource change of a change set.
+type Change struct {
+	Action      string // Add, Modify, Remove, Import, Dynamic
+	LogicalID   string
+	Type        string
+	Replacement string // True, False, Conditional; empty for Add and Remove
+}
+
+// ErrStackNotFound is returned for a stack that does not exist.
+var ErrStackNotFound = errors.New("stack does not exist")
+
+// FailedError is a stack operation that ended in failure.
+type FailedError struct {
+	Stack    string
+	Status   string // the final stack status, such as UPDATE_ROLLBACK_COMPLETE
+	Resource string // the first resource that failed, with its type
+	Reason   string
+}
+
+func (e *FailedError) Error() string {
+	what := e.Resource
+	if what == "" {
+		what = "the stack"
+	}
+	return fmt.Sprintf("stack %s failed (%s): %s: %s", e.Stack, e.Status, what, e.Reason)
+}
+
+// TimeoutError is a wait that ran out of time; CloudFormation carries on.
+type TimeoutError struct {
+	Stack, Status string
+	After         time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("timed out after %s waiting for stack %s (still %s); CloudFormation carries on: check it with `lowfare status`, or deploy again with a longer --timeout", e.After, e.Stack, e.Status)
+}
+
+func (d *Deployer) timeout() time.Duration {
+	if d.Timeout > 0 {
+		return d.Timeout
+	}
+	return DefaultTimeout
+}
+
+func (d *Deployer) poll() time.Duration {
+	if d.Poll > 0 {
+		return d.Poll
+	}
+	return DefaultPoll
+}
+
+func (d *Deployer) printf(format string, args ...any) {
+	fmt.Fprintf(d.Out, format, args...)
+}
+
+// Deploy creates or updates the stack through a change set and waits for
+// the result. An update without changes is not an error (Changed false).
+func (d *Deployer) Deploy(ctx context.Context, s Stack) (*Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout())
+	defer cancel()
+	return d.prepare(ctx, s, nil)
+}
+
+// Plan creates the change set, returns its changes and deletes it again:
+// nothing is changed (a stack that did not exist is removed again too).
+func (d *Deployer) Plan(ctx context.Context, s Stack) ([]Change, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout())
+	defer cancel()
+	var changes []Change
+	_, err := d.prepare(ctx, s, &changes)
+	return changes, err
+}
+
+// prepare is the common path: find the stack, make the change set, then
+// either describe it (plan != nil) or execute it.
+func (d *Deployer) prepare(ctx context.Context, s Stack, plan *[]Change) (*Result, error) {
+	if len(s.Body) > MaxTemplateBody {
+		return nil, fmt.Errorf("stack %s: template is %d bytes; CloudFormation takes at most %d inline", s.Name, len(s.Body), MaxTemplateBody)
+	}
+	cur, err := d.describe(ctx, s.Name)
+	if err != nil && !errors.Is(err, ErrStackNotFound) {
+		return nil, d.wrap(ctx, s.Name, "", err)
+	}
+	kind := types.ChangeSetTypeUpdate
+	existed := cur != nil
+	if cur != nil {
+		switch st := string(cur.StackStatus); {
+		case st == "REVIEW_IN_PROGRESS":
+			kind = types.ChangeSetTypeCreate
+		case st == "ROLLBACK_COMPLETE" || st == "ROLLBACK_FAILED":
+			if plan != nil {
+				return nil, fmt.Errorf("stack %s is %s from a failed first deploy; a deploy deletes and recreates it, so there is no change set to show", s.Name, st)
+			}
+			d.printf("Stack %s is %s from a failed first deploy; deleting it before creating it again.\n", s.Name, st)
+			if _, err := d.deleteAndWait(ctx, s.Name, aws.ToString(cur.StackId)); err != nil {
+				return nil, err
+			}
+			kind, existed = types.ChangeSetTypeCreate, false
+		case strings.HasSuffix(st, "_IN_PROGRESS"):
+			return nil, fmt.Errorf("stack %s is busy (%s): wait until it finishes (lowfare status), then deploy again", s.Name, st)
+		}
+	} else {
+		kind = types.ChangeSetTypeCreate
+	}
+
+	now := time.Now().UTC()
+	csName := fmt.Sprintf("lowfare-%s-%09d", now.Format("20060102-150405"), now.Nanosecond())
+	in := &cloudformation.CreateChangeSetInput{
+		StackName:     aws.String(s.Name),
+		ChangeSetName: aws.String(csName),
+		ChangeSetType: kind,
+		TemplateBody:  aws.String(string(s.Body)),
+		Capabilities:  []types.Capability{types.CapabilityCapabilityIam, types.CapabilityCapabilityNamedIam},
+		Description:   aws.String("lowfare deploy"),
+	}
+	for _, k := range sortedKeys(s.Parameters) {
+		in.Parameters = append(in.Parameters, types.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(s.Parameters[k])})
+	}
+	for _, k := range sortedKeys(s.Tags) {
+		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(s.Tags[k])})
+	}
+	created, err := d.CFN.CreateChangeSet(ctx, in)
+	if err != nil {
+		return nil, d.wrap(ctx, s.Name, "", fmt.Errorf("creating a change set for stack %s: %w", s.Name, err))
+	}
+	csID, stackID := aws.ToString(created.Id), aws.ToString(created.StackId)
+	changes, status, reason, err := d.waitChangeSet(ctx, s.Name, csID)
+	if err != nil {
+		return nil, err
+	}
+	// From here on the change set must not be left behind.
+	if status == types.ChangeSetStatusFailed {
+		d.deleteChangeSet(ctx, csID)
+		if noChanges(reason) {
+			if plan != nil {
+				*plan = nil
+			}
+			if !existed {
+				return &Result{StackID: stackID}, nil
+			}
+			outputs, err := d.Outputs(ctx, s.Name)
+			if err != nil {
+				return nil, err
+			}
+			return &Result{StackID: stackID, Status: string(cur.StackStatus), Outputs: outputs}, nil
+		}
+		return nil, fmt.Errorf("stack %s: the change set failed: %s", s.Name, reason)
+	}
+	if plan != nil {
+		*plan = changes
+		d.deleteChangeSet(ctx, csID)
+		if !existed { // CreateChangeSet made an empty REVIEW_IN_PROGRESS stack; remove it
+			if err := d.removeEmpty(ctx, s.Name, stackID); err != nil {
+				return nil, err
+			}
+		}
+		return &Result{StackID: stackID, Changed: len(changes) > 0}, nil
+	}
+
+	w := &watcher{d: d, stack: s.Name, stackID: stackID, total: len(changes), done: map[string]bool{}}
+	if err := w.mark(ctx); err != nil {
+		d.deleteChangeSet(ctx, csID)
+		return nil, d.wrap(ctx, s.Name, "", err)
+	}
+	verb := "Updating"
+	if kind == types.ChangeSetTypeCreate {
+		verb = "Creating"
+	}
+	d.printf("%s stack %s: %d resource %s.\n", verb, s.Name, len(changes), plural(len(changes), "change", "changes"))
+	if _, err := d.CFN.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{ChangeSetName: aws.String(csID)}); err != nil {
+		d.deleteChangeSet(ctx, csID)
+		return nil, d.wrap(ctx, s.Name, "", fmt.Errorf("executing the change set for stack %s: %w", s.Name, err))
+	}
+	final, err := w.wait(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !succeeded(final.StackStatus) {
+		return nil, w.failure(final)
+	}
+	d.printf("Stack %s: %s in %s.\n", s.Name, final.StackStatus, w.elapsed())
+	return &Result{StackID: stackID, Status: string(final.StackStatus), Changed: true, Outputs: outputMap(final.Outputs)}, nil
+}
+
+// removeEmpty deletes the REVIEW_IN_PROGRESS stack a CREATE change set
+// made, quietly, and waits until it is gone.
+func (d *Deployer) removeEmpty(ctx context.Context, name, id string) error {
+	if _, err := d.CFN.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(id)}); err != nil {
+		return d.wrap(ctx, name, "", fmt.Errorf("removing the empty stack %s the dry run created: %w", name, err))
+	}
+	for {
+		st, err := d.describe(ctx, id)
+		if errors.Is(err, ErrStackNotFound) || err == nil && st.StackStatus == types.StackStatusDeleteComplete {
+			return nil
+		}
+		if err != nil {
+			return d.wrap(ctx, name, "", err)
+		}
+		if st.StackStatus == types.StackStatusDeleteFailed {
+			return fmt.Errorf("removing the empty stack %s the dry run created: %s", name, aws.ToString(st.StackStatusReason))
+		}
+		if err := sleep(ctx, d.poll()); err != nil {
+			return d.wrap(ctx, name, string(st.StackStatus), err)
+		}
+	}
+}
+
+// waitChangeSet polls until the change set is ready or failed, then reads
+// all its changes (paginated).
+func (d *Deployer) waitChangeSet(ctx context.Context, stack, id string) ([]Change, types.ChangeSetStatus, string, error) {
+	for {
+		out, err := d.CFN.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(id)})
+		if err != nil {
+			d.deleteChangeSet(ctx, id)
+			return nil, "", "", d.wrap(ctx, stack, "change set "+string(types.ChangeSetStatusCreateInProgress), fmt.Errorf("describing the change set for stack %s: %w", stack, err))
+		}
+		switch out.Status {
+		case types.ChangeSetStatusFailed:
+			return nil, out.Status, aws.ToString(out.StatusReason), nil
+		case types.ChangeSetStatusCreateComplete:
+			changes := appendChanges(nil, out.Changes)
+			for token := out.NextToken; token != nil; {
+				page, err := d.CFN.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(id), NextToken: token})
+				if err != nil {
+					d.deleteChangeSet(ctx, id)
+					return nil, "", "", d.wrap(ctx, stack, "", fmt.Errorf("reading the change set for stack %s: %w", stack, err))
+				}
+				changes = appendChanges(changes, page.Changes)
+				token = page.NextToken
+			}
+			return changes, out.Status, "", nil
+		}
+		if err := sleep(ctx, d.poll()); err != nil {
+			d.deleteChangeSet(context.WithoutCancel(ctx), id)
+			return nil, "", "", d.wrap(ctx, stack, "change set "+string(out.Status), err)
+		}
+	}
+}
+
+func appendChanges(to []Change, cs []types.Change) []Change {
+	for _, c := range cs {
+		rc := c.ResourceChange
+		if rc == nil {
+			continue
+		}
+		to = append(to, Change{
+			Action:      string(rc.Action),
+			LogicalID:   aws.ToString(rc.LogicalResourceId),
+			Type:        aws.ToString(rc.ResourceType),
+			Replacement: string(rc.Replacement),
+		})
+	}
+	return to
+}
+
+// deleteChangeSet removes a change set on a best-effort basis, with its
+// own short deadline so it runs even after ctx expired.
+func (d *Deployer) deleteChangeSet(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	_, _ = d.CFN.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(id)})
+}
+
+// noChanges recognises CloudFormation's "nothing to do" reasons.
+func noChanges(reason string) bool {
+	return strings.Contains(reason, "didn't contain changes") || strings.Contains(reason, "No updates are to be performed")
+}
+
+// describe returns the stack, or ErrStackNotFound.
+func (d *Deployer) describe(ctx context.Context, nameOrID string) (*types.Stack, error) {
+	out, err := d.CFN.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(nameOrID)})
+	if err != nil {
+		var ae smithy.APIError
+		if errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" && strings.Contains(ae.ErrorMessage(), "does not exist") {
+			return nil, ErrStackNotFound
+		}
+		return nil, fmt.Errorf("describing stack %s: %w", nameOrID, err)
+	}
+	if len(out.Stacks) == 0 {
+		return nil, ErrStackNotFound
+	}
+	return &out.Stacks[0], nil
+}
+
+// Outputs returns the stack's outputs, or ErrStackNotFound.
+func (d *Deployer) Outputs(ctx context.Context, name string) (map[string]string, error) {
+	st, err := d.describe(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return outputMap(st.Outputs), nil
+}
+
+func outputMap(outs []types.Output) map[string]string {
+	m := map[string]string{}
+	for _, o := range outs {
+		m[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+	}
+	return m
+}
+
+// OrderedOutputs lists output keys with first (the URL) leading, the rest
+// sorted.
+func OrderedOutputs(outputs map[string]string, first string) []string {
+	keys := sortedKeys(outputs)
+	sort.SliceStable(keys, func(i, j int) bool { return keys[i] == first && keys[j] != first })
+	return keys
+}
+
+// PrintOutputs writes the outputs, first leading, aligned.
+func PrintOutputs(w io.Writer, outputs map[string]string, first string) {
+	keys := OrderedOutputs(outputs, first)
+	width := 0
+	for _, k := range keys {
+		width = max(width, len(k))
+	}
+	for _, k := range keys {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, k, outputs[k])
+	}
+}
+
+// PrintChanges writes a change set as a table.
+func PrintChanges(w io.Writer, stack string, changes []Change) {
+	if len(changes) == 0 {
+		fmt.Fprintf(w, "Stack %s: no changes.\n", stack)
+		return
+	}
+	fmt.Fprintf(w, "Stack %s: %d %s\n", stack, len(changes), plural(len(changes), "change", "changes"))
+	fmt.Fprintf(w, "  %-8s %-32s %-44s %s\n", "ACTION", "LOGICAL ID", "TYPE", "REPLACEMENT")
+	for _, c := range changes {
+		repl := c.Replacement
+		if repl == "" {
+			repl = "-"
+		}
+		fmt.Fprintf(w, "  %-8s %-32s %-44s %s\n", c.Action, c.LogicalID, c.Type, repl)
+	}
+}
+
+// wrap turns a context expiry into a TimeoutError.
+func (d *Deployer) wrap(ctx context.Context, stack, status string, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if status == "" {
+			status = "waiting"
+		}
+		return &TimeoutError{Stack: stack, Status: status, After: d.timeout()}
+	}
+	return err
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,70 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+)
+
+// Retained is a resource CloudFormation kept when it deleted its stack
+// (DeletionPolicy Retain): it still exists, and may still cost money.
+type Retained struct {
+	LogicalID, Type, PhysicalID string
+}
+
+// Delete deletes the stack and waits, streaming events. It returns the
+// resources the stack retained; a stack that does not exist is
+// ErrStackNotFound.
+func (d *Deployer) Delete(ctx context.Context, name string) ([]Retained, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout())
+	defer cancel()
+	cur, err := d.describe(ctx, name)
+	if err != nil {
+		return nil, d.wrap(ctx, name, "", err)
+	}
+	if s := string(cur.StackStatus); s != "DELETE_FAILED" && s != "REVIEW_IN_PROGRESS" && !terminalStack(s) {
+		return nil, fmt.Errorf("stack %s is busy (%s): wait until it finishes (lowfare status), then destroy again", name, s)
+	}
+	return d.deleteAndWait(ctx, name, aws.ToString(cur.StackId))
+}
+
+func (d *Deployer) deleteAndWait(ctx context.Context, name, id string) ([]Retained, error) {
+	w := &watcher{d: d, stack: name, stackID: id, done: map[string]bool{}}
+	if err := w.mark(ctx); err != nil {
+		return nil, d.wrap(ctx, name, "", err)
+	}
+	d.printf("Deleting stack %s.\n", name)
+	if _, err := d.CFN.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(id)}); err != nil {
+		return nil, d.wrap(ctx, name, "", fmt.Errorf("deleting stack %s: %w", name, err))
+	}
+	final, err := w.wait(ctx)
+	if errors.Is(err, ErrStackNotFound) { // some endpoints forget a deleted stack at once
+		return retained(w.events), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if final.StackStatus != types.StackStatusDeleteComplete {
+		return nil, w.failure(final)
+	}
+	d.printf("Stack %s: DELETE_COMPLETE in %s.\n", name, w.elapsed())
+	return retained(w.events), nil
+}
+
+func retained(evs []types.StackEvent) []Retained {
+	var out []Retained
+	for _, e := range evs {
+		if e.ResourceStatus == types.ResourceStatusDeleteSkipped {
+			out = append(out, Retained{
+				LogicalID:  aws.ToString(e.LogicalResourceId),
+				Type:       aws.ToString(e.ResourceType),
+				PhysicalID: aws.ToString(e.PhysicalResourceId),
+			})
+		}
+	}
+	return out
+}
