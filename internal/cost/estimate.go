@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/lowfare/lowfare/internal/spec"
 )
@@ -198,6 +199,9 @@ func notes(r *Report, s *spec.Spec) []string {
 		}
 		n = append(n, fmt.Sprintf("Scaling out adds $%.2f a month for each extra task that runs as long (up to %d tasks).", perTask, s.Service.Count.Max))
 	}
+	if t := throughputNote(r.Shape, r.Workload); t != "" {
+		n = append(n, t)
+	}
 	if r.Workload.LogGB == nil {
 		n = append(n, fmt.Sprintf("Logs derived from the requests: %.3g GB a month (about %g bytes a request; --log-gb overrides).", r.LogGB, logBytesFor(r.Shape)))
 	}
@@ -287,4 +291,29 @@ func sameShape(a, b Shape) bool {
 		return true
 	}
 	return a.Arch == b.Arch && a.Spot == b.Spot && a.HoursAwake == b.HoursAwake && a.Tasks == b.Tasks
+}
+
+// throughputNote warns when the average traffic alone needs more provisioned
+// capacity than the table has: DynamoDB would throttle, whatever the bill.
+func throughputNote(sh Shape, w Workload) string {
+	if sh.Billing == spec.BillingOnDemand {
+		return ""
+	}
+	hours := sh.HoursAwake
+	if sh.Runtime != RuntimeECS || hours <= 0 {
+		hours = HoursPerMonth
+	}
+	perSecond := w.RequestsPerMonth / (hours * 3600)
+	reads, writes := perSecond*readsPerRequest, perSecond*writesPerRequest
+	var over []string
+	if writes > float64(sh.Write) {
+		over = append(over, fmt.Sprintf("%.1f writes a second on average against %d WCU", writes, sh.Write))
+	}
+	if reads > float64(sh.Read) {
+		over = append(over, fmt.Sprintf("%.1f reads a second on average against %d RCU", reads, sh.Read))
+	}
+	if len(over) == 0 {
+		return ""
+	}
+	return "DynamoDB will throttle: " + strings.Join(over, " and ") + " (upper bounds: 1 read, 2 writes a request). Raise table.read/write (beyond 25 each is billed) or use billing: on-demand."
 }

@@ -392,3 +392,26 @@ func golden(t *testing.T, name string, got []byte) {
 		t.Errorf("%s differs from the golden file (run with -update if the change is intended):\n%s", name, got)
 	}
 }
+
+func TestThroughputNote(t *testing.T) {
+	s := spec.Default()
+	// 1 M requests over 730 h: 0.38 req/s, 0.76 writes/s: within 5 WCU.
+	r := estimate(t, s, Options{})
+	if strings.Contains(strings.Join(r.Notes, " "), "throttle") {
+		t.Errorf("seed warns of throttling: %v", r.Notes)
+	}
+	// 20 M requests: 7.61 req/s, 15.2 writes/s > 5 WCU, 7.6 reads/s > 5 RCU.
+	w := WorkloadOf(s)
+	w.RequestsPerMonth = 20e6
+	r = estimate(t, s, Options{Workload: w})
+	notes := strings.Join(r.Notes, " ")
+	if !strings.Contains(notes, "15.2 writes a second") || !strings.Contains(notes, "7.6 reads a second") {
+		t.Errorf("no throttle warning for 20 M requests: %v", r.Notes)
+	}
+	// On-demand never throttles on capacity.
+	s.Table.Billing = spec.BillingOnDemand
+	r = estimate(t, s, Options{Workload: w})
+	if strings.Contains(strings.Join(r.Notes, " "), "throttle") {
+		t.Errorf("on-demand warns of throttling: %v", r.Notes)
+	}
+}

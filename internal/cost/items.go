@@ -254,9 +254,13 @@ func (pr pricer) logGB(sh Shape) float64 {
 
 // monitoring: alarms beyond 10, dashboards beyond 3, custom metrics beyond 10.
 func (pr pricer) monitoring(sh Shape) []Item {
+	alarms := newItem("cloudwatch_alarms", "CloudWatch alarm metrics",
+		float64(sh.Alarms), "alarm-month", pr.p.AlarmMonth, freeAlarms)
+	if sh.Runtime == RuntimeECS {
+		alarms.Note = "each metric of a metric-math alarm counts, and the CPU target-tracking policy adds 2"
+	}
 	return []Item{
-		newItem("cloudwatch_alarms", "CloudWatch alarm metrics (incl. 2 per target-tracking policy)",
-			float64(sh.Alarms), "alarm-month", pr.p.AlarmMonth, freeAlarms),
+		alarms,
 		newItem("cloudwatch_dashboards", "CloudWatch dashboard",
 			dashboards, "dashboard-month", pr.p.DashboardMonth, freeDashboards),
 		newItem("cloudwatch_custom_metrics", "CloudWatch custom metrics",
