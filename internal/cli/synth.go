@@ -2,18 +2,140 @@ package cli
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/lowfare/lowfare/internal/cfn"
+	"github.com/lowfare/lowfare/internal/spec"
+	"github.com/lowfare/lowfare/internal/stack"
 )
 
-// newSynthCmd is a placeholder until its issue lands.
-func newSynthCmd(_ *rootOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:    "synth",
-		Short:  "not implemented yet",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("synth is not implemented yet")
+// defaultOutDir is where synth writes templates: beside the spec, hidden,
+// like cdk.out. Add .lowfare/ to .gitignore.
+const defaultOutDir = ".lowfare/out"
+
+type synthFlags struct {
+	file   string
+	format string
+	outDir string
+}
+
+func newSynthCmd(opts *rootOptions) *cobra.Command {
+	f := &synthFlags{}
+	c := &cobra.Command{
+		Use:   "synth",
+		Short: "Write the CloudFormation templates of the spec, without touching AWS",
+		Long: `synth checks the spec and lowfare's rules, then writes two CloudFormation
+templates into the output directory:
+
+  <stack>-bootstrap.template.<ext>   the ECR repository (deployed first: the
+                                     image must exist before the service)
+  <stack>.template.<ext>             everything else; its ImageUri parameter
+                                     takes the image by digest
+
+<stack> is lowfare-<app>-<env>. Warnings (costs beyond the free tier, TLS
+asked without a certificate, ...) go to stderr. When the spec or a rule is
+broken, nothing is written and the exit code is 2.`,
+		Example: `  lowfare synth
+  lowfare synth -f examples/free-apigw.yaml --format json -o out/
+  lowfare synth --format yaml && aws cloudformation validate-template \
+      --template-body file://.lowfare/out/lowfare-links-dev.template.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runSynth(cmd, opts, f)
 		},
 	}
+	addSpecFlag(c, &f.file)
+	c.Flags().StringVar(&f.format, "format", "json", "template format: json | yaml")
+	c.Flags().StringVarP(&f.outDir, "out", "o", defaultOutDir, "directory to write the templates to (created if missing)")
+	return c
+}
+
+func runSynth(cmd *cobra.Command, opts *rootOptions, f *synthFlags) error {
+	format := cfn.Format(f.format)
+	if format != cfn.FormatJSON && format != cfn.FormatYAML {
+		return usageErrf("--format %q: use json or yaml", f.format)
+	}
+	s, res, err := buildStack(cmd.ErrOrStderr(), opts, f.file)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(f.outDir, 0o755); err != nil {
+		return fmt.Errorf("creating the output directory: %w", err)
+	}
+	files := []struct {
+		stackName string
+		tmpl      *cfn.Template
+	}{
+		{s.BootstrapStackName(), res.Bootstrap},
+		{s.StackName(), res.Main},
+	}
+	for _, file := range files {
+		path := filepath.Join(f.outDir, file.stackName+".template."+string(format))
+		if err := writeTemplate(path, file.tmpl, format); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s  (%s)\n", path, plural(len(file.tmpl.Resources), "resource"))
+	}
+	return nil
+}
+
+// buildStack loads the spec and builds the templates; a broken spec or
+// rule is bad input (exit 2). Warnings go to w.
+func buildStack(w io.Writer, opts *rootOptions, file string) (*spec.Spec, *stack.Result, error) {
+	s, err := loadSpec(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	if opts.Region != "" {
+		s.Region = opts.Region
+	}
+	res, err := stack.Build(s)
+	if err != nil {
+		var rules *stack.RulesError
+		if errors.As(err, &rules) {
+			return nil, nil, usageErrf("%s: %v", file, err)
+		}
+		return nil, nil, err
+	}
+	for _, warning := range res.Warnings {
+		fmt.Fprintln(w, "warning:", warning)
+	}
+	return s, res, nil
+}
+
+// writeTemplate writes through a temporary file and a rename, so a reader
+// never sees half a template.
+func writeTemplate(path string, t *cfn.Template, format cfn.Format) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".template-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := t.Write(tmp, format); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// plural is "1 resource", "2 resources".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/goccy/go-yaml"
+)
+
+func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Execute(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func specFile(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "lowfare.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestSynthWritesBothTemplates(t *testing.T) {
+	for _, format := range []string{"json", "yaml"} {
+		t.Run(format, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			code, stdout, stderr := runCmd(t, "synth", "-f", specFile(t, "app: links\nenv: dev\n"), "--format", format, "-o", dir)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			for _, name := range []string{"lowfare-links-dev-bootstrap.template." + format, "lowfare-links-dev.template." + format} {
+				path := filepath.Join(dir, name)
+				data, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var doc map[string]any
+				if format == "json" {
+					err = json.Unmarshal(data, &doc)
+				} else {
+					err = yaml.Unmarshal(data, &doc)
+				}
+				if err != nil {
+					t.Fatalf("%s does not parse: %v", name, err)
+				}
+				if doc["AWSTemplateFormatVersion"] != "2010-09-09" || doc["Resources"] == nil {
+					t.Errorf("%s is not a template", name)
+				}
+				if !strings.Contains(stdout, path) {
+					t.Errorf("stdout does not name %s:\n%s", path, stdout)
+				}
+			}
+			entries, _ := os.ReadDir(dir)
+			if len(entries) != 2 {
+				t.Errorf("%d files in the output directory, want 2", len(entries))
+			}
+		})
+	}
+}
+
+func TestSynthDefaultOutputDirectory(t *testing.T) {
+	spec := specFile(t, "app: links\n")
+	wd, _ := os.Getwd()
+	dir := t.TempDir()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	if code, _, stderr := runCmd(t, "synth", "-f", spec); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".lowfare", "out", "lowfare-links-dev.template.json")); err != nil {
+		t.Error(err)
+	}
+}
+
+// A broken rule exits 2 and writes nothing.
+func TestSynthRefusesBeforeWriting(t *testing.T) {
+	cases := map[string]string{
+		"spot with arm64":  "app: links\nservice: {spot: true, arch: arm64}\n",
+		"bad fargate size": "app: links\nservice: {cpu: 256, memory: 4096}\n",
+		"bad retention":    "app: links\nlogs: {retention_days: 8}\n",
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			code, stdout, stderr := runCmd(t, "synth", "-f", specFile(t, body), "-o", dir)
+			if code != 2 {
+				t.Errorf("exit %d, want 2; stderr:\n%s", code, stderr)
+			}
+			if stdout != "" || stderr == "" {
+				t.Errorf("stdout %q, stderr %q", stdout, stderr)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("the output directory was created: %v", err)
+			}
+		})
+	}
+}
+
+func TestSynthUsageErrors(t *testing.T) {
+	spec := specFile(t, "app: links\n")
+	for name, args := range map[string][]string{
+		"format":       {"synth", "-f", spec, "--format", "toml"},
+		"missing file": {"synth", "-f", filepath.Join(t.TempDir(), "nope.yaml")},
+		"argument":     {"synth", "extra"},
+	} {
+		if code, _, _ := runCmd(t, args...); code != 2 {
+			t.Errorf("%s: exit %d, want 2", name, code)
+		}
+	}
+}
+
+func TestSynthWarningsGoToStderr(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCmd(t, "synth", "-f", specFile(t, "app: links\ntable: {read: 20, write: 20}\n"), "-o", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "warning: table:") || !strings.Contains(stderr, "$") || strings.Contains(stdout, "warning") {
+		t.Errorf("stdout %q\nstderr %q", stdout, stderr)
+	}
+}
+
+func TestPlanListsPartsThenWarnings(t *testing.T) {
+	code, stdout, stderr := runCmd(t, "plan", "-f", specFile(t, "app: links\ntable: {read: 20, write: 20}\n"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	order := []string{"\nregistry (bootstrap stack)\n", "AWS::ECR::Repository", "\nnetwork\n", "AWS::EC2::VPC", "\ningress\n",
+		"AWS::ElasticLoadBalancingV2::LoadBalancer", "\nservice\n", "\nscaling\n", "\ntable\n", "\nlogs\n", "\niam\n",
+		"\nobservability\n", "\nbudget\n", "Warnings:", "beyond the always-free", "a month)"}
+	last := -1
+	for _, o := range order {
+		i := strings.Index(stdout, o)
+		if i < 0 || i < last {
+			t.Fatalf("%q missing or out of order in:\n%s", o, stdout)
+		}
+		last = i
+	}
+}
+
+func TestPlanRefusesBrokenRules(t *testing.T) {
+	code, stdout, stderr := runCmd(t, "plan", "-f", specFile(t, "app: links\nservice: {spot: true}\n"))
+	if code != 2 || !strings.Contains(stderr, "service.spot") || strings.Contains(stdout, "network") {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+}
+
+func TestSynthAndPlanHelp(t *testing.T) {
+	for _, cmd := range []string{"synth", "plan"} {
+		code, stdout, _ := runCmd(t, cmd, "--help")
+		if code != 0 || !strings.Contains(stdout, "Examples:") || !strings.Contains(stdout, "lowfare "+cmd) {
+			t.Errorf("%s --help: exit %d\n%s", cmd, code, stdout)
+		}
+	}
+}
