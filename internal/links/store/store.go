@@ -1,5 +1,42 @@
-// Package store is the links single-table design on DynamoDB (contract stub:
-// the store issue fills in the implementation and the access-pattern doc).
+// Package store is the links service's storage: one DynamoDB table in a
+// single-table design, used through aws-sdk-go-v2 only, so the same code runs
+// against DynamoDB, minidyn (lowfare dev, tests) and dynalite (tests).
+//
+// # Items
+//
+//	PK            SK                 other attributes
+//	LINK#<slug>   META               type=link, slug, url, created_at, GSI1PK=LINKS, GSI1SK=<created_at>#<slug>
+//	LINK#<slug>   TOTAL              type=total, clicks (N)
+//	LINK#<slug>   DAY#<2006-01-02>   type=day, day, clicks (N), expires_at (epoch seconds, day + 400 days)
+//
+// The META item never changes after it is written, so the GSI (projection
+// ALL) is written once per link and never by a click. The click counters
+// live in their own items for that reason: an ADD on the META item would
+// also rewrite its GSI copy and double the write cost of every flush.
+//
+// # Access patterns
+//
+//   - Create a link: PutItem META with attribute_not_exists(PK), then PutItem
+//     TOTAL with clicks=0 (which also resets a counter left behind by an
+//     earlier link of the same slug).
+//   - Resolve a slug for a redirect: GetItem META (eventually consistent),
+//     behind an in-process cache (see Options.CacheTTL).
+//   - Count a click: buffered in memory; every FlushInterval one UpdateItem
+//     ADD on TOTAL (conditional on TOTAL existing) and one on DAY#<day> per
+//     slug and day clicked.
+//   - Get a link: GetItem META (strongly consistent).
+//   - Stats of a link for the last N days: one Query PK=LINK#<slug> AND
+//     SK >= DAY#<first day>, which returns the DAY items of the window, META
+//     and TOTAL together ("D" < "M" < "T").
+//   - List links newest first: Query GSI1 GSI1PK=LINKS, ScanIndexForward=false,
+//     paged with an opaque cursor (base64url of the last key).
+//   - Delete a link: DeleteItem META with attribute_exists(PK), then Query
+//     PK=LINK#<slug> (keys only) and BatchWriteItem the deletes.
+//   - Readiness: GetItem of a key that never exists.
+//
+// No transactions are used: dynalite, the second implementation the tests
+// run against, has none. docs/data-model.md has the capacity math and what a
+// crash can lose.
 package store
 
 import (
@@ -54,3 +91,5 @@ type API interface {
 	Delete(ctx context.Context, slug string) error                    // link and its click items; ErrNotFound
 	Ping(ctx context.Context) error                                   // the table answers
 }
+
+var _ API = (*Store)(nil)

@@ -1,0 +1,129 @@
+// Package ddbtest gives tests real DynamoDB-compatible endpoints, used
+// through the real aws-sdk-go-v2 client: minidyn in-process (always there)
+// and dynalite, an independent implementation in Node.js, when it is
+// installed. Tests that run against both catch code that only works
+// because of one implementation's quirks.
+package ddbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	miniserver "github.com/truora/minidyn/server"
+)
+
+// Backend is one DynamoDB-compatible endpoint.
+type Backend struct {
+	Name     string // "minidyn" or "dynalite"
+	Endpoint string // base URL
+	Client   *dynamodb.Client
+	// Transactions: TransactWriteItems/TransactGetItems work (dynalite has none).
+	Transactions bool
+	// TTLAPI: UpdateTimeToLive works (neither minidyn nor dynalite has it).
+	TTLAPI bool
+	// SkipReason is set when the backend is not available; the backend's
+	// subtest skips with it (see ForEach).
+	SkipReason string
+}
+
+// Backends returns minidyn and dynalite. dynalite is listed with a
+// SkipReason when it cannot be found or started (see Dynalite).
+func Backends(t testing.TB) []Backend {
+	t.Helper()
+	return []Backend{Minidyn(t), dynaliteBackend(t)}
+}
+
+// ForEach runs fn as a subtest per backend, skipping unavailable ones
+// with the reason. Each subtest gets its own backend instance, so tests
+// stay independent.
+func ForEach(t *testing.T, fn func(t *testing.T, b Backend)) {
+	t.Helper()
+	for _, name := range []string{"minidyn", "dynalite"} {
+		t.Run(name, func(t *testing.T) {
+			var b Backend
+			if name == "minidyn" {
+				b = Minidyn(t)
+			} else {
+				b = Dynalite(t)
+			}
+			fn(t, b)
+		})
+	}
+}
+
+// Minidyn starts an in-process minidyn server for the test's lifetime.
+// Each call is a separate, empty database.
+func Minidyn(t testing.TB) Backend {
+	t.Helper()
+	srv := httptest.NewServer(miniserver.NewServer())
+	t.Cleanup(srv.Close)
+	return Backend{
+		Name:         "minidyn",
+		Endpoint:     srv.URL,
+		Client:       NewClient(srv.URL),
+		Transactions: true,
+	}
+}
+
+// Dynalite returns a dynalite backend, or skips the test saying why there
+// is none. With LOWFARE_REQUIRE_DYNALITE=1 (CI) a missing dynalite fails
+// the test instead.
+func Dynalite(t testing.TB) Backend {
+	t.Helper()
+	b := dynaliteBackend(t)
+	if b.SkipReason != "" {
+		if requireDynalite() {
+			t.Fatalf("dynalite is required (LOWFARE_REQUIRE_DYNALITE=1) but %s", b.SkipReason)
+		}
+		t.Skip(b.SkipReason)
+	}
+	return b
+}
+
+// NewClient returns a DynamoDB client for a local endpoint: static dummy
+// credentials, us-east-1, short timeouts, and retries that do not wait
+// long, so a broken endpoint fails a test quickly.
+func NewClient(endpoint string) *dynamodb.Client {
+	return dynamodb.New(dynamodb.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		HTTPClient:   &http.Client{Timeout: 30 * time.Second},
+	})
+}
+
+var nonTableChars = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+// TableName returns a table name unique to this test (and this call):
+// the test's name, cleaned, plus random hex. DynamoDB allows 3-255 of
+// [A-Za-z0-9_.-].
+func TableName(t testing.TB) string {
+	t.Helper()
+	base := nonTableChars.ReplaceAllString(t.Name(), "_")
+	base = strings.Trim(base, "_")
+	if len(base) > 200 {
+		base = base[:200]
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "t_" + base + "_" + hex.EncodeToString(b[:])
+}
+
+// Context returns a context cancelled at the end of the test, with a
+// generous deadline so a hung endpoint fails instead of hanging.
+func Context(t testing.TB) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}

@@ -1,0 +1,148 @@
+package ddbtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Where dynalite is looked for, in order: DYNALITE_URL (an already running
+// server), DYNALITE_BIN, `dynalite` on PATH, then the local npm prefix
+// this project's CI and dev machines use.
+const (
+	envURL        = "DYNALITE_URL"
+	envBin        = "DYNALITE_BIN"
+	envRequire    = "LOWFARE_REQUIRE_DYNALITE"
+	fallbackBin   = "/tmp/npmdyn/node_modules/.bin/dynalite"
+	startDeadline = 20 * time.Second
+)
+
+func requireDynalite() bool { return os.Getenv(envRequire) == "1" }
+
+func findDynalite() (string, error) {
+	if p := os.Getenv(envBin); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("%s=%s: %w", envBin, p, err)
+		}
+		return p, nil
+	}
+	if p, err := exec.LookPath("dynalite"); err == nil {
+		return p, nil
+	}
+	if _, err := os.Stat(fallbackBin); err == nil {
+		return fallbackBin, nil
+	}
+	return "", errors.New("dynalite not found: install it with `npm install --prefix /tmp/npmdyn dynalite`, put it on PATH, or set DYNALITE_BIN or DYNALITE_URL")
+}
+
+// dynaliteBackend returns a running dynalite, or a Backend whose
+// SkipReason says why there is none.
+func dynaliteBackend(t testing.TB) Backend {
+	t.Helper()
+	b := Backend{Name: "dynalite"}
+	if u := os.Getenv(envURL); u != "" {
+		b.Endpoint, b.Client = u, NewClient(u)
+		return b
+	}
+	bin, err := findDynalite()
+	if err != nil {
+		b.SkipReason = err.Error()
+		return b
+	}
+	u, err := startDynalite(t, bin)
+	if err != nil {
+		b.SkipReason = "dynalite did not start: " + err.Error()
+		return b
+	}
+	b.Endpoint, b.Client = u, NewClient(u)
+	return b
+}
+
+// startDynalite runs dynalite in memory on a free 127.0.0.1 port until
+// the test ends. Tables become ACTIVE at once (--createTableMs 0).
+func startDynalite(t testing.TB, bin string) (string, error) {
+	t.Helper()
+	var lastErr error
+	for range 3 { // the free port can be taken between probe and start
+		port, err := freePort()
+		if err != nil {
+			return "", err
+		}
+		var out syncBuffer
+		cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
+			"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			return "", err
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		if err := waitListening(addr, exited); err != nil {
+			_ = cmd.Process.Kill()
+			lastErr = fmt.Errorf("%w; output: %s", err, out.String())
+			continue
+		}
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			<-exited
+		})
+		return "http://" + addr, nil
+	}
+	return "", lastErr
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func waitListening(addr string, exited <-chan error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), startDeadline)
+	defer cancel()
+	var d net.Dialer
+	for {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("dynalite exited: %v", err)
+		case <-ctx.Done():
+			return fmt.Errorf("dynalite not listening on %s after %s", addr, startDeadline)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// syncBuffer collects a child's output for error messages.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
