@@ -213,3 +213,28 @@ func TestWritePlanCost(t *testing.T) {
 		t.Errorf("unknown region: %q", b.String())
 	}
 }
+
+// TestPlanNamesTheShapeThatFits runs 'lowfare plan' as a user would: the
+// seed ends over budget with the apigw + office-hours shape named; that
+// shape, written in the spec, ends within budget.
+func TestPlanNamesTheShapeThatFits(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := Execute(context.Background(), []string{"plan", "-f", costSpecFile(t, seedSpec)}, strings.NewReader(""), &out, &errb)
+	if code != ExitOK {
+		t.Fatalf("plan exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"OVER BUDGET", "cheapest shape that fits", "apigw · arm64 · Mon-Fri 08:00-20:00 UTC"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("plan output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	errb.Reset()
+	code = Execute(context.Background(), []string{"plan", "-f", costSpecFile(t, apigwScheduledSpec)}, strings.NewReader(""), &out, &errb)
+	if code != ExitOK {
+		t.Fatalf("plan exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "Within budget") {
+		t.Errorf("apigw + office hours plan is not within budget:\n%s", out.String())
+	}
+}
