@@ -2,18 +2,114 @@ package cli
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/lowfare/lowfare/internal/spec"
 )
 
-// newInitCmd is a placeholder until its issue lands.
-func newInitCmd(_ *rootOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:    "init",
-		Short:  "not implemented yet",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("init is not implemented yet")
+type initFlags struct {
+	file    string
+	app     string
+	profile string
+	ingress string
+	force   bool
+}
+
+func newInitCmd(opts *rootOptions) *cobra.Command {
+	f := &initFlags{}
+	c := &cobra.Command{
+		Use:   "init",
+		Short: "Write a commented lowfare.yaml",
+		Long: `init writes a lowfare.yaml with every field, its value and a short comment.
+Delete any line to take its default; run 'lowfare plan' to see what it costs.
+
+For init, --profile is the lowfare profile (free, ha or serverless), not an
+AWS profile. --region sets the spec's region.
+
+An existing file is left alone unless --force is given. -f - writes to stdout.`,
+		Example: `  lowfare init
+  lowfare init --app shop --ingress apigw
+  lowfare init --app shop --profile serverless -f shop.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runInit(c, opts, f)
 		},
 	}
+	addSpecFlag(c, &f.file)
+	c.Flags().StringVar(&f.app, "app", "", "application name, [a-z][a-z0-9-]{1,20} (default links)")
+	// Shadows the root's --profile (the AWS profile), which init never uses.
+	c.Flags().StringVar(&f.profile, "profile", "", "lowfare profile: free, ha or serverless (default free)")
+	c.Flags().StringVar(&f.ingress, "ingress", "", "ingress kind: alb or apigw; url or apigw with --profile serverless")
+	c.Flags().BoolVar(&f.force, "force", false, "overwrite an existing file")
+	return c
+}
+
+func runInit(c *cobra.Command, opts *rootOptions, f *initFlags) error {
+	s, err := spec.New(f.app, f.profile, f.ingress)
+	if err != nil {
+		return usageErr(flagProblems(err))
+	}
+	if opts.Region != "" {
+		s.Region = opts.Region
+	}
+	text := s.CommentedYAML()
+	// What init writes must load; a region given with --region is the
+	// one value New did not check.
+	if _, err := spec.Parse(f.file, text); err != nil {
+		return usageErr(flagProblems(err))
+	}
+	if f.file == "-" {
+		_, err := c.OutOrStdout().Write(text)
+		return err
+	}
+	if err := writeNew(f.file, text, f.force); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return usageErrf("%s already exists; use --force to overwrite it", f.file)
+		}
+		return err
+	}
+	fmt.Fprintf(c.OutOrStdout(), "wrote %s (app %s, profile %s, ingress %s); next: lowfare plan -f %s\n",
+		f.file, s.App, s.Profile, s.Ingress.Kind, f.file)
+	return nil
+}
+
+// flagProblems restates spec problems about init's inputs in terms of the
+// flags the user typed rather than positions in a file they never saw.
+func flagProblems(err error) error {
+	var probs *spec.Problems
+	if !errors.As(err, &probs) {
+		return err
+	}
+	flagOf := map[string]string{"app": "--app", "profile": "--profile", "ingress.kind": "--ingress", "region": "--region"}
+	var out []error
+	for _, p := range probs.List {
+		name := flagOf[p.Path]
+		if name == "" {
+			name = p.Path
+		}
+		out = append(out, fmt.Errorf("%s: %s", name, p.Msg))
+	}
+	return errors.Join(out...)
+}
+
+// writeNew writes data to path; without force it refuses to replace an
+// existing file, atomically (O_EXCL), so two runs cannot both win.
+func writeNew(path string, data []byte, force bool) error {
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if force {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	file, err := os.OpenFile(path, flags, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := file.Write(data); err != nil {
+		file.Close()
+		return err
+	}
+	return file.Close()
 }

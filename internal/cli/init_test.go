@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lowfare/lowfare/internal/spec"
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Execute(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestInitWritesALoadableFile(t *testing.T) {
+	tests := []struct {
+		args []string
+		want func() *spec.Spec
+	}{
+		{nil, spec.Default},
+		{[]string{"--app", "shop", "--ingress", "apigw"}, func() *spec.Spec {
+			s := spec.Default()
+			s.App, s.Ingress.Kind = "shop", spec.IngressAPIGW
+			return s
+		}},
+		{[]string{"--app", "shop", "--profile", "ha"}, func() *spec.Spec {
+			s := spec.Default()
+			s.App, s.Profile = "shop", spec.ProfileHA
+			s.Service.Count = spec.Count{Desired: 2, Min: 2, Max: 2}
+			s.Table.PITR = true
+			return s
+		}},
+		{[]string{"--profile", "serverless", "--region", "eu-west-1"}, func() *spec.Spec {
+			s := spec.Default()
+			s.Profile, s.Ingress.Kind, s.Region = spec.ProfileServerless, spec.IngressURL, "eu-west-1"
+			return s
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "lowfare.yaml")
+			code, stdout, stderr := runCLI(t, append([]string{"init", "-f", path}, tt.args...)...)
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if !strings.Contains(stdout, "wrote "+path) {
+				t.Errorf("stdout %q", stdout)
+			}
+			got, err := spec.Load(path)
+			if err != nil {
+				t.Fatalf("written file does not load: %v", err)
+			}
+			if want := tt.want(); !reflect.DeepEqual(got, want) {
+				t.Errorf("got %+v\nwant %+v", got, want)
+			}
+			text, _ := os.ReadFile(path)
+			if !strings.Contains(string(text), "# free | ha | serverless") {
+				t.Errorf("file has no comments:\n%s", text)
+			}
+		})
+	}
+}
+
+func TestInitRefusesToOverwrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lowfare.yaml")
+	if err := os.WriteFile(path, []byte("app: mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "init", "-f", path)
+	if code != ExitUsage || !strings.Contains(stderr, "--force") {
+		t.Fatalf("exit %d, stderr %q; want 2 and a hint to use --force", code, stderr)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "app: mine\n" {
+		t.Fatalf("file changed: %q", b)
+	}
+	code, _, stderr = runCLI(t, "init", "-f", path, "--force", "--app", "theirs")
+	if code != ExitOK {
+		t.Fatalf("--force: exit %d: %s", code, stderr)
+	}
+	if s, err := spec.Load(path); err != nil || s.App != "theirs" {
+		t.Fatalf("after --force: %+v, %v", s, err)
+	}
+}
+
+func TestInitBadFlags(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--app", "Shop"}, "--app:"},
+		{[]string{"--profile", "prod"}, "--profile:"},
+		{[]string{"--ingress", "url"}, "--ingress:"},
+		{[]string{"--profile", "serverless", "--ingress", "alb"}, "--ingress:"},
+		{[]string{"--region", "mars"}, "--region:"},
+		{[]string{"extra-arg"}, "unknown command"},
+	} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "lowfare.yaml")
+		code, _, stderr := runCLI(t, append([]string{"init", "-f", path}, tt.args...)...)
+		if code != ExitUsage || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, stderr, tt.want)
+		}
+		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%v: wrote a file despite the error", tt.args)
+		}
+	}
+}
+
+func TestInitToStdout(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "init", "-f", "-", "--app", "shop")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if s, err := spec.Parse("stdout", []byte(stdout)); err != nil || s.App != "shop" {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+}
+
+// TestLoadProblemsExitTwo runs a bad spec through loadSpec in a tiny
+// command, the way every spec-reading command does: exit 2, every problem
+// on stderr with its position.
+func TestLoadProblemsExitTwo(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lowfare.yaml")
+	bad := "app: links\nservice:\n  cpu: 300\n  spot: yes\nregoin: us-east-1\n"
+	if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	root := NewRoot(strings.NewReader(""), &bytes.Buffer{}, &stderr)
+	var file string
+	probe := &cobra.Command{Use: "probe", RunE: func(*cobra.Command, []string) error {
+		_, err := loadSpec(file)
+		return err
+	}}
+	addSpecFlag(probe, &file)
+	root.AddCommand(probe)
+	root.SetArgs([]string{"probe", "-f", path})
+	err := root.ExecuteContext(context.Background())
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != ExitUsage {
+		t.Fatalf("error %v, want exit 2", err)
+	}
+	var probs *spec.Problems
+	if !errors.As(err, &probs) || len(probs.List) != 3 {
+		t.Fatalf("want 3 problems, got %v", err)
+	}
+	for _, want := range []string{path + ":3:8 service.cpu:", path + ":4:9 service.spot:", path + ":5:1 regoin: unknown key \"regoin\"; did you mean \"region\"?"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in\n%v", want, err)
+		}
+	}
+	// A missing file is bad input too (exit 2), not a crash.
+	root = NewRoot(strings.NewReader(""), &bytes.Buffer{}, &stderr)
+	root.AddCommand(probe)
+	root.SetArgs([]string{"probe", "-f", filepath.Join(t.TempDir(), "none.yaml")})
+	if err := root.ExecuteContext(context.Background()); !errors.As(err, &ee) || ee.code != ExitUsage {
+		t.Errorf("missing file: %v, want exit 2", err)
+	}
+}

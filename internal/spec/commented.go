@@ -1,0 +1,178 @@
+package spec
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// New returns the spec that "lowfare init" writes: the defaults, with the
+// app, profile and ingress kind asked for ("" keeps the default) and the
+// profile's own defaults applied, exactly as Parse would apply them to a
+// file that set only those three fields.
+func New(app, profile, ingressKind string) (*Spec, error) {
+	var b strings.Builder
+	b.WriteString("app: " + yamlScalar(app, Default().App) + "\n")
+	if profile != "" {
+		b.WriteString("profile: " + yamlScalar(profile, "") + "\n")
+	}
+	if ingressKind != "" {
+		b.WriteString("ingress: {kind: " + yamlScalar(ingressKind, "") + "}\n")
+	}
+	return Parse("lowfare init", []byte(b.String()))
+}
+
+func yamlScalar(s, fallback string) string {
+	if s == "" {
+		s = fallback
+	}
+	return quote(s)
+}
+
+// commentColumn is where the end-of-line comments start, as in the issue.
+const commentColumn = 28
+
+// CommentedYAML writes the spec as a lowfare.yaml with a short comment on
+// every field; loading the result gives back an equal Spec. Fields that do
+// not apply to the spec's profile (Fargate sizes for serverless) are left
+// out, since setting them would be an error.
+func (s *Spec) CommentedYAML() []byte {
+	w := &commentWriter{}
+	svc := s.Service
+	w.line("", "# lowfare.yaml: one app in one environment of one AWS region.")
+	w.line("", "# Every field is shown with its value; delete a line to take the default.")
+	w.line("", "# Check it with `lowfare plan`. Editor completion: docs/lowfare.schema.json.")
+	w.field("app: "+quote(s.App), "[a-z][a-z0-9-]{1,20}")
+	w.field("env: "+quote(s.Env), "[a-z][a-z0-9-]{1,10}")
+	w.field("region: "+quote(s.Region), "AWS region")
+	w.field("profile: "+quote(s.Profile), "free | ha | serverless")
+	w.line("service:", "")
+	w.field("  image: "+quote(svc.Image), "a Go main package to build, or an image reference")
+	if s.ECS() {
+		w.field("  port: "+strconv.Itoa(svc.Port), "the port the container listens on")
+		w.field("  cpu: "+strconv.Itoa(svc.CPU), "Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192, 16384")
+		w.field("  memory: "+strconv.Itoa(svc.Memory), "MiB, paired with cpu as Fargate allows (256: 512, 1024, 2048)")
+		w.field("  arch: "+quote(svc.Arch), "arm64 | x86_64")
+		w.field("  spot: "+strconv.FormatBool(svc.Spot), "Fargate Spot (x86_64 only)")
+		countNote := "tasks; min 0 lets a schedule stop them all"
+		if s.Profile == ProfileHA {
+			countNote = "profile ha: at least 2, one per Availability Zone"
+		}
+		w.field(fmt.Sprintf("  count: {desired: %d, min: %d, max: %d}", svc.Count.Desired, svc.Count.Min, svc.Count.Max), countNote)
+		w.field(fmt.Sprintf("  scaling: {cpu_target: %d}", svc.Scaling.CPUTarget), "average CPU percent to track")
+		switch {
+		case svc.Schedule != nil:
+			w.field(fmt.Sprintf("  schedule: {timezone: %s, awake: %s}", quote(svc.Schedule.Timezone), jsonQuote(svc.Schedule.Awake)),
+				"asleep at zero tasks outside the awake windows")
+		case s.Profile == ProfileHA:
+			w.line("", "  # no schedule: profile ha never sleeps")
+		default:
+			w.line("", `  # schedule: {timezone: Europe/Berlin, awake: "Mon-Fri 08:00-20:00"}`)
+			w.line("", "  #   absent by default (runs 24/7); when set, the service sleeps at zero tasks outside")
+			w.line("", "  #   the awake windows; several windows separated by commas")
+		}
+		h := svc.Health
+		w.field(fmt.Sprintf("  health: {path: %s, interval: %d, timeout: %d, healthy: %d, unhealthy: %d, grace: %d}",
+			quote(h.Path), h.Interval, h.Timeout, h.Healthy, h.Unhealthy, h.Grace), "")
+	} else {
+		w.field("  memory: "+strconv.Itoa(svc.Memory), "MiB of Lambda memory, 128-10240 (CPU grows with it)")
+		w.field("  timeout: "+strconv.Itoa(svc.Timeout), "seconds a request may take, 1-900")
+		w.field("  arch: "+quote(svc.Arch), "arm64 | x86_64")
+	}
+	w.field("  env: "+flowMap(svc.Env), "plain environment variables (never secrets)")
+	w.field("  secrets: "+flowList(svc.Secrets), "SSM SecureString "+s.SecretPrefix()+"<NAME>")
+	in := s.Ingress
+	w.line("ingress:", "")
+	if s.ECS() {
+		w.field("  kind: "+quote(in.Kind), "alb | apigw")
+	} else {
+		w.field("  kind: "+quote(in.Kind), "url (a Lambda function URL) | apigw")
+	}
+	if in.Kind != IngressURL {
+		w.field("  domain: "+jsonQuote(in.Domain), "with hosted_zone_id: an ACM certificate validated by DNS and an alias record")
+		w.field("  hosted_zone_id: "+jsonQuote(in.HostedZoneID), "")
+		w.field("  certificate_arn: "+jsonQuote(in.CertificateARN), "or an existing certificate")
+	}
+	t := s.Table
+	w.line("table:", "")
+	w.field("  billing: "+quote(t.Billing), "provisioned | on-demand")
+	if t.Billing == BillingProvisioned {
+		w.field("  read: "+strconv.Itoa(t.Read), "per table and per GSI; 25 RCU and 25 WCU in all are always free")
+		w.field("  write: "+strconv.Itoa(t.Write), "")
+	}
+	w.field("  pitr: "+strconv.FormatBool(t.PITR), "point-in-time recovery ($0.20 per GB-month)")
+	w.field(fmt.Sprintf("logs: {retention_days: %d}", s.Logs.RetentionDays), "1, 3, 5, 7, 14, 30, 60, 90, ... days")
+	b := s.Budget
+	w.field(fmt.Sprintf("budget: {monthly_usd: %s, alert_percent: %s, emails: %s}",
+		strconv.FormatFloat(b.MonthlyUSD, 'f', -1, 64), flowInts(b.AlertPercent), flowList(b.Emails)),
+		"first alert on actual spend, the rest on forecast")
+	w.field("alarms: {emails: "+flowList(s.Alarms.Emails)+"}", "")
+	w.field("tags: "+flowMap(s.Tags), "on every resource, beside lowfare:app and lowfare:env")
+	w.field(fmt.Sprintf("workload: {requests_per_month: %d, response_kb: %s}",
+		s.Workload.RequestsPerMonth, strconv.FormatFloat(s.Workload.ResponseKB, 'f', -1, 64)), "used by the cost estimate")
+	return []byte(w.b.String())
+}
+
+type commentWriter struct{ b strings.Builder }
+
+func (w *commentWriter) line(code, comment string) {
+	w.b.WriteString(code + comment + "\n")
+}
+
+func (w *commentWriter) field(code, comment string) {
+	if comment == "" {
+		w.line(code, "")
+		return
+	}
+	pad := max(1, commentColumn-1-len(code))
+	if len(code)+pad+2+len(comment) > 100 {
+		// Too long for one line: the comment goes above, indented alike.
+		indent := code[:len(code)-len(strings.TrimLeft(code, " "))]
+		w.line("", indent+"# "+comment)
+		w.line(code, "")
+		return
+	}
+	w.line(code+strings.Repeat(" ", pad), "# "+comment)
+}
+
+// plainSafe matches text YAML reads back as the same string when written
+// without quotes (and that is not a number, boolean or null).
+var plainSafe = regexp.MustCompile(`^[A-Za-z_./][A-Za-z0-9_./@-]*$`)
+
+var yamlWords = []string{"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
+
+func quote(s string) string {
+	if plainSafe.MatchString(s) && !slices.Contains(yamlWords, strings.ToLower(s)) {
+		return s
+	}
+	return jsonQuote(s)
+}
+
+// jsonQuote writes a double-quoted YAML scalar (JSON strings are valid YAML).
+func jsonQuote(s string) string {
+	b, _ := json.Marshal(s) // a string always marshals
+	return string(b)
+}
+
+func flowList(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = quote(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+func flowInts(items []int) string {
+	return "[" + strings.Join(itoa(items), ", ") + "]"
+}
+
+func flowMap(m map[string]string) string {
+	parts := make([]string, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, quote(k)+": "+quote(m[k]))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}

@@ -1,0 +1,68 @@
+package spec
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestCommentedYAMLRoundTrips(t *testing.T) {
+	tests := []struct{ app, profile, ingress string }{
+		{"", "", ""},
+		{"shop", ProfileFree, IngressAPIGW},
+		{"shop", ProfileHA, ""},
+		{"shop", ProfileHA, IngressAPIGW},
+		{"shop", ProfileServerless, ""},
+		{"shop", ProfileServerless, IngressAPIGW},
+	}
+	for _, tt := range tests {
+		t.Run(tt.profile+"/"+tt.ingress, func(t *testing.T) {
+			want, err := New(tt.app, tt.profile, tt.ingress)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := want.CommentedYAML()
+			got, err := Parse("lowfare.yaml", text)
+			if err != nil {
+				t.Fatalf("written file does not load:\n%s\n%v", text, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("round trip differs:\n%s\ngot  %+v\nwant %+v", text, got, want)
+			}
+		})
+	}
+}
+
+// TestCommentedYAMLQuotesAwkwardValues writes values YAML would misread
+// unquoted and checks they come back unchanged.
+func TestCommentedYAMLQuotesAwkwardValues(t *testing.T) {
+	s := Default()
+	s.Service.Env = map[string]string{"A": "yes", "B": "8080", "C": "a: b # c", "D": "", "E": "ünïcode \"quoted\""}
+	s.Tags = map[string]string{"team name": "web/api", "x": "null"}
+	s.Service.Schedule = &Schedule{Timezone: "Europe/Berlin", Awake: "Mon-Fri 08:00-20:00, Sat 10:00-14:00"}
+	s.Budget.MonthlyUSD = 7.25
+	got, err := Parse("lowfare.yaml", s.CommentedYAML())
+	if err != nil {
+		t.Fatalf("%s\n%v", s.CommentedYAML(), err)
+	}
+	if !reflect.DeepEqual(got, s) {
+		t.Errorf("got %+v\nwant %+v", got, s)
+	}
+}
+
+func TestCommentedYAMLCommentsEveryField(t *testing.T) {
+	text := string(Default().CommentedYAML())
+	for _, want := range []string{"# free | ha | serverless", "# arm64 | x86_64", "# schedule: {timezone: Europe/Berlin", "# provisioned | on-demand", "SSM SecureString /lowfare/links/dev/<NAME>", "# used by the cost estimate"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %q in\n%s", want, text)
+		}
+	}
+}
+
+func TestNewRejectsBadChoices(t *testing.T) {
+	for _, args := range [][3]string{{"Bad App", "", ""}, {"shop", "prod", ""}, {"shop", "free", "url"}, {"shop", "serverless", "alb"}} {
+		if _, err := New(args[0], args[1], args[2]); err == nil {
+			t.Errorf("New%v succeeded", args)
+		}
+	}
+}
