@@ -415,3 +415,15 @@ func TestThroughputNote(t *testing.T) {
 		t.Errorf("on-demand warns of throttling: %v", r.Notes)
 	}
 }
+
+// BenchmarkEstimateCompare is the in-process part of 'lowfare cost
+// --compare': parse the built-in table, price the spec and 11 shapes.
+func BenchmarkEstimateCompare(b *testing.B) {
+	s := apigwScheduled()
+	w := WorkloadOf(s)
+	for b.Loop() {
+		if _, err := Estimate(s, Options{Workload: w, Compare: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
