@@ -1,0 +1,277 @@
+package devstack
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// The snapshot is one JSON file: for each table its schema (what
+// CreateTable needs) and its items in DynamoDB's own JSON form
+// ({"S":"..."}, {"N":"1"}, ...), sorted by key so that an unchanged
+// table gives byte-identical output. It is read and written only through
+// the DynamoDB API, so it does not depend on minidyn's internals.
+
+const snapshotVersion = 1
+
+type snapshot struct {
+	Version int             `json:"version"`
+	Tables  []snapshotTable `json:"tables"`
+}
+
+type snapshotTable struct {
+	Name   string           `json:"name"`
+	Schema tableSchema      `json:"schema"`
+	Items  []map[string]*av `json:"items"`
+}
+
+// tableSchema is the part of CreateTableInput a snapshot keeps.
+type tableSchema struct {
+	Attributes map[string]string `json:"attributes"` // name -> S | N | B
+	Hash       string            `json:"hash"`
+	Range      string            `json:"range,omitempty"`
+	GSIs       []gsiSchema       `json:"gsis,omitempty"`
+}
+
+type gsiSchema struct {
+	Name  string `json:"name"`
+	Hash  string `json:"hash"`
+	Range string `json:"range,omitempty"`
+}
+
+// schemaOf extracts the schema of a CreateTable request. Only projection
+// ALL is kept, which is what the links table uses.
+func schemaOf(in *dynamodb.CreateTableInput) tableSchema {
+	s := tableSchema{Attributes: map[string]string{}}
+	for _, a := range in.AttributeDefinitions {
+		s.Attributes[aws.ToString(a.AttributeName)] = string(a.AttributeType)
+	}
+	s.Hash, s.Range = keyNames(in.KeySchema)
+	for _, g := range in.GlobalSecondaryIndexes {
+		h, r := keyNames(g.KeySchema)
+		s.GSIs = append(s.GSIs, gsiSchema{Name: aws.ToString(g.IndexName), Hash: h, Range: r})
+	}
+	return s
+}
+
+func keyNames(ks []types.KeySchemaElement) (hash, rng string) {
+	for _, k := range ks {
+		if k.KeyType == types.KeyTypeHash {
+			hash = aws.ToString(k.AttributeName)
+		} else {
+			rng = aws.ToString(k.AttributeName)
+		}
+	}
+	return hash, rng
+}
+
+// createInput turns a snapshot schema back into a CreateTable request.
+func (s tableSchema) createInput(name string) (*dynamodb.CreateTableInput, error) {
+	if s.Hash == "" {
+		return nil, fmt.Errorf("table %s has no hash key", name)
+	}
+	in := &dynamodb.CreateTableInput{TableName: aws.String(name), BillingMode: types.BillingModePayPerRequest}
+	names := make([]string, 0, len(s.Attributes))
+	for a := range s.Attributes {
+		names = append(names, a)
+	}
+	slices.Sort(names)
+	for _, a := range names {
+		t := types.ScalarAttributeType(s.Attributes[a])
+		switch t {
+		case types.ScalarAttributeTypeS, types.ScalarAttributeTypeN, types.ScalarAttributeTypeB:
+		default:
+			return nil, fmt.Errorf("table %s: attribute %s has type %q, want S, N or B", name, a, t)
+		}
+		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(a), AttributeType: t})
+	}
+	in.KeySchema = keySchema(s.Hash, s.Range)
+	for _, g := range s.GSIs {
+		if g.Name == "" || g.Hash == "" {
+			return nil, fmt.Errorf("table %s: an index lacks its name or hash key", name)
+		}
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
+			IndexName:  aws.String(g.Name),
+			KeySchema:  keySchema(g.Hash, g.Range),
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		})
+	}
+	return in, nil
+}
+
+func keySchema(hash, rng string) []types.KeySchemaElement {
+	ks := []types.KeySchemaElement{{AttributeName: aws.String(hash), KeyType: types.KeyTypeHash}}
+	if rng != "" {
+		ks = append(ks, types.KeySchemaElement{AttributeName: aws.String(rng), KeyType: types.KeyTypeRange})
+	}
+	return ks
+}
+
+// dumpTable scans a whole table into a snapshotTable.
+func dumpTable(ctx context.Context, ddb *dynamodb.Client, name string, schema tableSchema) (snapshotTable, error) {
+	t := snapshotTable{Name: name, Schema: schema, Items: []map[string]*av{}}
+	in := &dynamodb.ScanInput{TableName: aws.String(name), ConsistentRead: aws.Bool(true)}
+	for {
+		out, err := ddb.Scan(ctx, in)
+		if err != nil {
+			return snapshotTable{}, fmt.Errorf("scanning table %s: %w", name, err)
+		}
+		for _, item := range out.Items {
+			m, err := encodeItem(item)
+			if err != nil {
+				return snapshotTable{}, fmt.Errorf("table %s: %w", name, err)
+			}
+			t.Items = append(t.Items, m)
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	slices.SortFunc(t.Items, func(a, b map[string]*av) int {
+		if c := strings.Compare(a[schema.Hash].sortKey(), b[schema.Hash].sortKey()); c != 0 {
+			return c
+		}
+		return strings.Compare(a[schema.Range].sortKey(), b[schema.Range].sortKey())
+	})
+	return t, nil
+}
+
+// restoreTable creates a table from a snapshot (unless it exists) and
+// writes its items, 25 per BatchWriteItem.
+func restoreTable(ctx context.Context, ddb *dynamodb.Client, t snapshotTable) error {
+	in, err := t.Schema.createInput(t.Name)
+	if err != nil {
+		return err
+	}
+	if _, err := ddb.CreateTable(ctx, in); err != nil {
+		var inUse *types.ResourceInUseException
+		if !errors.As(err, &inUse) {
+			return fmt.Errorf("creating table %s: %w", t.Name, err)
+		}
+	}
+	for start := 0; start < len(t.Items); start += 25 {
+		end := min(start+25, len(t.Items))
+		reqs := make([]types.WriteRequest, 0, end-start)
+		for i, m := range t.Items[start:end] {
+			item, err := decodeItem(m)
+			if err != nil {
+				return fmt.Errorf("table %s item %d: %w", t.Name, start+i, err)
+			}
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		}
+		pending := map[string][]types.WriteRequest{t.Name: reqs}
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if attempt == 10 {
+				return fmt.Errorf("table %s: items left unprocessed after %d attempts", t.Name, attempt)
+			}
+			out, err := ddb.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+			if err != nil {
+				return fmt.Errorf("restoring items of table %s: %w", t.Name, err)
+			}
+			pending = out.UnprocessedItems
+		}
+	}
+	return nil
+}
+
+// parseSnapshot decodes and checks a snapshot file's bytes.
+func parseSnapshot(data []byte) (*snapshot, error) {
+	var s snapshot
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, err
+	}
+	if s.Version != snapshotVersion {
+		return nil, fmt.Errorf("version %d, this lowfare reads version %d", s.Version, snapshotVersion)
+	}
+	seen := map[string]bool{}
+	for _, t := range s.Tables {
+		if t.Name == "" || seen[t.Name] {
+			return nil, fmt.Errorf("table name %q is empty or repeated", t.Name)
+		}
+		seen[t.Name] = true
+		if _, err := t.Schema.createInput(t.Name); err != nil {
+			return nil, err
+		}
+		for i, m := range t.Items {
+			item, err := decodeItem(m)
+			if err != nil {
+				return nil, fmt.Errorf("table %s item %d: %w", t.Name, i, err)
+			}
+			if _, ok := item[t.Schema.Hash]; !ok {
+				return nil, fmt.Errorf("table %s item %d lacks its key %s", t.Name, i, t.Schema.Hash)
+			}
+		}
+	}
+	return &s, nil
+}
+
+// readSnapshot loads path; a missing file is an empty snapshot.
+func readSnapshot(path string) (*snapshot, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &snapshot{Version: snapshotVersion}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	s, err := parseSnapshot(data)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s is unreadable: %w (move it away to start with empty data)", path, err)
+	}
+	return s, nil
+}
+
+func encodeSnapshot(s *snapshot) ([]byte, [32]byte, error) {
+	data, err := json.MarshalIndent(s, "", " ")
+	if err != nil {
+		return nil, [32]byte{}, err
+	}
+	data = append(data, '\n')
+	return data, sha256.Sum256(data), nil
+}
+
+// writeFileAtomic replaces path with data so that a crash leaves either
+// the old or the new file, never half of one.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // after a successful rename this finds nothing
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil { // make the rename itself durable
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
