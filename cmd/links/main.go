@@ -1,0 +1,226 @@
+// Command links is the reference service lowfare deploys: a link shortener
+// on a DynamoDB single table. Configuration comes from the environment:
+//
+//	PORT (8080), TABLE_NAME, ADMIN_TOKEN, BASE_URL, LOG_LEVEL (info),
+//	AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB (the SDK's own variables).
+//
+// Usage:
+//
+//	links [--create-table]   serve until SIGTERM/SIGINT, then shut down gracefully
+//	links healthcheck        GET /healthz on this machine; exit 0 or 1 (ECS health check)
+//
+// Under AWS Lambda (AWS_LAMBDA_RUNTIME_API set) the same handler serves
+// function URL and HTTP API events.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/lowfare/lowfare/internal/links"
+	"github.com/lowfare/lowfare/internal/links/lambdahttp"
+	"github.com/lowfare/lowfare/internal/links/store"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// awsCallTimeout bounds every DynamoDB HTTP call.
+const awsCallTimeout = 10 * time.Second
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		if err := healthcheck(ctx, getenv("PORT")); err != nil {
+			fmt.Fprintln(stderr, "links healthcheck:", err)
+			return exitFail
+		}
+		return exitOK
+	}
+	fs := flag.NewFlagSet("links", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	createTable := fs.Bool("create-table", false, "create TABLE_NAME with the links key schema when it does not exist (for local endpoints)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: links [--create-table] | links healthcheck")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "links: unknown argument %q; usage: links [--create-table] | links healthcheck\n", fs.Arg(0))
+		return exitUsage
+	}
+	cfg, level, err := configFromEnv(getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "links:", err)
+		return exitUsage
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	ddb, err := dynamoClient(ctx, getenv)
+	if err != nil {
+		log.Error("configuring DynamoDB", "error", err.Error())
+		return exitFail
+	}
+	if *createTable {
+		tctx, cancel := context.WithTimeout(ctx, store.TableWaitTimeout)
+		err := store.CreateTable(tctx, ddb, cfg.TableName)
+		cancel()
+		if err != nil {
+			log.Error("creating table", "table", cfg.TableName, "error", err.Error())
+			return exitFail
+		}
+	}
+	if getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		serveLambda(ctx, cfg, ddb, log) // never returns
+	}
+	if err := links.Run(ctx, cfg, ddb, log, nil); err != nil {
+		log.Error("links stopped", "error", err.Error())
+		return exitFail
+	}
+	return exitOK
+}
+
+// configFromEnv reads the service's variables; a bad value is a usage error.
+func configFromEnv(getenv func(string) string) (links.Config, slog.Level, error) {
+	port := getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	if !numeric(port) {
+		return links.Config{}, 0, fmt.Errorf("PORT=%q is not a port number; set PORT to e.g. 8080", port)
+	}
+	cfg := links.Config{
+		Addr:       ":" + port,
+		TableName:  getenv("TABLE_NAME"),
+		AdminToken: getenv("ADMIN_TOKEN"),
+		BaseURL:    strings.TrimRight(getenv("BASE_URL"), "/"),
+	}
+	if cfg.TableName == "" {
+		return links.Config{}, 0, errors.New("TABLE_NAME is not set; set it to the DynamoDB table, e.g. TABLE_NAME=links")
+	}
+	if cfg.BaseURL != "" && !strings.HasPrefix(cfg.BaseURL, "http://") && !strings.HasPrefix(cfg.BaseURL, "https://") {
+		return links.Config{}, 0, fmt.Errorf("BASE_URL=%q must start with http:// or https://", cfg.BaseURL)
+	}
+	var level slog.Level
+	if s := getenv("LOG_LEVEL"); s != "" {
+		if err := level.UnmarshalText([]byte(s)); err != nil {
+			return links.Config{}, 0, fmt.Errorf("LOG_LEVEL=%q: use debug, info, warn or error", s)
+		}
+	}
+	return cfg, level, nil
+}
+
+func numeric(s string) bool {
+	if len(s) == 0 || len(s) > 5 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// dynamoClient builds the DynamoDB client from the SDK's standard
+// configuration. Against a local endpoint (AWS_ENDPOINT_URL_DYNAMODB) it
+// fills in a region and dummy credentials when none are set, since local
+// endpoints check neither.
+func dynamoClient(ctx context.Context, getenv func(string) string) (*dynamodb.Client, error) {
+	httpClient := awshttp.NewBuildableClient().WithTimeout(awsCallTimeout).
+		WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConnsPerHost = 64 // the click flusher and creates share the pool
+			t.ResponseHeaderTimeout = awsCallTimeout
+		})
+	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient)}
+	local := getenv("AWS_ENDPOINT_URL_DYNAMODB") != ""
+	if local && getenv("AWS_REGION") == "" && getenv("AWS_DEFAULT_REGION") == "" {
+		opts = append(opts, config.WithRegion("us-east-1"))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return nil, errors.New("no AWS region: set AWS_REGION")
+	}
+	if local {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := cfg.Credentials.Retrieve(cctx)
+		cancel()
+		if err != nil {
+			cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider("local", "local", ""))
+		}
+	}
+	return dynamodb.NewFromConfig(cfg), nil
+}
+
+// serveLambda serves the handler as a Lambda function. Clicks are flushed
+// after every invocation because Lambda freezes the process in between.
+func serveLambda(ctx context.Context, cfg links.Config, ddb *dynamodb.Client, log *slog.Logger) {
+	st := store.New(ddb, cfg.TableName, store.Options{Logger: log})
+	a := &lambdahttp.Adapter{Handler: links.NewHandler(st, cfg, log), After: st.Flush, Log: log}
+	lambda.StartWithOptions(a.Invoke,
+		lambda.WithContext(ctx),
+		lambda.WithEnableSIGTERM(func() {
+			fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			if err := st.Close(fctx); err != nil {
+				log.Error("flushing clicks on shutdown", "error", err.Error())
+			}
+		}))
+}
+
+// healthcheck asks the running service on this machine whether it is alive.
+func healthcheck(ctx context.Context, port string) error {
+	if port == "" {
+		port = "8080"
+	}
+	if !numeric(port) {
+		return fmt.Errorf("PORT=%q is not a port number", port)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET /healthz on port %s: %w", port, err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /healthz on port %s answered %s", port, resp.Status)
+	}
+	return nil
+}
