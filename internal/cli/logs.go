@@ -1,19 +1,53 @@
 package cli
 
 import (
-	"errors"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/lowfare/lowfare/internal/ops"
 )
 
-// newLogsCmd is a placeholder until its issue lands.
-func newLogsCmd(_ *rootOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:    "logs",
-		Short:  "not implemented yet",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("logs is not implemented yet")
+// newLogsCmd is lowfare logs.
+func newLogsCmd(opts *rootOptions) *cobra.Command {
+	var (
+		file, filter string
+		since        time.Duration
+		follow       bool
+	)
+	c := &cobra.Command{
+		Use:   "logs [-f] [--since 1h] [--filter TEXT]",
+		Short: "Print the service's logs; -f keeps following",
+		Long: `Print the service's log events, oldest first, one line each: the time (UTC),
+the task (the first 8 characters of its id) and the message.
+
+--filter takes a CloudWatch Logs filter pattern: plain words must all occur,
+"a quoted phrase" must occur as written. -f polls for new events every 2
+seconds until interrupted. The spec file is --file here (-f is follow).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if since <= 0 {
+				return usageErrf("--since %v: give a positive duration such as 15m or 2h", since)
+			}
+			s, err := loadSpec(file)
+			if err != nil {
+				return err
+			}
+			clients, err := opsClients(cmd.Context(), opts, s)
+			if err != nil {
+				return err
+			}
+			group, err := ops.LogGroup(cmd.Context(), clients, s)
+			if err != nil {
+				return err
+			}
+			return ops.Logs(cmd.Context(), clients.Logs, group, ops.LogOptions{Since: since, Filter: filter, Follow: follow}, cmd.OutOrStdout())
 		},
 	}
+	// No -f shorthand for the spec file: -f is --follow, as in tail.
+	c.Flags().StringVar(&file, "file", defaultSpecFile, "the spec file")
+	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new events until interrupted")
+	c.Flags().DurationVar(&since, "since", time.Hour, "print events newer than this (30s, 15m, 2h)")
+	c.Flags().StringVar(&filter, "filter", "", "only events matching this CloudWatch Logs filter pattern")
+	return c
 }

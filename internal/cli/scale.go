@@ -2,18 +2,75 @@ package cli
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/lowfare/lowfare/internal/ops"
+	"github.com/lowfare/lowfare/internal/spec"
 )
 
-// newScaleCmd is a placeholder until its issue lands.
-func newScaleCmd(_ *rootOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:    "scale",
-		Short:  "not implemented yet",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("scale is not implemented yet")
+// newScaleCmd is lowfare scale N.
+func newScaleCmd(opts *rootOptions) *cobra.Command {
+	var file string
+	c := &cobra.Command{
+		Use:   "scale N",
+		Short: "Run exactly N tasks until the next scheduled action or lowfare wake",
+		Long: `Run exactly N tasks: the autoscaler's bounds are set to N..N so target
+tracking does not undo it, then the desired count follows. N runs from 0 to
+service.count.max in the spec. The next scheduled action, or lowfare wake,
+puts the spec's bounds back.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n, err := strconv.Atoi(args[0])
+			if err != nil {
+				return usageErrf("task count %q is not a whole number", args[0])
+			}
+			s, err := loadSpec(file)
+			if err != nil {
+				return err
+			}
+			if err := ops.CheckScale(s, n); err != nil {
+				return usageErr(err)
+			}
+			return runScale(cmd, opts, s, func(c *ops.Clients) (*ops.ScaleResult, error) {
+				return ops.Scale(cmd.Context(), c, s, n)
+			})
 		},
 	}
+	addSpecFlag(c, &file)
+	return c
+}
+
+// runScale is what scale, sleep and wake share: clients, the change, the report.
+func runScale(cmd *cobra.Command, opts *rootOptions, s *spec.Spec, do func(*ops.Clients) (*ops.ScaleResult, error)) error {
+	if !s.ECS() {
+		return usageErr(ops.ErrNotECS)
+	}
+	clients, err := opsClients(cmd.Context(), opts, s)
+	if err != nil {
+		return err
+	}
+	res, err := do(clients)
+	if errors.Is(err, ops.ErrNotECS) {
+		return usageErr(err)
+	}
+	if err != nil {
+		return err
+	}
+	printScale(cmd.OutOrStdout(), res, time.Now())
+	return nil
+}
+
+func printScale(w io.Writer, res *ops.ScaleResult, now time.Time) {
+	set := res.Set
+	fmt.Fprintf(w, "%s: %d desired, bounds %d-%d\n", res.Service.Service, set.Desired, set.Min, set.Max)
+	if res.Next == nil {
+		fmt.Fprintln(w, "No scheduled action follows: this holds until you change it (lowfare scale, sleep or wake).")
+		return
+	}
+	fmt.Fprintf(w, "Holds until the next scheduled %s (%s): %s.\n", res.Next.Kind, res.Next.Action, res.Next.Describe(now))
 }

@@ -1,19 +1,66 @@
 package cli
 
 import (
-	"errors"
+	"context"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/lowfare/lowfare/internal/awsconf"
+	"github.com/lowfare/lowfare/internal/ops"
+	"github.com/lowfare/lowfare/internal/spec"
 )
 
-// newStatusCmd is a placeholder until its issue lands.
-func newStatusCmd(_ *rootOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:    "status",
-		Short:  "not implemented yet",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("status is not implemented yet")
+// newStatusCmd is lowfare status.
+func newStatusCmd(opts *rootOptions) *cobra.Command {
+	var file, format string
+	c := &cobra.Command{
+		Use:   "status",
+		Short: "Show the deployed app: stack, tasks, target health, alarms, spend, next sleep and wake",
+		Long: `Show the deployed app: the stack's state, the service's desired, running and
+pending tasks, load balancer target health (ingress alb), alarms in ALARM,
+this month's spend against the budget, and the next scheduled sleep and wake.
+A part that cannot be read (a missing permission, say) is reported as
+unavailable and the rest still shows.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "text" && format != "json" {
+				return usageErrf("--format %q: use text or json", format)
+			}
+			s, err := loadSpec(file)
+			if err != nil {
+				return err
+			}
+			clients, err := opsClients(cmd.Context(), opts, s)
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			st, err := ops.GetStatus(cmd.Context(), clients, s, now)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return st.WriteJSON(cmd.OutOrStdout())
+			}
+			return st.WriteText(cmd.OutOrStdout(), now)
 		},
 	}
+	addSpecFlag(c, &file)
+	c.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return c
+}
+
+// opsClients loads the AWS configuration for the app of s (--region, else
+// the spec's region) and builds the clients the day-2 commands use.
+func opsClients(ctx context.Context, opts *rootOptions, s *spec.Spec) (*ops.Clients, error) {
+	region := opts.Region
+	if region == "" {
+		region = s.Region
+	}
+	cfg, err := awsconf.Load(ctx, awsconf.Options{Profile: opts.Profile, Region: region})
+	if err != nil {
+		return nil, err
+	}
+	return ops.NewClients(cfg), nil
 }

@@ -1,19 +1,30 @@
 package cli
 
 import (
-	"errors"
-
 	"github.com/spf13/cobra"
+
+	"github.com/lowfare/lowfare/internal/ops"
 )
 
-// newWakeCmd is a placeholder until its issue lands.
-func newWakeCmd(_ *rootOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:    "wake",
-		Short:  "not implemented yet",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("wake is not implemented yet")
+// newWakeCmd is lowfare wake.
+func newWakeCmd(opts *rootOptions) *cobra.Command {
+	var file string
+	c := &cobra.Command{
+		Use:   "wake",
+		Short: "Restore the spec's task counts now, until the next scheduled action",
+		Long: `Restore service.count from the spec now (min, max and desired), whatever the
+schedule says. It lasts until the next scheduled action, which this prints.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := loadSpec(file)
+			if err != nil {
+				return err
+			}
+			return runScale(cmd, opts, s, func(c *ops.Clients) (*ops.ScaleResult, error) {
+				return ops.Wake(cmd.Context(), c, s)
+			})
 		},
 	}
+	addSpecFlag(c, &file)
+	return c
 }

@@ -30,8 +30,9 @@ type Capacity struct {
 type ScaleResult struct {
 	Service ServiceRef `json:"service"`
 	Set     Capacity   `json:"set"`
-	// Next is the next scheduled action, which will change the capacity
-	// again; nil when the service has no schedule.
+	// Next is the scheduled action that will end this state: the next
+	// wake after a sleep, the next sleep after a wake, the next action of
+	// either kind after a scale. Nil when the service has no schedule.
 	Next *ScheduledRun `json:"next,omitempty"`
 }
 
@@ -59,28 +60,33 @@ func Scale(ctx context.Context, c *Clients, s *spec.Spec, n int) (*ScaleResult, 
 		return nil, err
 	}
 	v := int32(n)
-	return setCapacity(ctx, c, s, Capacity{Min: v, Max: v, Desired: v})
+	return setCapacity(ctx, c, s, Capacity{Min: v, Max: v, Desired: v}, (*Schedule).Next)
 }
 
-// Sleep scales the service to zero tasks (min = max = desired = 0).
+// Sleep scales the service to zero tasks (min = max = desired = 0) until
+// the next scheduled wake.
 func Sleep(ctx context.Context, c *Clients, s *spec.Spec) (*ScaleResult, error) {
 	if !s.ECS() {
 		return nil, ErrNotECS
 	}
-	return setCapacity(ctx, c, s, Capacity{})
+	return setCapacity(ctx, c, s, Capacity{}, func(sc *Schedule) *ScheduledRun { return sc.NextWake })
 }
 
 // Wake restores min, max and desired from the spec. It lasts until the next
-// scheduled action, which the result names.
+// scheduled sleep, which the result names.
 func Wake(ctx context.Context, c *Clients, s *spec.Spec) (*ScaleResult, error) {
 	if !s.ECS() {
 		return nil, ErrNotECS
 	}
 	cnt := s.Service.Count
-	return setCapacity(ctx, c, s, Capacity{Min: int32(cnt.Min), Max: int32(cnt.Max), Desired: int32(cnt.Desired)})
+	return setCapacity(ctx, c, s, Capacity{Min: int32(cnt.Min), Max: int32(cnt.Max), Desired: int32(cnt.Desired)},
+		func(sc *Schedule) *ScheduledRun { return sc.NextSleep })
 }
 
-func setCapacity(ctx context.Context, c *Clients, s *spec.Spec, want Capacity) (*ScaleResult, error) {
+// setCapacity applies want; until picks the scheduled run that ends it: a
+// sleep lasts until the next wake, a wake until the next sleep, a pinned
+// count until whichever action comes first.
+func setCapacity(ctx context.Context, c *Clients, s *spec.Spec, want Capacity, until func(*Schedule) *ScheduledRun) (*ScaleResult, error) {
 	st, err := DescribeStack(ctx, c.CloudFormation, s)
 	if err != nil {
 		return nil, err
@@ -116,7 +122,7 @@ func setCapacity(ctx context.Context, c *Clients, s *spec.Spec, want Capacity) (
 	res := &ScaleResult{Service: ref, Set: want}
 	sched, err := NextScheduled(ctx, c, ref, time.Now())
 	if err == nil {
-		res.Next = sched.Next()
+		res.Next = until(sched)
 	}
 	// A failure to read the schedule does not undo a successful scale;
 	// the result just has no next action.

@@ -327,12 +327,16 @@ func (st *Status) WriteText(w io.Writer, now time.Time) error {
 		p("spend", "$%.2f of $%.2f this month (%.0f%%), forecast $%.2f%s", b.Actual, b.Limit, pct, b.Forecasted, over)
 	}
 	if sc := st.Schedule; sc != nil {
-		for _, r := range []struct {
+		runs := []struct {
 			label string
 			run   *ScheduledRun
-		}{{"next sleep", sc.NextSleep}, {"next wake", sc.NextWake}} {
+		}{{"next sleep", sc.NextSleep}, {"next wake", sc.NextWake}}
+		if sc.NextSleep != nil && sc.NextWake != nil && sc.NextWake.At.Before(sc.NextSleep.At) {
+			runs[0], runs[1] = runs[1], runs[0]
+		}
+		for _, r := range runs {
 			if r.run != nil {
-				p(r.label, "%s", r.run.describe(now))
+				p(r.label, "%s", r.run.Describe(now))
 			}
 		}
 		for _, u := range sc.Unpredictable {
@@ -347,8 +351,9 @@ func (st *Status) WriteText(w io.Writer, now time.Time) error {
 	return tw.Flush()
 }
 
-// describe renders a run as "Mon 2026-11-30 08:00 Europe/Berlin (in 2d 12h)".
-func (r *ScheduledRun) describe(now time.Time) string {
+// Describe renders a run in its own time zone with how far off it is:
+// "Mon 2026-11-30 08:00 Europe/Berlin (in 2d 12h)".
+func (r *ScheduledRun) Describe(now time.Time) string {
 	loc, err := time.LoadLocation(r.Timezone)
 	if err != nil {
 		loc = time.UTC

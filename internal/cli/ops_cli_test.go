@@ -1,0 +1,462 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lowfare/lowfare/internal/awsfake"
+	"github.com/lowfare/lowfare/internal/stack"
+)
+
+// opsStackFake answers CloudFormation DescribeStacks (awsQuery, XML) for a
+// fixed set of stacks: all the day-2 commands ask of CloudFormation.
+type opsStackFake struct {
+	mu      sync.Mutex
+	outputs map[string]map[string]string // stack name -> outputs
+	calls   int
+}
+
+func (f *opsStackFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	name := r.PostForm.Get("StackName")
+	w.Header().Set("Content-Type", "text/xml")
+	outs, ok := f.outputs[name]
+	if r.PostForm.Get("Action") != "DescribeStacks" || !ok {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ` + name + ` does not exist</Message></Error><RequestId>r</RequestId></ErrorResponse>`))
+		return
+	}
+	type output struct {
+		OutputKey   string `xml:"OutputKey"`
+		OutputValue string `xml:"OutputValue"`
+	}
+	type member struct {
+		StackName    string   `xml:"StackName"`
+		StackStatus  string   `xml:"StackStatus"`
+		CreationTime string   `xml:"CreationTime"`
+		Outputs      []output `xml:"Outputs>member"`
+	}
+	m := member{StackName: name, StackStatus: "CREATE_COMPLETE", CreationTime: "2026-11-20T10:00:00Z"}
+	for k, v := range outs {
+		m.Outputs = append(m.Outputs, output{k, v})
+	}
+	data, _ := xml.Marshal(struct {
+		XMLName xml.Name `xml:"DescribeStacksResponse"`
+		Stacks  []member `xml:"DescribeStacksResult>Stacks>member"`
+	}{Stacks: []member{m}})
+	_, _ = w.Write(data)
+}
+
+func (f *opsStackFake) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+const (
+	opsCluster = "lowfare-links-dev"
+	opsService = "links"
+	opsGroup   = "/lowfare/links/dev"
+	opsTG      = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/lf-links-dev-abc123/1"
+	opsRes     = "service/" + opsCluster + "/" + opsService
+)
+
+// opsWorld is a deployed links/dev app on local endpoints, reached by the
+// CLI through the SDK's AWS_ENDPOINT_URL_<SERVICE> variables.
+type opsWorld struct {
+	cfn     *opsStackFake
+	ecs     *awsfake.ECS
+	logs    *awsfake.Logs
+	ssm     *awsfake.SSM
+	budgets *awsfake.Budgets
+	aas     *awsfake.AutoScaling
+	elb     *awsfake.ELBv2
+	cw      *awsfake.CloudWatch
+	sts     *awsfake.STS
+}
+
+// requests counts every request any fake received.
+func (w *opsWorld) requests() int {
+	n := w.cfn.count()
+	for _, calls := range [][]string{w.ecs.Calls(), w.logs.Calls(), w.ssm.Calls(), w.budgets.Calls(), w.aas.Calls(), w.elb.Calls(), w.cw.Calls(), w.sts.Calls()} {
+		n += len(calls)
+	}
+	return n
+}
+
+func newOpsWorld(t *testing.T) *opsWorld {
+	t.Helper()
+	w := &opsWorld{
+		cfn: &opsStackFake{outputs: map[string]map[string]string{"lowfare-links-dev": {
+			stack.OutputURL: "http://lf-links-dev.example", stack.OutputCluster: opsCluster, stack.OutputService: opsService,
+			stack.OutputLogGroup: opsGroup, stack.OutputTargetGroup: opsTG,
+		}}},
+		ecs: awsfake.NewECS(), logs: awsfake.NewLogs(), ssm: awsfake.NewSSM(),
+		budgets: awsfake.NewBudgets("123456789012"), aas: awsfake.NewAutoScaling(),
+		elb: awsfake.NewELBv2(), cw: awsfake.NewCloudWatch(), sts: awsfake.NewSTS("123456789012"),
+	}
+	w.ecs.Converge = true
+	w.ecs.AddService(awsfake.ECSService{Cluster: opsCluster, Name: opsService, Desired: 1, Running: 1})
+	w.aas.AddTarget(awsfake.ScalableTarget{Namespace: "ecs", ResourceID: opsRes, Dimension: "ecs:service:DesiredCount", Min: 1, Max: 2})
+	zero, one, two := int32(0), int32(1), int32(2)
+	w.aas.AddScheduledAction(awsfake.ScheduledAction{Name: "sleep", Namespace: "ecs", ResourceID: opsRes, Dimension: "ecs:service:DesiredCount",
+		Schedule: "cron(0 20 ? * * *)", Timezone: "Europe/Berlin", Min: &zero, Max: &zero})
+	w.aas.AddScheduledAction(awsfake.ScheduledAction{Name: "wake", Namespace: "ecs", ResourceID: opsRes, Dimension: "ecs:service:DesiredCount",
+		Schedule: "cron(0 8 ? * * *)", Timezone: "Europe/Berlin", Min: &one, Max: &two})
+	w.elb.SetTargets(opsTG, awsfake.Target{ID: "10.0.0.9", Port: 8080, State: "healthy"})
+	w.budgets.AddBudget(awsfake.Budget{Name: "lowfare-links-dev", Limit: 10, Actual: 1.25, Forecasted: 4})
+	w.logs.AddGroup(opsGroup)
+
+	for env, h := range map[string]http.Handler{
+		"CLOUDFORMATION": w.cfn, "ECS": w.ecs, "CLOUDWATCH_LOGS": w.logs, "SSM": w.ssm, "BUDGETS": w.budgets,
+		"APPLICATION_AUTO_SCALING": w.aas, "ELASTIC_LOAD_BALANCING_V2": w.elb, "CLOUDWATCH": w.cw, "STS": w.sts,
+	} {
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		t.Setenv("AWS_ENDPOINT_URL_"+env, srv.URL)
+	}
+	opsIsolateEnv(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDFAKE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	return w
+}
+
+// opsIsolateEnv keeps the developer's own AWS setup out of the test.
+func opsIsolateEnv(t *testing.T) {
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_CONFIG_FILE": filepath.Join(dir, "config"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
+		"AWS_PROFILE": "", "AWS_DEFAULT_PROFILE": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_SESSION_TOKEN": "",
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_MAX_ATTEMPTS": "1", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "",
+		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "", "AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
+	} {
+		t.Setenv(k, v)
+	}
+}
+
+const opsSpec = "app: links\nenv: dev\nregion: us-east-1\nservice:\n  count: {desired: 1, min: 1, max: 3}\n  secrets: [ADMIN_TOKEN, DB_KEY]\n"
+
+func opsSpecFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "lowfare.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func opsRun(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code = Execute(ctx, args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestStatusCommand(t *testing.T) {
+	w := newOpsWorld(t)
+	w.cw.AddAlarm(awsfake.Alarm{Name: "lowfare-links-dev-5xx", State: "ALARM", Reason: "5xx above 5", Updated: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)})
+	file := opsSpecFile(t, opsSpec)
+	code, out, errOut := opsRun(t, "", "status", "-f", file)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"lowfare-links-dev CREATE_COMPLETE", "links active: 1 desired, 1 running, 0 pending, bounds 1-2",
+		"10.0.0.9:8080 healthy", "lowfare-links-dev-5xx in ALARM", "$1.25 of $10.00 this month", "next sleep", "Europe/Berlin"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, errOut = opsRun(t, "", "status", "-f", file, "--format", "json")
+	if code != 0 {
+		t.Fatalf("json: exit %d: %s", code, errOut)
+	}
+	var st struct {
+		Service struct{ Desired, Running int }
+		Alarms  []struct{ Name string }
+		Budget  struct {
+			Actual float64 `json:"actual_usd"`
+		}
+		Schedule struct {
+			NextWake struct{ Action string } `json:"next_wake"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("status --format json is not JSON: %v\n%s", err, out)
+	}
+	if st.Service.Running != 1 || len(st.Alarms) != 1 || st.Budget.Actual != 1.25 || st.Schedule.NextWake.Action != "wake" {
+		t.Fatalf("json status = %+v", st)
+	}
+}
+
+func TestOpsCommandsMissingStack(t *testing.T) {
+	w := newOpsWorld(t)
+	file := opsSpecFile(t, strings.Replace(opsSpec, "app: links", "app: ghost", 1))
+	for _, args := range [][]string{{"status"}, {"logs"}, {"scale", "1"}, {"sleep"}, {"wake"}} {
+		flag := "-f"
+		if args[0] == "logs" {
+			flag = "--file"
+		}
+		code, out, errOut := opsRun(t, "", append(args, flag, file)...)
+		if code != 1 {
+			t.Errorf("%v: exit %d, want 1 (stdout %q)", args, code, out)
+		}
+		if !strings.Contains(errOut, "lowfare-ghost-dev does not exist in us-east-1") || !strings.Contains(errOut, "lowfare deploy") {
+			t.Errorf("%v: stderr %q does not say the stack is missing and what to do", args, errOut)
+		}
+	}
+	if len(w.aas.Calls())+len(w.ecs.Calls())+len(w.logs.Calls()) != 0 {
+		t.Fatal("commands went past the missing stack")
+	}
+}
+
+func TestOpsBadInputSendsNothing(t *testing.T) {
+	w := newOpsWorld(t)
+	good := opsSpecFile(t, opsSpec)
+	bad := opsSpecFile(t, "app: [unclosed\n")
+	serverless := opsSpecFile(t, opsSpec+"profile: serverless\n")
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+	}{
+		{"status invalid spec", "", []string{"status", "-f", bad}},
+		{"status bad format", "", []string{"status", "-f", good, "--format", "xml"}},
+		{"logs invalid spec", "", []string{"logs", "--file", bad}},
+		{"logs bad since", "", []string{"logs", "--file", good, "--since", "-1h"}},
+		{"scale invalid spec", "", []string{"scale", "1", "-f", bad}},
+		{"scale negative", "", []string{"scale", "-f", good, "--", "-1"}},
+		{"scale above max", "", []string{"scale", "4", "-f", good}},
+		{"scale not a number", "", []string{"scale", "two", "-f", good}},
+		{"scale no count", "", []string{"scale", "-f", good}},
+		{"scale serverless", "", []string{"scale", "1", "-f", serverless}},
+		{"sleep serverless", "", []string{"sleep", "-f", serverless}},
+		{"wake invalid spec", "", []string{"wake", "-f", bad}},
+		{"secrets no subcommand", "", []string{"secrets"}},
+		{"secrets set bad name", "v", []string{"secrets", "set", "NOT-OK", "-f", good}},
+		{"secrets set empty stdin", "\n", []string{"secrets", "set", "ADMIN_TOKEN", "-f", good}},
+		{"secrets set missing file", "", []string{"secrets", "set", "ADMIN_TOKEN", "-f", good, "--from-file", "/nonexistent/x"}},
+		{"secrets set invalid spec", "v", []string{"secrets", "set", "ADMIN_TOKEN", "-f", bad}},
+		{"secrets rm bad name", "", []string{"secrets", "rm", "a/b", "-f", good}},
+		{"secrets list invalid spec", "", []string{"secrets", "list", "-f", bad}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := opsRun(t, tt.stdin, tt.args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2; stderr %q", code, errOut)
+			}
+			if errOut == "" {
+				t.Error("no message on stderr")
+			}
+			if n := w.requests(); n != 0 {
+				t.Fatalf("the fakes saw %d requests for bad input", n)
+			}
+		})
+	}
+}
+
+func TestScaleSleepWakeCommands(t *testing.T) {
+	w := newOpsWorld(t)
+	file := opsSpecFile(t, opsSpec)
+	state := func() string {
+		tg, _ := w.aas.Target("ecs", opsRes, "ecs:service:DesiredCount")
+		sv, _ := w.ecs.Service(opsCluster, opsService)
+		return strings.Join([]string{itoa(tg.Min), itoa(tg.Max), itoa(sv.Desired), itoa(sv.Running)}, " ")
+	}
+	steps := []struct {
+		args    []string
+		state   string // min max desired running
+		printed string
+		until   string // the kind of scheduled action that ends it
+	}{
+		{[]string{"scale", "3"}, "3 3 3 3", "links: 3 desired, bounds 3-3", ""},
+		{[]string{"sleep"}, "0 0 0 0", "links: 0 desired, bounds 0-0", "wake (wake)"},
+		{[]string{"wake"}, "1 3 1 1", "links: 1 desired, bounds 1-3", "sleep (sleep)"},
+		{[]string{"scale", "0"}, "0 0 0 0", "links: 0 desired", ""},
+	}
+	for _, st := range steps {
+		code, out, errOut := opsRun(t, "", append(st.args, "-f", file)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", st.args, code, errOut)
+		}
+		if got := state(); got != st.state {
+			t.Fatalf("%v: state (min max desired running) = %s, want %s", st.args, got, st.state)
+		}
+		if !strings.Contains(out, st.printed) || !strings.Contains(out, "Holds until the next scheduled "+st.until) || !strings.Contains(out, "Europe/Berlin") {
+			t.Fatalf("%v printed:\n%s", st.args, out)
+		}
+	}
+}
+
+func itoa(v int32) string { return strconv.Itoa(int(v)) }
+
+func TestSecretsCommands(t *testing.T) {
+	w := newOpsWorld(t)
+	file := opsSpecFile(t, opsSpec)
+	const value = "s3cr3t-VALUE-7f1c"
+
+	code, out, errOut := opsRun(t, value+"\n", "secrets", "set", "ADMIN_TOKEN", "-f", file)
+	if code != 0 {
+		t.Fatalf("set: exit %d: %s", code, errOut)
+	}
+	if p, _ := w.ssm.Parameter("/lowfare/links/dev/ADMIN_TOKEN"); p.Value != value || p.Type != "SecureString" {
+		t.Fatalf("stored %q (%s), want the value without its newline as SecureString", p.Value, p.Type)
+	}
+	all := out + errOut
+	secretFile := filepath.Join(t.TempDir(), "v")
+	if err := os.WriteFile(secretFile, []byte("line1\nline2\n\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = opsRun(t, "", "secrets", "set", "EXTRA", "-f", file, "--from-file", secretFile)
+	if code != 0 {
+		t.Fatalf("set --from-file: exit %d: %s", code, errOut)
+	}
+	if p, _ := w.ssm.Parameter("/lowfare/links/dev/EXTRA"); p.Value != "line1\nline2\n" {
+		t.Fatalf("from file stored %q; only one trailing newline may go", p.Value)
+	}
+	if !strings.Contains(out, "not in service.secrets") {
+		t.Errorf("set of a name outside the spec gave no note:\n%s", out)
+	}
+	all += out + errOut
+
+	code, out, errOut = opsRun(t, "", "secrets", "list", "-f", file)
+	if code != 0 {
+		t.Fatalf("list: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"ADMIN_TOKEN", "EXTRA", "DB_KEY", "missing: lowfare secrets set DB_KEY"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("list lacks %q:\n%s", want, out)
+		}
+	}
+	all += out + errOut
+
+	code, out, errOut = opsRun(t, "", "secrets", "rm", "ADMIN_TOKEN", "-f", file)
+	if code != 0 || !strings.Contains(out, "still in service.secrets") {
+		t.Fatalf("rm: exit %d: %s%s", code, out, errOut)
+	}
+	all += out + errOut
+	code, _, errOut = opsRun(t, "", "secrets", "rm", "ADMIN_TOKEN", "-f", file)
+	if code != 1 || !strings.Contains(errOut, "secret not found") {
+		t.Fatalf("rm of a missing secret: exit %d, stderr %q", code, errOut)
+	}
+	if strings.Contains(all, value) || strings.Contains(all, "line1") {
+		t.Fatalf("a secret value was printed:\n%s", all)
+	}
+	if w.ssm.DecryptRequests() != 0 {
+		t.Fatal("secrets asked SSM to decrypt")
+	}
+}
+
+// opsNotify is a stdout that signals every write.
+type opsNotify struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	wrote chan struct{}
+}
+
+func (n *opsNotify) Write(p []byte) (int, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.buf.Write(p)
+	select {
+	case n.wrote <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+func (n *opsNotify) String() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.buf.String()
+}
+
+func TestLogsCommand(t *testing.T) {
+	w := newOpsWorld(t)
+	file := opsSpecFile(t, opsSpec)
+	now := time.Now()
+	w.logs.Put(opsGroup, "links/links/feedfacecafebeef", now.Add(-3*time.Hour).UnixMilli(), "old start-up line")
+	w.logs.Put(opsGroup, "links/links/feedfacecafebeef", now.Add(-10*time.Minute).UnixMilli(), "GET /x 200")
+	w.logs.Put(opsGroup, "links/links/feedfacecafebeef", now.Add(-5*time.Minute).UnixMilli(), "GET /y 500")
+
+	code, out, errOut := opsRun(t, "", "logs", "--file", file, "--since", "1h", "--filter", "500")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, " feedface GET /y 500\n") || strings.Contains(out, "/x") || strings.Contains(out, "old") {
+		t.Fatalf("logs --filter 500 printed:\n%s", out)
+	}
+	code, out, _ = opsRun(t, "", "logs", "--file", file, "--since", "4h")
+	if code != 0 || strings.Count(out, "\n") != 3 {
+		t.Fatalf("logs --since 4h: exit %d:\n%s", code, out)
+	}
+
+	// -f follows until the context is cancelled, then exits 0.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout := &opsNotify{wrote: make(chan struct{}, 1)}
+	done := make(chan int, 1)
+	go func() {
+		done <- Execute(ctx, []string{"logs", "-f", "--file", file}, strings.NewReader(""), stdout, &bytes.Buffer{})
+	}()
+	deadline := time.After(20 * time.Second)
+	wait := func(s string) {
+		for !strings.Contains(stdout.String(), s) {
+			select {
+			case <-stdout.wrote:
+			case <-deadline:
+				t.Fatalf("never printed %q:\n%s", s, stdout.String())
+			}
+		}
+	}
+	wait("GET /y 500")
+	w.logs.Put(opsGroup, "links/links/0000000011111111", time.Now().UnixMilli(), "arrived while following")
+	wait("arrived while following")
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("logs -f exit %d after cancel, want 0", code)
+		}
+	case <-deadline:
+		t.Fatal("logs -f did not stop when its context was cancelled")
+	}
+	if strings.Count(stdout.String(), "GET /y 500") != 1 {
+		t.Fatalf("an event printed twice while following:\n%s", stdout.String())
+	}
+}
+
+func TestOpsMissingCredentials(t *testing.T) {
+	w := newOpsWorld(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	file := opsSpecFile(t, opsSpec)
+	for _, args := range [][]string{{"status", "-f", file}, {"secrets", "list", "-f", file}, {"sleep", "-f", file}} {
+		code, _, errOut := opsRun(t, "", args...)
+		if code != 1 {
+			t.Errorf("%v: exit %d, want 1", args, code)
+		}
+		if strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "AWS_PROFILE") {
+			t.Errorf("%v: stderr %q, want one line naming what to set", args, errOut)
+		}
+	}
+	if w.requests() != 0 {
+		t.Fatal("requests were made without credentials")
+	}
+}
