@@ -53,9 +53,9 @@ func TestLogsMissingGroup(t *testing.T) {
 
 func TestShortStream(t *testing.T) {
 	for in, want := range map[string]string{
-		"links/links/0123456789abcdef":          "01234567",
+		"links/links/0123456789abcdef":         "01234567",
 		"2026/11/25/[$LATEST]0123456789abcdef": "89abcdef",
-		"short":                                 "short",
+		"short":                                "short",
 	} {
 		if got := shortStream(in); got != want {
 			t.Errorf("shortStream(%q) = %q, want %q", in, got, want)
