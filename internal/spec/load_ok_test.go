@@ -23,6 +23,13 @@ func TestOnlyAppTakesEveryDefault(t *testing.T) {
 	}
 }
 
+func TestEmptyAppKeyTakesEveryDefault(t *testing.T) {
+	// "app:" with no value is null: absent, so the default name.
+	if got := mustParse(t, "app:\n"); !reflect.DeepEqual(got, Default()) {
+		t.Errorf("got %+v", got)
+	}
+}
+
 func TestDefaultIsValid(t *testing.T) {
 	// Every default written out in full loads back to Default().
 	src := `
