@@ -1,19 +1,237 @@
 package cli
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/spf13/cobra"
+
+	"github.com/lowfare/lowfare/internal/awsconf"
+	"github.com/lowfare/lowfare/internal/deploy"
+	"github.com/lowfare/lowfare/internal/image"
+	"github.com/lowfare/lowfare/internal/ops"
+	"github.com/lowfare/lowfare/internal/spec"
+	"github.com/lowfare/lowfare/internal/stack"
 )
 
-// newDeployCmd is a placeholder until its issue lands.
-func newDeployCmd(_ *rootOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:    "deploy",
-		Short:  "not implemented yet",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("deploy is not implemented yet")
+// deployFlags are deploy's own flags.
+type deployFlags struct {
+	file    string
+	dryRun  bool
+	timeout time.Duration
+	poll    time.Duration
+}
+
+func newDeployCmd(opts *rootOptions) *cobra.Command {
+	f := &deployFlags{}
+	c := &cobra.Command{
+		Use:   "deploy",
+		Short: "Build the image, push it to ECR and create or update the stacks",
+		Long: `deploy builds service.image (a Go package such as ./cmd/links, compiled for
+linux/<arch> without Docker; an image reference is used as it is), creates or
+updates the bootstrap stack (the ECR repository), pushes the image tagged with
+the git revision, and creates or updates the main stack through a change set,
+passing the image by digest. Stack events stream as they come; the outputs,
+the URL first, close the run.
+
+deploy refuses while a secret named in service.secrets is missing from SSM
+(set it with 'lowfare secrets set NAME'). An update with no changes is not an
+error. --dry-run prints both change sets and deletes them: nothing changes.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDeploy(cmd.Context(), opts, f, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
+	addSpecFlag(c, &f.file)
+	c.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the change sets and delete them; change nothing")
+	c.Flags().DurationVar(&f.timeout, "timeout", deploy.DefaultTimeout, "give up waiting for each stack after this long")
+	c.Flags().DurationVar(&f.poll, "poll", deploy.DefaultPoll, "interval between status checks")
+	_ = c.Flags().MarkHidden("poll")
+	return c
+}
+
+// templates builds both stacks' bodies; a spec that breaks a rule is bad
+// input (exit 2) and stops before any AWS call.
+func templates(file string, s *spec.Spec) (boot, main []byte, err error) {
+	res, err := stack.Build(s)
+	if err != nil {
+		return nil, nil, usageErrf("%s: %v", file, err)
+	}
+	if boot, err = json.Marshal(res.Bootstrap); err != nil {
+		return nil, nil, err
+	}
+	if main, err = json.Marshal(res.Main); err != nil {
+		return nil, nil, err
+	}
+	return boot, main, nil
+}
+
+// specAWS loads the AWS configuration for a spec: --profile, and --region
+// over the spec's region. Missing credentials are one line naming what to
+// set (exit 1).
+func specAWS(ctx context.Context, opts *rootOptions, s *spec.Spec) (aws.Config, error) {
+	region := opts.Region
+	if region == "" {
+		region = s.Region
+	}
+	return awsconf.Load(ctx, awsconf.Options{Profile: opts.Profile, Region: region})
+}
+
+// isTerminal reports whether w is a character device (a terminal), where
+// progress may rewrite a live line.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func newDeployer(cfg aws.Config, out io.Writer, timeout, poll time.Duration) *deploy.Deployer {
+	return &deploy.Deployer{
+		CFN:     cloudformation.NewFromConfig(cfg),
+		Out:     out,
+		Live:    isTerminal(out),
+		Timeout: timeout,
+		Poll:    poll,
+	}
+}
+
+func runDeploy(ctx context.Context, opts *rootOptions, f *deployFlags, out, errOut io.Writer) error {
+	if f.timeout <= 0 {
+		return usageErrf("--timeout %s: must be positive", f.timeout)
+	}
+	s, err := loadSpec(f.file)
+	if err != nil {
+		return err
+	}
+	bootBody, mainBody, err := templates(f.file, s)
+	if err != nil {
+		return err
+	}
+	cfg, err := specAWS(ctx, opts, s)
+	if err != nil {
+		return err
+	}
+	missing, err := ops.MissingSecrets(ctx, ssm.NewFromConfig(cfg), s)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing secrets %s under %s: set each with 'lowfare secrets set NAME' before deploying", strings.Join(missing, ", "), s.SecretPrefix())
+	}
+	d := newDeployer(cfg, out, f.timeout, f.poll)
+	boot := deploy.Stack{Name: s.BootstrapStackName(), Body: bootBody}
+
+	if f.dryRun {
+		return dryRun(ctx, d, f, s, boot, mainBody, out, errOut)
+	}
+
+	bootRes, err := d.Deploy(ctx, boot)
+	if err != nil {
+		return err
+	}
+	if !bootRes.Changed {
+		fmt.Fprintf(out, "Stack %s: no changes.\n", boot.Name)
+	}
+	imageURI := s.Service.Image
+	if image.IsLocalPackage(s.Service.Image) {
+		repo := bootRes.Outputs[stack.OutputRepositoryURI]
+		if repo == "" {
+			return fmt.Errorf("stack %s has no %s output; was it created by another tool?", boot.Name, stack.OutputRepositoryURI)
+		}
+		built, err := buildImage(ctx, f.file, s, out, errOut)
+		if err != nil {
+			return err
+		}
+		auth, err := image.ECRAuth(ctx, ecr.NewFromConfig(cfg))
+		if err != nil {
+			return err
+		}
+		ref := repo + ":" + image.Tag(built.Revision)
+		fmt.Fprintf(out, "Pushing %s\n", ref)
+		if imageURI, err = image.Push(ctx, built.Image, ref, auth); err != nil {
+			return err
+		}
+	}
+	main := deploy.Stack{Name: s.StackName(), Body: mainBody, Parameters: map[string]string{stack.ParamImageURI: imageURI}}
+	res, err := d.Deploy(ctx, main)
+	if err != nil {
+		return err
+	}
+	if !res.Changed {
+		fmt.Fprintf(out, "Stack %s: no changes.\n", main.Name)
+	}
+	fmt.Fprintf(out, "\nOutputs of %s:\n", main.Name)
+	deploy.PrintOutputs(out, res.Outputs, stack.OutputURL)
+	return nil
+}
+
+// buildImage builds service.image in the spec file's directory.
+func buildImage(ctx context.Context, file string, s *spec.Spec, out, errOut io.Writer) (*image.Built, error) {
+	dir, err := filepath.Abs(filepath.Dir(file))
+	if err != nil {
+		return nil, err
+	}
+	goarch, err := image.GOARCH(s.Service.Arch)
+	if err != nil {
+		return nil, usageErrf("%s: service.arch: %v", file, err)
+	}
+	fmt.Fprintf(out, "Building %s for linux/%s\n", s.Service.Image, goarch)
+	built, err := image.Build(ctx, image.Options{Dir: dir, Package: s.Service.Image, Arch: s.Service.Arch, Log: errOut})
+	if err != nil {
+		return nil, err
+	}
+	rev := built.Revision
+	if rev == "" {
+		rev = "unknown (not a git checkout)"
+	}
+	fmt.Fprintf(out, "Image %s, %.1f MB, revision %s\n", built.Digest, float64(built.Size)/1e6, rev)
+	return built, nil
+}
+
+// dryRun prints both change sets and deletes them. The image is built (not
+// pushed) so the main change set shows whether the code changed.
+func dryRun(ctx context.Context, d *deploy.Deployer, f *deployFlags, s *spec.Spec, boot deploy.Stack, mainBody []byte, out, errOut io.Writer) error {
+	changes, err := d.Plan(ctx, boot)
+	if err != nil {
+		return err
+	}
+	deploy.PrintChanges(out, boot.Name, changes)
+	imageURI := s.Service.Image
+	if image.IsLocalPackage(s.Service.Image) {
+		repo := "<repository of " + boot.Name + ">"
+		outs, err := d.Outputs(ctx, boot.Name)
+		switch {
+		case err == nil && outs[stack.OutputRepositoryURI] != "":
+			repo = outs[stack.OutputRepositoryURI]
+		case err != nil && !errors.Is(err, deploy.ErrStackNotFound):
+			return err
+		}
+		built, err := buildImage(ctx, f.file, s, out, errOut)
+		if err != nil {
+			return err
+		}
+		imageURI = repo + "@" + built.Digest.String()
+	}
+	main := deploy.Stack{Name: s.StackName(), Body: mainBody, Parameters: map[string]string{stack.ParamImageURI: imageURI}}
+	changes, err = d.Plan(ctx, main)
+	if err != nil {
+		return err
+	}
+	deploy.PrintChanges(out, main.Name, changes)
+	fmt.Fprintln(out, "Dry run: the change sets were deleted; nothing was changed.")
+	return nil
 }

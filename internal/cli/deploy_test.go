@@ -1,0 +1,388 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/lowfare/lowfare/internal/awsfake"
+)
+
+// depWorld is every endpoint a deploy or destroy talks to, all on
+// 127.0.0.1, reached by the real SDK clients through AWS_ENDPOINT_URL_*.
+type depWorld struct {
+	cfn      *awsfake.CloudFormation
+	ssm      *awsfake.SSM
+	ecr      *awsfake.ECR
+	ddb      *awsfake.JSONService
+	registry string // host:port of a registry that demands the ECR token
+	dir      string // the user's module, holding lowfare.yaml
+	spec     string
+	mu       sync.Mutex
+	regHits  int
+	deleted  []string // tables DeleteTable was asked for
+}
+
+func (w *depWorld) calls() (cfn, ssm, ecr, ddb []string, reg int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.cfn.Calls(), w.ssm.Calls(), w.ecr.Calls(), w.ddb.Calls(), w.regHits
+}
+
+const depSpec = "app: links\nenv: dev\nregion: us-east-1\nservice:\n  image: ./cmd/hello\n"
+
+// newDepWorld starts the fakes and points the SDK at them. A catch-all
+// AWS_ENDPOINT_URL sends any service the test forgot to a closed port, so
+// nothing can reach AWS.
+func newDepWorld(t *testing.T, specBody string) *depWorld {
+	t.Helper()
+	w := &depWorld{
+		cfn: awsfake.NewCloudFormation(),
+		ssm: awsfake.NewSSM(),
+		ecr: awsfake.NewECR("", "ecr-pass"),
+	}
+	w.ddb = &awsfake.JSONService{TargetPrefix: "DynamoDB_20120810", Version: "1.0", Ops: map[string]awsfake.JSONOp{
+		"DeleteTable": awsfake.Handle(func(in struct{ TableName string }) (any, error) {
+			w.mu.Lock()
+			w.deleted = append(w.deleted, in.TableName)
+			w.mu.Unlock()
+			return map[string]any{"TableDescription": map[string]any{"TableName": in.TableName, "TableStatus": "DELETING"}}, nil
+		}),
+	}}
+	serve := func(h http.Handler) string {
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("AWS:ecr-pass"))
+	regURL := serve(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w.mu.Lock()
+		w.regHits++
+		w.mu.Unlock()
+		if r.Header.Get("Authorization") != want {
+			rw.Header().Set("WWW-Authenticate", `Basic realm="fake-ecr"`)
+			http.Error(rw, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		reg.ServeHTTP(rw, r)
+	}))
+	w.registry = strings.TrimPrefix(regURL, "http://")
+
+	empty := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID":               "AKIDFAKE",
+		"AWS_SECRET_ACCESS_KEY":           "secret",
+		"AWS_SESSION_TOKEN":               "",
+		"AWS_PROFILE":                     "",
+		"AWS_REGION":                      "",
+		"AWS_DEFAULT_REGION":              "",
+		"AWS_CONFIG_FILE":                 empty,
+		"AWS_SHARED_CREDENTIALS_FILE":     empty,
+		"AWS_EC2_METADATA_DISABLED":       "true",
+		"AWS_MAX_ATTEMPTS":                "1",
+		"AWS_ENDPOINT_URL":                "http://127.0.0.1:1",
+		"AWS_ENDPOINT_URL_CLOUDFORMATION": serve(w.cfn),
+		"AWS_ENDPOINT_URL_SSM":            serve(w.ssm),
+		"AWS_ENDPOINT_URL_ECR":            serve(w.ecr),
+		"AWS_ENDPOINT_URL_DYNAMODB":       serve(w.ddb),
+	} {
+		t.Setenv(k, v)
+	}
+
+	w.dir = t.TempDir()
+	files := map[string]string{
+		"go.mod":            "module example.com/hello\n\ngo 1.26\n",
+		"cmd/hello/main.go": "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello\") }\n",
+		"lowfare.yaml":      specBody,
+	}
+	for name, body := range files {
+		p := filepath.Join(w.dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.spec = filepath.Join(w.dir, "lowfare.yaml")
+
+	w.ssm.Set("/lowfare/links/dev/ADMIN_TOKEN", "SecureString", "s3cret")
+	w.cfn.SetScenario("lowfare-links-dev-bootstrap", awsfake.CFNScenario{StepsPerPoll: 100,
+		Outputs: map[string]string{"RepositoryUri": w.registry + "/lowfare-links-dev", "RepositoryName": "lowfare-links-dev"}})
+	w.cfn.SetScenario("lowfare-links-dev", awsfake.CFNScenario{StepsPerPoll: 100,
+		Outputs: map[string]string{"URL": "http://links-123.us-east-1.elb.amazonaws.com", "TableName": "lowfare-links-dev-Table-ABC", "ClusterName": "lowfare-links-dev"}})
+	return w
+}
+
+func depRun(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := Execute(ctx, args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestDeployCreateThenCodeOnlyUpdate(t *testing.T) {
+	w := newDepWorld(t, depSpec)
+	code, out, errOut := depRun(t, "", "deploy", "-f", w.spec, "--poll", "1ms")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"Creating stack lowfare-links-dev-bootstrap",
+		"CREATE_COMPLETE                              AWS::ECR::Repository",
+		"Building ./cmd/hello for linux/arm64",
+		"Pushing " + w.registry + "/lowfare-links-dev:",
+		"Creating stack lowfare-links-dev:",
+		"Outputs of lowfare-links-dev:\n  URL ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// The URL leads the outputs.
+	tail := out[strings.Index(out, "Outputs of"):]
+	if strings.Index(tail, "URL") > strings.Index(tail, "ClusterName") {
+		t.Errorf("URL is not first:\n%s", tail)
+	}
+	uri := w.cfn.StackParameters("lowfare-links-dev")["ImageUri"]
+	if !strings.HasPrefix(uri, w.registry+"/lowfare-links-dev@sha256:") {
+		t.Errorf("ImageUri %q; want the repository by digest", uri)
+	}
+	if _, _, ecr, _, _ := w.calls(); !slices.Contains(ecr, "GetAuthorizationToken") {
+		t.Errorf("ECR calls %v; want GetAuthorizationToken", ecr)
+	}
+
+	// Same tree again: both stacks unchanged, not an error.
+	code, out, errOut = depRun(t, "", "deploy", "-f", w.spec, "--poll", "1ms")
+	if code != 0 {
+		t.Fatalf("redeploy exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "Stack lowfare-links-dev-bootstrap: no changes.") || !strings.Contains(out, "Stack lowfare-links-dev: no changes.") {
+		t.Errorf("unchanged redeploy output:\n%s", out)
+	}
+
+	// A code change changes exactly one resource: the one using ImageUri.
+	if err := os.WriteFile(filepath.Join(w.dir, "cmd/hello/main.go"), []byte("package main\n\nfunc main() { println(\"v2\") }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = depRun(t, "", "deploy", "-f", w.spec, "--poll", "1ms", "--dry-run")
+	if code != 0 {
+		t.Fatalf("dry run exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "Stack lowfare-links-dev: 1 change\n") || !strings.Contains(out, "Modify   TaskDefinition") {
+		t.Errorf("dry run after a code change:\n%s", out)
+	}
+	if got := w.cfn.StackParameters("lowfare-links-dev")["ImageUri"]; got != uri {
+		t.Errorf("the dry run changed ImageUri to %s", got)
+	}
+	code, out, errOut = depRun(t, "", "deploy", "-f", w.spec, "--poll", "1ms")
+	if code != 0 {
+		t.Fatalf("code update exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "Updating stack lowfare-links-dev: 1 resource change.") {
+		t.Errorf("code-only update:\n%s", out)
+	}
+	if got := w.cfn.StackParameters("lowfare-links-dev")["ImageUri"]; got == uri {
+		t.Error("ImageUri did not change after a code change")
+	}
+}
+
+func TestDeployFailurePrintsResourceAndRollback(t *testing.T) {
+	w := newDepWorld(t, "app: links\nenv: dev\nservice:\n  image: public.ecr.aws/nginx/nginx:1.27\n")
+	w.cfn.SetScenario("lowfare-links-dev", awsfake.CFNScenario{StepsPerPoll: 100, FailResource: "Service", FailReason: "Invalid request provided: CannotPullContainerError"})
+	code, out, errOut := depRun(t, "", "deploy", "-f", w.spec, "--poll", "1ms")
+	if code != 1 {
+		t.Fatalf("exit %d; want 1\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "Failed: Service (AWS::ECS::Service): Invalid request provided: CannotPullContainerError") ||
+		!strings.Contains(out, "Rolled back: ROLLBACK_COMPLETE") {
+		t.Errorf("output:\n%s", out)
+	}
+	if _, _, _, _, reg := w.calls(); reg != 0 {
+		t.Errorf("an image reference was pushed (%d registry requests)", reg)
+	}
+	if p := w.cfn.StackParameters("lowfare-links-dev"); len(p) != 0 {
+		t.Errorf("parameters after a failed create: %v", p)
+	}
+}
+
+func TestDeployTimeout(t *testing.T) {
+	w := newDepWorld(t, "app: links\nenv: dev\nservice:\n  image: public.ecr.aws/nginx/nginx:1.27\n")
+	w.cfn.SetScenario("lowfare-links-dev-bootstrap", awsfake.CFNScenario{Hang: true})
+	code, _, errOut := depRun(t, "", "deploy", "-f", w.spec, "--poll", "1ms", "--timeout", "300ms")
+	if code != 1 || !strings.Contains(errOut, "timed out after 300ms waiting for stack lowfare-links-dev-bootstrap (still CREATE_IN_PROGRESS)") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestDeployRefusesMissingSecrets(t *testing.T) {
+	w := newDepWorld(t, "app: links\nenv: dev\nservice:\n  image: public.ecr.aws/nginx/nginx:1.27\n  secrets: [ADMIN_TOKEN, STRIPE_KEY, MAIL_KEY]\n")
+	code, _, errOut := depRun(t, "", "deploy", "-f", w.spec)
+	if code != 1 || !strings.Contains(errOut, "missing secrets STRIPE_KEY, MAIL_KEY under /lowfare/links/dev/") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if cfn, _, _, _, _ := w.calls(); len(cfn) != 0 {
+		t.Errorf("CloudFormation was called: %v", cfn)
+	}
+}
+
+func TestInvalidSpecExits2BeforeAnyAWSCall(t *testing.T) {
+	for name, body := range map[string]string{
+		"parse": "app: [links\n",
+		"value": "app: Links_Bad!\nenv: dev\n",
+		"rule":  "app: links\nenv: dev\nservice:\n  arch: arm64\n  spot: true\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newDepWorld(t, body)
+			for _, args := range [][]string{
+				{"deploy", "-f", w.spec},
+				{"deploy", "-f", w.spec, "--dry-run"},
+				{"destroy", "-f", w.spec, "--yes"},
+			} {
+				if name == "rule" && args[0] == "destroy" {
+					continue // destroy needs no template, so a template rule does not apply
+				}
+				code, _, errOut := depRun(t, "", args...)
+				if code != 2 {
+					t.Errorf("%v: exit %d; want 2 (%s)", args, code, errOut)
+				}
+			}
+			cfn, ssm, ecr, ddb, reg := w.calls()
+			if len(cfn)+len(ssm)+len(ecr)+len(ddb)+reg != 0 {
+				t.Errorf("requests were made: cfn %v ssm %v ecr %v ddb %v registry %d", cfn, ssm, ecr, ddb, reg)
+			}
+		})
+	}
+}
+
+func TestMissingCredentialsOneLine(t *testing.T) {
+	w := newDepWorld(t, depSpec)
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	os.Unsetenv("AWS_ACCESS_KEY_ID")
+	os.Unsetenv("AWS_SECRET_ACCESS_KEY")
+	for _, args := range [][]string{{"deploy"}, {"deploy", "--dry-run"}, {"destroy", "--yes"}} {
+		cmd := strings.Join(args, " ")
+		code, _, errOut := depRun(t, "", append(args, "-f", w.spec)...)
+		if code != 1 {
+			t.Errorf("%s: exit %d; want 1", cmd, code)
+		}
+		if lines := strings.Split(strings.TrimSpace(errOut), "\n"); len(lines) != 1 || !strings.Contains(errOut, "AWS_ACCESS_KEY_ID") || !strings.Contains(errOut, "AWS_PROFILE") {
+			t.Errorf("%s: stderr %q; want one line naming what to set", cmd, errOut)
+		}
+	}
+	cfn, ssm, ecr, ddb, reg := w.calls()
+	if len(cfn)+len(ssm)+len(ecr)+len(ddb)+reg != 0 {
+		t.Errorf("requests were made without credentials: %v %v %v %v %d", cfn, ssm, ecr, ddb, reg)
+	}
+}
+
+func depDeployed(t *testing.T) *depWorld {
+	t.Helper()
+	w := newDepWorld(t, "app: links\nenv: dev\nservice:\n  image: public.ecr.aws/nginx/nginx:1.27\n")
+	if code, out, errOut := depRun(t, "", "deploy", "-f", w.spec, "--poll", "1ms"); code != 0 {
+		t.Fatalf("deploy exit %d\n%s\n%s", code, out, errOut)
+	}
+	return w
+}
+
+func TestDestroyKeepsTheTable(t *testing.T) {
+	w := depDeployed(t)
+	code, out, errOut := depRun(t, "links\n", "destroy", "-f", w.spec, "--poll", "1ms")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, st := range []string{"lowfare-links-dev", "lowfare-links-dev-bootstrap"} {
+		if _, ok := w.cfn.StackStatus(st); ok {
+			t.Errorf("stack %s still exists", st)
+		}
+	}
+	if _, _, _, ddb, _ := w.calls(); len(ddb) != 0 {
+		t.Errorf("DynamoDB was called without --delete-data: %v", ddb)
+	}
+	for _, want := range []string{
+		"Type the app name (links) to confirm:",
+		"DELETE_SKIPPED",
+		"Still there:\n  AWS::DynamoDB::Table ",
+		"aws dynamodb delete-table --table-name",
+		"SSM SecureString /lowfare/links/dev/ADMIN_TOKEN; delete it with: lowfare secrets rm ADMIN_TOKEN",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// Main first, then bootstrap.
+	if i, j := strings.Index(out, "Deleting stack lowfare-links-dev."), strings.Index(out, "Deleting stack lowfare-links-dev-bootstrap."); i < 0 || j < i {
+		t.Errorf("deletion order wrong:\n%s", out)
+	}
+	// Again: nothing left to destroy.
+	code, out, _ = depRun(t, "", "destroy", "-f", w.spec, "--yes")
+	if code != 0 || !strings.Contains(out, "Nothing to destroy") {
+		t.Errorf("second destroy: exit %d\n%s", code, out)
+	}
+}
+
+func TestDestroyDeleteData(t *testing.T) {
+	w := depDeployed(t)
+	code, out, errOut := depRun(t, "", "destroy", "-f", w.spec, "--poll", "1ms", "--yes", "--delete-data")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	w.mu.Lock()
+	deleted := w.deleted
+	w.mu.Unlock()
+	if !slices.Equal(deleted, []string{"lowfare-links-dev-Table-ABC"}) {
+		t.Errorf("DeleteTable for %v; want the table from the stack outputs", deleted)
+	}
+	if strings.Contains(out[strings.Index(out, "Still there:"):], "AWS::DynamoDB::Table") {
+		t.Errorf("a deleted table is listed as remaining:\n%s", out)
+	}
+}
+
+func TestDestroyWrongNameDeletesNothing(t *testing.T) {
+	w := depDeployed(t)
+	code, _, errOut := depRun(t, "linkz\n", "destroy", "-f", w.spec, "--delete-data")
+	if code != 2 || !strings.Contains(errOut, `you typed "linkz", not the app name "links": nothing was deleted`) {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if cfn, _, _, ddb, _ := w.calls(); slices.Contains(cfn, "DeleteStack") || len(ddb) != 0 {
+		t.Errorf("deleted something: cfn %v ddb %v", cfn, ddb)
+	}
+}
+
+func TestImageBuildCommand(t *testing.T) {
+	w := newDepWorld(t, depSpec)
+	code, out, errOut := depRun(t, "", "image", "build", "-f", w.spec, "--arch", "x86_64")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "for linux/amd64") || !strings.Contains(out, "Image sha256:") || !strings.Contains(out, " MB,") {
+		t.Errorf("output:\n%s", out)
+	}
+	if code, _, errOut := depRun(t, "", "image", "build", "-f", w.spec, "--arch", "sparc"); code != 2 {
+		t.Errorf("--arch sparc: exit %d (%s)", code, errOut)
+	}
+	ref := newDepWorld(t, "app: links\nenv: dev\nservice:\n  image: nginx:1\n")
+	if code, _, errOut := depRun(t, "", "image", "build", "-f", ref.spec); code != 2 || !strings.Contains(errOut, "nothing to build") {
+		t.Errorf("image reference: exit %d (%s)", code, errOut)
+	}
+}
