@@ -2,6 +2,7 @@ package stack
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/lowfare/lowfare/internal/spec"
@@ -145,6 +146,8 @@ func Check(s *spec.Spec) ([]Warning, error) {
 		bad("budget.emails", "AWS Budgets notifies at most 10 email addresses, got %d", len(s.Budget.Emails))
 	}
 
+	checkTags(s.Tags, bad)
+
 	// TLS: asked for (a domain or a zone) but impossible without both, or a
 	// certificate.
 	in := s.Ingress
@@ -162,6 +165,38 @@ func Check(s *spec.Spec) ([]Warning, error) {
 		return nil, &RulesError{Problems: errs}
 	}
 	return warnings, nil
+}
+
+// checkTags applies the tag limits every taggable resource type shares
+// (some, such as ECR, also refuse empty values).
+func checkTags(tags map[string]string, bad func(field, format string, args ...any)) {
+	if len(tags) > 48 {
+		bad("tags", "%d tags: AWS allows 50 per resource and lowfare adds 2", len(tags))
+	}
+	for _, k := range sortedTagKeys(tags) {
+		v := tags[k]
+		field := "tags." + k
+		switch {
+		case k == "" || len(k) > 128:
+			bad(field, "a tag key has 1 to 128 characters")
+		case strings.HasPrefix(strings.ToLower(k), "aws:"):
+			bad(field, "tag keys starting with aws: are reserved by AWS")
+		case k == TagApp || k == TagEnv:
+			bad(field, "lowfare sets %s itself; remove it", k)
+		}
+		if v == "" || len(v) > 256 {
+			bad(field, "a tag value has 1 to 256 characters (some resources refuse empty values)")
+		}
+	}
+}
+
+func sortedTagKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func checkHealth(h spec.Health, bad func(field, format string, args ...any)) {

@@ -53,6 +53,9 @@ func TestRuleErrors(t *testing.T) {
 		{"billing", func(s *spec.Spec) { s.Table.Billing = "free" }, "table.billing", "provisioned or on-demand"},
 		{"budget", func(s *spec.Spec) { s.Budget.MonthlyUSD = 0 }, "budget.monthly_usd", "positive"},
 		{"TABLE_NAME", func(s *spec.Spec) { s.Service.Env["TABLE_NAME"] = "x" }, "service.env.TABLE_NAME", "lowfare sets"},
+		{"empty tag value", func(s *spec.Spec) { s.Tags["team"] = "" }, "tags.team", "1 to 256"},
+		{"aws tag", func(s *spec.Spec) { s.Tags["aws:owner"] = "x" }, "tags.aws:owner", "reserved"},
+		{"lowfare tag", func(s *spec.Spec) { s.Tags[TagApp] = "x" }, "tags.lowfare:app", "lowfare sets"},
 		{"name too long", func(s *spec.Spec) { s.App = strings.Repeat("a", 80) }, "app", "shorten app or env"},
 	}
 	for _, c := range cases {
