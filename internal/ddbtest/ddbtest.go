@@ -31,6 +31,9 @@ type Backend struct {
 	Transactions bool
 	// TTLAPI: UpdateTimeToLive works (neither minidyn nor dynalite has it).
 	TTLAPI bool
+	// Minidyn is the in-process server (minidyn only), for failure
+	// injection: Minidyn.EmulateFailure(server.FailureConditionInternalServerError).
+	Minidyn *miniserver.Server
 	// SkipReason is set when the backend is not available; the backend's
 	// subtest skips with it (see ForEach).
 	SkipReason string
@@ -65,10 +68,12 @@ func ForEach(t *testing.T, fn func(t *testing.T, b Backend)) {
 // Each call is a separate, empty database.
 func Minidyn(t testing.TB) Backend {
 	t.Helper()
-	srv := httptest.NewServer(miniserver.NewServer())
+	mini := miniserver.NewServer()
+	srv := httptest.NewServer(mini)
 	t.Cleanup(srv.Close)
 	return Backend{
 		Name:         "minidyn",
+		Minidyn:      mini,
 		Endpoint:     srv.URL,
 		Client:       NewClient(srv.URL),
 		Transactions: true,

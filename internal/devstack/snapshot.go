@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -232,13 +233,39 @@ func readSnapshot(path string) (*snapshot, error) {
 	return s, nil
 }
 
+// encodeSnapshot writes one item per line: readable, and a diff of two
+// snapshots shows the items that changed.
 func encodeSnapshot(s *snapshot) ([]byte, [32]byte, error) {
-	data, err := json.MarshalIndent(s, "", " ")
-	if err != nil {
-		return nil, [32]byte{}, err
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "{\"version\": %d, \"tables\": [", s.Version)
+	for i, t := range s.Tables {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		name, err := json.Marshal(t.Name)
+		if err != nil {
+			return nil, [32]byte{}, err
+		}
+		schema, err := json.Marshal(t.Schema)
+		if err != nil {
+			return nil, [32]byte{}, err
+		}
+		fmt.Fprintf(&b, "\n {\"name\": %s,\n  \"schema\": %s,\n  \"items\": [", name, schema)
+		for j, item := range t.Items {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			line, err := json.Marshal(item)
+			if err != nil {
+				return nil, [32]byte{}, err
+			}
+			b.WriteString("\n   ")
+			b.Write(line)
+		}
+		b.WriteString("\n  ]}")
 	}
-	data = append(data, '\n')
-	return data, sha256.Sum256(data), nil
+	b.WriteString("\n]}\n")
+	return b.Bytes(), sha256.Sum256(b.Bytes()), nil
 }
 
 // writeFileAtomic replaces path with data so that a crash leaves either

@@ -1,0 +1,238 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	miniserver "github.com/truora/minidyn/server"
+
+	"github.com/lowfare/lowfare/internal/ddbtest"
+)
+
+func TestCursorRoundTrip(t *testing.T) {
+	created := time.Date(2026, 11, 25, 9, 8, 7, 600, time.UTC)
+	k := gsi1SK(created, "abc_DEF-1")
+	c := encodeCursor(k)
+	start, err := decodeCursor(c)
+	if err != nil {
+		t.Fatalf("decodeCursor(%q): %v", c, err)
+	}
+	for attr, want := range map[string]string{attrPK: "LINK#abc_DEF-1", attrSK: "META", attrGSI1PK: "LINKS", attrGSI1SK: k} {
+		if got, _ := getS(start, attr); got != want {
+			t.Errorf("%s = %q, want %q", attr, got, want)
+		}
+	}
+	if start, err := decodeCursor(""); err != nil || start != nil {
+		t.Errorf(`decodeCursor("") = %v, %v; want the first page`, start, err)
+	}
+}
+
+func TestCursorRejects(t *testing.T) {
+	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	for name, c := range map[string]string{
+		"not base64":      "%%%",
+		"padded base64":   base64.URLEncoding.EncodeToString([]byte(`{"v":1,"k":"2026-11-25T09:08:07.000000600Z#a"}`)),
+		"not json":        b64("hello"),
+		"wrong version":   b64(`{"v":2,"k":"2026-11-25T09:08:07.000000600Z#a"}`),
+		"unknown field":   b64(`{"v":1,"k":"2026-11-25T09:08:07.000000600Z#a","x":1}`),
+		"trailing data":   b64(`{"v":1,"k":"2026-11-25T09:08:07.000000600Z#a"}{}`),
+		"no slug":         b64(`{"v":1,"k":"2026-11-25T09:08:07.000000600Z#"}`),
+		"no separator":    b64(`{"v":1,"k":"2026-11-25T09:08:07.000000600Z"}`),
+		"short time":      b64(`{"v":1,"k":"2026-11-25T09:08:07Z#a"}`),
+		"not utc":         b64(`{"v":1,"k":"2026-11-25T09:08:07.000000600+01:00#a"}`),
+		"control char":    b64(`{"v":1,"k":"2026-11-25T09:08:07.000000600Z#a\u0000"}`),
+		"too long":        strings.Repeat("A", maxCursorLen+1),
+		"other partition": b64(`{"v":1,"k":"LINKS#a"}`),
+	} {
+		if _, err := decodeCursor(c); !errors.Is(err, ErrBadCursor) {
+			t.Errorf("%s: decodeCursor(%q) err = %v, want ErrBadCursor", name, c, err)
+		}
+	}
+}
+
+// FuzzDecodeCursor: no input panics, and an accepted cursor re-encodes
+// to itself (so there is one spelling per position).
+func FuzzDecodeCursor(f *testing.F) {
+	f.Add(encodeCursor(gsi1SK(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), "abc")))
+	f.Add("")
+	f.Add("eyJ2IjoxLCJrIjoiIn0")
+	f.Add("!!!")
+	f.Fuzz(func(t *testing.T, c string) {
+		start, err := decodeCursor(c)
+		if err != nil {
+			if !errors.Is(err, ErrBadCursor) {
+				t.Fatalf("error %v is not ErrBadCursor", err)
+			}
+			return
+		}
+		if c == "" {
+			return
+		}
+		k, _ := getS(start, attrGSI1SK)
+		slug, ok := parseGSI1SK(k)
+		if !ok {
+			t.Fatalf("accepted cursor has an invalid key %q", k)
+		}
+		if pk, _ := getS(start, attrPK); pk != linkPK(slug) {
+			t.Fatalf("PK %q does not match slug %q", pk, slug)
+		}
+		if _, err := decodeCursor(encodeCursor(k)); err != nil {
+			t.Fatalf("re-encoded cursor rejected: %v", err)
+		}
+	})
+}
+
+func TestCacheExpiresAndEvicts(t *testing.T) {
+	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	c := newResolveCache(2, 10*time.Second, time.Second)
+	c.put("a", "https://a/", now, c.generation())
+	c.put("miss", "", now, c.generation())
+	if u, ok := c.get("a", now.Add(9*time.Second)); !ok || u != "https://a/" {
+		t.Errorf("hit within TTL = %q, %v", u, ok)
+	}
+	if _, ok := c.get("miss", now.Add(time.Second)); ok {
+		t.Error("a miss outlived its shorter TTL")
+	}
+	if _, ok := c.get("a", now.Add(10*time.Second)); ok {
+		t.Error("a hit outlived its TTL")
+	}
+	// Bounded: a third entry pushes one out.
+	c.put("x", "https://x/", now, c.generation())
+	c.put("y", "https://y/", now, c.generation())
+	c.put("z", "https://z/", now, c.generation())
+	if len(c.entries) > 2 {
+		t.Errorf("cache holds %d entries, max 2", len(c.entries))
+	}
+	// A read that started before an eviction does not cache its result.
+	gen := c.generation()
+	c.evict("z")
+	c.put("z", "https://z/", now, gen)
+	if _, ok := c.get("z", now); ok {
+		t.Error("a stale read re-cached an evicted slug")
+	}
+}
+
+func TestResolveCacheTTL(t *testing.T) {
+	b := ddbtest.Minidyn(t)
+	ctx := ddbtest.Context(t)
+	table := ddbtest.TableName(t)
+	if err := CreateTable(ctx, b.Client, table); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	a := New(b.Client, table, Options{CacheTTL: 10 * time.Second, Now: clock, FlushInterval: time.Hour})
+	other := New(b.Client, table, Options{Now: clock, FlushInterval: time.Hour}) // "another task"
+	defer a.Close(ctx)
+	defer other.Close(ctx)
+	if err := a.Create(ctx, Link{Slug: "ttl", URL: "https://example.com/", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Resolve(ctx, "ttl"); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Delete(ctx, "ttl"); err != nil {
+		t.Fatal(err)
+	}
+	// Within the TTL the other task's delete is not seen yet...
+	if _, err := a.Resolve(ctx, "ttl"); err != nil {
+		t.Fatalf("within TTL: %v (want the cached target)", err)
+	}
+	// ...and after it, it is.
+	now = now.Add(10 * time.Second)
+	if _, err := a.Resolve(ctx, "ttl"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after TTL: err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestFailedFlushKeepsClicks(t *testing.T) {
+	b := ddbtest.Minidyn(t)
+	ctx := ddbtest.Context(t)
+	table := ddbtest.TableName(t)
+	if err := CreateTable(ctx, b.Client, table); err != nil {
+		t.Fatal(err)
+	}
+	st := New(b.Client, table, Options{FlushInterval: time.Hour})
+	defer st.Close(ctx)
+	day := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	if err := st.Create(ctx, Link{Slug: "f", URL: "https://example.com/", CreatedAt: day}); err != nil {
+		t.Fatal(err)
+	}
+	for range 7 {
+		st.RecordClick("f", day)
+	}
+	b.Minidyn.EmulateFailure(miniserver.FailureConditionInternalServerError)
+	if err := st.Flush(ctx); err == nil {
+		t.Fatal("Flush succeeded against a failing endpoint")
+	}
+	b.Minidyn.EmulateFailure(miniserver.FailureConditionNone)
+	if err := st.Flush(ctx); err != nil {
+		t.Fatalf("Flush after recovery: %v", err)
+	}
+	s, err := New(b.Client, table, Options{}).Stats(ctx, "f", day, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Total != 7 || s.Days[0].Clicks != 7 {
+		t.Errorf("after a failed and a good flush: total %d, day %d; want 7 and 7", s.Total, s.Days[0].Clicks)
+	}
+}
+
+func TestFlushRepairsMissingCounter(t *testing.T) {
+	b := ddbtest.Minidyn(t)
+	ctx := ddbtest.Context(t)
+	table := ddbtest.TableName(t)
+	if err := CreateTable(ctx, b.Client, table); err != nil {
+		t.Fatal(err)
+	}
+	st := New(b.Client, table, Options{FlushInterval: time.Hour})
+	defer st.Close(ctx)
+	day := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	if err := st.Create(ctx, Link{Slug: "r", URL: "https://example.com/", CreatedAt: day}); err != nil {
+		t.Fatal(err)
+	}
+	// As if Create's second write had failed.
+	if _, err := b.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: key(linkPK("r"), skTotal)}); err != nil {
+		t.Fatal(err)
+	}
+	st.RecordClick("r", day)
+	st.RecordClick("r", day)
+	if err := st.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err := st.Stats(ctx, "r", day, 1)
+	if err != nil || s.Total != 2 {
+		t.Fatalf("Stats = %+v, %v; want total 2", s, err)
+	}
+}
+
+func TestCloseFlushes(t *testing.T) {
+	b := ddbtest.Minidyn(t)
+	ctx := context.Background()
+	table := ddbtest.TableName(t)
+	if err := CreateTable(ctx, b.Client, table); err != nil {
+		t.Fatal(err)
+	}
+	st := New(b.Client, table, Options{FlushInterval: time.Hour})
+	day := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	if err := st.Create(ctx, Link{Slug: "c", URL: "https://example.com/", CreatedAt: day}); err != nil {
+		t.Fatal(err)
+	}
+	st.RecordClick("c", day)
+	if err := st.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(ctx); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	s, err := New(b.Client, table, Options{}).Stats(ctx, "c", day, 1)
+	if err != nil || s.Total != 1 {
+		t.Fatalf("after Close: %+v, %v; want 1 click", s, err)
+	}
+}
