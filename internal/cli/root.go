@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -98,7 +99,12 @@ func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if errors.As(err, &silent) {
 		return silent.code
 	}
-	fmt.Fprintln(stderr, "lowfare:", err)
+	if msg := err.Error(); strings.Contains(msg, "\n") {
+		// A list of problems, each line already saying where: keep them alike.
+		fmt.Fprintln(stderr, msg)
+	} else {
+		fmt.Fprintln(stderr, "lowfare:", msg)
+	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
