@@ -23,6 +23,7 @@ func commands(opts *rootOptions) []*cobra.Command {
 		newSleepCmd(opts),
 		newWakeCmd(opts),
 		newSecretsCmd(opts),
+		newDataCmd(opts),
 		newDestroyCmd(opts),
 	}
 }
