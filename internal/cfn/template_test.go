@@ -24,6 +24,11 @@ func sample() *Template {
 			"Policy":      "a<b&c",
 			"Number":      8080,
 			"StringNum":   "10",
+			"Exp":         "1e3",
+			"Hex":         "0x10",
+			"Under":       "1_000",
+			"Inf":         "inf",
+			"Plain":       "hello",
 			"BoolAsValue": true,
 		},
 	})
@@ -133,9 +138,12 @@ func TestYAMLRoundTripsToTheSameDocument(t *testing.T) {
 	if !strings.HasPrefix(string(y), "AWSTemplateFormatVersion: \"2010-09-09\"") && !strings.HasPrefix(string(y), "AWSTemplateFormatVersion: 2010-09-09") {
 		t.Errorf("YAML does not start with the format version:\n%s", y)
 	}
-	// A string that looks like a number must stay a string.
-	if !strings.Contains(string(y), `StringNum: "10"`) {
-		t.Errorf("numeric string not quoted:\n%s", y)
+	// A string that looks like a number must stay a string, for every
+	// YAML reader (CloudFormation's takes 1e3 for a float).
+	for _, want := range []string{`StringNum: "10"`, `Exp: "1e3"`, `Hex: "0x10"`, `Under: "1_000"`, `Inf: "inf"`, `Plain: hello`} {
+		if !strings.Contains(string(y), want) {
+			t.Errorf("want %s in:\n%s", want, y)
+		}
 	}
 }
 

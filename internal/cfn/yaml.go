@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/goccy/go-yaml"
 )
@@ -72,9 +74,35 @@ func ordered(dec *json.Decoder) (any, error) {
 		return tok.Float64()
 	case nil:
 		return nil, nil
+	case string:
+		if looksNumeric(tok) {
+			return quoted(tok), nil
+		}
+		return tok, nil
 	default:
-		return tok, nil // string, bool
+		return tok, nil // bool
 	}
+}
+
+// quoted is a string that must be written in double quotes: YAML readers
+// differ on which plain scalars are numbers (CloudFormation's parser reads
+// 1e3 as a float; YAML 1.2 libraries may write it bare).
+type quoted string
+
+// MarshalYAML writes the string JSON-quoted, which is a valid YAML
+// double-quoted scalar.
+func (q quoted) MarshalYAML() ([]byte, error) { return json.Marshal(string(q)) }
+
+// looksNumeric reports whether some YAML reader could take s for a number.
+func looksNumeric(s string) bool {
+	if s == "" {
+		return false
+	}
+	if _, err := strconv.ParseFloat(strings.ReplaceAll(s, "_", ""), 64); err == nil {
+		return true
+	}
+	_, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 0, 64)
+	return err == nil
 }
 
 // Format is an output format of a template.
