@@ -97,6 +97,16 @@ func Check(s *spec.Spec) ([]Warning, error) {
 		if svc.Spot {
 			bad("service.spot", "Fargate Spot does not apply to profile serverless; remove spot")
 		}
+		envBytes := 0
+		for _, k := range sortedTagKeys(svc.Env) {
+			envBytes += len(k) + len(svc.Env[k])
+			if strings.HasPrefix(k, "AWS_") || k == "SSM_PARAMETER_PREFIX" {
+				bad("service.env."+k, "Lambda reserves this name; rename the variable")
+			}
+		}
+		if envBytes > 4096 {
+			bad("service.env", "%d bytes: Lambda takes at most 4 KB of environment variables", envBytes)
+		}
 		if len(svc.Secrets) > 0 {
 			warn(PartServerless, 0, "Lambda cannot inject SSM SecureString parameters as environment variables: the function gets SSM_PARAMETER_PREFIX=%s and may read %s itself", s.SecretPrefix(), strings.Join(svc.Secrets, ", "))
 		}

@@ -53,6 +53,14 @@ func TestRuleErrors(t *testing.T) {
 		{"billing", func(s *spec.Spec) { s.Table.Billing = "free" }, "table.billing", "provisioned or on-demand"},
 		{"budget", func(s *spec.Spec) { s.Budget.MonthlyUSD = 0 }, "budget.monthly_usd", "positive"},
 		{"TABLE_NAME", func(s *spec.Spec) { s.Service.Env["TABLE_NAME"] = "x" }, "service.env.TABLE_NAME", "lowfare sets"},
+		{"lambda reserved env", func(s *spec.Spec) {
+			s.Profile, s.Ingress.Kind = spec.ProfileServerless, spec.IngressURL
+			s.Service.Env["AWS_REGION"] = "x"
+		}, "service.env.AWS_REGION", "Lambda reserves"},
+		{"lambda env size", func(s *spec.Spec) {
+			s.Profile, s.Ingress.Kind = spec.ProfileServerless, spec.IngressURL
+			s.Service.Env["BIG"] = strings.Repeat("x", 5000)
+		}, "service.env", "4 KB"},
 		{"empty tag value", func(s *spec.Spec) { s.Tags["team"] = "" }, "tags.team", "1 to 256"},
 		{"aws tag", func(s *spec.Spec) { s.Tags["aws:owner"] = "x" }, "tags.aws:owner", "reserved"},
 		{"lowfare tag", func(s *spec.Spec) { s.Tags[TagApp] = "x" }, "tags.lowfare:app", "lowfare sets"},

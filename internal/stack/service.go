@@ -104,8 +104,10 @@ func (b *builder) service() {
 	}
 	svc := b.add(PartService, "Service", "AWS::ECS::Service", props)
 	// The target group must be attached to a listener before the service
-	// registers tasks in it.
-	svc.DependsOn = b.dependsOn
+	// registers tasks in it, and the tasks need the route to the internet
+	// gateway to pull their image (otherwise the first tasks fail and the
+	// circuit breaker rolls back a deployment that would have worked).
+	svc.DependsOn = append(append([]string(nil), b.dependsOn...), "PublicRoute", publicSubnets[0]+"Routes", publicSubnets[1]+"Routes")
 
 	b.output(OutputCluster, "The ECS cluster", cfn.Ref("Cluster"))
 	b.output(OutputService, "The ECS service", cfn.GetAtt("Service", "Name"))
