@@ -122,6 +122,9 @@ func decodeAV(v *av, depth int) (types.AttributeValue, error) {
 	if set != 1 {
 		return nil, fmt.Errorf("an attribute value needs exactly one type, has %d", set)
 	}
+	if (v.SS != nil && len(v.SS) == 0) || (v.NS != nil && len(v.NS) == 0) || (v.BS != nil && len(v.BS) == 0) {
+		return nil, errors.New("a set cannot be empty")
+	}
 	switch {
 	case v.S != nil:
 		return &types.AttributeValueMemberS{Value: *v.S}, nil

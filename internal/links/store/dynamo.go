@@ -23,6 +23,9 @@ const (
 	// created on another task redirects within this time.
 	defaultMissTTL = 2 * time.Second
 
+	// resolveTimeout bounds the read behind a cache miss.
+	resolveTimeout = 5 * time.Second
+
 	defaultListLimit = 20
 	maxListLimit     = 100
 	maxStatsDays     = 366
@@ -155,7 +158,11 @@ func (st *Store) Resolve(ctx context.Context, slug string) (string, error) {
 		}
 	}
 	gen := st.cache.generation()
-	l.url, l.err = st.readTarget(ctx, slug)
+	// Other requests wait on this read: one client going away must not
+	// fail them, so the read has its own deadline instead of ctx's.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resolveTimeout)
+	l.url, l.err = st.readTarget(rctx, slug)
+	cancel()
 	switch {
 	case l.err == nil:
 		st.cache.put(slug, l.url, st.now(), gen)

@@ -94,8 +94,6 @@ func getN(item map[string]types.AttributeValue, name string) (int64, error) {
 	if !ok {
 		return 0, nil // a counter that was never written is zero
 	}
-	// Counters are integers; DynamoDB may render them as "5" or "5.0"? It
-	// does not for ADD of integers, but be strict and say what is wrong.
 	i, err := strconv.ParseInt(strings.TrimSpace(v.Value), 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("attribute %s=%q is not an integer: %w", name, v.Value, err)
