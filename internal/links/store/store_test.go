@@ -262,6 +262,21 @@ func testStats(t *testing.T, b ddbtest.Backend) {
 	if fmt.Sprint(s.Days) != fmt.Sprint(wantDays) {
 		t.Errorf("days = %v\nwant   %v", s.Days, wantDays)
 	}
+	// Day buckets carry their TTL: 400 days after the day.
+	day, err := b.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(table),
+		Key: map[string]types.AttributeValue{
+			"PK": &types.AttributeValueMemberS{Value: "LINK#stat"},
+			"SK": &types.AttributeValueMemberS{Value: "DAY#2026-11-25"},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantExp := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 400).Unix()
+	if e, ok := day.Item["expires_at"].(*types.AttributeValueMemberN); !ok || e.Value != fmt.Sprint(wantExp) {
+		t.Errorf("day bucket expires_at = %v, want %d", day.Item["expires_at"], wantExp)
+	}
 	s, err = other.Stats(ctx, "stat", t0, 1)
 	if err != nil || len(s.Days) != 1 || s.Days[0].Clicks != 3 {
 		t.Errorf("Stats(1 day) = %v, %v; want today's 3", s.Days, err)
