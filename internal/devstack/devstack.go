@@ -85,6 +85,14 @@ func Run(ctx context.Context, o Options) error {
 	if o.Port < 0 || o.Port > 65535 {
 		return fmt.Errorf("port %d is out of range 0-65535", o.Port)
 	}
+	addr := net.JoinHostPort("127.0.0.1", fmt.Sprint(o.Port))
+	if o.Port != 0 { // say which flag to change before anything starts
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("port %d is not free (%w): choose another with --port, or --port 0 for any free one", o.Port, err)
+		}
+		ln.Close()
+	}
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating the data directory: %w (choose another with --data)", err)
 	}
@@ -126,7 +134,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	cfg := links.Config{
-		Addr:          net.JoinHostPort("127.0.0.1", fmt.Sprint(o.Port)),
+		Addr:          addr,
 		TableName:     o.Table,
 		AdminToken:    token,
 		FlushInterval: o.FlushInterval,

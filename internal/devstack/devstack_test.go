@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -221,5 +222,18 @@ func TestCorruptSnapshotSaysWhatToDo(t *testing.T) {
 	err := Run(context.Background(), Options{DataDir: dir})
 	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "move it away") {
 		t.Fatalf("err = %v; want one naming %s and what to do", err, path)
+	}
+}
+
+func TestBusyPortNamesTheFlag(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	err = Run(context.Background(), Options{Port: port, DataDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "--port") {
+		t.Fatalf("err = %v; want one that names --port", err)
 	}
 }
