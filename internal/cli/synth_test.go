@@ -68,12 +68,8 @@ func TestSynthWritesBothTemplates(t *testing.T) {
 
 func TestSynthDefaultOutputDirectory(t *testing.T) {
 	spec := specFile(t, "app: links\n")
-	wd, _ := os.Getwd()
 	dir := t.TempDir()
-	if err := os.Chdir(dir); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Chdir(wd)
+	t.Chdir(dir)
 	if code, _, stderr := runCmd(t, "synth", "-f", spec); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -161,5 +157,42 @@ func TestSynthAndPlanHelp(t *testing.T) {
 		if code != 0 || !strings.Contains(stdout, "Examples:") || !strings.Contains(stdout, "lowfare "+cmd) {
 			t.Errorf("%s --help: exit %d\n%s", cmd, code, stdout)
 		}
+	}
+}
+
+// synth of every example writes exactly the golden templates the stack
+// tests review (internal/stack/testdata/golden).
+func TestSynthExamplesMatchTheGoldenTemplates(t *testing.T) {
+	examples, _ := filepath.Glob(filepath.Join("..", "..", "examples", "*.yaml"))
+	if len(examples) == 0 {
+		t.Fatal("no examples")
+	}
+	for _, ex := range examples {
+		name := strings.TrimSuffix(filepath.Base(ex), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			code, _, stderr := runCmd(t, "synth", "-f", ex, "-o", dir)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			written, _ := filepath.Glob(filepath.Join(dir, "*.template.json"))
+			if len(written) != 2 {
+				t.Fatalf("wrote %v", written)
+			}
+			for _, path := range written {
+				golden := name + ".json"
+				if strings.HasSuffix(path, "-bootstrap.template.json") {
+					golden = name + ".bootstrap.json"
+				}
+				want, err := os.ReadFile(filepath.Join("..", "stack", "testdata", "golden", golden))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _ := os.ReadFile(path)
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s differs from the golden %s", filepath.Base(path), golden)
+				}
+			}
+		})
 	}
 }
