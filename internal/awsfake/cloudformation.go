@@ -822,8 +822,11 @@ func (f *CloudFormation) describeStacks(form url.Values) (any, error) {
 		list = append(list, st)
 	} else {
 		for _, name := range sortedStackNames(f.stacks) {
-			f.advance(f.stacks[name])
-			list = append(list, f.stacks[name])
+			st := f.stacks[name]
+			f.advance(st)
+			if !st.deleted { // without a name, AWS lists live stacks only
+				list = append(list, st)
+			}
 		}
 	}
 	var out []cfnStackXML

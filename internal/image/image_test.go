@@ -34,11 +34,14 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// buildFixture builds testdata/hello, a tiny module of its own.
+// buildFixture builds testdata/hello, a tiny module of its own, from a
+// copy outside this git checkout: Go stamps VCS state into binaries, and
+// other work in progress in the checkout must not change the digest
+// between two builds of the test.
 func buildFixture(t *testing.T, arch, revision string) *Built {
 	t.Helper()
-	dir, err := filepath.Abs("testdata/hello")
-	if err != nil {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("testdata/hello")); err != nil {
 		t.Fatal(err)
 	}
 	b, err := Build(testCtx(t), Options{Dir: dir, Package: "./cmd/hello", Arch: arch, Revision: revision})

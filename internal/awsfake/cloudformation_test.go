@@ -1,0 +1,172 @@
+package awsfake
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/smithy-go"
+)
+
+func cfnClient(t *testing.T, f *CloudFormation) *cloudformation.Client {
+	t.Helper()
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	return cloudformation.New(cloudformation.Options{
+		Region:           "us-east-1",
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDFAKE", "secret", ""),
+		BaseEndpoint:     aws.String(srv.URL),
+		RetryMaxAttempts: 1,
+	})
+}
+
+func cfnCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+const cfnTestTemplate = `{"Resources":{"Role":{"Type":"AWS::IAM::Role","Properties":{}},"Table":{"Type":"AWS::DynamoDB::Table","DeletionPolicy":"Retain"}},"Outputs":{"URL":{"Value":"http://x"}}}`
+
+func TestCFNErrorsAsTheSDKSeesThem(t *testing.T) {
+	f := NewCloudFormation()
+	c := cfnClient(t, f)
+	ctx := cfnCtx(t)
+
+	_, err := c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("nope")})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationError" || ae.ErrorMessage() != "Stack with id nope does not exist" {
+		t.Errorf("DescribeStacks of a missing stack: %v", err)
+	}
+
+	_, err = c.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String("arn:nope")})
+	var nf *cfntypes.ChangeSetNotFoundException
+	if !errors.As(err, &nf) {
+		t.Errorf("DescribeChangeSet of a missing change set: %v; want ChangeSetNotFoundException", err)
+	}
+
+	_, err = c.CreateChangeSet(ctx, &cloudformation.CreateChangeSetInput{StackName: aws.String("s"), ChangeSetName: aws.String("c"),
+		ChangeSetType: cfntypes.ChangeSetTypeCreate, TemplateBody: aws.String(cfnTestTemplate)})
+	var ic *cfntypes.InsufficientCapabilitiesException
+	if !errors.As(err, &ic) {
+		t.Errorf("IAM without capabilities: %v; want InsufficientCapabilitiesException", err)
+	}
+
+	_, err = c.CreateChangeSet(ctx, &cloudformation.CreateChangeSetInput{StackName: aws.String("s"), ChangeSetName: aws.String("c"),
+		ChangeSetType: cfntypes.ChangeSetTypeUpdate, TemplateBody: aws.String(cfnTestTemplate), Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam}})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationError" {
+		t.Errorf("UPDATE of a missing stack: %v", err)
+	}
+
+	// AWS answers DeleteStack of a missing stack with success and no Result.
+	if _, err := c.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String("nope")}); err != nil {
+		t.Errorf("DeleteStack of a missing stack: %v", err)
+	}
+}
+
+func TestCFNLifecycleThroughTheSDK(t *testing.T) {
+	f := NewCloudFormation()
+	f.SetScenario("s", CFNScenario{StepsPerPoll: 100})
+	c := cfnClient(t, f)
+	ctx := cfnCtx(t)
+	out, err := c.CreateChangeSet(ctx, &cloudformation.CreateChangeSetInput{StackName: aws.String("s"), ChangeSetName: aws.String("c"),
+		ChangeSetType: cfntypes.ChangeSetTypeCreate, TemplateBody: aws.String(cfnTestTemplate),
+		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam},
+		Parameters:   []cfntypes.Parameter{{ParameterKey: aws.String("P"), ParameterValue: aws.String("v")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs *cloudformation.DescribeChangeSetOutput
+	for range 3 {
+		if cs, err = c.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: out.Id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cs.Status != cfntypes.ChangeSetStatusCreateComplete || cs.ExecutionStatus != cfntypes.ExecutionStatusAvailable || len(cs.Changes) != 2 {
+		t.Fatalf("change set %s/%s with %d changes", cs.Status, cs.ExecutionStatus, len(cs.Changes))
+	}
+	if rc := cs.Changes[0].ResourceChange; rc.Action != cfntypes.ChangeActionAdd || aws.ToString(rc.LogicalResourceId) != "Role" || aws.ToString(rc.ResourceType) != "AWS::IAM::Role" {
+		t.Errorf("first change %+v", rc)
+	}
+	if _, err := c.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{ChangeSetName: out.Id}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("s")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := st.Stacks[0]
+	if s.StackStatus != cfntypes.StackStatusCreateComplete || aws.ToString(s.StackId) != aws.ToString(out.StackId) ||
+		len(s.Outputs) != 1 || aws.ToString(s.Outputs[0].OutputValue) != "http://x" || len(s.Parameters) != 1 {
+		t.Errorf("stack %+v", s)
+	}
+	ev, err := c.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String("s")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last := ev.StackEvents[len(ev.StackEvents)-1], ev.StackEvents[0]
+	if first.ResourceStatus != "REVIEW_IN_PROGRESS" || last.ResourceStatus != "CREATE_COMPLETE" || aws.ToString(last.ResourceType) != "AWS::CloudFormation::Stack" {
+		t.Errorf("events run %s .. %s; want REVIEW_IN_PROGRESS .. CREATE_COMPLETE newest first", first.ResourceStatus, last.ResourceStatus)
+	}
+	if !aws.ToTime(last.Timestamp).After(aws.ToTime(first.Timestamp)) {
+		t.Error("event times do not advance")
+	}
+	tpl, err := c.GetTemplate(ctx, &cloudformation.GetTemplateInput{StackName: aws.String("s")})
+	if err != nil || aws.ToString(tpl.TemplateBody) != cfnTestTemplate {
+		t.Errorf("GetTemplate: %v %q", err, aws.ToString(tpl.TemplateBody))
+	}
+	if _, err := c.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{ChangeSetName: out.Id}); err == nil {
+		t.Error("an executed change set executed again")
+	}
+}
+
+// FuzzCloudFormation sends arbitrary form bodies, one request a line, to
+// one fake: it must answer each with a well-formed XML reply and never fail
+// internally (500) or panic.
+func FuzzCloudFormation(f *testing.F) {
+	create := url.Values{"Action": {"CreateChangeSet"}, "Version": {"2010-05-15"}, "StackName": {"s"}, "ChangeSetName": {"c"},
+		"ChangeSetType": {"CREATE"}, "TemplateBody": {cfnTestTemplate}, "Capabilities.member.1": {"CAPABILITY_IAM"}}.Encode()
+	describe := "Action=DescribeChangeSet&Version=2010-05-15&StackName=s&ChangeSetName=c"
+	execute := "Action=ExecuteChangeSet&Version=2010-05-15&StackName=s&ChangeSetName=c"
+	stacks := "Action=DescribeStacks&Version=2010-05-15&StackName=s"
+	events := "Action=DescribeStackEvents&Version=2010-05-15&StackName=s&NextToken=1"
+	del := "Action=DeleteStack&Version=2010-05-15&StackName=s"
+	f.Add(strings.Join([]string{create, describe, describe, execute, stacks, stacks, events, del, stacks}, "\n"))
+	f.Add("Action=DescribeStacks&Version=2010-05-15")
+	f.Add("Action=Nope&Version=1")
+	f.Add("%zz")
+	f.Fuzz(func(t *testing.T, input string) {
+		fake := NewCloudFormation()
+		fake.PageSize = 1
+		for _, body := range strings.Split(input, "\n") {
+			req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			rec := httptest.NewRecorder()
+			fake.ServeHTTP(rec, req)
+			if rec.Code >= 500 {
+				t.Fatalf("%q: status %d: %s", body, rec.Code, rec.Body)
+			}
+			dec := xml.NewDecoder(rec.Body)
+			for {
+				_, err := dec.Token()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatalf("%q: reply is not XML: %v", body, err)
+				}
+			}
+		}
+	})
+}
