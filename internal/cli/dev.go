@@ -34,6 +34,7 @@ created there if it is missing.`,
   curl -si -X POST localhost:8080/api/links -d '{"url":"https://example.com","slug":"ex1"}'
   curl -si localhost:8080/ex1
   curl -s localhost:8080/api/links/ex1
+  curl -si -X DELETE -H "Authorization: Bearer $(cat .lowfare/dev/admin-token)" localhost:8080/api/links/ex1
 
   # another port and data directory
   lowfare dev --port 9000 --data /tmp/links-data
