@@ -36,3 +36,12 @@ func TestBackendsSpeakDynamoDB(t *testing.T) {
 		}
 	})
 }
+
+func TestMissingDynaliteIsASkipWithAReason(t *testing.T) {
+	t.Setenv(envURL, "")
+	t.Setenv(envBin, "/nonexistent/dynalite")
+	b := dynaliteBackend(t)
+	if b.Client != nil || !regexp.MustCompile(`DYNALITE_BIN=/nonexistent/dynalite`).MatchString(b.SkipReason) {
+		t.Fatalf("backend %+v; want no client and a reason naming DYNALITE_BIN", b)
+	}
+}
