@@ -56,17 +56,20 @@ func (b *builder) iam() {
 	})
 }
 
-// trust lets an AWS service of this account assume the role.
+// trust lets an AWS service assume the role. ECS passes the account it
+// acts for (aws:SourceAccount), so its roles also guard against the
+// confused deputy; Lambda does not set the key when it assumes a function
+// role, so the condition there would lock the function out.
 func trust(service string) map[string]any {
-	return map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []any{map[string]any{
-			"Effect":    "Allow",
-			"Principal": map[string]any{"Service": service},
-			"Action":    "sts:AssumeRole",
-			"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": cfn.Ref(cfn.AccountID)}},
-		}},
+	st := map[string]any{
+		"Effect":    "Allow",
+		"Principal": map[string]any{"Service": service},
+		"Action":    "sts:AssumeRole",
 	}
+	if service == "ecs-tasks.amazonaws.com" {
+		st["Condition"] = map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": cfn.Ref(cfn.AccountID)}}
+	}
+	return map[string]any{"Version": "2012-10-17", "Statement": []any{st}}
 }
 
 func inlinePolicy(name string, statements ...any) map[string]any {
