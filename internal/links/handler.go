@@ -34,7 +34,7 @@ type handler struct {
 // NewHandler returns the links service as an http.Handler: routes, request
 // logging, request ids, body limit and panic recovery.
 func NewHandler(st store.API, cfg Config, log *slog.Logger) http.Handler {
-	h := &handler{st: st, cfg: cfg, log: log, pages: mustPages(), now: time.Now}
+	h := &handler{st: newLimitedStore(st, maxStoreCalls), cfg: cfg, log: log, pages: mustPages(), now: time.Now}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /readyz", h.readyz)
