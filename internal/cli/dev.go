@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
@@ -59,11 +60,19 @@ created there if it is missing.`,
 			o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			o.AdminToken = os.Getenv("ADMIN_TOKEN")
 			out := cmd.OutOrStdout()
-			o.Ready = func(i devstack.Info) { devstack.PrintInfo(out, i) }
+			var snapshot string
+			o.Ready = func(i devstack.Info) {
+				snapshot = i.Snapshot
+				devstack.PrintInfo(out, i)
+			}
 			if err := devstack.Run(cmd.Context(), o); err != nil {
 				return err
 			}
-			cmd.Println("stopped; data saved")
+			if snapshot != "" {
+				fmt.Fprintf(out, "stopped; data saved in %s\n", snapshot)
+			} else {
+				fmt.Fprintln(out, "stopped")
+			}
 			return nil
 		},
 	}
