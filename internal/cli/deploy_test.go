@@ -148,7 +148,7 @@ func TestDeployCreateThenCodeOnlyUpdate(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Creating stack lowfare-links-dev-bootstrap",
-		"CREATE_COMPLETE                              AWS::ECR::Repository",
+		"CREATE_COMPLETE                     AWS::ECR::Repository",
 		"Building ./cmd/hello for linux/arm64",
 		"Pushing " + w.registry + "/lowfare-links-dev:",
 		"Creating stack lowfare-links-dev:",
@@ -203,6 +203,33 @@ func TestDeployCreateThenCodeOnlyUpdate(t *testing.T) {
 	}
 	if got := w.cfn.StackParameters("lowfare-links-dev")["ImageUri"]; got == uri {
 		t.Error("ImageUri did not change after a code change")
+	}
+}
+
+func TestDryRunOnAFreshAccountLeavesNothing(t *testing.T) {
+	w := newDepWorld(t, depSpec)
+	code, out, errOut := depRun(t, "", "deploy", "-f", w.spec, "--poll", "1ms", "--dry-run", "--region", "eu-west-1")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"Stack lowfare-links-dev-bootstrap: 1 change\n",
+		"Add      Repository                       AWS::ECR::Repository",
+		"Add      TaskDefinition ",
+		"Dry run: the change sets were deleted; nothing was changed.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, st := range []string{"lowfare-links-dev", "lowfare-links-dev-bootstrap"} {
+		if status, ok := w.cfn.StackStatus(st); ok {
+			t.Errorf("the dry run left stack %s (%s)", st, status)
+		}
+	}
+	cfn, _, ecr, _, reg := w.calls()
+	if slices.Contains(cfn, "ExecuteChangeSet") || len(ecr) != 0 || reg != 0 {
+		t.Errorf("the dry run executed or pushed: cfn %v ecr %v registry %d", cfn, ecr, reg)
 	}
 }
 

@@ -96,7 +96,7 @@ func (d *Deployer) eventLine(e types.StackEvent) string {
 		loc = time.Local
 	}
 	at := aws.ToTime(e.Timestamp).In(loc).Format("15:04:05")
-	line := fmt.Sprintf("%s  %-44s %-32s %s", at, string(e.ResourceStatus), aws.ToString(e.ResourceType), aws.ToString(e.LogicalResourceId))
+	line := fmt.Sprintf("%s  %-35s %-40s %s", at, string(e.ResourceStatus), aws.ToString(e.ResourceType), aws.ToString(e.LogicalResourceId))
 	if r := aws.ToString(e.ResourceStatusReason); r != "" && r != "User Initiated" {
 		line += "  " + r
 	}
