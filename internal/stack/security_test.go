@@ -132,9 +132,12 @@ func TestSecurityIAMLeastPrivilege(t *testing.T) {
 				}
 			}
 		}
-		// Lambda permissions: "*" only for an unauthenticated function URL.
+		// Lambda permissions: "*" only for an unauthenticated function URL
+		// (both grants it needs, the second only through the URL).
 		for id, p := range resourcesOfType(g, "AWS::Lambda::Permission") {
-			if p["Principal"] == "*" && !(p["Action"] == "lambda:InvokeFunctionUrl" && p["FunctionUrlAuthType"] == "NONE") {
+			viaURL := p["Action"] == "lambda:InvokeFunctionUrl" && p["FunctionUrlAuthType"] == "NONE" ||
+				p["Action"] == "lambda:InvokeFunction" && p["InvokedViaFunctionUrl"] == true
+			if p["Principal"] == "*" && !viaURL {
 				t.Errorf("%s grants %v to everyone", id, p["Action"])
 			}
 		}

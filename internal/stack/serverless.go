@@ -58,6 +58,14 @@ func (b *builder) serverless() {
 			"Principal":           "*",
 			"FunctionUrlAuthType": "NONE",
 		})
+		// Since October 2025 a new public URL also needs InvokeFunction,
+		// granted only for invocations that come through the URL.
+		b.add(PartIngress, "FunctionUrlInvokePermission", "AWS::Lambda::Permission", cfn.Props{
+			"FunctionName":          cfn.Ref("Function"),
+			"Action":                "lambda:InvokeFunction",
+			"Principal":             "*",
+			"InvokedViaFunctionUrl": true,
+		})
 		b.urlValue = cfn.GetAtt("FunctionUrl", "FunctionUrl")
 	}
 	b.output(OutputURL, "Where the app answers", b.urlValue)

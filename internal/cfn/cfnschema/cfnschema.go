@@ -146,6 +146,8 @@ func (r *Registry) Lookup(typeName string) (*Resource, error) {
 	// (handlers, tagging, ...) that a validator ignores. A few patterns use
 	// regexp features Go lacks; those patterns are not enforced (see
 	// lenientRegexp) rather than making the whole type uncheckable.
+	applyOverlay(typeName, obj, res)
+
 	// Some schemas name the provider meta-schema in $schema (a URL we do not
 	// fetch); they are all draft-07 underneath.
 	delete(obj, "$schema")
@@ -493,4 +495,34 @@ func alternative(e *jsonschema.ValidationError) bool {
 		return len(k.Subschemas) == 0
 	}
 	return false
+}
+
+// overlays are properties CloudFormation accepts that the schema snapshot
+// in rain v1.24.4 predates. Each is added only when the schema lacks it, so
+// a newer rain makes its entry a no-op. Keep the list short and sourced.
+var overlays = map[string]map[string]any{
+	// Since October 2025 a NONE-auth function URL also needs
+	// lambda:InvokeFunction granted with this flag
+	// (https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html).
+	"AWS::Lambda::Permission": {
+		"InvokedViaFunctionUrl": map[string]any{"type": "boolean"},
+	},
+}
+
+func applyOverlay(typeName string, schema map[string]any, res *Resource) {
+	extra, ok := overlays[typeName]
+	if !ok {
+		return
+	}
+	props, _ := schema["properties"].(map[string]any)
+	if props == nil {
+		props = map[string]any{}
+		schema["properties"] = props
+	}
+	for name, def := range extra {
+		if _, has := props[name]; !has {
+			props[name] = def
+			res.Properties[name] = true
+		}
+	}
 }

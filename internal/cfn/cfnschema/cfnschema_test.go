@@ -135,3 +135,20 @@ func TestTagsType(t *testing.T) {
 		}
 	}
 }
+
+// The overlay admits InvokedViaFunctionUrl on a Lambda permission (and
+// still checks its type).
+func TestOverlay(t *testing.T) {
+	tmpl := cfn.New("overlay")
+	tmpl.Add("P", &cfn.Resource{Type: "AWS::Lambda::Permission", Properties: cfn.Props{
+		"FunctionName": "f", "Action": "lambda:InvokeFunction", "Principal": "*", "InvokedViaFunctionUrl": true,
+	}})
+	problems, err := registry(t).ValidateTemplate(tmpl)
+	if err != nil || len(problems) != 0 {
+		t.Fatalf("%v %v", problems, err)
+	}
+	tmpl.Resources["P"].Properties["InvokedViaFunctionUrl"] = "yes"
+	if problems, _ := registry(t).ValidateTemplate(tmpl); len(problems) == 0 {
+		t.Error("a string InvokedViaFunctionUrl validated")
+	}
+}
