@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -267,6 +268,62 @@ func TestEntriesHaveParts(t *testing.T) {
 	for _, e := range r.Entries {
 		if !slices.Contains(PartOrder, e.Part) {
 			t.Errorf("%s has part %q", e.LogicalID, e.Part)
+		}
+	}
+}
+
+// The dashboard body is valid JSON once CloudFormation substitutes the
+// ${...} references, and every metric names a namespace CloudWatch has.
+func TestDashboardBody(t *testing.T) {
+	ref := regexp.MustCompile(`\$\{[^}]+\}`)
+	for _, c := range allSpecs(t) {
+		g := generic(t, build(t, c.spec).Main)
+		d := resourcesOfType(g, "AWS::CloudWatch::Dashboard")["Dashboard"]
+		body := d["DashboardBody"].(map[string]any)["Fn::Sub"].(string)
+		var doc struct {
+			Widgets []struct {
+				Properties struct {
+					Metrics [][]any `json:"metrics"`
+					Region  string  `json:"region"`
+				} `json:"properties"`
+			} `json:"widgets"`
+		}
+		if err := json.Unmarshal([]byte(ref.ReplaceAllString(body, "x")), &doc); err != nil {
+			t.Fatalf("%s: dashboard body: %v", c.name, err)
+		}
+		metrics := 0
+		for _, w := range doc.Widgets {
+			for _, m := range w.Properties.Metrics {
+				metrics++
+				ns, _ := m[0].(string)
+				if !strings.HasPrefix(ns, "AWS/") || len(m)%2 != 0 {
+					t.Errorf("%s: metric %v", c.name, m)
+				}
+			}
+		}
+		// CloudWatch's free dashboards hold up to 50 metrics each.
+		if metrics == 0 || metrics > 50 {
+			t.Errorf("%s: %d dashboard metrics", c.name, metrics)
+		}
+	}
+}
+
+// IAM actions are spelled service:Action.
+func TestIAMActionSyntax(t *testing.T) {
+	action := regexp.MustCompile(`^[a-z0-9-]+:[A-Za-z]+$`)
+	for _, c := range allSpecs(t) {
+		r := build(t, c.spec)
+		for where, sts := range statements(generic(t, r.Main)) {
+			for _, st := range sts {
+				if st["Effect"] != "Allow" && st["Effect"] != "Deny" {
+					t.Errorf("%s: %s: Effect %v", c.name, where, st["Effect"])
+				}
+				for _, a := range asList(st["Action"]) {
+					if s, _ := a.(string); !action.MatchString(s) {
+						t.Errorf("%s: %s: action %v", c.name, where, a)
+					}
+				}
+			}
 		}
 	}
 }
