@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -101,22 +102,33 @@ func GetStatus(ctx context.Context, c *Clients, s *spec.Spec, now time.Time) (*S
 		Alarms:      []AlarmStatus{},
 		Unavailable: map[string]string{},
 	}
-	note := func(part string, err error) { out.Unavailable[part] = err.Error() }
-
+	// The parts are independent reads: run them at once, so status costs
+	// one round trip after the stack instead of one per service.
+	var mu sync.Mutex
+	note := func(part string, err error) {
+		mu.Lock()
+		out.Unavailable[part] = err.Error()
+		mu.Unlock()
+	}
+	var wg sync.WaitGroup
 	if s.ECS() {
 		if ref, err := ServiceOf(st); err != nil {
 			note("service", err)
 		} else {
-			if svc, err := serviceStatus(ctx, c, ref); err != nil {
-				note("service", err)
-			} else {
-				out.Service = svc
-			}
-			if sched, err := NextScheduled(ctx, c, ref, now); err != nil {
-				note("schedule", err)
-			} else if sched.NextSleep != nil || sched.NextWake != nil || len(sched.Unpredictable) > 0 {
-				out.Schedule = sched
-			}
+			wg.Go(func() {
+				if svc, err := serviceStatus(ctx, c, ref); err != nil {
+					note("service", err)
+				} else {
+					out.Service = svc
+				}
+			})
+			wg.Go(func() {
+				if sched, err := NextScheduled(ctx, c, ref, now); err != nil {
+					note("schedule", err)
+				} else if sched.NextSleep != nil || sched.NextWake != nil || len(sched.Unpredictable) > 0 {
+					out.Schedule = sched
+				}
+			})
 		}
 	} else {
 		if fn, err := st.Output(stack.OutputFunction); err != nil {
@@ -126,23 +138,30 @@ func GetStatus(ctx context.Context, c *Clients, s *spec.Spec, now time.Time) (*S
 		}
 	}
 	if tg := st.Outputs[stack.OutputTargetGroup]; tg != "" {
-		if targets, err := targetHealth(ctx, c, tg); err != nil {
-			note("targets", err)
+		wg.Go(func() {
+			if targets, err := targetHealth(ctx, c, tg); err != nil {
+				note("targets", err)
+			} else {
+				out.Targets = targets
+			}
+		})
+	}
+	wg.Go(func() {
+		if alarms, err := alarmsFiring(ctx, c, alarmPrefix(s)); err != nil {
+			note("alarms", err)
+			out.Alarms = nil
 		} else {
-			out.Targets = targets
+			out.Alarms = alarms
 		}
-	}
-	if alarms, err := alarmsFiring(ctx, c, alarmPrefix(s)); err != nil {
-		note("alarms", err)
-		out.Alarms = nil
-	} else {
-		out.Alarms = alarms
-	}
-	if b, err := budgetStatus(ctx, c, budgetName(s)); err != nil {
-		note("budget", err)
-	} else {
-		out.Budget = b
-	}
+	})
+	wg.Go(func() {
+		if b, err := budgetStatus(ctx, c, budgetName(s)); err != nil {
+			note("budget", err)
+		} else {
+			out.Budget = b
+		}
+	})
+	wg.Wait()
 	if len(out.Unavailable) == 0 {
 		out.Unavailable = nil
 	}
