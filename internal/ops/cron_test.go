@@ -116,3 +116,32 @@ func FuzzParseCron(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkNextRun prices status's schedule arithmetic: a weekday cron in a
+// zone, from a Friday evening (the longest ordinary search: over a weekend).
+func BenchmarkNextRun(b *testing.B) {
+	after := time.Date(2026, 11, 27, 21, 0, 0, 0, time.UTC)
+	for b.Loop() {
+		if _, ok, err := NextRun("cron(0 8 ? * MON-FRI *)", "Europe/Berlin", after); err != nil || !ok {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCronNext is the search alone, without parsing or loading the zone.
+func BenchmarkCronNext(b *testing.B) {
+	c, err := ParseCron("cron(0 8 ? * MON-FRI *)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		b.Fatal(err)
+	}
+	after := time.Date(2026, 11, 27, 21, 0, 0, 0, time.UTC)
+	for b.Loop() {
+		if _, ok := c.Next(after, loc); !ok {
+			b.Fatal("no next run")
+		}
+	}
+}
