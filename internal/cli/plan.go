@@ -64,6 +64,7 @@ func writePlan(w io.Writer, s *spec.Spec, res *stack.Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintf(w, "\nCloudWatch alarm metrics: %d (target tracking counts 2; 10 are free)\n", res.AlarmMetrics)
 	if len(res.Warnings) == 0 {
 		_, err := fmt.Fprintln(w, "\nWarnings: none")
 		return err

@@ -65,6 +65,9 @@ type Result struct {
 	// Entries lists every resource of both templates by part (PartOrder),
 	// then logical ID.
 	Entries []Entry
+	// AlarmMetrics is what CloudWatch bills as alarms: each metric an alarm
+	// reads, plus two per target-tracking policy (10 are free).
+	AlarmMetrics int
 }
 
 // Build checks the rules and builds both templates. A spec that breaks a
@@ -100,10 +103,11 @@ func Build(s *spec.Spec) (*Result, error) {
 
 	warnings = append(warnings, alarmBudget(b.main)...)
 	return &Result{
-		Bootstrap: b.boot,
-		Main:      b.main,
-		Warnings:  warnings,
-		Entries:   b.entries(),
+		Bootstrap:    b.boot,
+		Main:         b.main,
+		Warnings:     warnings,
+		Entries:      b.entries(),
+		AlarmMetrics: countAlarmMetrics(b.main),
 	}, nil
 }
 
