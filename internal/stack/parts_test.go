@@ -2,6 +2,7 @@ package stack
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -324,6 +325,52 @@ func TestIAMActionSyntax(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// The budget alerts on ACTUAL spend first and FORECASTED spend after, each
+// to the emails and the topic, and the topic lets Budgets and CloudWatch
+// publish.
+func TestBudgetAndTopic(t *testing.T) {
+	s := variant(func(s *spec.Spec) {
+		s.Budget.AlertPercent = []int{50, 80, 100}
+		s.Budget.Emails = []string{"b@example.com", "a@example.com"}
+	})
+	g := generic(t, build(t, s).Main)
+	b := resourcesOfType(g, "AWS::Budgets::Budget")["Budget"]
+	budget := b["Budget"].(map[string]any)
+	if budget["BudgetType"] != "COST" || budget["TimeUnit"] != "MONTHLY" || budget["BudgetLimit"].(map[string]any)["Unit"] != "USD" {
+		t.Errorf("budget %v", budget)
+	}
+	var got []string
+	for _, n := range b["NotificationsWithSubscribers"].([]any) {
+		nm := n.(map[string]any)
+		note := nm["Notification"].(map[string]any)
+		var subs []string
+		for _, sub := range nm["Subscribers"].([]any) {
+			sm := sub.(map[string]any)
+			subs = append(subs, fmt.Sprintf("%s:%v", sm["SubscriptionType"], sm["Address"]))
+		}
+		got = append(got, fmt.Sprintf("%v %v %v", note["NotificationType"], note["Threshold"], subs))
+	}
+	want := []string{
+		"ACTUAL 50 [SNS:map[Ref:AlarmTopic] EMAIL:a@example.com EMAIL:b@example.com]",
+		"FORECASTED 80 [SNS:map[Ref:AlarmTopic] EMAIL:a@example.com EMAIL:b@example.com]",
+		"FORECASTED 100 [SNS:map[Ref:AlarmTopic] EMAIL:a@example.com EMAIL:b@example.com]",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("notifications\n got %v\nwant %v", got, want)
+	}
+	policy := fmt.Sprint(resourcesOfType(g, "AWS::SNS::TopicPolicy")["AlarmTopicPolicy"])
+	for _, p := range []string{"budgets.amazonaws.com", "cloudwatch.amazonaws.com", "sns:Publish"} {
+		if !strings.Contains(policy, p) {
+			t.Errorf("topic policy lacks %s", p)
+		}
+	}
+	for _, a := range resourcesOfType(g, "AWS::CloudWatch::Alarm") {
+		if fmt.Sprint(a["AlarmActions"]) != "[map[Ref:AlarmTopic]]" {
+			t.Errorf("alarm %v notifies %v", a["AlarmName"], a["AlarmActions"])
 		}
 	}
 }
