@@ -96,6 +96,11 @@ func Run(ctx context.Context, o Options) error {
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating the data directory: %w (choose another with --data)", err)
 	}
+	unlock, err := lockDataDir(o.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	token, tokenSource, err := adminToken(o.AdminToken, o.DataDir)
 	if err != nil {
 		return err

@@ -237,3 +237,12 @@ func TestBusyPortNamesTheFlag(t *testing.T) {
 		t.Fatalf("err = %v; want one that names --port", err)
 	}
 }
+
+func TestSecondStackOnOneDataDirIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	start(t, Options{DataDir: dir})
+	err := Run(context.Background(), Options{DataDir: dir})
+	if err == nil || !strings.Contains(err.Error(), "--data") {
+		t.Fatalf("err = %v; want a refusal that names --data", err)
+	}
+}
