@@ -44,6 +44,7 @@ func TestStore(t *testing.T) {
 		t.Run("ListNewestFirst", func(t *testing.T) { testList(t, b) })
 		t.Run("ConcurrentCreate", func(t *testing.T) { testConcurrentCreate(t, b) })
 		t.Run("ConcurrentClicks", func(t *testing.T) { testConcurrentClicks(t, b) })
+		t.Run("ClicksFromTwoTasks", func(t *testing.T) { testTwoTasks(t, b) })
 		t.Run("Stats", func(t *testing.T) { testStats(t, b) })
 		t.Run("DeleteRemovesClickItems", func(t *testing.T) { testDelete(t, b) })
 		t.Run("BadCursor", func(t *testing.T) { testBadCursor(t, b) })
@@ -387,4 +388,37 @@ func countItems(t *testing.T, b ddbtest.Backend, table, pk string) int {
 		t.Fatalf("Query %s: %v", pk, err)
 	}
 	return len(out.Items)
+}
+
+// Two tasks (two Stores on one table) count clicks of one link at once;
+// their ADDs merge exactly.
+func testTwoTasks(t *testing.T, b ddbtest.Backend) {
+	a, table := newStore(t, b, store.Options{})
+	ctx := ddbtest.Context(t)
+	other := store.New(b.Client, table, store.Options{FlushInterval: time.Hour})
+	defer other.Close(ctx)
+	if err := a.Create(ctx, store.Link{Slug: "both", URL: "https://example.com/", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i, st := range []*store.Store{a, other} {
+		wg.Go(func() {
+			for j := range 500 {
+				st.RecordClick("both", t0)
+				if j%50 == i*25 {
+					if err := st.Flush(ctx); err != nil {
+						t.Errorf("Flush: %v", err)
+					}
+				}
+			}
+			if err := st.Flush(ctx); err != nil {
+				t.Errorf("Flush: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	s, err := a.Stats(ctx, "both", t0, 1)
+	if err != nil || s.Total != 1000 || s.Days[0].Clicks != 1000 {
+		t.Fatalf("Stats = total %d, days %v, err %v; want 1000 and 1000", s.Total, s.Days, err)
+	}
 }
