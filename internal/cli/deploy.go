@@ -85,7 +85,12 @@ func specAWS(ctx context.Context, opts *rootOptions, s *spec.Spec) (aws.Config, 
 	if region == "" {
 		region = s.Region
 	}
-	return awsconf.Load(ctx, awsconf.Options{Profile: opts.Profile, Region: region})
+	cfg, err := awsconf.Load(ctx, awsconf.Options{Profile: opts.Profile, Region: region})
+	if err != nil {
+		return aws.Config{}, err
+	}
+	cfg.HTTPClient = deploy.OwnBodies(cfg.HTTPClient)
+	return cfg, nil
 }
 
 // isTerminal reports whether w is a character device (a terminal), where

@@ -413,3 +413,21 @@ func TestImageBuildCommand(t *testing.T) {
 		t.Errorf("image reference: exit %d (%s)", code, errOut)
 	}
 }
+
+func TestIsTerminal(t *testing.T) {
+	r, wr, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer wr.Close()
+	if isTerminal(wr) || isTerminal(&bytes.Buffer{}) {
+		t.Error("a pipe or a buffer was taken for a terminal")
+	}
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		defer tty.Close()
+		if !isTerminal(tty) {
+			t.Error("/dev/tty was not taken for a terminal")
+		}
+	}
+}
