@@ -319,7 +319,7 @@ func goBuild(ctx context.Context, dir, pkg, goarch, out string, log io.Writer) e
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, pkg)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch, "GOFLAGS="+releaseGOFLAGS(os.Getenv("GOFLAGS")))
 	var stderr bytes.Buffer
 	cmd.Stdout = log
 	cmd.Stderr = &stderr
@@ -337,6 +337,22 @@ func goBuild(ctx context.Context, dir, pkg, goarch, out string, log io.Writer) e
 		return fmt.Errorf("go build %s (in %s, GOOS=linux GOARCH=%s) failed: %v\n%s", pkg, dir, goarch, err, msg)
 	}
 	return nil
+}
+
+// releaseGOFLAGS keeps the user's GOFLAGS (such as -mod=vendor) but drops
+// instrumentation that a static production binary cannot have (-race and
+// friends need cgo) or should not have (coverage).
+func releaseGOFLAGS(flags string) string {
+	var keep []string
+	for _, f := range strings.Fields(flags) {
+		name, _, _ := strings.Cut(strings.TrimLeft(f, "-"), "=")
+		switch name {
+		case "race", "msan", "asan", "cover", "covermode", "coverpkg":
+			continue
+		}
+		keep = append(keep, f)
+	}
+	return strings.Join(keep, " ")
 }
 
 // toolchainZoneinfo reads $GOROOT/lib/time/zoneinfo.zip.
