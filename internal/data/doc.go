@@ -1,0 +1,20 @@
+// Package data moves and migrates the data of the links single table,
+// through aws-sdk-go-v2's DynamoDB client only, so the same code runs
+// against DynamoDB, minidyn and dynalite.
+//
+//   - Export: a parallel Scan into JSON Lines, a header line (format
+//     version, table, key schema, time), one item per line in DynamoDB
+//     JSON, and a trailer line with the item count and a checksum, so an
+//     import can tell a complete file from a cut one.
+//   - Import: reads that format, validates every line before its batch is
+//     sent, writes with BatchWriteItem (overwrite) or conditional PutItem
+//     (skip-existing), retries what DynamoDB throttles or leaves
+//     unprocessed, and checks the trailer.
+//   - Migrations: numbered, idempotent Go functions; the applied version
+//     and a lock (owner + expiry) are items of the table itself.
+//
+// Every long operation is paced by a Limiter in capacity units per
+// second, so it leaves the live service its share of a small provisioned
+// table (the free tier is 25 RCU and 25 WCU for the table and its index
+// together). docs/runbooks/restore-data.md shows the commands.
+package data

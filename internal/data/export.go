@@ -1,0 +1,313 @@
+package data
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+	"golang.org/x/sync/errgroup"
+)
+
+// Defaults of an export.
+const (
+	DefaultSegments = 4
+	DefaultPageSize = 100 // items per Scan page: a page of links items is a few RCU
+	maxSegments     = 1000000
+)
+
+// CallTimeout bounds every single DynamoDB call.
+const CallTimeout = 30 * time.Second
+
+// Progress is reported during long work, at most every ProgressEvery.
+type Progress struct {
+	Items   int64
+	Skipped int64 // import --mode skip-existing: items already in the table
+	Units   float64
+	Elapsed time.Duration
+}
+
+// ExportOptions configure Export.
+type ExportOptions struct {
+	Table    string
+	Segments int   // parallel Scan segments; 0: DefaultSegments
+	PageSize int32 // 0: DefaultPageSize
+	// Limiter paces the read capacity (RCU) of the scan; nil: unlimited.
+	Limiter  *Limiter
+	Backoff  Backoff
+	Clock    Clock // nil: the wall clock
+	Progress func(Progress)
+	// ProgressEvery is the minimum interval between Progress calls; 0: 2 s.
+	ProgressEvery time.Duration
+}
+
+// Export writes every item of the table to w as JSON Lines: a header, one
+// item per line in DynamoDB JSON, and a trailer with the count and a
+// checksum. Segments scan in parallel and share the limiter; a single
+// writer serialises their lines, and pages flow through a bounded
+// channel, so memory stays constant whatever the table's size.
+//
+// A Scan is not a snapshot: an item written during the export may be in
+// it in its old state, its new state, or not at all. docs/runbooks/
+// restore-data.md says when that matters and what to do instead.
+func Export(ctx context.Context, ddb *dynamodb.Client, w io.Writer, o ExportOptions) (Summary, error) {
+	if o.Segments == 0 {
+		o.Segments = DefaultSegments
+	}
+	if o.Segments < 1 || o.Segments > maxSegments {
+		return Summary{}, fmt.Errorf("segments %d: use 1 to %d", o.Segments, maxSegments)
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = DefaultPageSize
+	}
+	if o.Clock == nil {
+		o.Clock = RealClock{}
+	}
+	if o.Backoff.Clock == nil {
+		o.Backoff.Clock = o.Clock
+	}
+	header, err := describe(ctx, ddb, o.Table, o.Backoff)
+	if err != nil {
+		return Summary{}, err
+	}
+	segments, err := checkSegments(ctx, ddb, o.Table, o.Segments)
+	if err != nil {
+		return Summary{}, err
+	}
+	header.Segments = segments
+	if err := inferKeyTypes(ctx, ddb, &header); err != nil {
+		return Summary{}, err
+	}
+	header.ExportedAt = o.Clock.Now().UTC().Truncate(time.Second)
+
+	bw := bufio.NewWriterSize(w, 256<<10)
+	if err := writeLine(bw, header); err != nil {
+		return Summary{}, err
+	}
+
+	sum := Summary{Header: header}
+	digest := sha256.New()
+	var units atomic.Uint64 // milli-units, summed by the segments
+	start := o.Clock.Now()
+	lastReport := start
+	every := o.ProgressEvery
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+
+	pages := make(chan [][]byte, 2*segments)
+	g, gctx := errgroup.WithContext(ctx)
+	var scanners sync.WaitGroup
+	for seg := range segments {
+		scanners.Add(1)
+		g.Go(func() error {
+			defer scanners.Done()
+			return scanSegment(gctx, ddb, o, seg, segments, pages, &units)
+		})
+	}
+	go func() { scanners.Wait(); close(pages) }()
+	// One writer: when it fails, gctx stops the scanners.
+	g.Go(func() error {
+		for page := range pages {
+			for _, line := range page {
+				if _, err := bw.Write(line); err != nil {
+					return fmt.Errorf("writing the export: %w", err)
+				}
+				digest.Write(line)
+				sum.Items++
+			}
+			if o.Progress != nil {
+				if now := o.Clock.Now(); now.Sub(lastReport) >= every {
+					lastReport = now
+					o.Progress(Progress{Items: sum.Items, Units: float64(units.Load()) / 1000, Elapsed: now.Sub(start)})
+				}
+			}
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return sum, err
+	}
+	// The trailer goes out only after every segment finished: a file
+	// without one is known to be incomplete.
+	if err := writeLine(bw, Trailer{End: 1, Items: sum.Items, SHA256: hex.EncodeToString(digest.Sum(nil))}); err != nil {
+		return sum, err
+	}
+	if err := bw.Flush(); err != nil {
+		return sum, fmt.Errorf("writing the export: %w", err)
+	}
+	if o.Progress != nil {
+		o.Progress(Progress{Items: sum.Items, Units: float64(units.Load()) / 1000, Elapsed: o.Clock.Now().Sub(start)})
+	}
+	return sum, nil
+}
+
+func writeLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("writing the export: %w", err)
+	}
+	return nil
+}
+
+func scanSegment(ctx context.Context, ddb *dynamodb.Client, o ExportOptions, seg, total int, pages chan<- [][]byte, units *atomic.Uint64) error {
+	in := &dynamodb.ScanInput{
+		TableName:              aws.String(o.Table),
+		Limit:                  aws.Int32(o.PageSize),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	}
+	if total > 1 {
+		in.Segment, in.TotalSegments = aws.Int32(int32(seg)), aws.Int32(int32(total))
+	}
+	for {
+		var out *dynamodb.ScanOutput
+		err := o.Backoff.retry(ctx, fmt.Sprintf("scanning segment %d of table %s", seg, o.Table), func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+			defer cancel()
+			var err error
+			out, err = ddb.Scan(ctx, in)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("scanning table %s (segment %d of %d): %w", o.Table, seg, total, err)
+		}
+		lines := make([][]byte, 0, len(out.Items))
+		size := 0
+		for _, item := range out.Items {
+			b, err := EncodeItem(item)
+			if err != nil {
+				return fmt.Errorf("encoding an item of table %s: %w", o.Table, err)
+			}
+			lines = append(lines, append(b, '\n'))
+			size += ItemSize(item)
+		}
+		// Charge what the page consumed, as DynamoDB reports it, or as
+		// its pricing computes it when the endpoint reports nothing.
+		cost := readUnits(size)
+		if out.ConsumedCapacity != nil && out.ConsumedCapacity.CapacityUnits != nil {
+			cost = *out.ConsumedCapacity.CapacityUnits
+		}
+		units.Add(uint64(cost * 1000))
+		select {
+		case pages <- lines:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+		if err := o.Limiter.Charge(ctx, cost); err != nil {
+			return err
+		}
+	}
+}
+
+// checkSegments returns how many segments to scan with. DynamoDB and
+// dynalite refuse a Segment that is not below TotalSegments; an endpoint
+// that accepts one ignores segments altogether (minidyn does) and would
+// return every item once per segment, so it is scanned in one.
+func checkSegments(ctx context.Context, ddb *dynamodb.Client, table string, want int) (int, error) {
+	if want == 1 {
+		return 1, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	_, err := ddb.Scan(ctx, &dynamodb.ScanInput{
+		TableName: aws.String(table), Limit: aws.Int32(1),
+		Segment: aws.Int32(1), TotalSegments: aws.Int32(1),
+	})
+	var ae smithy.APIError
+	switch {
+	case err == nil:
+		return 1, nil
+	case errors.As(err, &ae) && ae.ErrorCode() == "ValidationException":
+		return want, nil
+	default:
+		return 0, fmt.Errorf("scanning table %s: %w", table, err)
+	}
+}
+
+// inferKeyTypes fills in key types DescribeTable left out (minidyn's
+// has no attribute definitions) from an item of the table, if it has one.
+func inferKeyTypes(ctx context.Context, ddb *dynamodb.Client, h *Header) error {
+	if !slices.ContainsFunc(h.KeySchema, func(k KeyAttr) bool { return k.Type == "" }) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	out, err := ddb.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(h.Table), Limit: aws.Int32(1)})
+	if err != nil {
+		return fmt.Errorf("scanning table %s: %w", h.Table, err)
+	}
+	if len(out.Items) == 0 {
+		return nil
+	}
+	for i, k := range h.KeySchema {
+		if k.Type == "" {
+			h.KeySchema[i].Type = typeOf(out.Items[0][k.Name])
+		}
+	}
+	return h.check()
+}
+
+// describe reads the table's key schema and indexes for the header.
+func describe(ctx context.Context, ddb *dynamodb.Client, table string, b Backoff) (Header, error) {
+	var out *dynamodb.DescribeTableOutput
+	err := b.retry(ctx, "describing table "+table, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+		defer cancel()
+		var err error
+		out, err = ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+		return err
+	})
+	var nf *types.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		return Header{}, fmt.Errorf("%w: table %s does not exist at this endpoint (check --table, --region and --dynamodb-endpoint)", ErrNoTable, table)
+	}
+	if err != nil {
+		return Header{}, fmt.Errorf("describing table %s: %w", table, err)
+	}
+	t := out.Table
+	attrTypes := map[string]string{}
+	for _, d := range t.AttributeDefinitions {
+		attrTypes[aws.ToString(d.AttributeName)] = string(d.AttributeType)
+	}
+	keys := func(ks []types.KeySchemaElement) []KeyAttr {
+		var out []KeyAttr
+		for _, k := range ks {
+			name := aws.ToString(k.AttributeName)
+			out = append(out, KeyAttr{Name: name, Type: attrTypes[name], Role: string(k.KeyType)})
+		}
+		return out
+	}
+	h := Header{Version: FormatVersion, Table: table, KeySchema: keys(t.KeySchema)}
+	for _, g := range t.GlobalSecondaryIndexes {
+		h.Indexes = append(h.Indexes, IndexKeys{Name: aws.ToString(g.IndexName), Keys: keys(g.KeySchema)})
+	}
+	for _, l := range t.LocalSecondaryIndexes {
+		h.Indexes = append(h.Indexes, IndexKeys{Name: aws.ToString(l.IndexName), Keys: keys(l.KeySchema)})
+	}
+	if err := h.check(); err != nil {
+		return Header{}, fmt.Errorf("table %s: %w", table, err)
+	}
+	return h, nil
+}
+
+// ErrNoTable means the named table does not exist.
+var ErrNoTable = errors.New("no such table")
