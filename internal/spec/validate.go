@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -103,7 +104,6 @@ var (
 	domainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	zonePattern   = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
 	certPattern   = regexp.MustCompile(`^arn:aws(-[a-z]+)*:acm:([a-z0-9-]+):[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
-	tagPattern    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 )
 
 // enum reports got is not among want, with a typo hint when one is close.
@@ -480,11 +480,11 @@ func (v *validator) tags() {
 			v.fail(path, "tag keys starting with aws: are reserved by AWS; choose another key")
 		case strings.HasPrefix(lower, "lowfare:"):
 			v.fail(path, "lowfare sets the lowfare: tags itself; choose another key")
-		case !tagPattern.MatchString(k):
+		case !validTagText(k):
 			v.fail(path, "%q has characters AWS does not allow in tag keys; use letters, digits, spaces and _ . : / = + - @", shorten(k))
 		case utf8.RuneCountInString(val) > 256:
 			v.fail(path, "the value has %d characters; AWS allows 256: shorten it", utf8.RuneCountInString(val))
-		case !tagPattern.MatchString(val):
+		case !validTagText(val):
 			v.fail(path, "the value %q has characters AWS does not allow in tags; use letters, digits, spaces and _ . : / = + - @", shorten(val))
 		}
 	}
@@ -530,4 +530,18 @@ func sortedKeys(m map[string]string) []string {
 func hasKey(m map[string]string, k string) bool {
 	_, ok := m[k]
 	return ok
+}
+
+// validTagText reports whether s uses only the characters AWS allows in tag
+// keys and values: letters, numbers and spaces of any script, and _ . : / = + - @.
+// (A regexp with \p{L} classes would cost milliseconds to compile at every
+// start of lowfare; this loop costs nothing until it runs.)
+func validTagText(s string) bool {
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.In(r, unicode.Z) || strings.ContainsRune("_.:/=+-@", r) {
+			continue
+		}
+		return false
+	}
+	return true
 }
