@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -28,6 +29,9 @@ func findChromium() string {
 func TestBrowser(t *testing.T) {
 	bin := findChromium()
 	if bin == "" {
+		if os.Getenv("LOWFARE_REQUIRE_CHROMIUM") == "1" {
+			t.Fatal("chromium is required (LOWFARE_REQUIRE_CHROMIUM=1) but no chromium binary was found")
+		}
 		t.Skip("no chromium binary found (apt-get install chromium)")
 	}
 	if testing.Short() {
