@@ -156,7 +156,6 @@ func lastPart(s string) string {
 	return s
 }
 
-// The names below follow internal/stack/names.go: the budget is named after
-// the stack, and every alarm the template creates starts with the stack name.
-func budgetName(s *spec.Spec) string  { return s.StackName() }
-func alarmPrefix(s *spec.Spec) string { return s.StackName() + "-" }
+// The budget and alarm names come from the stack package, which sets them.
+func budgetName(s *spec.Spec) string  { return stack.BudgetName(s) }
+func alarmPrefix(s *spec.Spec) string { return stack.AlarmPrefix(s) }

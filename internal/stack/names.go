@@ -149,3 +149,11 @@ func nameProblems(s *spec.Spec) []Problem {
 }
 
 func base(s *spec.Spec) string { return s.App + "-" + s.Env }
+
+// BudgetName is the AWS Budgets budget the main stack creates; ops reads
+// its spend by this name.
+func BudgetName(s *spec.Spec) string { return deriveNames(s).Budget }
+
+// AlarmPrefix starts the name of every CloudWatch alarm the main stack
+// creates; ops lists the alarms in ALARM by it.
+func AlarmPrefix(s *spec.Spec) string { return deriveNames(s).alarmPrefix + "-" }
