@@ -28,10 +28,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/lowfare/lowfare/internal/links"
 	"github.com/lowfare/lowfare/internal/links/lambdahttp"
@@ -83,11 +85,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	ddb, err := dynamoClient(ctx, getenv)
+	awsCfg, local, err := awsConfig(ctx, getenv)
 	if err != nil {
-		log.Error("configuring DynamoDB", "error", err.Error())
+		log.Error("configuring AWS", "error", err.Error())
 		return exitFail
 	}
+	ddb := dynamoClient(awsCfg, local)
 	if *createTable {
 		tctx, cancel := context.WithTimeout(ctx, store.TableWaitTimeout)
 		err := store.CreateTable(tctx, ddb, cfg.TableName)
@@ -98,6 +101,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	if getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		if prefix := getenv("SSM_PARAMETER_PREFIX"); cfg.AdminToken == "" && prefix != "" {
+			// Lambda cannot inject SecureString parameters as ECS does:
+			// read the token once per cold start.
+			token, err := secretFromSSM(ctx, ssm.NewFromConfig(awsCfg), prefix+"ADMIN_TOKEN")
+			if err != nil {
+				log.Error("reading the admin token", "parameter", prefix+"ADMIN_TOKEN", "error", err.Error())
+				return exitFail
+			}
+			cfg.AdminToken = token
+		}
 		serveLambda(ctx, cfg, ddb, log) // never returns
 	}
 	if err := links.Run(ctx, cfg, ddb, log, nil); err != nil {
@@ -149,11 +162,10 @@ func numeric(s string) bool {
 	return true
 }
 
-// dynamoClient builds the DynamoDB client from the SDK's standard
-// configuration. Against a local endpoint (AWS_ENDPOINT_URL_DYNAMODB) it
-// fills in a region and dummy credentials when none are set, since local
-// endpoints check neither.
-func dynamoClient(ctx context.Context, getenv func(string) string) (*dynamodb.Client, error) {
+// awsConfig is the SDK's standard configuration. Against a local endpoint
+// (AWS_ENDPOINT_URL_DYNAMODB, reported as local) it fills in a region and
+// dummy credentials when none are set, since local endpoints check neither.
+func awsConfig(ctx context.Context, getenv func(string) string) (aws.Config, bool, error) {
 	httpClient := awshttp.NewBuildableClient().WithTimeout(awsCallTimeout).
 		WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConnsPerHost = 64 // the click flusher and creates share the pool
@@ -166,22 +178,38 @@ func dynamoClient(ctx context.Context, getenv func(string) string) (*dynamodb.Cl
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+		return aws.Config{}, false, fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
-		return nil, errors.New("no AWS region: set AWS_REGION")
+		return aws.Config{}, false, errors.New("no AWS region: set AWS_REGION")
 	}
 	if local && getenv("AWS_ACCESS_KEY_ID") == "" && getenv("AWS_PROFILE") == "" {
 		// Not the SDK chain: without keys it would end at EC2 instance
 		// metadata and wait seconds for it. Local endpoints check nothing.
 		cfg.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
 	}
+	return cfg, local, nil
+}
+
+// dynamoClient is the table's client; local marks a local endpoint.
+func dynamoClient(cfg aws.Config, local bool) *dynamodb.Client {
 	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		// The SDK checks a CRC32 even when the X-Amz-Crc32 header is
 		// missing, which minidyn never sends: every response would log a
 		// warning. DynamoDB itself sends the header; keep the check there.
 		o.DisableValidateResponseChecksum = local
-	}), nil
+	})
+}
+
+// secretFromSSM reads one SecureString parameter, decrypted.
+func secretFromSSM(ctx context.Context, c *ssm.Client, name string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, awsCallTimeout)
+	defer cancel()
+	out, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.Parameter.Value), nil
 }
 
 // serveLambda serves the handler as a Lambda function. Clicks are flushed
