@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -430,4 +432,44 @@ func TestIsTerminal(t *testing.T) {
 			t.Error("/dev/tty was not taken for a terminal")
 		}
 	}
+}
+
+// TestLiveLineOnATerminal runs deploy in a child process whose stdout is a
+// real pseudo-terminal (util-linux script), and checks that the progress
+// line is redrawn in place there, while the in-process runs above, writing
+// to buffers, print plain lines only.
+func TestLiveLineOnATerminal(t *testing.T) {
+	scriptPath, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("util-linux script is not installed")
+	}
+	w := newDepWorld(t, "app: links\nenv: dev\nservice:\n  image: public.ecr.aws/nginx/nginx:1.27\n")
+	w.cfn.SetScenario("lowfare-links-dev", awsfake.CFNScenario{})
+	w.cfn.SetScenario("lowfare-links-dev-bootstrap", awsfake.CFNScenario{})
+	typescript := filepath.Join(t.TempDir(), "typescript")
+	child := os.Args[0] + " -test.run=^TestDeployChild$"
+	cmd := exec.Command(scriptPath, "-q", "-e", "-c", child, typescript)
+	cmd.Env = append(os.Environ(), "LOWFARE_DEPLOY_CHILD=1", "LOWFARE_DEPLOY_SPEC="+w.spec)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "\r\x1b[K  lowfare-links-dev: ") || !strings.Contains(string(out), "resources done") {
+		t.Errorf("no live line on the terminal:\n%q", out)
+	}
+	if !strings.Contains(string(out), "CHILD EXIT 0") {
+		t.Errorf("child deploy failed:\n%s", out)
+	}
+}
+
+// TestDeployChild is the child of TestLiveLineOnATerminal: a deploy whose
+// stdout is the terminal.
+func TestDeployChild(t *testing.T) {
+	if os.Getenv("LOWFARE_DEPLOY_CHILD") != "1" {
+		t.Skip("run by TestLiveLineOnATerminal")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	code := Execute(ctx, []string{"deploy", "-f", os.Getenv("LOWFARE_DEPLOY_SPEC"), "--poll", "1ms"}, os.Stdin, os.Stdout, os.Stderr)
+	fmt.Printf("\nCHILD EXIT %d\n", code)
 }
