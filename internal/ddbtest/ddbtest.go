@@ -9,16 +9,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/lowfare/lowfare/internal/ddblocal"
 	miniserver "github.com/truora/minidyn/server"
 )
 
@@ -95,17 +93,8 @@ func Dynalite(t testing.TB) Backend {
 	return b
 }
 
-// NewClient returns a DynamoDB client for a local endpoint: static dummy
-// credentials, us-east-1, short timeouts, and retries that do not wait
-// long, so a broken endpoint fails a test quickly.
-func NewClient(endpoint string) *dynamodb.Client {
-	return dynamodb.New(dynamodb.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		HTTPClient:   &http.Client{Timeout: 30 * time.Second},
-	})
-}
+// NewClient returns a DynamoDB client for a local endpoint (see ddblocal).
+func NewClient(endpoint string) *dynamodb.Client { return ddblocal.NewClient(endpoint) }
 
 var nonTableChars = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 

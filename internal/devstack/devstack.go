@@ -18,11 +18,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	miniserver "github.com/truora/minidyn/server"
 
+	"github.com/lowfare/lowfare/internal/ddblocal"
 	"github.com/lowfare/lowfare/internal/links"
 	"github.com/lowfare/lowfare/internal/links/store"
 )
@@ -164,16 +163,8 @@ func Run(ctx context.Context, o Options) error {
 	return runErr
 }
 
-// NewClient returns a DynamoDB client for a local endpoint, with dummy
-// credentials (local endpoints accept any) and a timeout on every call.
-func NewClient(endpoint string) *dynamodb.Client {
-	return dynamodb.New(dynamodb.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider("lowfare-dev", "lowfare-dev", ""),
-		HTTPClient:   &http.Client{Timeout: 30 * time.Second},
-	})
-}
+// NewClient returns a DynamoDB client for a local endpoint (see ddblocal).
+func NewClient(endpoint string) *dynamodb.Client { return ddblocal.NewClient(endpoint) }
 
 // startMinidyn serves minidyn on a free 127.0.0.1 port.
 func startMinidyn() (string, func(), error) {
