@@ -473,3 +473,24 @@ func TestDeployChild(t *testing.T) {
 	code := Execute(ctx, []string{"deploy", "-f", os.Getenv("LOWFARE_DEPLOY_SPEC"), "--poll", "1ms"}, os.Stdin, os.Stdout, os.Stderr)
 	fmt.Printf("\nCHILD EXIT %d\n", code)
 }
+
+func TestImageBuildPush(t *testing.T) {
+	w := newDepWorld(t, depSpec)
+	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no stored registry credentials: anonymous
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/links:dev"
+	code, out, errOut := depRun(t, "", "image", "build", "-f", w.spec, "--push", ref)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "Pushed "+strings.TrimSuffix(ref, ":dev")+"@sha256:") {
+		t.Errorf("output:\n%s", out)
+	}
+	if _, _, ecr, _, _ := w.calls(); len(ecr) != 0 {
+		t.Errorf("ECR was asked for a token for a non-ECR registry: %v", ecr)
+	}
+	if code, _, _ := depRun(t, "", "image", "build", "-f", w.spec, "--push", "UPPER/Case::bad"); code != 2 {
+		t.Errorf("a bad --push reference: exit %d; want 2", code)
+	}
+}
