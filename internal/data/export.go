@@ -311,3 +311,45 @@ func describe(ctx context.Context, ddb *dynamodb.Client, table string, b Backoff
 
 // ErrNoTable means the named table does not exist.
 var ErrNoTable = errors.New("no such table")
+
+// Capacity is a table's provisioned throughput, table and indexes apart.
+// All zero means on-demand (or an endpoint that reports none).
+type Capacity struct {
+	Read, Write           int64
+	IndexRead, IndexWrite int64 // the smallest of the indexes'
+}
+
+// TableCapacity reads the table's provisioned capacity, from which the CLI
+// derives a default --rate that leaves the live service its share.
+func TableCapacity(ctx context.Context, ddb *dynamodb.Client, table string) (Capacity, error) {
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	out, err := ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	var nf *types.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		return Capacity{}, fmt.Errorf("%w: table %s does not exist at this endpoint (check --table, --region and --dynamodb-endpoint)", ErrNoTable, table)
+	}
+	if err != nil {
+		return Capacity{}, fmt.Errorf("describing table %s: %w", table, err)
+	}
+	var c Capacity
+	t := out.Table
+	if t.BillingModeSummary != nil && t.BillingModeSummary.BillingMode == types.BillingModePayPerRequest {
+		return c, nil
+	}
+	if p := t.ProvisionedThroughput; p != nil {
+		c.Read, c.Write = aws.ToInt64(p.ReadCapacityUnits), aws.ToInt64(p.WriteCapacityUnits)
+	}
+	for i, g := range t.GlobalSecondaryIndexes {
+		if p := g.ProvisionedThroughput; p != nil {
+			r, w := aws.ToInt64(p.ReadCapacityUnits), aws.ToInt64(p.WriteCapacityUnits)
+			if i == 0 || r < c.IndexRead {
+				c.IndexRead = r
+			}
+			if i == 0 || w < c.IndexWrite {
+				c.IndexWrite = w
+			}
+		}
+	}
+	return c, nil
+}

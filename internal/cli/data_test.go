@@ -1,0 +1,275 @@
+package cli
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/lowfare/lowfare/internal/data"
+	"github.com/lowfare/lowfare/internal/ddbtest"
+	"github.com/lowfare/lowfare/internal/links/store"
+	"github.com/lowfare/lowfare/internal/stack"
+)
+
+// dataWorld is a minidyn endpoint with a seeded links table.
+func dataWorld(t *testing.T, links int) (ddbtest.Backend, string) {
+	t.Helper()
+	b := ddbtest.Minidyn(t)
+	ctx := ddbtest.Context(t)
+	table := ddbtest.TableName(t)
+	if err := store.CreateTable(ctx, b.Client, table); err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(b.Client, table, store.Options{FlushInterval: time.Hour})
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for i := range links {
+		slug := fmt.Sprintf("l%03d", i)
+		if err := st.Create(ctx, store.Link{Slug: slug, URL: "https://example.com/" + slug, CreatedAt: t0.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		st.RecordClick(slug, t0)
+	}
+	if err := st.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return b, table
+}
+
+func emptyTable(t *testing.T, b ddbtest.Backend) string {
+	t.Helper()
+	table := ddbtest.TableName(t)
+	if err := store.CreateTable(ddbtest.Context(t), b.Client, table); err != nil {
+		t.Fatal(err)
+	}
+	return table
+}
+
+func tableDump(t *testing.T, c *dynamodb.Client, table string) []string {
+	t.Helper()
+	var out []string
+	p := dynamodb.NewScanPaginator(c, &dynamodb.ScanInput{TableName: aws.String(table)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ddbtest.Context(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Items {
+			b, err := data.EncodeItem(it)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, string(b))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestDataExportImportCommands(t *testing.T) {
+	b, src := dataWorld(t, 30)
+	want := tableDump(t, b.Client, src)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "links.jsonl")
+
+	code, out, errOut := opsRun(t, "", "data", "export", "--dynamodb-endpoint", b.Endpoint, "--table", src, "-o", file, "--rate", "unlimited")
+	if code != 0 {
+		t.Fatalf("export: exit %d: %s", code, errOut)
+	}
+	if out != "" || !strings.Contains(errOut, fmt.Sprintf("Exported %d items of table %s to %s.", len(want), src, file)) {
+		t.Fatalf("export: stdout %q, stderr %q", out, errOut)
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(dir, ".*tmp")); len(tmp) != 0 {
+		t.Fatalf("temporary files left: %v", tmp)
+	}
+
+	// To standard output, the same items.
+	code, stdout, errOut := opsRun(t, "", "data", "export", "--dynamodb-endpoint", b.Endpoint, "--table", src, "--rate", "5")
+	if code != 0 || !strings.HasPrefix(stdout, `{"lowfare_export":1,`) || !strings.Contains(errOut, "5 RCU/s") {
+		t.Fatalf("export to stdout: exit %d, stderr %s, stdout %.80s", code, errOut, stdout)
+	}
+	if sum, err := data.Verify(strings.NewReader(stdout)); err != nil || sum.Items != int64(len(want)) {
+		t.Fatalf("stdout export: %+v, %v", sum, err)
+	}
+
+	dst := emptyTable(t, b)
+	code, out, errOut = opsRun(t, "", "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", dst, "--rate", "unlimited", file)
+	if code != 0 {
+		t.Fatalf("import: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, fmt.Sprintf("Imported %d items into table %s; skipped 0 already there", len(want), dst)) ||
+		!strings.Contains(errOut, "checked.") || !strings.Contains(errOut, "imported ") {
+		t.Fatalf("import: stdout %q, stderr %q", out, errOut)
+	}
+	if got := tableDump(t, b.Client, dst); !slices.Equal(got, want) {
+		t.Fatalf("imported table differs:\n got %q\nwant %q", got, want)
+	}
+	code, out, _ = opsRun(t, "", "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", dst, "--rate", "unlimited", file)
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("Imported 0 items into table %s; skipped %d already there", dst, len(want))) {
+		t.Fatalf("second import (skip-existing): exit %d, %q", code, out)
+	}
+	code, out, _ = opsRun(t, "", "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", dst, "--rate", "unlimited", "--mode", "overwrite", file)
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("Imported %d items", len(want))) {
+		t.Fatalf("import --mode overwrite: exit %d, %q", code, out)
+	}
+
+	// From standard input.
+	dst2 := emptyTable(t, b)
+	code, out, errOut = opsRun(t, stdout, "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", dst2, "--rate", "unlimited", "-")
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("Imported %d items", len(want))) {
+		t.Fatalf("import -: exit %d, %q, %s", code, out, errOut)
+	}
+}
+
+func TestDataImportBadFileWritesNothing(t *testing.T) {
+	b, src := dataWorld(t, 20) // 20 META + 20 TOTAL + 20 DAY = 60 items: three batches
+	file := filepath.Join(t.TempDir(), "links.jsonl")
+	if code, _, errOut := opsRun(t, "", "data", "export", "--dynamodb-endpoint", b.Endpoint, "--table", src, "-o", file, "--rate", "unlimited"); code != 0 {
+		t.Fatal(errOut)
+	}
+	good, _ := os.ReadFile(file)
+	lines := strings.SplitAfter(string(good), "\n")
+	edit := func(n int, with string) string {
+		l := slices.Clone(lines)
+		l[n-1] = with + "\n"
+		return strings.Join(l, "")
+	}
+	for name, tt := range map[string]struct{ content, want string }{
+		"bad line in the last batch": {edit(55, `{"PK":{"S":"LINK#x"},"SK":{"N":"1"}}`), "line 55: key attribute SK is N"},
+		"valid line edited":          {edit(3, `{"PK":{"S":"LINK#x"},"SK":{"S":"META"}}`), "checksum does not match"},
+		"truncated":                  {strings.Join(lines[:40], ""), "truncated"},
+		"not json":                   {edit(2, `PK=LINK#x`), "line 2: not a JSON object"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "bad.jsonl")
+			if err := os.WriteFile(p, []byte(tt.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dst := emptyTable(t, b)
+			code, _, errOut := opsRun(t, "", "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", dst, "--rate", "unlimited", "--mode", "overwrite", p)
+			if code != ExitUsage || !strings.Contains(errOut, tt.want) || !strings.Contains(errOut, "nothing was written") {
+				t.Fatalf("exit %d, stderr %q; want 2 naming %q", code, errOut, tt.want)
+			}
+			if n := len(tableDump(t, b.Client, dst)); n != 0 {
+				t.Fatalf("%d items written from a bad file, want 0", n)
+			}
+		})
+	}
+
+	// Streamed from standard input a file cannot be read twice: the
+	// batches before the bad line's are written, nothing of its own.
+	dst := emptyTable(t, b)
+	code, _, errOut := opsRun(t, edit(30, `{"PK":{"S":"LINK#x"}}`), "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", dst, "--rate", "unlimited", "-")
+	if code != ExitUsage || !strings.Contains(errOut, "line 30: item has no key attribute SK") || !strings.Contains(errOut, "the 25 items before its batch were written") {
+		t.Fatalf("stdin with a bad line 30: exit %d, %s", code, errOut)
+	}
+	if n := len(tableDump(t, b.Client, dst)); n != 25 {
+		t.Fatalf("%d items written, want the first batch of 25", n)
+	}
+}
+
+func TestDataBadInputMakesNoCall(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		http.Error(w, "no calls expected", http.StatusTeapot)
+	}))
+	t.Cleanup(srv.Close)
+	empty := filepath.Join(t.TempDir(), "empty.jsonl")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ep := []string{"--dynamodb-endpoint", srv.URL}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"data"}, "needs a subcommand"},
+		{append([]string{"data", "export", "--rate", "-3"}, ep...), "--rate"},
+		{append([]string{"data", "export", "--rate", "fast"}, ep...), "--rate"},
+		{append([]string{"data", "export", "--segments", "0"}, ep...), "--segments"},
+		{append([]string{"data", "export", "-o", "/nonexistent/dir/x.jsonl"}, ep...), "does not exist"},
+		{append([]string{"data", "export", "--table", "a"}, ep...), "--table"},
+		{[]string{"data", "export", "--dynamodb-endpoint", "localhost:4567"}, "not an http(s) URL"},
+		{append([]string{"data", "import", "--mode", "merge", "x.jsonl"}, ep...), "--mode"},
+		{append([]string{"data", "import"}, ep...), "accepts 1 arg"},
+		{append([]string{"data", "import", "/nonexistent.jsonl"}, ep...), "no such file"},
+		{append([]string{"data", "import", empty}, ep...), "line 1: the file is empty"},
+		{append([]string{"data", "migrate", "extra"}, ep...), "unknown command"},
+		{[]string{"data", "export", "-f", "/nonexistent/lowfare.yaml"}, "lowfare.yaml"},
+	} {
+		code, _, errOut := opsRun(t, "", tt.args...)
+		if code != ExitUsage || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, errOut, tt.want)
+		}
+	}
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("bad input made %d calls to the endpoint", n)
+	}
+}
+
+func TestDataMigrateCommand(t *testing.T) {
+	b, table := dataWorld(t, 3)
+	args := []string{"data", "migrate", "--dynamodb-endpoint", b.Endpoint, "--table", table, "--rate", "unlimited"}
+	code, out, errOut := opsRun(t, "", append(args, "--dry-run")...)
+	if code != 0 || !strings.Contains(out, "is at version 0; this lowfare knows 2.") || !strings.Contains(out, "  1 backfill-gsi1-keys") ||
+		!strings.Contains(out, "Dry run: nothing was changed") {
+		t.Fatalf("dry run: exit %d, %q, %s", code, out, errOut)
+	}
+	code, out, errOut = opsRun(t, "", args...)
+	if code != 0 || !strings.Contains(out, "migrated from version 0 to 2") || !strings.Contains(errOut, "applied  2 backfill-day-expiry") {
+		t.Fatalf("migrate: exit %d, %q, %s", code, out, errOut)
+	}
+	code, out, _ = opsRun(t, "", args...)
+	if code != 0 || !strings.Contains(out, "is at version 2: nothing to apply") {
+		t.Fatalf("second migrate: exit %d, %q", code, out)
+	}
+	code, out, _ = opsRun(t, "", append(args, "--dry-run")...)
+	if code != 0 || !strings.Contains(out, "Nothing to apply.") {
+		t.Fatalf("dry run after: exit %d, %q", code, out)
+	}
+	// A missing table is a failure (1) that says which.
+	code, _, errOut = opsRun(t, "", "data", "migrate", "--dynamodb-endpoint", b.Endpoint, "--table", "nope-"+table)
+	if code != 1 || !strings.Contains(errOut, "does not exist at this endpoint") {
+		t.Fatalf("missing table: exit %d, %s", code, errOut)
+	}
+}
+
+// The default table is the deployed stack's TableName output, found the
+// way the other day-2 commands find their resources.
+func TestDataUsesTheStackTable(t *testing.T) {
+	b, table := dataWorld(t, 2)
+	opsIsolateEnv(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDFAKE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	cfn := &opsStackFake{outputs: map[string]map[string]string{"lowfare-links-dev": {stack.OutputTable: table}}}
+	srv := httptest.NewServer(cfn)
+	t.Cleanup(srv.Close)
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", srv.URL)
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", b.Endpoint)
+	spec := opsSpecFile(t, opsSpec)
+
+	code, out, errOut := opsRun(t, "", "data", "export", "-f", spec, "--rate", "unlimited")
+	if code != 0 || !strings.Contains(errOut, "Exported 6 items of table "+table) {
+		t.Fatalf("export: exit %d, %s", code, errOut)
+	}
+	if sum, err := data.Verify(strings.NewReader(out)); err != nil || sum.Header.Table != table {
+		t.Fatalf("export: %+v, %v", sum, err)
+	}
+
+	other := opsSpecFile(t, strings.Replace(opsSpec, "env: dev", "env: prod", 1))
+	code, _, errOut = opsRun(t, "", "data", "migrate", "--dry-run", "-f", other)
+	if code != 1 || !strings.Contains(errOut, "lowfare-links-prod does not exist") || !strings.Contains(errOut, "lowfare deploy") {
+		t.Fatalf("undeployed app: exit %d, %s", code, errOut)
+	}
+}
+
