@@ -158,3 +158,28 @@ func FuzzParseItem(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParseItemHostile parses a line near the size limit built to be
+// slow: lists nested to the depth limit, each level re-read once.
+func BenchmarkParseItemHostile(b *testing.B) {
+	inner := `{"L":[` + strings.Repeat(`{"N":"1"},`, 1000) + `{"N":"1"}]}`
+	nested := strings.Repeat(`{"L":[`, 31) + inner + strings.Repeat(`]}`, 31)
+	line := []byte(`{"PK":{"S":"x"},"a":` + nested + `,"b":{"S":"` + strings.Repeat("y", 300*1024) + `"}}`)
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		if _, err := ParseItem(line); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseItemLink parses a typical links META line, the bulk of an import.
+func BenchmarkParseItemLink(b *testing.B) {
+	line := []byte(`{"GSI1PK":{"S":"LINKS"},"GSI1SK":{"S":"2026-11-25T19:57:23.123456789Z#docs"},"PK":{"S":"LINK#docs"},"SK":{"S":"META"},"created_at":{"S":"2026-11-25T19:57:23.123456789Z"},"slug":{"S":"docs"},"type":{"S":"link"},"url":{"S":"https://example.com/docs"}}`)
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		if _, err := ParseItem(line); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

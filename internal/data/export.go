@@ -82,12 +82,12 @@ func Export(ctx context.Context, ddb *dynamodb.Client, w io.Writer, o ExportOpti
 	if err != nil {
 		return Summary{}, err
 	}
-	segments, err := checkSegments(ctx, ddb, o.Table, o.Segments)
+	segments, err := checkSegments(ctx, ddb, o.Table, o.Segments, o.Backoff)
 	if err != nil {
 		return Summary{}, err
 	}
 	header.Segments = segments
-	if err := inferKeyTypes(ctx, ddb, &header); err != nil {
+	if err := inferKeyTypes(ctx, ddb, &header, o.Backoff); err != nil {
 		return Summary{}, err
 	}
 	header.ExportedAt = o.Clock.Now().UTC().Truncate(time.Second)
@@ -222,15 +222,18 @@ func scanSegment(ctx context.Context, ddb *dynamodb.Client, o ExportOptions, seg
 // dynalite refuse a Segment that is not below TotalSegments; an endpoint
 // that accepts one ignores segments altogether (minidyn does) and would
 // return every item once per segment, so it is scanned in one.
-func checkSegments(ctx context.Context, ddb *dynamodb.Client, table string, want int) (int, error) {
+func checkSegments(ctx context.Context, ddb *dynamodb.Client, table string, want int, b Backoff) (int, error) {
 	if want == 1 {
 		return 1, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
-	defer cancel()
-	_, err := ddb.Scan(ctx, &dynamodb.ScanInput{
-		TableName: aws.String(table), Limit: aws.Int32(1),
-		Segment: aws.Int32(1), TotalSegments: aws.Int32(1),
+	err := b.retry(ctx, "scanning table "+table, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+		defer cancel()
+		_, err := ddb.Scan(ctx, &dynamodb.ScanInput{
+			TableName: aws.String(table), Limit: aws.Int32(1),
+			Segment: aws.Int32(1), TotalSegments: aws.Int32(1),
+		})
+		return err
 	})
 	var ae smithy.APIError
 	switch {
@@ -245,13 +248,18 @@ func checkSegments(ctx context.Context, ddb *dynamodb.Client, table string, want
 
 // inferKeyTypes fills in key types DescribeTable left out (minidyn's
 // has no attribute definitions) from an item of the table, if it has one.
-func inferKeyTypes(ctx context.Context, ddb *dynamodb.Client, h *Header) error {
+func inferKeyTypes(ctx context.Context, ddb *dynamodb.Client, h *Header, b Backoff) error {
 	if !slices.ContainsFunc(h.KeySchema, func(k KeyAttr) bool { return k.Type == "" }) {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
-	defer cancel()
-	out, err := ddb.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(h.Table), Limit: aws.Int32(1)})
+	var out *dynamodb.ScanOutput
+	err := b.retry(ctx, "scanning table "+h.Table, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+		defer cancel()
+		var err error
+		out, err = ddb.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(h.Table), Limit: aws.Int32(1)})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("scanning table %s: %w", h.Table, err)
 	}
