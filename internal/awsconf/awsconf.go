@@ -45,6 +45,7 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
 	}
+	cfg.HTTPClient = OwnBodies(cfg.HTTPClient)
 	if cfg.Region == "" {
 		return aws.Config{}, errors.New("no AWS region: set region in lowfare.yaml, --region, or AWS_REGION")
 	}

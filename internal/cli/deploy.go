@@ -89,7 +89,6 @@ func specAWS(ctx context.Context, opts *rootOptions, s *spec.Spec) (aws.Config, 
 	if err != nil {
 		return aws.Config{}, err
 	}
-	cfg.HTTPClient = deploy.OwnBodies(cfg.HTTPClient)
 	return cfg, nil
 }
 

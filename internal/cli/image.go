@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lowfare/lowfare/internal/awsconf"
-	"github.com/lowfare/lowfare/internal/deploy"
 	"github.com/lowfare/lowfare/internal/image"
 )
 
@@ -96,7 +95,6 @@ func runImageBuild(ctx context.Context, opts *rootOptions, f *imageFlags, out, e
 		if err != nil {
 			return err
 		}
-		cfg.HTTPClient = deploy.OwnBodies(cfg.HTTPClient)
 		if auth, err = image.ECRAuth(ctx, ecr.NewFromConfig(cfg)); err != nil {
 			return err
 		}

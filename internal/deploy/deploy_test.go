@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 
+	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/awsfake"
 )
 
@@ -69,7 +69,7 @@ func newEnv(t *testing.T) *env {
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDFAKE", "secret", ""),
 		BaseEndpoint:     aws.String(srv.URL),
 		RetryMaxAttempts: 1,
-		HTTPClient:       OwnBodies(http.DefaultClient),
+		HTTPClient:       awsconf.OwnBodies(http.DefaultClient),
 	})
 	out := &bytes.Buffer{}
 	return &env{fake: fake, out: out, d: &Deployer{CFN: client, Out: out, Poll: time.Millisecond, Location: time.UTC}}
@@ -364,41 +364,5 @@ func TestOrderedOutputs(t *testing.T) {
 	got := OrderedOutputs(map[string]string{"A": "1", "URL": "u", "B": "2"}, "URL")
 	if want := []string{"URL", "A", "B"}; !slices.Equal(got, want) {
 		t.Errorf("got %v; want %v", got, want)
-	}
-}
-
-// closeAware is a request body that fails once closed, as the SDK's
-// released buffers effectively do.
-type closeAware struct {
-	r      *strings.Reader
-	closed bool
-}
-
-func (c *closeAware) Read(p []byte) (int, error) {
-	if c.closed {
-		return 0, errors.New("read after close")
-	}
-	return c.r.Read(p)
-}
-
-func (c *closeAware) Close() error { c.closed = true; return nil }
-
-type doFunc func(*http.Request) (*http.Response, error)
-
-func (f doFunc) Do(r *http.Request) (*http.Response, error) { return f(r) }
-
-func TestOwnBodiesSurviveTheSDKClosingTheOriginal(t *testing.T) {
-	orig := &closeAware{r: strings.NewReader("Action=DescribeStacks&Version=2010-05-15")}
-	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:1/", orig)
-	c := OwnBodies(doFunc(func(r *http.Request) (*http.Response, error) {
-		orig.Close() // the SDK lets go of its body while the transport still reads
-		got, err := io.ReadAll(r.Body)
-		if err != nil || string(got) != "Action=DescribeStacks&Version=2010-05-15" || r.ContentLength != int64(len(got)) {
-			t.Errorf("transport read %q, %v (length %d)", got, err, r.ContentLength)
-		}
-		return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
-	}))
-	if _, err := c.Do(req); err != nil {
-		t.Fatal(err)
 	}
 }
