@@ -2,7 +2,10 @@ package data
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -193,5 +196,33 @@ func TestCheckMigrations(t *testing.T) {
 		if err := CheckMigrations(list); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestHandWrittenFile follows docs/runbooks/migrate-from-copilot.md: item
+// lines mapped by a script, a header written by hand, a trailer of `wc -l`
+// and `sha256sum` over the item lines; import, then migrate backfills the
+// listing keys.
+func TestHandWrittenFile(t *testing.T) {
+	b := ddbtest.Minidyn(t)
+	table := newTable(t, b)
+	items := `{"PK":{"S":"LINK#a"},"SK":{"S":"META"},"type":{"S":"link"},"slug":{"S":"a"},"url":{"S":"https://a.example"},"created_at":{"S":"2025-01-02T03:04:05Z"}}` + "\n" +
+		`{"PK":{"S":"LINK#b"},"SK":{"S":"META"},"type":{"S":"link"},"slug":{"S":"b"},"url":{"S":"https://b.example"},"created_at":{"S":"2025-02-02T03:04:05Z"}}` + "\n"
+	sum := sha256.Sum256([]byte(items))
+	file := `{"lowfare_export":1,"table":"links","key_schema":[{"name":"PK","type":"S","role":"HASH"},{"name":"SK","type":"S","role":"RANGE"}],"exported_at":"2026-11-25T00:00:00Z"}` + "\n" +
+		items + fmt.Sprintf(`{"lowfare_export_end":1,"items":%d,"sha256":"%s"}`+"\n", 2, hex.EncodeToString(sum[:]))
+	res, err := Import(ddbtest.Context(t), b.Client, strings.NewReader(file), ImportOptions{Table: table})
+	if err != nil || res.Written != 2 {
+		t.Fatalf("Import of a hand-written file = %+v, %v", res, err)
+	}
+	m := &Migrator{DDB: b.Client, Table: table}
+	if _, err := m.Migrate(ddbtest.Context(t), Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(b.Client, table, store.Options{FlushInterval: time.Hour})
+	defer st.Close(ddbtest.Context(t))
+	page, err := st.List(ddbtest.Context(t), 10, "")
+	if err != nil || len(page.Links) != 2 || page.Links[0].Slug != "b" {
+		t.Fatalf("List = %+v, %v; want b then a", page.Links, err)
 	}
 }
