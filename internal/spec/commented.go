@@ -3,7 +3,6 @@ package spec
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,7 +139,7 @@ func (w *commentWriter) field(code, comment string) {
 
 // plainSafe matches text YAML reads back as the same string when written
 // without quotes (and that is not a number, boolean or null).
-var plainSafe = regexp.MustCompile(`^[A-Za-z_./][A-Za-z0-9_./@-]*$`)
+var plainSafe = newLazyRegexp(`^[A-Za-z_./][A-Za-z0-9_./@-]*$`)
 
 var yamlWords = []string{"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
 

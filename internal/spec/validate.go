@@ -2,7 +2,6 @@ package spec
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,14 +95,14 @@ func (v *validator) fail(path, format string, args ...any) {
 }
 
 var (
-	appPattern    = regexp.MustCompile(`^[a-z][a-z0-9-]{1,20}$`)
-	envPattern    = regexp.MustCompile(`^[a-z][a-z0-9-]{1,10}$`)
-	regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
-	varPattern    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	emailPattern  = regexp.MustCompile(`^[^@\s,;<>"]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
-	domainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	zonePattern   = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
-	certPattern   = regexp.MustCompile(`^arn:aws(-[a-z]+)*:acm:([a-z0-9-]+):[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
+	appPattern    = newLazyRegexp(`^[a-z][a-z0-9-]{1,20}$`)
+	envPattern    = newLazyRegexp(`^[a-z][a-z0-9-]{1,10}$`)
+	regionPattern = newLazyRegexp(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+	varPattern    = newLazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	emailPattern  = newLazyRegexp(`^[^@\s,;<>"]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
+	domainPattern = newLazyRegexp(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	zonePattern   = newLazyRegexp(`^Z[A-Z0-9]{1,31}$`)
+	certPattern   = newLazyRegexp(`^arn:aws(-[a-z]+)*:acm:([a-z0-9-]+):[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
 )
 
 // enum reports got is not among want, with a typo hint when one is close.
