@@ -80,7 +80,7 @@ func parseRate(s string) (rate float64, auto bool, err error) {
 		return -1, false, nil
 	}
 	r, err := strconv.ParseFloat(s, 64)
-	if err != nil || r <= 0 || r > 1e6 {
+	if err != nil || !(r > 0 && r <= 1e6) { // also refuses NaN
 		return 0, false, fmt.Errorf("--rate %q: use a positive number of capacity units a second, auto or unlimited", s)
 	}
 	return r, false, nil
@@ -243,7 +243,7 @@ func runDataExport(cmd *cobra.Command, opts *rootOptions, f *dataFlags, out stri
 		return err
 	}
 	lim := f.limiter(capacity.Read)
-	fmt.Fprintf(stderr, "Exporting table %s (%d segments, %s RCU/s)...\n", t.table, segments, rateString(lim))
+	fmt.Fprintf(stderr, "Exporting table %s (%s RCU/s)...\n", t.table, rateString(lim))
 
 	w, commit, abort, err := exportWriter(cmd.OutOrStdout(), out)
 	if err != nil {
@@ -264,7 +264,7 @@ func runDataExport(cmd *cobra.Command, opts *rootOptions, f *dataFlags, out stri
 	if out == "-" {
 		where = "standard output"
 	}
-	fmt.Fprintf(stderr, "Exported %d items of table %s to %s.\n", sum.Items, t.table, where)
+	fmt.Fprintf(stderr, "Exported %d items of table %s to %s (scan segments: %d).\n", sum.Items, t.table, where, sum.Header.Segments)
 	return nil
 }
 

@@ -85,7 +85,7 @@ func TestDataExportImportCommands(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("export: exit %d: %s", code, errOut)
 	}
-	if out != "" || !strings.Contains(errOut, fmt.Sprintf("Exported %d items of table %s to %s.", len(want), src, file)) {
+	if out != "" || !strings.Contains(errOut, fmt.Sprintf("Exported %d items of table %s to %s (scan segments: 1).", len(want), src, file)) {
 		t.Fatalf("export: stdout %q, stderr %q", out, errOut)
 	}
 	if tmp, _ := filepath.Glob(filepath.Join(dir, ".*tmp")); len(tmp) != 0 {
@@ -273,3 +273,29 @@ func TestDataUsesTheStackTable(t *testing.T) {
 	}
 }
 
+func TestDataRate(t *testing.T) {
+	for _, tt := range []struct {
+		flag        string
+		provisioned int64
+		want        string
+	}{
+		{"auto", 5, "2.5"}, // half the spec's default 5 RCU/WCU
+		{"auto", 1, "1"},   // never below 1
+		{"auto", 0, "20"},  // on-demand or a local endpoint
+		{"7.5", 5, "7.5"},  // explicit
+		{"unlimited", 5, "unlimited"},
+	} {
+		f := &dataFlags{rate: tt.flag}
+		if err := f.check(); err != nil {
+			t.Fatalf("--rate %s: %v", tt.flag, err)
+		}
+		if got := rateString(f.limiter(tt.provisioned)); got != tt.want {
+			t.Errorf("--rate %s with %d provisioned = %s, want %s", tt.flag, tt.provisioned, got, tt.want)
+		}
+	}
+	for _, bad := range []string{"0", "-1", "x", "1e9", "NaN"} {
+		if _, _, err := parseRate(bad); err == nil {
+			t.Errorf("--rate %s accepted", bad)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package data
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -377,5 +379,42 @@ func TestExportRateLimited(t *testing.T) {
 	}
 	if clock.total() < time.Duration(pages-2)*time.Second {
 		t.Fatalf("waited %s in total for %d pages of at least 0.5 RCU at 0.5 RCU/s", clock.total(), pages)
+	}
+}
+
+func TestExportStopsOnCancel(t *testing.T) {
+	b := ddbtest.Minidyn(t)
+	src := newTable(t, b)
+	seed(t, b, src, 30)
+	ctx, cancel := context.WithCancel(ddbtest.Context(t))
+	var buf bytes.Buffer
+	_, err := Export(ctx, b.Client, &buf, ExportOptions{Table: src, PageSize: 5, ProgressEvery: time.Nanosecond,
+		Progress: func(Progress) { cancel() }})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Export after cancel: %v, want context.Canceled", err)
+	}
+	if strings.Contains(buf.String(), trailerKey) {
+		t.Fatal("a cancelled export wrote a trailer")
+	}
+	if _, err := Verify(&buf); err == nil {
+		t.Fatal("a cancelled export verifies as complete")
+	}
+}
+
+func TestImportSameKeyTwice(t *testing.T) {
+	b := ddbtest.Minidyn(t)
+	table := newTable(t, b)
+	items := `{"PK":{"S":"LINK#a"},"SK":{"S":"TOTAL"},"clicks":{"N":"1"}}` + "\n" +
+		`{"PK":{"S":"LINK#a"},"SK":{"S":"TOTAL"},"clicks":{"N":"2"}}` + "\n"
+	sum := sha256.Sum256([]byte(items))
+	file := `{"lowfare_export":1,"table":"links","key_schema":[{"name":"PK","type":"S","role":"HASH"},{"name":"SK","type":"S","role":"RANGE"}],"exported_at":"2026-11-25T00:00:00Z"}` + "\n" +
+		items + fmt.Sprintf(`{"lowfare_export_end":1,"items":2,"sha256":"%x"}`+"\n", sum)
+	// BatchWriteItem refuses one key twice in a call; the import splits the batch.
+	res, err := Import(ddbtest.Context(t), b.Client, strings.NewReader(file), ImportOptions{Table: table, Mode: ModeOverwrite})
+	if err != nil || res.Written != 2 {
+		t.Fatalf("Import = %+v, %v", res, err)
+	}
+	if got := dump(t, b.Client, table); len(got) != 1 || !strings.Contains(got[0], `"clicks":{"N":"2"}`) {
+		t.Fatalf("table = %q, want the later line to win", got)
 	}
 }

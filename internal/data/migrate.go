@@ -67,6 +67,7 @@ type Migrator struct {
 	Log     io.Writer // one line per migration and per warning; nil: discarded
 
 	changed int64
+	locked  bool // Migrate holds the lock: Scan renews it
 }
 
 func (m *Migrator) init() {
@@ -157,7 +158,9 @@ func (m *Migrator) Migrate(ctx context.Context, list []Migration) (Result, error
 	if err := m.lock(ctx); err != nil {
 		return res, err
 	}
+	m.locked = true
 	defer func() {
+		m.locked = false
 		// Release even when ctx was cancelled: a held lock blocks the
 		// next run until it expires.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CallTimeout)
@@ -374,8 +377,10 @@ func (m *Migrator) Scan(ctx context.Context, filter string, names map[string]str
 		if err := m.Read.Charge(ctx, cost); err != nil {
 			return err
 		}
-		if err := m.renew(ctx); err != nil {
-			return err
+		if m.locked {
+			if err := m.renew(ctx); err != nil {
+				return err
+			}
 		}
 	}
 }
