@@ -169,7 +169,7 @@ func TestDataImportBadFileWritesNothing(t *testing.T) {
 	// batches before the bad line's are written, nothing of its own.
 	dst := emptyTable(t, b)
 	code, _, errOut := opsRun(t, edit(30, `{"PK":{"S":"LINK#x"}}`), "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", dst, "--rate", "unlimited", "-")
-	if code != ExitUsage || !strings.Contains(errOut, "line 30: item has no key attribute SK") || !strings.Contains(errOut, "the 25 items before its batch were written") {
+	if code != ExitUsage || !strings.Contains(errOut, "line 30: item has no key attribute SK") || !strings.Contains(errOut, "the 25 items before its batch were imported (25 written, 0 skipped)") {
 		t.Fatalf("stdin with a bad line 30: exit %d, %s", code, errOut)
 	}
 	if n := len(tableDump(t, b.Client, dst)); n != 25 {

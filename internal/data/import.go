@@ -132,8 +132,8 @@ func importError(err error, res *ImportResult) error {
 	if res.Written+res.Skipped == 0 {
 		return fmt.Errorf("%w; nothing was written", err)
 	}
-	return fmt.Errorf("%w; the %d items before its batch were written, nothing after them (fix the file and import again: items already there are skipped or overwritten, as --mode says)",
-		err, res.Written+res.Skipped)
+	return fmt.Errorf("%w; the %d items before its batch were imported (%d written, %d skipped), nothing after them (fix the file and import again: items already there are skipped or overwritten, as --mode says)",
+		err, res.Written+res.Skipped, res.Written, res.Skipped)
 }
 
 type batchWriter struct {
