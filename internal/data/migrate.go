@@ -347,6 +347,8 @@ func (m *Migrator) Scan(ctx context.Context, filter string, names map[string]str
 		in.ExpressionAttributeNames = names
 		in.ExpressionAttributeValues = values
 	}
+	var scanned int64
+	lastLog := m.Clock.Now()
 	for {
 		var out *dynamodb.ScanOutput
 		err := m.Backoff.retry(ctx, "scanning table "+m.Table, func(ctx context.Context) error {
@@ -363,6 +365,11 @@ func (m *Migrator) Scan(ctx context.Context, filter string, names map[string]str
 			if err := fn(item); err != nil {
 				return err
 			}
+		}
+		scanned += int64(out.ScannedCount)
+		if now := m.Clock.Now(); now.Sub(lastLog) >= 5*time.Second {
+			lastLog = now
+			m.Logf("  scanned %d items, changed %d", scanned, m.changed)
 		}
 		// A filtered scan pays for what it read, not what it returned;
 		// without a reported figure, charge a full page of small items.
