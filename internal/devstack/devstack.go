@@ -63,6 +63,7 @@ type Info struct {
 	AdminToken  string
 	TokenSource string // "ADMIN_TOKEN", "generated" or the token file
 	Endpoint    string // the DynamoDB endpoint in use
+	Table       string // the table links uses there
 	Snapshot    string // snapshot path; "" with an external endpoint
 }
 
@@ -105,7 +106,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
-	info := Info{AdminToken: token, TokenSource: tokenSource, Endpoint: o.Endpoint}
+	info := Info{AdminToken: token, TokenSource: tokenSource, Endpoint: o.Endpoint, Table: o.Table}
 	var snap *snapshotter
 	if o.Endpoint == "" {
 		endpoint, stopDB, err := startMinidyn()
@@ -271,9 +272,10 @@ func PrintInfo(w io.Writer, i Info) {
 	fmt.Fprintf(w, "  admin token: %s (%s)\n", i.AdminToken, i.TokenSource)
 	if i.Snapshot != "" {
 		fmt.Fprintf(w, "  data:        %s (saved every few seconds and on exit)\n", i.Snapshot)
-	} else {
-		fmt.Fprintf(w, "  DynamoDB:    %s\n", i.Endpoint)
 	}
+	// The endpoint is printed in both modes so the data tools can reach
+	// the same table: lowfare data export --dynamodb-endpoint <it>.
+	fmt.Fprintf(w, "  DynamoDB:    %s (table %s)\n", i.Endpoint, i.Table)
 	fmt.Fprintf(w, "  try:         curl -si -X POST %s/api/links -d '{\"url\":\"https://example.com\"}'\n", i.URL)
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }
