@@ -45,17 +45,16 @@ func testMigrate(t *testing.T, b ddbtest.Backend) {
 	put(t, b, table, map[string]types.AttributeValue{"PK": s("LINK#legacy"), "SK": s("DAY#2020-01-02"), "type": s("day"),
 		"day": s("2020-01-02"), "clicks": &types.AttributeValueMemberN{Value: "4"}})
 
-	// The constants this package copies from the store still match what
-	// the store writes.
+	// The keys the migrations write match what the store writes.
 	meta := getItem(t, b, table, "LINK#s000", "META")
-	if got, want := meta["GSI1SK"].(*types.AttributeValueMemberS).Value, linksGSI1SK(t0, "s000"); got != want {
+	if got, want := meta["GSI1SK"].(*types.AttributeValueMemberS).Value, store.GSI1SortKey(t0, "s000"); got != want {
 		t.Fatalf("store writes GSI1SK %q, the migration would write %q", got, want)
 	}
-	if got := meta["GSI1PK"].(*types.AttributeValueMemberS).Value; got != linksGSI1PK {
-		t.Fatalf("store writes GSI1PK %q, the migration %q", got, linksGSI1PK)
+	if got := meta["GSI1PK"].(*types.AttributeValueMemberS).Value; got != store.GSI1PartitionKey {
+		t.Fatalf("store writes GSI1PK %q, the migration %q", got, store.GSI1PartitionKey)
 	}
 	day := getItem(t, b, table, "LINK#s001", "DAY#"+t0.Format(linksDayLayout))
-	if got, want := day["expires_at"].(*types.AttributeValueMemberN).Value, strconv.FormatInt(t0.Truncate(24*time.Hour).Add(linksDayKeepFor).Unix(), 10); got != want {
+	if got, want := day["expires_at"].(*types.AttributeValueMemberN).Value, strconv.FormatInt(t0.Truncate(24*time.Hour).Add(store.ClickRetention).Unix(), 10); got != want {
 		t.Fatalf("store writes expires_at %s, the migration would write %s", got, want)
 	}
 

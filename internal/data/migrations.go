@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/lowfare/lowfare/internal/links/store"
 )
 
 // Migrations is the links table's history of data migrations, oldest
@@ -20,23 +22,15 @@ func Migrations() []Migration {
 	}
 }
 
-// The links items these migrations touch, as internal/links/store writes
-// them (see docs/data-model.md). store keeps these unexported; the tests
-// check the values below against items the store itself wrote.
+// The key layout of the links items these migrations touch, as
+// internal/links/store writes them (see docs/data-model.md). The GSI1 keys
+// and the click retention come from the store itself; the tests check
+// these plain key parts against items the store wrote.
 const (
-	linksMetaSK     = "META"
-	linksDayPrefix  = "DAY#"
-	linksGSI1PK     = "LINKS"
-	linksGSI1Time   = "2006-01-02T15:04:05.000000000Z07:00" // fixed-width fraction: sorts lexically
-	linksDayLayout  = "2006-01-02"
-	linksDayKeepFor = 400 * 24 * time.Hour
+	linksMetaSK    = "META"
+	linksDayPrefix = "DAY#"
+	linksDayLayout = "2006-01-02"
 )
-
-// linksGSI1SK is the listing's sort key of a link: created_at with a
-// fixed-width fraction, then the slug.
-func linksGSI1SK(created time.Time, slug string) string {
-	return created.UTC().Format(linksGSI1Time) + "#" + slug
-}
 
 // backfillGSI1 gives link (META) items without GSI1 keys the keys the
 // newest-first listing needs. Links written by hand, by a script, or
@@ -62,8 +56,8 @@ func backfillGSI1(ctx context.Context, m *Migrator) error {
 			// SET: META items never change after they are written, so
 			// nothing is lost, and minidyn (lowfare dev) drops the other
 			// entries of an index when an update adds an item to it.
-			item["GSI1PK"] = str(linksGSI1PK)
-			item["GSI1SK"] = str(linksGSI1SK(created, slug))
+			item["GSI1PK"] = str(store.GSI1PartitionKey)
+			item["GSI1SK"] = str(store.GSI1SortKey(created, slug))
 			_, err = m.Put(ctx, &dynamodb.PutItemInput{
 				Item:                     item,
 				ConditionExpression:      aws.String("attribute_exists(PK) AND attribute_not_exists(#g1pk)"),
@@ -88,7 +82,7 @@ func backfillDayExpiry(ctx context.Context, m *Migrator) error {
 				m.Logf("warning: %s/%s is not a links day bucket; left alone", pk, sk)
 				return nil
 			}
-			expires := strconv.FormatInt(day.Add(linksDayKeepFor).Unix(), 10)
+			expires := strconv.FormatInt(day.Add(store.ClickRetention).Unix(), 10)
 			_, err = m.Update(ctx, &dynamodb.UpdateItemInput{
 				Key:                       map[string]types.AttributeValue{"PK": str(pk), "SK": str(sk)},
 				UpdateExpression:          aws.String("SET #e = :e"),

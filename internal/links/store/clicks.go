@@ -242,7 +242,7 @@ func (st *Store) addDay(ctx context.Context, slug, day string, c int64) error {
 	if err != nil {
 		return fmt.Errorf("click day %q: %w", day, err) // cannot happen: dayOf made it
 	}
-	expires := d.Add(dayRetention).Unix()
+	expires := d.Add(ClickRetention).Unix()
 	_, err = st.ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &st.table,
 		Key:                      key(linkPK(slug), dayPrefix+day),

@@ -58,7 +58,7 @@ func decodeCursor(c string) (map[string]types.AttributeValue, error) {
 	return map[string]types.AttributeValue{
 		attrPK:     s(linkPK(slug)),
 		attrSK:     s(skMeta),
-		attrGSI1PK: s(gsi1Links),
+		attrGSI1PK: s(GSI1PartitionKey),
 		attrGSI1SK: s(body.K),
 	}, nil
 }

@@ -294,7 +294,7 @@ func (st *Store) List(ctx context.Context, limit int, cursor string) (Page, erro
 		IndexName:              aws.String(IndexGSI1),
 		KeyConditionExpression: aws.String("GSI1PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": s(gsi1Links),
+			":pk": s(GSI1PartitionKey),
 		},
 		ScanIndexForward:  aws.Bool(false),
 		Limit:             aws.Int32(int32(limit + 1)),

@@ -17,7 +17,7 @@ import (
 
 func TestCursorRoundTrip(t *testing.T) {
 	created := time.Date(2026, 11, 25, 9, 8, 7, 600, time.UTC)
-	k := gsi1SK(created, "abc_DEF-1")
+	k := GSI1SortKey(created, "abc_DEF-1")
 	c := encodeCursor(k)
 	start, err := decodeCursor(c)
 	if err != nil {
@@ -59,7 +59,7 @@ func TestCursorRejects(t *testing.T) {
 // FuzzDecodeCursor: no input panics, and an accepted cursor re-encodes
 // to itself (so there is one spelling per position).
 func FuzzDecodeCursor(f *testing.F) {
-	f.Add(encodeCursor(gsi1SK(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), "abc")))
+	f.Add(encodeCursor(GSI1SortKey(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), "abc")))
 	f.Add("")
 	f.Add("eyJ2IjoxLCJrIjoiIn0")
 	f.Add("!!!")

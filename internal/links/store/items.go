@@ -25,32 +25,37 @@ const (
 	attrDay       = "day"
 	attrExpiresAt = "expires_at" // the table's TTL attribute
 
-	// IndexGSI1 is the newest-first listing index.
-	IndexGSI1 = "GSI1"
+	// IndexGSI1 is the newest-first listing index; every link's partition
+	// key in it is GSI1PartitionKey (exported, like GSI1SortKey, for
+	// internal/data's migrations).
+	IndexGSI1        = "GSI1"
+	GSI1PartitionKey = "LINKS"
 
 	linkPrefix = "LINK#"
 	skMeta     = "META"
 	skTotal    = "TOTAL"
 	dayPrefix  = "DAY#"
-	gsi1Links  = "LINKS"
 
 	dayLayout = "2006-01-02"
 
-	// dayRetention is how long a per-day click bucket is kept (through the
-	// table's TTL). Stats show a week; a year and a month keeps a year of
-	// history and lets TTL clean up buckets orphaned by a delete racing a
-	// flush on another task.
-	dayRetention = 400 * 24 * time.Hour
+	// ClickRetention is how long a per-day click bucket is kept (through
+	// the table's TTL): its expires_at is the day plus this. Stats show a
+	// week; a year and a month keeps a year of history and lets TTL clean
+	// up buckets orphaned by a delete racing a flush on another task.
+	// Exported for internal/data's migrations, which backfill it.
+	ClickRetention = 400 * 24 * time.Hour
 )
 
 func linkPK(slug string) string { return linkPrefix + slug }
 
 func dayOf(t time.Time) string { return t.UTC().Format(dayLayout) }
 
-// gsi1SK orders links by creation time; the slug suffix makes keys unique
-// when two links share a timestamp. RFC3339Nano in UTC with a fixed width
-// fraction sorts lexically in time order.
-func gsi1SK(created time.Time, slug string) string {
+// GSI1SortKey is a link's sort key in the listing index: it orders links
+// by creation time; the slug suffix makes keys unique when two links share
+// a timestamp. RFC3339Nano in UTC with a fixed width fraction sorts
+// lexically in time order. Exported for internal/data's migrations, which
+// backfill it.
+func GSI1SortKey(created time.Time, slug string) string {
 	return created.UTC().Format(sortableTime) + "#" + slug
 }
 
@@ -76,8 +81,8 @@ func metaItem(l Link) map[string]types.AttributeValue {
 		attrSlug:      s(l.Slug),
 		attrURL:       s(l.URL),
 		attrCreatedAt: s(l.CreatedAt.UTC().Format(time.RFC3339Nano)),
-		attrGSI1PK:    s(gsi1Links),
-		attrGSI1SK:    s(gsi1SK(l.CreatedAt, l.Slug)),
+		attrGSI1PK:    s(GSI1PartitionKey),
+		attrGSI1SK:    s(GSI1SortKey(l.CreatedAt, l.Slug)),
 	}
 }
 
