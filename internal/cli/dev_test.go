@@ -6,28 +6,11 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/lowfare/lowfare/internal/testutil"
 )
-
-// devOutput is a stdout the test reads while `lowfare dev` writes it.
-type devOutput struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *devOutput) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-func (o *devOutput) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
-}
 
 var devURL = regexp.MustCompile(`links is running at (http://127\.0\.0\.1:\d+)`)
 
@@ -35,7 +18,7 @@ func TestDevServesAndStopsCleanly(t *testing.T) {
 	t.Setenv("ADMIN_TOKEN", "dev-test-token")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr devOutput
+	var stdout, stderr testutil.Buffer // read while `lowfare dev` writes them
 	done := make(chan int, 1)
 	go func() {
 		done <- Execute(ctx, []string{"dev", "--port", "0", "--data", t.TempDir(), "-q"}, strings.NewReader(""), &stdout, &stderr)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/lowfare/lowfare/internal/awsfake"
 	"github.com/lowfare/lowfare/internal/stack"
+	"github.com/lowfare/lowfare/internal/testutil"
 )
 
 // opsStackFake answers CloudFormation DescribeStacks (awsQuery, XML) for a
@@ -363,30 +364,6 @@ func TestSecretsCommands(t *testing.T) {
 	}
 }
 
-// opsNotify is a stdout that signals every write.
-type opsNotify struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	wrote chan struct{}
-}
-
-func (n *opsNotify) Write(p []byte) (int, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.buf.Write(p)
-	select {
-	case n.wrote <- struct{}{}:
-	default:
-	}
-	return len(p), nil
-}
-
-func (n *opsNotify) String() string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.buf.String()
-}
-
 func TestLogsCommand(t *testing.T) {
 	w := newOpsWorld(t)
 	file := opsSpecFile(t, opsSpec)
@@ -410,19 +387,16 @@ func TestLogsCommand(t *testing.T) {
 	// -f follows until the context is cancelled, then exits 0.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stdout := &opsNotify{wrote: make(chan struct{}, 1)}
+	stdout := &testutil.Buffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- Execute(ctx, []string{"logs", "-f", "--file", file}, strings.NewReader(""), stdout, &bytes.Buffer{})
 	}()
-	deadline := time.After(20 * time.Second)
+	limit, stop := context.WithTimeout(context.Background(), 20*time.Second)
+	defer stop()
 	wait := func(s string) {
-		for !strings.Contains(stdout.String(), s) {
-			select {
-			case <-stdout.wrote:
-			case <-deadline:
-				t.Fatalf("never printed %q:\n%s", s, stdout.String())
-			}
+		if err := stdout.WaitFor(limit, s); err != nil {
+			t.Fatal(err)
 		}
 	}
 	wait("GET /y 500")
@@ -434,7 +408,7 @@ func TestLogsCommand(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("logs -f exit %d after cancel, want 0", code)
 		}
-	case <-deadline:
+	case <-limit.Done():
 		t.Fatal("logs -f did not stop when its context was cancelled")
 	}
 	if strings.Count(stdout.String(), "GET /y 500") != 1 {

@@ -1,7 +1,6 @@
 package ddbtest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,9 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/lowfare/lowfare/internal/testutil"
 )
 
 // Where dynalite is looked for, in order: DYNALITE_URL (an already running
@@ -76,7 +76,7 @@ func startDynalite(t testing.TB, bin string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		var out syncBuffer
+		var out testutil.Buffer // the child's output, for error messages
 		cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
 			"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
 		cmd.Stdout, cmd.Stderr = &out, &out
@@ -127,22 +127,4 @@ func waitListening(addr string, exited <-chan error) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// syncBuffer collects a child's output for error messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/lowfare/lowfare/internal/testutil"
 )
 
 // logLines parses the JSON log lines written so far.
@@ -29,7 +31,7 @@ func logLines(t *testing.T, s *testService) []map[string]any {
 func TestRequestLog(t *testing.T) {
 	s := newTestService(t, Config{AdminToken: testToken})
 	s.create(t, "https://example.com/", "logged")
-	s.logs = &syncBuffer{} // only the calls below
+	s.logs = &testutil.Buffer{} // only the calls below
 	s.h = NewHandler(s.st, Config{AdminToken: testToken}, newJSONLogger(s.logs))
 
 	resp := s.do(t, call{method: "GET", path: "/logged?token=" + testToken, header: map[string]string{"X-Request-Id": "req-42"}})

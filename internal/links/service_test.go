@@ -1,7 +1,6 @@
 package links
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,39 +8,21 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lowfare/lowfare/internal/ddbtest"
 	"github.com/lowfare/lowfare/internal/links/store"
+	"github.com/lowfare/lowfare/internal/testutil"
 )
 
 const testToken = "s3cret-admin-token-value"
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // testService is the handler over a real store on an in-process minidyn.
 type testService struct {
 	h    http.Handler
 	st   *store.Store
-	logs *syncBuffer
+	logs *testutil.Buffer
 }
 
 // newTestService starts minidyn, creates a fresh table and returns the
@@ -65,7 +46,7 @@ func newServiceOn(t testing.TB, b ddbtest.Backend, table string, cfg Config) *te
 	t.Helper()
 	st := store.New(b.Client, table, store.Options{FlushInterval: time.Hour})
 	t.Cleanup(func() { st.Close(context.Background()) })
-	logs := &syncBuffer{}
+	logs := &testutil.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	cfg.TableName = table
 	return &testService{h: NewHandler(st, cfg, log), st: st, logs: logs}

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/lowfare/lowfare/internal/testutil"
 )
 
 var logsNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -63,39 +64,11 @@ func TestShortStream(t *testing.T) {
 	}
 }
 
-// notifyWriter signals each time a write completes.
-type notifyWriter struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	wrote chan struct{}
-}
-
-func (n *notifyWriter) Write(p []byte) (int, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.buf.Write(p)
-	select {
-	case n.wrote <- struct{}{}:
-	default:
-	}
-	return len(p), nil
-}
-
-func (n *notifyWriter) String() string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.buf.String()
-}
-
 // waitFor blocks until the output contains s; the test's context bounds it.
-func waitFor(ctx context.Context, t *testing.T, w *notifyWriter, s string) {
+func waitFor(ctx context.Context, t *testing.T, w *testutil.Buffer, s string) {
 	t.Helper()
-	for !strings.Contains(w.String(), s) {
-		select {
-		case <-w.wrote:
-		case <-ctx.Done():
-			t.Fatalf("output never contained %q:\n%s", s, w.String())
-		}
+	if err := w.WaitFor(ctx, s); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -107,7 +80,7 @@ func TestLogsFollowDedupesAndStopsOnCancel(t *testing.T) {
 	w.logs.Put(testGroup, stream, ts, "same millisecond")
 
 	ctx, cancel := context.WithCancel(testCtx(t))
-	out := &notifyWriter{wrote: make(chan struct{}, 1)}
+	out := &testutil.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- Logs(ctx, w.clients.Logs, testGroup, LogOptions{Since: time.Hour, Follow: true, Poll: time.Millisecond}, out)
