@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/lowfare/lowfare/internal/data"
@@ -56,23 +55,7 @@ func emptyTable(t *testing.T, b ddbtest.Backend) string {
 
 func tableDump(t *testing.T, c *dynamodb.Client, table string) []string {
 	t.Helper()
-	var out []string
-	p := dynamodb.NewScanPaginator(c, &dynamodb.ScanInput{TableName: aws.String(table)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ddbtest.Context(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range page.Items {
-			b, err := data.EncodeItem(it)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, string(b))
-		}
-	}
-	slices.Sort(out)
-	return out
+	return ddbtest.Dump(t, c, table, data.EncodeItem)
 }
 
 func TestDataExportImportCommands(t *testing.T) {

@@ -72,23 +72,7 @@ func put(t *testing.T, b ddbtest.Backend, table string, item map[string]types.At
 // dump returns every item of the table, encoded and sorted.
 func dump(t *testing.T, c *dynamodb.Client, table string) []string {
 	t.Helper()
-	var out []string
-	p := dynamodb.NewScanPaginator(c, &dynamodb.ScanInput{TableName: aws.String(table)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ddbtest.Context(t))
-		if err != nil {
-			t.Fatalf("Scan: %v", err)
-		}
-		for _, item := range page.Items {
-			b, err := EncodeItem(item)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, string(b))
-		}
-	}
-	slices.Sort(out)
-	return out
+	return ddbtest.Dump(t, c, table, EncodeItem)
 }
 
 func export(t *testing.T, b ddbtest.Backend, table string, o ExportOptions) []byte {
