@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"sort"
@@ -97,6 +98,32 @@ func (f *CloudFormation) Calls() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.calls...)
+}
+
+// PutStack sets a live stack as a finished deploy would leave it: its
+// status and outputs, with no template. For tests of code that only reads
+// a deployed stack (the day-2 commands); calling it again replaces the
+// status and outputs, keeping the stack's ID.
+func (f *CloudFormation) PutStack(name, status string, outputs map[string]string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st, ok := f.stacks[name]
+	if !ok {
+		st = f.newStack(name, f.tick())
+	}
+	st.status = status
+	st.outputs = maps.Clone(outputs)
+}
+
+// newStack registers a new live stack with a fresh ID; f.mu is held.
+func (f *CloudFormation) newStack(name string, created time.Time) *cfnStack {
+	st := &cfnStack{
+		id:      fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/%08d-0000-4000-8000-000000000000", f.Region, f.Account, name, len(f.byID)+1),
+		name:    name,
+		created: created,
+	}
+	f.stacks[name], f.byID[st.id] = st, st
+	return st
 }
 
 // StackStatus returns a live stack's status.
@@ -395,14 +422,9 @@ func (f *CloudFormation) createChangeSet(form url.Values) (any, error) {
 		}
 		if st == nil {
 			now := f.tick()
-			st = &cfnStack{
-				id:      fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/%08d-0000-4000-8000-000000000000", f.Region, f.Account, name, len(f.byID)+1),
-				name:    name,
-				status:  "REVIEW_IN_PROGRESS",
-				created: now,
-			}
+			st = f.newStack(name, now)
+			st.status = "REVIEW_IN_PROGRESS"
 			st.events = append(st.events, f.stackEvent(st, "REVIEW_IN_PROGRESS", "User Initiated", now))
-			f.stacks[name], f.byID[st.id] = st, st
 		}
 	case "UPDATE":
 		if st == nil {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/smithy-go"
@@ -21,14 +20,7 @@ import (
 
 func cfnClient(t *testing.T, f *CloudFormation) *cloudformation.Client {
 	t.Helper()
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	return cloudformation.New(cloudformation.Options{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDFAKE", "secret", ""),
-		BaseEndpoint:     aws.String(srv.URL),
-		RetryMaxAttempts: 1,
-	})
+	return cloudformation.NewFromConfig(Config(t, f))
 }
 
 func cfnCtx(t *testing.T) context.Context {
@@ -169,4 +161,27 @@ func FuzzCloudFormation(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCFNPutStackIsWhatDescribeStacksReturns(t *testing.T) {
+	f := NewCloudFormation()
+	c := cfnClient(t, f)
+	ctx := cfnCtx(t)
+	f.PutStack("app-dev", "UPDATE_COMPLETE", map[string]string{"URL": "http://x", "Cluster": "c1"})
+	f.PutStack("app-dev", "UPDATE_ROLLBACK_COMPLETE", map[string]string{"URL": "http://y"}) // replaces, same ID
+
+	out, err := c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("app-dev")})
+	if err != nil || len(out.Stacks) != 1 {
+		t.Fatalf("DescribeStacks = %+v, %v", out, err)
+	}
+	st := out.Stacks[0]
+	if st.StackStatus != "UPDATE_ROLLBACK_COMPLETE" || len(st.Outputs) != 1 || aws.ToString(st.Outputs[0].OutputKey) != "URL" || aws.ToString(st.Outputs[0].OutputValue) != "http://y" {
+		t.Fatalf("stack = %s %+v", st.StackStatus, st.Outputs)
+	}
+	if id := aws.ToString(st.StackId); !strings.HasPrefix(id, "arn:aws:cloudformation:us-east-1:123456789012:stack/app-dev/") {
+		t.Fatalf("StackId = %q", id)
+	}
+	if got := f.Calls(); len(got) != 1 || got[0] != "DescribeStacks" {
+		t.Fatalf("Calls = %v", got)
+	}
 }

@@ -3,14 +3,11 @@ package awsfake
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/budgets"
@@ -25,20 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
-
-// sdkConfig points the real SDK clients at a local server running h.
-func sdkConfig(t *testing.T, h http.Handler) aws.Config {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDFAKE", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		// No retries: a fake's error must surface on the first call.
-		RetryMaxAttempts: 1,
-	}
-}
 
 func testCtx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -56,7 +39,7 @@ func errorCode(err error) string {
 
 func TestSSMThroughSDK(t *testing.T) {
 	f := NewSSM()
-	c := ssm.NewFromConfig(sdkConfig(t, f))
+	c := ssm.NewFromConfig(Config(t, f))
 	ctx := testCtx(t)
 	put := func(name, value string, overwrite bool) error {
 		_, err := c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(value),
@@ -116,7 +99,7 @@ func TestSSMThroughSDK(t *testing.T) {
 func TestECSThroughSDK(t *testing.T) {
 	f := NewECS()
 	f.AddService(ECSService{Cluster: "c", Name: "web", Desired: 1, Running: 1})
-	c := ecs.NewFromConfig(sdkConfig(t, f))
+	c := ecs.NewFromConfig(Config(t, f))
 	ctx := testCtx(t)
 	out, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("c"), Services: []string{"web", "gone"}})
 	if err != nil {
@@ -150,7 +133,7 @@ func TestLogsPaginates(t *testing.T) {
 		f.Put("g", "s", int64(1000+i), "line")
 	}
 	f.Put("g", "s", 2000, "other")
-	c := cloudwatchlogs.NewFromConfig(sdkConfig(t, f))
+	c := cloudwatchlogs.NewFromConfig(Config(t, f))
 	p := cloudwatchlogs.NewFilterLogEventsPaginator(c, &cloudwatchlogs.FilterLogEventsInput{
 		LogGroupName: aws.String("g"), StartTime: aws.Int64(1001), FilterPattern: aws.String("line")})
 	n, pages := 0, 0
@@ -173,7 +156,7 @@ func TestLogsPaginates(t *testing.T) {
 
 func TestBudgetsAndSTSThroughSDK(t *testing.T) {
 	st := NewSTS("123456789012")
-	id, err := sts.NewFromConfig(sdkConfig(t, st)).GetCallerIdentity(testCtx(t), &sts.GetCallerIdentityInput{})
+	id, err := sts.NewFromConfig(Config(t, st)).GetCallerIdentity(testCtx(t), &sts.GetCallerIdentityInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +165,7 @@ func TestBudgetsAndSTSThroughSDK(t *testing.T) {
 	}
 	b := NewBudgets("123456789012")
 	b.AddBudget(Budget{Name: "lowfare-a-dev", Limit: 10, Actual: 2.5, Forecasted: 7.25})
-	c := budgets.NewFromConfig(sdkConfig(t, b))
+	c := budgets.NewFromConfig(Config(t, b))
 	out, err := c.DescribeBudget(testCtx(t), &budgets.DescribeBudgetInput{AccountId: aws.String("123456789012"), BudgetName: aws.String("lowfare-a-dev")})
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +181,7 @@ func TestBudgetsAndSTSThroughSDK(t *testing.T) {
 
 func TestAutoScalingThroughSDK(t *testing.T) {
 	f := NewAutoScaling()
-	c := applicationautoscaling.NewFromConfig(sdkConfig(t, f))
+	c := applicationautoscaling.NewFromConfig(Config(t, f))
 	ctx := testCtx(t)
 	in := &applicationautoscaling.RegisterScalableTargetInput{ServiceNamespace: aastypes.ServiceNamespaceEcs,
 		ResourceId: aws.String("service/c/web"), ScalableDimension: aastypes.ScalableDimensionECSServiceDesiredCount,
@@ -227,7 +210,7 @@ func TestAutoScalingThroughSDK(t *testing.T) {
 func TestELBv2ThroughSDK(t *testing.T) {
 	f := NewELBv2()
 	f.SetTargets("arn:tg", Target{ID: "10.0.0.5", Port: 8080, State: "healthy"}, Target{ID: "10.0.1.7", Port: 8080, State: "unhealthy", Reason: "Target.FailedHealthChecks"})
-	c := elbv2.NewFromConfig(sdkConfig(t, f))
+	c := elbv2.NewFromConfig(Config(t, f))
 	out, err := c.DescribeTargetHealth(testCtx(t), &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String("arn:tg")})
 	if err != nil {
 		t.Fatal(err)
@@ -252,7 +235,7 @@ func TestCloudWatchSpeaksCBOR(t *testing.T) {
 	f.AddAlarm(Alarm{Name: "lowfare-a-dev-5xx", State: "ALARM", Reason: "Threshold crossed", Updated: at})
 	f.AddAlarm(Alarm{Name: "lowfare-a-dev-cpu", State: "OK", Updated: at})
 	f.AddAlarm(Alarm{Name: "other-5xx", State: "ALARM", Updated: at})
-	c := cloudwatch.NewFromConfig(sdkConfig(t, f))
+	c := cloudwatch.NewFromConfig(Config(t, f))
 	out, err := c.DescribeAlarms(testCtx(t), &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String("lowfare-a-dev-"), StateValue: cwtypes.StateValueAlarm})
 	if err != nil {
 		t.Fatal(err)

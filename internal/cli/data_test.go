@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/lowfare/lowfare/internal/awsfake"
 	"github.com/lowfare/lowfare/internal/data"
 	"github.com/lowfare/lowfare/internal/ddbtest"
 	"github.com/lowfare/lowfare/internal/links/store"
@@ -231,14 +232,9 @@ func TestDataMigrateCommand(t *testing.T) {
 // way the other day-2 commands find their resources.
 func TestDataUsesTheStackTable(t *testing.T) {
 	b, table := dataWorld(t, 2)
-	opsIsolateEnv(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDFAKE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	cfn := &opsStackFake{outputs: map[string]map[string]string{"lowfare-links-dev": {stack.OutputTable: table}}}
-	srv := httptest.NewServer(cfn)
-	t.Cleanup(srv.Close)
-	t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", srv.URL)
-	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", b.Endpoint)
+	cfn := awsfake.NewCloudFormation()
+	cfn.PutStack("lowfare-links-dev", "CREATE_COMPLETE", map[string]string{stack.OutputTable: table})
+	awsfake.UseEndpoints(t, map[string]string{"CLOUDFORMATION": awsfake.Serve(t, cfn), "DYNAMODB": b.Endpoint})
 	spec := opsSpecFile(t, opsSpec)
 
 	code, out, errOut := opsRun(t, "", "data", "export", "-f", spec, "--rate", "unlimited")

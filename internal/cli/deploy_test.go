@@ -64,14 +64,9 @@ func newDepWorld(t *testing.T, specBody string) *depWorld {
 			return map[string]any{"TableDescription": map[string]any{"TableName": in.TableName, "TableStatus": "DELETING"}}, nil
 		}),
 	}}
-	serve := func(h http.Handler) string {
-		srv := httptest.NewServer(h)
-		t.Cleanup(srv.Close)
-		return srv.URL
-	}
 	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("AWS:ecr-pass"))
-	regURL := serve(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+	regURL := awsfake.Serve(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.mu.Lock()
 		w.regHits++
 		w.mu.Unlock()
@@ -84,29 +79,12 @@ func newDepWorld(t *testing.T, specBody string) *depWorld {
 	}))
 	w.registry = strings.TrimPrefix(regURL, "http://")
 
-	empty := filepath.Join(t.TempDir(), "empty")
-	if err := os.WriteFile(empty, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID":               "AKIDFAKE",
-		"AWS_SECRET_ACCESS_KEY":           "secret",
-		"AWS_SESSION_TOKEN":               "",
-		"AWS_PROFILE":                     "",
-		"AWS_REGION":                      "",
-		"AWS_DEFAULT_REGION":              "",
-		"AWS_CONFIG_FILE":                 empty,
-		"AWS_SHARED_CREDENTIALS_FILE":     empty,
-		"AWS_EC2_METADATA_DISABLED":       "true",
-		"AWS_MAX_ATTEMPTS":                "1",
-		"AWS_ENDPOINT_URL":                "http://127.0.0.1:1",
-		"AWS_ENDPOINT_URL_CLOUDFORMATION": serve(w.cfn),
-		"AWS_ENDPOINT_URL_SSM":            serve(w.ssm),
-		"AWS_ENDPOINT_URL_ECR":            serve(w.ecr),
-		"AWS_ENDPOINT_URL_DYNAMODB":       serve(w.ddb),
-	} {
-		t.Setenv(k, v)
-	}
+	awsfake.UseEndpoints(t, map[string]string{
+		"CLOUDFORMATION": awsfake.Serve(t, w.cfn),
+		"SSM":            awsfake.Serve(t, w.ssm),
+		"ECR":            awsfake.Serve(t, w.ecr),
+		"DYNAMODB":       awsfake.Serve(t, w.ddb),
+	})
 
 	w.dir = t.TempDir()
 	files := map[string]string{

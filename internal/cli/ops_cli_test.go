@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"encoding/xml"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,54 +15,6 @@ import (
 	"github.com/lowfare/lowfare/internal/stack"
 	"github.com/lowfare/lowfare/internal/testutil"
 )
-
-// opsStackFake answers CloudFormation DescribeStacks (awsQuery, XML) for a
-// fixed set of stacks: all the day-2 commands ask of CloudFormation.
-type opsStackFake struct {
-	mu      sync.Mutex
-	outputs map[string]map[string]string // stack name -> outputs
-	calls   int
-}
-
-func (f *opsStackFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	_ = r.ParseForm()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls++
-	name := r.PostForm.Get("StackName")
-	w.Header().Set("Content-Type", "text/xml")
-	outs, ok := f.outputs[name]
-	if r.PostForm.Get("Action") != "DescribeStacks" || !ok {
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write([]byte(`<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ` + name + ` does not exist</Message></Error><RequestId>r</RequestId></ErrorResponse>`))
-		return
-	}
-	type output struct {
-		OutputKey   string `xml:"OutputKey"`
-		OutputValue string `xml:"OutputValue"`
-	}
-	type member struct {
-		StackName    string   `xml:"StackName"`
-		StackStatus  string   `xml:"StackStatus"`
-		CreationTime string   `xml:"CreationTime"`
-		Outputs      []output `xml:"Outputs>member"`
-	}
-	m := member{StackName: name, StackStatus: "CREATE_COMPLETE", CreationTime: "2026-11-20T10:00:00Z"}
-	for k, v := range outs {
-		m.Outputs = append(m.Outputs, output{k, v})
-	}
-	data, _ := xml.Marshal(struct {
-		XMLName xml.Name `xml:"DescribeStacksResponse"`
-		Stacks  []member `xml:"DescribeStacksResult>Stacks>member"`
-	}{Stacks: []member{m}})
-	_, _ = w.Write(data)
-}
-
-func (f *opsStackFake) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls
-}
 
 const (
 	opsCluster = "lowfare-links-dev"
@@ -79,7 +27,7 @@ const (
 // opsWorld is a deployed links/dev app on local endpoints, reached by the
 // CLI through the SDK's AWS_ENDPOINT_URL_<SERVICE> variables.
 type opsWorld struct {
-	cfn     *opsStackFake
+	cfn     *awsfake.CloudFormation
 	ecs     *awsfake.ECS
 	logs    *awsfake.Logs
 	ssm     *awsfake.SSM
@@ -92,7 +40,7 @@ type opsWorld struct {
 
 // requests counts every request any fake received.
 func (w *opsWorld) requests() int {
-	n := w.cfn.count()
+	n := len(w.cfn.Calls())
 	for _, calls := range [][]string{w.ecs.Calls(), w.logs.Calls(), w.ssm.Calls(), w.budgets.Calls(), w.aas.Calls(), w.elb.Calls(), w.cw.Calls(), w.sts.Calls()} {
 		n += len(calls)
 	}
@@ -102,14 +50,15 @@ func (w *opsWorld) requests() int {
 func newOpsWorld(t *testing.T) *opsWorld {
 	t.Helper()
 	w := &opsWorld{
-		cfn: &opsStackFake{outputs: map[string]map[string]string{"lowfare-links-dev": {
-			stack.OutputURL: "http://lf-links-dev.example", stack.OutputCluster: opsCluster, stack.OutputService: opsService,
-			stack.OutputLogGroup: opsGroup, stack.OutputTargetGroup: opsTG,
-		}}},
+		cfn: awsfake.NewCloudFormation(),
 		ecs: awsfake.NewECS(), logs: awsfake.NewLogs(), ssm: awsfake.NewSSM(),
 		budgets: awsfake.NewBudgets("123456789012"), aas: awsfake.NewAutoScaling(),
 		elb: awsfake.NewELBv2(), cw: awsfake.NewCloudWatch(), sts: awsfake.NewSTS("123456789012"),
 	}
+	w.cfn.PutStack("lowfare-links-dev", "CREATE_COMPLETE", map[string]string{
+		stack.OutputURL: "http://lf-links-dev.example", stack.OutputCluster: opsCluster, stack.OutputService: opsService,
+		stack.OutputLogGroup: opsGroup, stack.OutputTargetGroup: opsTG,
+	})
 	w.ecs.Converge = true
 	w.ecs.AddService(awsfake.ECSService{Cluster: opsCluster, Name: opsService, Desired: 1, Running: 1})
 	w.aas.AddTarget(awsfake.ScalableTarget{Namespace: "ecs", ResourceID: opsRes, Dimension: "ecs:service:DesiredCount", Min: 1, Max: 2})
@@ -122,31 +71,12 @@ func newOpsWorld(t *testing.T) *opsWorld {
 	w.budgets.AddBudget(awsfake.Budget{Name: "lowfare-links-dev", Limit: 10, Actual: 1.25, Forecasted: 4})
 	w.logs.AddGroup(opsGroup)
 
-	for env, h := range map[string]http.Handler{
-		"CLOUDFORMATION": w.cfn, "ECS": w.ecs, "CLOUDWATCH_LOGS": w.logs, "SSM": w.ssm, "BUDGETS": w.budgets,
-		"APPLICATION_AUTO_SCALING": w.aas, "ELASTIC_LOAD_BALANCING_V2": w.elb, "CLOUDWATCH": w.cw, "STS": w.sts,
-	} {
-		srv := httptest.NewServer(h)
-		t.Cleanup(srv.Close)
-		t.Setenv("AWS_ENDPOINT_URL_"+env, srv.URL)
-	}
-	opsIsolateEnv(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDFAKE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	awsfake.UseEndpoints(t, map[string]string{
+		"CLOUDFORMATION": awsfake.Serve(t, w.cfn), "ECS": awsfake.Serve(t, w.ecs), "CLOUDWATCH_LOGS": awsfake.Serve(t, w.logs),
+		"SSM": awsfake.Serve(t, w.ssm), "BUDGETS": awsfake.Serve(t, w.budgets), "APPLICATION_AUTO_SCALING": awsfake.Serve(t, w.aas),
+		"ELASTIC_LOAD_BALANCING_V2": awsfake.Serve(t, w.elb), "CLOUDWATCH": awsfake.Serve(t, w.cw), "STS": awsfake.Serve(t, w.sts),
+	})
 	return w
-}
-
-// opsIsolateEnv keeps the developer's own AWS setup out of the test.
-func opsIsolateEnv(t *testing.T) {
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_CONFIG_FILE": filepath.Join(dir, "config"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
-		"AWS_PROFILE": "", "AWS_DEFAULT_PROFILE": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_SESSION_TOKEN": "",
-		"AWS_EC2_METADATA_DISABLED": "true", "AWS_MAX_ATTEMPTS": "1", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "",
-		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "", "AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
-	} {
-		t.Setenv(k, v)
-	}
 }
 
 const opsSpec = "app: links\nenv: dev\nregion: us-east-1\nservice:\n  count: {desired: 1, min: 1, max: 3}\n  secrets: [ADMIN_TOKEN, DB_KEY]\n"

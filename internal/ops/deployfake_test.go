@@ -22,7 +22,7 @@ func TestStackFromDeployFake(t *testing.T) {
 	cf.SetScenario(name, awsfake.CFNScenario{StepsPerPoll: 10, Outputs: map[string]string{
 		stack.OutputCluster: testCluster, stack.OutputService: testService, stack.OutputLogGroup: testGroup,
 	}})
-	client := cloudformation.NewFromConfig(serve(t, cf))
+	client := cloudformation.NewFromConfig(awsfake.Config(t, cf))
 	w.clients.CloudFormation = client
 	ctx := testCtx(t)
 

@@ -110,8 +110,8 @@ func TestStatusDegradesPerPart(t *testing.T) {
 func TestStatusServerless(t *testing.T) {
 	w := newWorld(t)
 	w.spec.Profile = spec.ProfileServerless
-	w.cfn.stacks[w.spec.StackName()] = fakeStack{Status: "CREATE_COMPLETE", Outputs: map[string]string{
-		stack.OutputURL: "https://abc.lambda-url.us-east-1.on.aws/", stack.OutputFunction: "lowfare-links-dev-Fn-1", stack.OutputLogGroup: testGroup}}
+	w.cfn.PutStack(w.spec.StackName(), "CREATE_COMPLETE", map[string]string{
+		stack.OutputURL: "https://abc.lambda-url.us-east-1.on.aws/", stack.OutputFunction: "lowfare-links-dev-Fn-1", stack.OutputLogGroup: testGroup})
 	st, err := GetStatus(testCtx(t), w.clients, w.spec, statusNow)
 	if err != nil {
 		t.Fatal(err)
@@ -201,14 +201,15 @@ func TestScaleRejectsBadCounts(t *testing.T) {
 			t.Errorf("%s on serverless: %v, want ErrNotECS", name, err)
 		}
 	}
-	if w.cfn.callCount()+len(w.aas.Calls())+len(w.ecs.Calls()) != 0 {
+	if len(w.cfn.Calls())+len(w.aas.Calls())+len(w.ecs.Calls()) != 0 {
 		t.Fatal("a rejected request reached AWS")
 	}
 }
 
 func TestScaleServiceGone(t *testing.T) {
 	w := newWorld(t)
-	w.cfn.stacks[w.spec.StackName()].Outputs[stack.OutputCluster] = "other-cluster"
+	w.outputs[stack.OutputCluster] = "other-cluster"
+	w.cfn.PutStack(w.spec.StackName(), "UPDATE_COMPLETE", w.outputs)
 	_, err := Scale(testCtx(t), w.clients, w.spec, 1)
 	if err == nil || !strings.Contains(err.Error(), "desired count") {
 		t.Fatalf("err = %v, want the UpdateService failure explained", err)
