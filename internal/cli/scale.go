@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +39,29 @@ puts the spec's bounds back.`,
 			}
 			return runScale(cmd, opts, s, func(c *ops.Clients) (*ops.ScaleResult, error) {
 				return ops.Scale(cmd.Context(), c, s, n)
+			})
+		},
+	}
+	addSpecFlag(c, &file)
+	return c
+}
+
+// newFixedScaleCmd builds sleep and wake, which differ only in their words
+// and in the counts act sets: no arguments, the spec flag, then runScale.
+func newFixedScaleCmd(opts *rootOptions, use, short, long string, act func(context.Context, *ops.Clients, *spec.Spec) (*ops.ScaleResult, error)) *cobra.Command {
+	var file string
+	c := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Long:  long,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := loadSpec(file)
+			if err != nil {
+				return err
+			}
+			return runScale(cmd, opts, s, func(c *ops.Clients) (*ops.ScaleResult, error) {
+				return act(cmd.Context(), c, s)
 			})
 		},
 	}
