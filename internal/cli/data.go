@@ -115,16 +115,30 @@ func validTableName(s string) bool {
 	return true
 }
 
-// dataTarget is the resolved client and table.
+// dataTarget is the resolved client and table, and the table's capacity
+// (which every data command paces itself by).
 type dataTarget struct {
-	ddb   *dynamodb.Client
-	table string
+	ddb      *dynamodb.Client
+	table    string
+	capacity data.Capacity
 }
 
-// resolve finds the table: --dynamodb-endpoint with dummy credentials, or
+// resolve finds the table (see locate) and reads its capacity.
+func (f *dataFlags) resolve(ctx context.Context, opts *rootOptions) (*dataTarget, error) {
+	t, err := f.locate(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if t.capacity, err = data.TableCapacity(ctx, t.ddb, t.table); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// locate finds the table: --dynamodb-endpoint with dummy credentials, or
 // the AWS configuration of the spec (as every day-2 command loads it) and
 // the stack's TableName output unless --table names one.
-func (f *dataFlags) resolve(ctx context.Context, opts *rootOptions) (*dataTarget, error) {
+func (f *dataFlags) locate(ctx context.Context, opts *rootOptions) (*dataTarget, error) {
 	if f.endpoint != "" {
 		table := f.table
 		if table == "" {
@@ -238,11 +252,7 @@ func runDataExport(cmd *cobra.Command, opts *rootOptions, f *dataFlags, out stri
 	if err != nil {
 		return err
 	}
-	capacity, err := data.TableCapacity(ctx, t.ddb, t.table)
-	if err != nil {
-		return err
-	}
-	lim := f.limiter(capacity.Read)
+	lim := f.limiter(t.capacity.Read)
 	fmt.Fprintf(stderr, "Exporting table %s (%s RCU/s)...\n", t.table, rateString(lim))
 
 	w, commit, abort, err := exportWriter(cmd.OutOrStdout(), out)
@@ -360,11 +370,7 @@ func runDataImport(cmd *cobra.Command, opts *rootOptions, f *dataFlags, path str
 	if err != nil {
 		return err
 	}
-	capacity, err := data.TableCapacity(ctx, t.ddb, t.table)
-	if err != nil {
-		return err
-	}
-	lim := f.limiter(capacity.Write)
+	lim := f.limiter(t.capacity.Write)
 	fmt.Fprintf(stderr, "Importing into table %s (%s, %s WCU/s)...\n", t.table, mode, rateString(lim))
 	res, err := data.Import(ctx, t.ddb, in, data.ImportOptions{
 		Table: t.table, Mode: mode, Limiter: lim,
@@ -430,13 +436,9 @@ func runDataMigrate(cmd *cobra.Command, opts *rootOptions, f *dataFlags, dryRun 
 	if err != nil {
 		return err
 	}
-	capacity, err := data.TableCapacity(ctx, t.ddb, t.table)
-	if err != nil {
-		return err
-	}
 	m := &data.Migrator{
 		DDB: t.ddb, Table: t.table,
-		Read: f.limiter(capacity.Read), Write: f.limiter(capacity.Write),
+		Read: f.limiter(t.capacity.Read), Write: f.limiter(t.capacity.Write),
 		Log: cmd.ErrOrStderr(),
 	}
 	list := data.Migrations()
