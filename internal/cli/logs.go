@@ -29,11 +29,7 @@ seconds until interrupted. The spec file is --file here (-f is follow).`,
 			if since <= 0 {
 				return usageErrf("--since %v: give a positive duration such as 15m or 2h", since)
 			}
-			s, err := loadSpec(file)
-			if err != nil {
-				return err
-			}
-			clients, err := opsClients(cmd.Context(), opts, s)
+			s, clients, err := loadOpsSpec(cmd.Context(), opts, file)
 			if err != nil {
 				return err
 			}

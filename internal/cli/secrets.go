@@ -122,11 +122,7 @@ func newSecretsListCmd(opts *rootOptions) *cobra.Command {
 		Short: "List the stored secrets (names, versions, dates; never values) and the missing ones",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := loadSpec(file)
-			if err != nil {
-				return err
-			}
-			clients, err := opsClients(cmd.Context(), opts, s)
+			s, clients, err := loadOpsSpec(cmd.Context(), opts, file)
 			if err != nil {
 				return err
 			}
@@ -174,11 +170,7 @@ func newSecretsRmCmd(opts *rootOptions) *cobra.Command {
 			if err := ops.ValidateSecretName(name); err != nil {
 				return usageErr(err)
 			}
-			s, err := loadSpec(file)
-			if err != nil {
-				return err
-			}
-			clients, err := opsClients(cmd.Context(), opts, s)
+			s, clients, err := loadOpsSpec(cmd.Context(), opts, file)
 			if err != nil {
 				return err
 			}

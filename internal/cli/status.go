@@ -27,11 +27,7 @@ unavailable and the rest still shows.`,
 			if format != "text" && format != "json" {
 				return usageErrf("--format %q: use text or json", format)
 			}
-			s, err := loadSpec(file)
-			if err != nil {
-				return err
-			}
-			clients, err := opsClients(cmd.Context(), opts, s)
+			s, clients, err := loadOpsSpec(cmd.Context(), opts, file)
 			if err != nil {
 				return err
 			}
@@ -49,6 +45,20 @@ unavailable and the rest still shows.`,
 	addSpecFlag(c, &file)
 	c.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	return c
+}
+
+// loadOpsSpec loads the spec at file and the clients for its app: the start
+// of every day-2 command that reads or changes the deployed app.
+func loadOpsSpec(ctx context.Context, opts *rootOptions, file string) (*spec.Spec, *ops.Clients, error) {
+	s, err := loadSpec(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	clients, err := opsClients(ctx, opts, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, clients, nil
 }
 
 // opsClients loads the AWS configuration for the app of s (--region, else
