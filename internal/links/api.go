@@ -171,7 +171,7 @@ func (h *handler) create(r *http.Request, rawURL, slug string) (store.Link, int,
 			continue
 		default:
 			storeFailed(r, err)
-			return store.Link{}, http.StatusServiceUnavailable, "the link table did not answer; try again"
+			return store.Link{}, http.StatusServiceUnavailable, apiTableDownMsg
 		}
 	}
 }
@@ -195,8 +195,7 @@ func (h *handler) apiList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		storeFailed(r, err)
-		writeJSONError(w, http.StatusServiceUnavailable, "the link table did not answer; try again")
+		apiTableDown(w, r, err)
 		return
 	}
 	out := listJSON{Links: make([]linkJSON, 0, len(page.Links)), NextCursor: page.Cursor}
@@ -220,8 +219,7 @@ func (h *handler) apiStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		storeFailed(r, err)
-		writeJSONError(w, http.StatusServiceUnavailable, "the link table did not answer; try again")
+		apiTableDown(w, r, err)
 		return
 	}
 	out := statsJSON{linkJSON: h.linkJSON(r, st.Link), TotalClicks: st.Total, Days: make([]dayJSON, 0, len(st.Days))}
@@ -253,8 +251,7 @@ func (h *handler) apiDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		storeFailed(r, err)
-		writeJSONError(w, http.StatusServiceUnavailable, "the link table did not answer; try again")
+		apiTableDown(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -193,6 +193,22 @@ func storeFailed(r *http.Request, err error) {
 	}
 }
 
+// apiTableDownMsg is what the API says when the store did not answer.
+const apiTableDownMsg = "the link table did not answer; try again"
+
+// apiTableDown answers an API request whose store call failed: 503 in
+// JSON, with the cause kept for the request log.
+func apiTableDown(w http.ResponseWriter, r *http.Request, err error) {
+	storeFailed(r, err)
+	writeJSONError(w, http.StatusServiceUnavailable, apiTableDownMsg)
+}
+
+// pageTableDown is apiTableDown for the HTML pages.
+func (h *handler) pageTableDown(w http.ResponseWriter, r *http.Request, err error) {
+	storeFailed(r, err)
+	h.pages.renderError(w, http.StatusServiceUnavailable, "The link table did not answer. Try again in a moment.")
+}
+
 func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte("ok\n"))
@@ -231,8 +247,7 @@ func (h *handler) redirect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		storeFailed(r, err)
-		h.pages.renderError(w, http.StatusServiceUnavailable, "The link table did not answer. Try again in a moment.")
+		h.pageTableDown(w, r, err)
 		return
 	}
 	if r.Method == http.MethodGet {

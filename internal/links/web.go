@@ -196,8 +196,7 @@ func (h *handler) statsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		storeFailed(r, err)
-		h.pages.renderError(w, http.StatusServiceUnavailable, "The link table did not answer. Try again in a moment.")
+		h.pageTableDown(w, r, err)
 		return
 	}
 	render(w, h.pages.stats, http.StatusOK, statsData{
