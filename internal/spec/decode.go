@@ -185,40 +185,42 @@ func fieldsOf(t reflect.Type) (names []string, index map[string]int) {
 }
 
 func (d *decoder) decodeStruct(n ast.Node, v reflect.Value, path string) {
-	entries, ok := d.mappingEntries(n, path, "a mapping of keys such as "+exampleKeys(v.Type()))
-	if !ok {
-		return
-	}
 	names, index := fieldsOf(v.Type())
-	first := map[string]Pos{}
-	for _, e := range entries {
-		name, ok := d.keyName(e.Key, path)
-		if !ok {
-			continue
-		}
-		kp := pos(e.Key)
-		fpath := join(path, name)
-		if prev, dup := first[name]; dup {
-			d.c.add(kp, fpath, "duplicate key, first set on line %d; keep one", prev.Line)
-			continue
-		}
-		first[name] = kp
+	d.eachKey(n, path, "a mapping of keys such as "+exampleKeys(v.Type()), func(name string, kp Pos, fpath string, value ast.Node) {
 		i, known := index[name]
 		if !known {
 			d.c.add(kp, fpath, "%s", unknownKey(name, path, names))
-			continue
+			return
 		}
-		d.decode(e.Value, v.Field(i), fpath)
-	}
+		d.decode(value, v.Field(i), fpath)
+	})
 }
 
 func (d *decoder) decodeMap(n ast.Node, v reflect.Value, path string) {
-	entries, ok := d.mappingEntries(n, path, "a mapping of NAME: value")
-	if !ok {
-		return
-	}
 	// Present in the file: replace the default, do not merge into it.
-	m := reflect.MakeMapWithSize(v.Type(), len(entries))
+	m := reflect.MakeMap(v.Type())
+	ok := d.eachKey(n, path, "a mapping of NAME: value", func(name string, kp Pos, fpath string, value ast.Node) {
+		val, ok := d.mapValue(value, fpath)
+		if !ok {
+			return
+		}
+		d.seen[fpath] = kp
+		m.SetMapIndex(reflect.ValueOf(name), reflect.ValueOf(val))
+	})
+	if ok {
+		v.Set(m)
+	}
+}
+
+// eachKey calls fn for each key of the mapping n, in file order, with the
+// key's position and path; it reports (and skips) keys that are not plain
+// names and keys set twice. It returns false, having reported it, when n
+// is not a mapping (want says what was expected).
+func (d *decoder) eachKey(n ast.Node, path, want string, fn func(name string, kp Pos, fpath string, value ast.Node)) bool {
+	entries, ok := d.mappingEntries(n, path, want)
+	if !ok {
+		return false
+	}
 	first := map[string]Pos{}
 	for _, e := range entries {
 		name, ok := d.keyName(e.Key, path)
@@ -232,14 +234,9 @@ func (d *decoder) decodeMap(n ast.Node, v reflect.Value, path string) {
 			continue
 		}
 		first[name] = kp
-		val, ok := d.mapValue(e.Value, fpath)
-		if !ok {
-			continue
-		}
-		d.seen[fpath] = kp
-		m.SetMapIndex(reflect.ValueOf(name), reflect.ValueOf(val))
+		fn(name, kp, fpath, e.Value)
 	}
-	v.Set(m)
+	return true
 }
 
 // mapValue reads a value of a string map (env, tags). Numbers and booleans
