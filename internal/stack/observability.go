@@ -88,29 +88,43 @@ func (b *builder) alarm(id, suffix, description string, props cfn.Props) {
 	b.add(PartObservability, id, "AWS::CloudWatch::Alarm", props)
 }
 
-func (b *builder) albAlarms() {
-	lb := dim("LoadBalancer", cfn.GetAtt("LoadBalancer", "LoadBalancerFullName"))
-	tg := dim("TargetGroup", cfn.GetAtt("TargetGroup", "TargetGroupFullName"))
-	b.alarm("Alarm5xx", "5xx-rate", "More than 5% of requests answered 5xx over 5 minutes", cfn.Props{
+// errorRateAlarm (Alarm5xx) fires when more than 5% of the requests
+// (totalMetric, called totalID in the expression) over 5 minutes are
+// errors (errorsMetric): the same alarm for every front door.
+func (b *builder) errorRateAlarm(suffix, description, label, namespace string, d map[string]any, errorsMetric, totalID, totalMetric string) {
+	b.alarm("Alarm5xx", suffix, description, cfn.Props{
 		"Metrics": []any{
-			metricStat("errors", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum", 300, lb),
-			metricStat("requests", "AWS/ApplicationELB", "RequestCount", "Sum", 300, lb),
-			expression("rate", "IF(requests > 0, 100 * errors / requests, 0)", "5xx percent"),
+			metricStat("errors", namespace, errorsMetric, "Sum", 300, d),
+			metricStat(totalID, namespace, totalMetric, "Sum", 300, d),
+			expression("rate", fmt.Sprintf("IF(%[1]s > 0, 100 * errors / %[1]s, 0)", totalID), label),
 		},
 		"ComparisonOperator": "GreaterThanThreshold",
 		"Threshold":          5,
 		"EvaluationPeriods":  1,
 	})
-	b.alarm("AlarmLatency", "p95-latency", "p95 response time above 1 s for 10 minutes", cfn.Props{
-		"Namespace":          "AWS/ApplicationELB",
-		"MetricName":         "TargetResponseTime",
-		"Dimensions":         []any{lb},
+}
+
+// p95Alarm (AlarmLatency) fires when the p95 of metric stays above
+// threshold (in the metric's unit) for two 5-minute periods.
+func (b *builder) p95Alarm(suffix, description, namespace, metric string, threshold int, d map[string]any) {
+	b.alarm("AlarmLatency", suffix, description, cfn.Props{
+		"Namespace":          namespace,
+		"MetricName":         metric,
+		"Dimensions":         []any{d},
 		"ExtendedStatistic":  "p95",
 		"Period":             300,
 		"EvaluationPeriods":  2,
-		"Threshold":          1,
+		"Threshold":          threshold,
 		"ComparisonOperator": "GreaterThanThreshold",
 	})
+}
+
+func (b *builder) albAlarms() {
+	lb := dim("LoadBalancer", cfn.GetAtt("LoadBalancer", "LoadBalancerFullName"))
+	tg := dim("TargetGroup", cfn.GetAtt("TargetGroup", "TargetGroupFullName"))
+	b.errorRateAlarm("5xx-rate", "More than 5% of requests answered 5xx over 5 minutes", "5xx percent",
+		"AWS/ApplicationELB", lb, "HTTPCode_Target_5XX_Count", "requests", "RequestCount")
+	b.p95Alarm("p95-latency", "p95 response time above 1 s for 10 minutes", "AWS/ApplicationELB", "TargetResponseTime", 1, lb) // seconds
 	b.alarm("AlarmUnhealthy", "unhealthy-targets", "A task fails its health check", cfn.Props{
 		"Namespace":          "AWS/ApplicationELB",
 		"MetricName":         "UnHealthyHostCount",
@@ -125,52 +139,18 @@ func (b *builder) albAlarms() {
 
 func (b *builder) apiAlarms() {
 	api := dim("ApiId", cfn.Ref("HttpApi"))
-	b.alarm("Alarm5xx", "5xx-rate", "More than 5% of requests answered 5xx over 5 minutes", cfn.Props{
-		"Metrics": []any{
-			metricStat("errors", "AWS/ApiGateway", "5xx", "Sum", 300, api),
-			metricStat("requests", "AWS/ApiGateway", "Count", "Sum", 300, api),
-			expression("rate", "IF(requests > 0, 100 * errors / requests, 0)", "5xx percent"),
-		},
-		"ComparisonOperator": "GreaterThanThreshold",
-		"Threshold":          5,
-		"EvaluationPeriods":  1,
-	})
-	b.alarm("AlarmLatency", "p95-latency", "p95 latency above 1 s for 10 minutes", cfn.Props{
-		"Namespace":          "AWS/ApiGateway",
-		"MetricName":         "Latency",
-		"Dimensions":         []any{api},
-		"ExtendedStatistic":  "p95",
-		"Period":             300,
-		"EvaluationPeriods":  2,
-		"Threshold":          1000, // milliseconds
-		"ComparisonOperator": "GreaterThanThreshold",
-	})
+	b.errorRateAlarm("5xx-rate", "More than 5% of requests answered 5xx over 5 minutes", "5xx percent",
+		"AWS/ApiGateway", api, "5xx", "requests", "Count")
+	b.p95Alarm("p95-latency", "p95 latency above 1 s for 10 minutes", "AWS/ApiGateway", "Latency", 1000, api) // milliseconds
 	// No target group, so no unhealthy-target metric: a failing task is
 	// replaced by ECS (container health check) and shows as 5xx above.
 }
 
 func (b *builder) lambdaAlarms() {
 	fn := dim("FunctionName", cfn.Ref("Function"))
-	b.alarm("Alarm5xx", "error-rate", "More than 5% of invocations failed over 5 minutes", cfn.Props{
-		"Metrics": []any{
-			metricStat("errors", "AWS/Lambda", "Errors", "Sum", 300, fn),
-			metricStat("invocations", "AWS/Lambda", "Invocations", "Sum", 300, fn),
-			expression("rate", "IF(invocations > 0, 100 * errors / invocations, 0)", "error percent"),
-		},
-		"ComparisonOperator": "GreaterThanThreshold",
-		"Threshold":          5,
-		"EvaluationPeriods":  1,
-	})
-	b.alarm("AlarmLatency", "p95-duration", "p95 duration above 1 s for 10 minutes", cfn.Props{
-		"Namespace":          "AWS/Lambda",
-		"MetricName":         "Duration",
-		"Dimensions":         []any{fn},
-		"ExtendedStatistic":  "p95",
-		"Period":             300,
-		"EvaluationPeriods":  2,
-		"Threshold":          1000, // milliseconds
-		"ComparisonOperator": "GreaterThanThreshold",
-	})
+	b.errorRateAlarm("error-rate", "More than 5% of invocations failed over 5 minutes", "error percent",
+		"AWS/Lambda", fn, "Errors", "invocations", "Invocations")
+	b.p95Alarm("p95-duration", "p95 duration above 1 s for 10 minutes", "AWS/Lambda", "Duration", 1000, fn) // milliseconds
 }
 
 func dim(name string, value any) map[string]any {
@@ -265,6 +245,16 @@ func widget(title, stat string, metrics ...[]any) map[string]any {
 	}
 }
 
+// series lists metrics of one namespace under one dimension, as dashboard
+// widgets name them.
+func series(namespace, dimName, dimValue string, metrics ...string) [][]any {
+	out := make([][]any, len(metrics))
+	for i, m := range metrics {
+		out[i] = []any{namespace, m, dimName, dimValue}
+	}
+	return out
+}
+
 func ecsWidgets() []any {
 	return []any{widget("Service CPU and memory (%)", "Average",
 		[]any{"AWS/ECS", "CPUUtilization", "ClusterName", "${Cluster}", "ServiceName", "${Service.Name}"},
@@ -272,54 +262,39 @@ func ecsWidgets() []any {
 	)}
 }
 
-func albWidgets() []any {
-	lb := "${LoadBalancer.LoadBalancerFullName}"
+// trafficWidgets is the row every front door gets: requests, p95 latency
+// and errors, which differ only in their names.
+func trafficWidgets(namespace, dimName, dimValue string, requestsTitle, requests, latencyTitle, latency, errorsTitle string, errors ...string) []any {
 	return []any{
-		widget("Requests", "Sum", []any{"AWS/ApplicationELB", "RequestCount", "LoadBalancer", lb}),
-		widget("Latency p95 (s)", "p95", []any{"AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", lb}),
-		widget("Errors", "Sum",
-			[]any{"AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", lb},
-			[]any{"AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", lb},
-			[]any{"AWS/ApplicationELB", "HTTPCode_Target_4XX_Count", "LoadBalancer", lb},
-		),
+		widget(requestsTitle, "Sum", series(namespace, dimName, dimValue, requests)...),
+		widget(latencyTitle, "p95", series(namespace, dimName, dimValue, latency)...),
+		widget(errorsTitle, "Sum", series(namespace, dimName, dimValue, errors...)...),
 	}
+}
+
+func albWidgets() []any {
+	return trafficWidgets("AWS/ApplicationELB", "LoadBalancer", "${LoadBalancer.LoadBalancerFullName}",
+		"Requests", "RequestCount", "Latency p95 (s)", "TargetResponseTime",
+		"Errors", "HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count", "HTTPCode_Target_4XX_Count")
 }
 
 func apiWidgets() []any {
-	api := "${HttpApi}"
-	return []any{
-		widget("Requests", "Sum", []any{"AWS/ApiGateway", "Count", "ApiId", api}),
-		widget("Latency p95 (ms)", "p95", []any{"AWS/ApiGateway", "Latency", "ApiId", api}),
-		widget("Errors", "Sum",
-			[]any{"AWS/ApiGateway", "5xx", "ApiId", api},
-			[]any{"AWS/ApiGateway", "4xx", "ApiId", api},
-		),
-	}
+	return trafficWidgets("AWS/ApiGateway", "ApiId", "${HttpApi}",
+		"Requests", "Count", "Latency p95 (ms)", "Latency",
+		"Errors", "5xx", "4xx")
 }
 
 func lambdaWidgets() []any {
-	fn := "${Function}"
-	return []any{
-		widget("Invocations", "Sum", []any{"AWS/Lambda", "Invocations", "FunctionName", fn}),
-		widget("Duration p95 (ms)", "p95", []any{"AWS/Lambda", "Duration", "FunctionName", fn}),
-		widget("Errors and throttles", "Sum",
-			[]any{"AWS/Lambda", "Errors", "FunctionName", fn},
-			[]any{"AWS/Lambda", "Throttles", "FunctionName", fn},
-		),
-	}
+	return trafficWidgets("AWS/Lambda", "FunctionName", "${Function}",
+		"Invocations", "Invocations", "Duration p95 (ms)", "Duration",
+		"Errors and throttles", "Errors", "Throttles")
 }
 
 func tableWidgets() []any {
 	tb := "${Table}"
 	return []any{
-		widget("DynamoDB consumed capacity", "Sum",
-			[]any{"AWS/DynamoDB", "ConsumedReadCapacityUnits", "TableName", tb},
-			[]any{"AWS/DynamoDB", "ConsumedWriteCapacityUnits", "TableName", tb},
-		),
-		widget("DynamoDB throttles", "Sum",
-			[]any{"AWS/DynamoDB", "ReadThrottleEvents", "TableName", tb},
-			[]any{"AWS/DynamoDB", "WriteThrottleEvents", "TableName", tb},
-		),
+		widget("DynamoDB consumed capacity", "Sum", series("AWS/DynamoDB", "TableName", tb, "ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits")...),
+		widget("DynamoDB throttles", "Sum", series("AWS/DynamoDB", "TableName", tb, "ReadThrottleEvents", "WriteThrottleEvents")...),
 	}
 }
 
