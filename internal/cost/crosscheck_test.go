@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lowfare/lowfare/internal/cfn"
 	"github.com/lowfare/lowfare/internal/cost"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/stack"
@@ -35,7 +34,7 @@ func TestPricesWhatTheStackBuilds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := cost.AlarmCount(s), billedAlarmMetrics(res.Main); got != want {
+			if got, want := cost.AlarmCount(s), res.AlarmMetrics; got != want {
 				t.Errorf("cost counts %d alarm metrics, the template bills %d", got, want)
 			}
 			types := map[string]bool{}
@@ -67,30 +66,4 @@ func TestPricesWhatTheStackBuilds(t *testing.T) {
 			}
 		})
 	}
-}
-
-// billedAlarmMetrics counts alarms as CloudWatch bills them: one per metric
-// a metric-math alarm reads, one per plain alarm, two per target-tracking
-// policy.
-func billedAlarmMetrics(t *cfn.Template) int {
-	n := 0
-	for _, r := range t.Resources {
-		switch r.Type {
-		case "AWS::CloudWatch::Alarm":
-			metrics, _ := r.Properties["Metrics"].([]any)
-			if len(metrics) == 0 {
-				n++
-			}
-			for _, m := range metrics {
-				if mm, ok := m.(map[string]any); ok && mm["MetricStat"] != nil {
-					n++
-				}
-			}
-		case "AWS::ApplicationAutoScaling::ScalingPolicy":
-			if r.Properties["PolicyType"] == "TargetTrackingScaling" {
-				n += 2
-			}
-		}
-	}
-	return n
 }

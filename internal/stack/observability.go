@@ -188,6 +188,10 @@ func alarmBudget(t *cfn.Template) []Warning {
 	}}
 }
 
+// countAlarmMetrics counts t's alarms as CloudWatch bills them: one per
+// metric a metric-math alarm reads, one per plain alarm, two per
+// target-tracking policy. Build reports it as Result.AlarmMetrics, which
+// the cost package's cross-check holds its estimate from the spec against.
 func countAlarmMetrics(t *cfn.Template) int {
 	n := 0
 	for _, r := range t.Resources {
