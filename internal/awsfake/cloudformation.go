@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -572,7 +573,7 @@ func (f *CloudFormation) describeChangeSet(form url.Values) (any, error) {
 		next = strconv.Itoa(end)
 	}
 	var params []cfnParamXML
-	for _, k := range sortedKeys(cs.params) {
+	for _, k := range slices.Sorted(maps.Keys(cs.params)) {
 		params = append(params, cfnParamXML{k, cs.params[k]})
 	}
 	return struct {
@@ -606,15 +607,6 @@ func pageStart(token string) (int, error) {
 		return 0, Errorf("ValidationError", "Invalid NextToken")
 	}
 	return n, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func (f *CloudFormation) deleteChangeSet(form url.Values) (any, error) {
@@ -854,10 +846,10 @@ func (f *CloudFormation) describeStacks(form url.Values) (any, error) {
 	var out []cfnStackXML
 	for _, st := range list {
 		x := cfnStackXML{StackID: st.id, StackName: st.name, CreationTime: st.created.Format(cfnTime), StackStatus: st.status, StatusReason: st.reason}
-		for _, k := range sortedKeys(st.params) {
+		for _, k := range slices.Sorted(maps.Keys(st.params)) {
 			x.Parameters = append(x.Parameters, cfnParamXML{k, st.params[k]})
 		}
-		for _, k := range sortedKeys(st.outputs) {
+		for _, k := range slices.Sorted(maps.Keys(st.outputs)) {
 			x.Outputs = append(x.Outputs, cfnOutputXML{k, st.outputs[k]})
 		}
 		out = append(out, x)

@@ -1,6 +1,9 @@
 package cfn
 
-import "sort"
+import (
+	"maps"
+	"slices"
+)
 
 // The intrinsic functions, in CloudFormation's JSON form. Each returns a
 // value to put wherever a property value goes.
@@ -71,7 +74,7 @@ func IsIntrinsic(v any) bool {
 // TagList is tags in the list form most resources take:
 // [{"Key": k, "Value": v}], sorted by key.
 func TagList(tags map[string]string) []any {
-	keys := sortedKeys(tags)
+	keys := slices.Sorted(maps.Keys(tags))
 	out := make([]any, 0, len(keys))
 	for _, k := range keys {
 		out = append(out, map[string]any{"Key": k, "Value": tags[k]})
@@ -86,13 +89,4 @@ func TagMap(tags map[string]string) map[string]any {
 		out[k] = v
 	}
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -188,10 +190,10 @@ func (d *Deployer) prepare(ctx context.Context, s Stack, plan *[]Change) (*Resul
 		Capabilities:  []types.Capability{types.CapabilityCapabilityIam, types.CapabilityCapabilityNamedIam},
 		Description:   aws.String("lowfare deploy"),
 	}
-	for _, k := range sortedKeys(s.Parameters) {
+	for _, k := range slices.Sorted(maps.Keys(s.Parameters)) {
 		in.Parameters = append(in.Parameters, types.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(s.Parameters[k])})
 	}
-	for _, k := range sortedKeys(s.Tags) {
+	for _, k := range slices.Sorted(maps.Keys(s.Tags)) {
 		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(s.Tags[k])})
 	}
 	created, err := d.CFN.CreateChangeSet(ctx, in)
@@ -377,7 +379,7 @@ func outputMap(outs []types.Output) map[string]string {
 // OrderedOutputs lists output keys with first (the URL) leading, the rest
 // sorted.
 func OrderedOutputs(outputs map[string]string, first string) []string {
-	keys := sortedKeys(outputs)
+	keys := slices.Sorted(maps.Keys(outputs))
 	sort.SliceStable(keys, func(i, j int) bool { return keys[i] == first && keys[j] != first })
 	return keys
 }
@@ -431,15 +433,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func plural(n int, one, many string) string {
