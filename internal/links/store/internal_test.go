@@ -119,12 +119,8 @@ func TestCacheExpiresAndEvicts(t *testing.T) {
 }
 
 func TestResolveCacheTTL(t *testing.T) {
-	b := ddbtest.Minidyn(t)
+	b, table := minidynTable(t)
 	ctx := ddbtest.Context(t)
-	table := ddbtest.TableName(t)
-	if err := CreateTable(ctx, b.Client, table); err != nil {
-		t.Fatal(err)
-	}
 	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	a := New(b.Client, table, Options{CacheTTL: 10 * time.Second, Now: clock, FlushInterval: time.Hour})
@@ -152,18 +148,11 @@ func TestResolveCacheTTL(t *testing.T) {
 }
 
 func TestFailedFlushKeepsClicks(t *testing.T) {
-	b := ddbtest.Minidyn(t)
+	b, table := minidynTable(t)
 	ctx := ddbtest.Context(t)
-	table := ddbtest.TableName(t)
-	if err := CreateTable(ctx, b.Client, table); err != nil {
-		t.Fatal(err)
-	}
-	st := New(b.Client, table, Options{FlushInterval: time.Hour})
-	defer st.Close(ctx)
 	day := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	if err := st.Create(ctx, Link{Slug: "f", URL: "https://example.com/", CreatedAt: day}); err != nil {
-		t.Fatal(err)
-	}
+	st := storeWithLink(t, b, table, "f", day)
+	defer st.Close(ctx)
 	for range 7 {
 		st.RecordClick("f", day)
 	}
@@ -185,18 +174,11 @@ func TestFailedFlushKeepsClicks(t *testing.T) {
 }
 
 func TestFlushRepairsMissingCounter(t *testing.T) {
-	b := ddbtest.Minidyn(t)
+	b, table := minidynTable(t)
 	ctx := ddbtest.Context(t)
-	table := ddbtest.TableName(t)
-	if err := CreateTable(ctx, b.Client, table); err != nil {
-		t.Fatal(err)
-	}
-	st := New(b.Client, table, Options{FlushInterval: time.Hour})
-	defer st.Close(ctx)
 	day := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	if err := st.Create(ctx, Link{Slug: "r", URL: "https://example.com/", CreatedAt: day}); err != nil {
-		t.Fatal(err)
-	}
+	st := storeWithLink(t, b, table, "r", day)
+	defer st.Close(ctx)
 	// As if Create's second write had failed.
 	if _, err := b.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: key(linkPK("r"), skTotal)}); err != nil {
 		t.Fatal(err)
@@ -213,17 +195,10 @@ func TestFlushRepairsMissingCounter(t *testing.T) {
 }
 
 func TestCloseFlushes(t *testing.T) {
-	b := ddbtest.Minidyn(t)
+	b, table := minidynTable(t)
 	ctx := context.Background()
-	table := ddbtest.TableName(t)
-	if err := CreateTable(ctx, b.Client, table); err != nil {
-		t.Fatal(err)
-	}
-	st := New(b.Client, table, Options{FlushInterval: time.Hour})
 	day := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	if err := st.Create(ctx, Link{Slug: "c", URL: "https://example.com/", CreatedAt: day}); err != nil {
-		t.Fatal(err)
-	}
+	st := storeWithLink(t, b, table, "c", day)
 	st.RecordClick("c", day)
 	if err := st.Close(ctx); err != nil {
 		t.Fatal(err)
@@ -235,6 +210,28 @@ func TestCloseFlushes(t *testing.T) {
 	if err != nil || s.Total != 1 {
 		t.Fatalf("after Close: %+v, %v; want 1 click", s, err)
 	}
+}
+
+// minidynTable is a fresh links table on an in-process minidyn.
+func minidynTable(t *testing.T) (ddbtest.Backend, string) {
+	t.Helper()
+	b := ddbtest.Minidyn(t)
+	table := ddbtest.TableName(t)
+	if err := CreateTable(ddbtest.Context(t), b.Client, table); err != nil {
+		t.Fatal(err)
+	}
+	return b, table
+}
+
+// storeWithLink is a Store on table that flushes only when told to, with
+// one link, slug, created at day. The caller closes it.
+func storeWithLink(t *testing.T, b ddbtest.Backend, table, slug string, day time.Time) *Store {
+	t.Helper()
+	st := New(b.Client, table, Options{FlushInterval: time.Hour})
+	if err := st.Create(ddbtest.Context(t), Link{Slug: slug, URL: "https://example.com/", CreatedAt: day}); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // readOnly is a second Store on the table that buffers nothing, so what it
