@@ -277,14 +277,7 @@ func (f *CloudFormation) requestID() string {
 }
 
 func cfnError(w http.ResponseWriter, err error) {
-	ae, ok := err.(*APIError)
-	if !ok {
-		ae = &APIError{Status: http.StatusInternalServerError, Type: "InternalFailure", Message: err.Error()}
-	}
-	status := ae.Status
-	if status == 0 {
-		status = http.StatusBadRequest
-	}
+	ae, status := apiErrorOf(err)
 	kind := "Sender"
 	if status >= 500 {
 		kind = "Receiver"

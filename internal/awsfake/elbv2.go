@@ -94,14 +94,7 @@ func stripOuter(b []byte) []byte {
 }
 
 func (q *queryXMLFake) writeError(w http.ResponseWriter, err error) {
-	ae, ok := err.(*APIError)
-	if !ok {
-		ae = &APIError{Status: http.StatusInternalServerError, Type: "InternalFailure", Message: err.Error()}
-	}
-	status := ae.Status
-	if status == 0 {
-		status = http.StatusBadRequest
-	}
+	ae, status := apiErrorOf(err)
 	type errXML struct {
 		Type    string `xml:"Type"`
 		Code    string `xml:"Code"`

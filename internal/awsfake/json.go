@@ -33,6 +33,20 @@ func Errorf(typ, format string, args ...any) *APIError {
 	return &APIError{Status: http.StatusBadRequest, Type: typ, Message: fmt.Sprintf(format, args...)}
 }
 
+// apiErrorOf is err as the fakes answer it: an *APIError as it is (status
+// 0 meaning 400), anything else a 500 InternalFailure.
+func apiErrorOf(err error) (ae *APIError, status int) {
+	ae, ok := err.(*APIError)
+	if !ok {
+		ae = &APIError{Status: http.StatusInternalServerError, Type: "InternalFailure", Message: err.Error()}
+	}
+	status = ae.Status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	return ae, status
+}
+
 // JSONOp handles one awsJson operation: body is the raw request JSON; the
 // result is marshalled as the response. Return an *APIError for a modelled
 // error; any other error becomes a 500 InternalFailure.
@@ -135,14 +149,7 @@ func (s *JSONService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *JSONService) writeError(w http.ResponseWriter, err error) {
-	ae, ok := err.(*APIError)
-	if !ok {
-		ae = &APIError{Status: http.StatusInternalServerError, Type: "InternalFailure", Message: err.Error()}
-	}
-	status := ae.Status
-	if status == 0 {
-		status = http.StatusBadRequest
-	}
+	ae, status := apiErrorOf(err)
 	w.Header().Set("Content-Type", "application/x-amz-json-"+s.Version)
 	w.Header().Set("X-Amzn-Errortype", ae.Type)
 	w.WriteHeader(status)
