@@ -27,55 +27,29 @@ const (
 // opsWorld is a deployed links/dev app on local endpoints, reached by the
 // CLI through the SDK's AWS_ENDPOINT_URL_<SERVICE> variables.
 type opsWorld struct {
-	cfn     *awsfake.CloudFormation
-	ecs     *awsfake.ECS
-	logs    *awsfake.Logs
-	ssm     *awsfake.SSM
-	budgets *awsfake.Budgets
-	aas     *awsfake.AutoScaling
-	elb     *awsfake.ELBv2
-	cw      *awsfake.CloudWatch
-	sts     *awsfake.STS
-}
-
-// requests counts every request any fake received.
-func (w *opsWorld) requests() int {
-	n := len(w.cfn.Calls())
-	for _, calls := range [][]string{w.ecs.Calls(), w.logs.Calls(), w.ssm.Calls(), w.budgets.Calls(), w.aas.Calls(), w.elb.Calls(), w.cw.Calls(), w.sts.Calls()} {
-		n += len(calls)
-	}
-	return n
+	*awsfake.DayTwo
 }
 
 func newOpsWorld(t *testing.T) *opsWorld {
 	t.Helper()
-	w := &opsWorld{
-		cfn: awsfake.NewCloudFormation(),
-		ecs: awsfake.NewECS(), logs: awsfake.NewLogs(), ssm: awsfake.NewSSM(),
-		budgets: awsfake.NewBudgets("123456789012"), aas: awsfake.NewAutoScaling(),
-		elb: awsfake.NewELBv2(), cw: awsfake.NewCloudWatch(), sts: awsfake.NewSTS("123456789012"),
-	}
-	w.cfn.PutStack("lowfare-links-dev", "CREATE_COMPLETE", map[string]string{
+	w := &opsWorld{DayTwo: awsfake.NewDayTwo("123456789012")}
+	w.CloudFormation.PutStack("lowfare-links-dev", "CREATE_COMPLETE", map[string]string{
 		stack.OutputURL: "http://lf-links-dev.example", stack.OutputCluster: opsCluster, stack.OutputService: opsService,
 		stack.OutputLogGroup: opsGroup, stack.OutputTargetGroup: opsTG,
 	})
-	w.ecs.Converge = true
-	w.ecs.AddService(awsfake.ECSService{Cluster: opsCluster, Name: opsService, Desired: 1, Running: 1})
-	w.aas.AddTarget(awsfake.ScalableTarget{Namespace: "ecs", ResourceID: opsRes, Dimension: "ecs:service:DesiredCount", Min: 1, Max: 2})
+	w.ECS.Converge = true
+	w.ECS.AddService(awsfake.ECSService{Cluster: opsCluster, Name: opsService, Desired: 1, Running: 1})
+	w.AutoScaling.AddTarget(awsfake.ScalableTarget{Namespace: "ecs", ResourceID: opsRes, Dimension: "ecs:service:DesiredCount", Min: 1, Max: 2})
 	zero, one, two := int32(0), int32(1), int32(2)
-	w.aas.AddScheduledAction(awsfake.ScheduledAction{Name: "sleep", Namespace: "ecs", ResourceID: opsRes, Dimension: "ecs:service:DesiredCount",
+	w.AutoScaling.AddScheduledAction(awsfake.ScheduledAction{Name: "sleep", Namespace: "ecs", ResourceID: opsRes, Dimension: "ecs:service:DesiredCount",
 		Schedule: "cron(0 20 ? * * *)", Timezone: "Europe/Berlin", Min: &zero, Max: &zero})
-	w.aas.AddScheduledAction(awsfake.ScheduledAction{Name: "wake", Namespace: "ecs", ResourceID: opsRes, Dimension: "ecs:service:DesiredCount",
+	w.AutoScaling.AddScheduledAction(awsfake.ScheduledAction{Name: "wake", Namespace: "ecs", ResourceID: opsRes, Dimension: "ecs:service:DesiredCount",
 		Schedule: "cron(0 8 ? * * *)", Timezone: "Europe/Berlin", Min: &one, Max: &two})
-	w.elb.SetTargets(opsTG, awsfake.Target{ID: "10.0.0.9", Port: 8080, State: "healthy"})
-	w.budgets.AddBudget(awsfake.Budget{Name: "lowfare-links-dev", Limit: 10, Actual: 1.25, Forecasted: 4})
-	w.logs.AddGroup(opsGroup)
+	w.ELB.SetTargets(opsTG, awsfake.Target{ID: "10.0.0.9", Port: 8080, State: "healthy"})
+	w.Budgets.AddBudget(awsfake.Budget{Name: "lowfare-links-dev", Limit: 10, Actual: 1.25, Forecasted: 4})
+	w.Logs.AddGroup(opsGroup)
 
-	awsfake.UseEndpoints(t, map[string]string{
-		"CLOUDFORMATION": awsfake.Serve(t, w.cfn), "ECS": awsfake.Serve(t, w.ecs), "CLOUDWATCH_LOGS": awsfake.Serve(t, w.logs),
-		"SSM": awsfake.Serve(t, w.ssm), "BUDGETS": awsfake.Serve(t, w.budgets), "APPLICATION_AUTO_SCALING": awsfake.Serve(t, w.aas),
-		"ELASTIC_LOAD_BALANCING_V2": awsfake.Serve(t, w.elb), "CLOUDWATCH": awsfake.Serve(t, w.cw), "STS": awsfake.Serve(t, w.sts),
-	})
+	awsfake.UseEndpoints(t, w.Endpoints(t))
 	return w
 }
 
@@ -101,7 +75,7 @@ func opsRun(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 
 func TestStatusCommand(t *testing.T) {
 	w := newOpsWorld(t)
-	w.cw.AddAlarm(awsfake.Alarm{Name: "lowfare-links-dev-5xx", State: "ALARM", Reason: "5xx above 5", Updated: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)})
+	w.CloudWatch.AddAlarm(awsfake.Alarm{Name: "lowfare-links-dev-5xx", State: "ALARM", Reason: "5xx above 5", Updated: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)})
 	file := opsSpecFile(t, opsSpec)
 	code, out, errOut := opsRun(t, "", "status", "-f", file)
 	if code != 0 {
@@ -151,7 +125,7 @@ func TestOpsCommandsMissingStack(t *testing.T) {
 			t.Errorf("%v: stderr %q does not say the stack is missing and what to do", args, errOut)
 		}
 	}
-	if len(w.aas.Calls())+len(w.ecs.Calls())+len(w.logs.Calls()) != 0 {
+	if len(w.AutoScaling.Calls())+len(w.ECS.Calls())+len(w.Logs.Calls()) != 0 {
 		t.Fatal("commands went past the missing stack")
 	}
 }
@@ -195,7 +169,7 @@ func TestOpsBadInputSendsNothing(t *testing.T) {
 			if errOut == "" {
 				t.Error("no message on stderr")
 			}
-			if n := w.requests(); n != 0 {
+			if n := w.Requests(); n != 0 {
 				t.Fatalf("the fakes saw %d requests for bad input", n)
 			}
 		})
@@ -206,8 +180,8 @@ func TestScaleSleepWakeCommands(t *testing.T) {
 	w := newOpsWorld(t)
 	file := opsSpecFile(t, opsSpec)
 	state := func() string {
-		tg, _ := w.aas.Target("ecs", opsRes, "ecs:service:DesiredCount")
-		sv, _ := w.ecs.Service(opsCluster, opsService)
+		tg, _ := w.AutoScaling.Target("ecs", opsRes, "ecs:service:DesiredCount")
+		sv, _ := w.ECS.Service(opsCluster, opsService)
 		return strings.Join([]string{itoa(tg.Min), itoa(tg.Max), itoa(sv.Desired), itoa(sv.Running)}, " ")
 	}
 	steps := []struct {
@@ -246,7 +220,7 @@ func TestSecretsCommands(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("set: exit %d: %s", code, errOut)
 	}
-	if p, _ := w.ssm.Parameter("/lowfare/links/dev/ADMIN_TOKEN"); p.Value != value || p.Type != "SecureString" {
+	if p, _ := w.SSM.Parameter("/lowfare/links/dev/ADMIN_TOKEN"); p.Value != value || p.Type != "SecureString" {
 		t.Fatalf("stored %q (%s), want the value without its newline as SecureString", p.Value, p.Type)
 	}
 	all := out + errOut
@@ -258,7 +232,7 @@ func TestSecretsCommands(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("set --from-file: exit %d: %s", code, errOut)
 	}
-	if p, _ := w.ssm.Parameter("/lowfare/links/dev/EXTRA"); p.Value != "line1\nline2\n" {
+	if p, _ := w.SSM.Parameter("/lowfare/links/dev/EXTRA"); p.Value != "line1\nline2\n" {
 		t.Fatalf("from file stored %q; only one trailing newline may go", p.Value)
 	}
 	if !strings.Contains(out, "not in service.secrets") {
@@ -289,7 +263,7 @@ func TestSecretsCommands(t *testing.T) {
 	if strings.Contains(all, value) || strings.Contains(all, "line1") {
 		t.Fatalf("a secret value was printed:\n%s", all)
 	}
-	if w.ssm.DecryptRequests() != 0 {
+	if w.SSM.DecryptRequests() != 0 {
 		t.Fatal("secrets asked SSM to decrypt")
 	}
 }
@@ -298,9 +272,9 @@ func TestLogsCommand(t *testing.T) {
 	w := newOpsWorld(t)
 	file := opsSpecFile(t, opsSpec)
 	now := time.Now()
-	w.logs.Put(opsGroup, "links/links/feedfacecafebeef", now.Add(-3*time.Hour).UnixMilli(), "old start-up line")
-	w.logs.Put(opsGroup, "links/links/feedfacecafebeef", now.Add(-10*time.Minute).UnixMilli(), "GET /x 200")
-	w.logs.Put(opsGroup, "links/links/feedfacecafebeef", now.Add(-5*time.Minute).UnixMilli(), "GET /y 500")
+	w.Logs.Put(opsGroup, "links/links/feedfacecafebeef", now.Add(-3*time.Hour).UnixMilli(), "old start-up line")
+	w.Logs.Put(opsGroup, "links/links/feedfacecafebeef", now.Add(-10*time.Minute).UnixMilli(), "GET /x 200")
+	w.Logs.Put(opsGroup, "links/links/feedfacecafebeef", now.Add(-5*time.Minute).UnixMilli(), "GET /y 500")
 
 	code, out, errOut := opsRun(t, "", "logs", "--file", file, "--since", "1h", "--filter", "500")
 	if code != 0 {
@@ -330,7 +304,7 @@ func TestLogsCommand(t *testing.T) {
 		}
 	}
 	wait("GET /y 500")
-	w.logs.Put(opsGroup, "links/links/0000000011111111", time.Now().UnixMilli(), "arrived while following")
+	w.Logs.Put(opsGroup, "links/links/0000000011111111", time.Now().UnixMilli(), "arrived while following")
 	wait("arrived while following")
 	cancel()
 	select {
@@ -360,7 +334,7 @@ func TestOpsMissingCredentials(t *testing.T) {
 			t.Errorf("%v: stderr %q, want one line naming what to set", args, errOut)
 		}
 	}
-	if w.requests() != 0 {
+	if w.Requests() != 0 {
 		t.Fatal("requests were made without credentials")
 	}
 }

@@ -64,7 +64,7 @@ func TestStackFromDeployFake(t *testing.T) {
 	if _, err := Sleep(ctx, w.clients, w.spec); err != nil {
 		t.Fatal(err)
 	}
-	if sv, _ := w.ecs.Service(testCluster, testService); sv.Desired != 0 {
+	if sv, _ := w.ECS.Service(testCluster, testService); sv.Desired != 0 {
 		t.Fatalf("desired after sleep = %d", sv.Desired)
 	}
 }

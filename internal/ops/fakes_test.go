@@ -30,17 +30,9 @@ const (
 
 // world is one app's worth of local AWS, as a deploy would leave it.
 type world struct {
-	spec    *spec.Spec
-	cfn     *awsfake.CloudFormation
-	outputs map[string]string // the main stack's, as put in cfn
-	ecs     *awsfake.ECS
-	logs    *awsfake.Logs
-	ssm     *awsfake.SSM
-	budgets *awsfake.Budgets
-	aas     *awsfake.AutoScaling
-	elb     *awsfake.ELBv2
-	cw      *awsfake.CloudWatch
-	sts     *awsfake.STS
+	spec *spec.Spec
+	*awsfake.DayTwo
+	outputs map[string]string // the main stack's, as put in CloudFormation
 	clients *Clients
 }
 
@@ -48,16 +40,8 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	s := spec.Default()
 	w := &world{
-		spec:    s,
-		cfn:     awsfake.NewCloudFormation(),
-		ecs:     awsfake.NewECS(),
-		logs:    awsfake.NewLogs(),
-		ssm:     awsfake.NewSSM(),
-		budgets: awsfake.NewBudgets(testAccount),
-		aas:     awsfake.NewAutoScaling(),
-		elb:     awsfake.NewELBv2(),
-		cw:      awsfake.NewCloudWatch(),
-		sts:     awsfake.NewSTS(testAccount),
+		spec:   s,
+		DayTwo: awsfake.NewDayTwo(testAccount),
 	}
 	w.outputs = map[string]string{
 		stack.OutputURL:         "http://lf-links-dev-abc123.us-east-1.elb.amazonaws.com",
@@ -67,20 +51,20 @@ func newWorld(t *testing.T) *world {
 		stack.OutputTargetGroup: testTG,
 		stack.OutputTable:       "lowfare-links-dev-Table-XYZ",
 	}
-	w.cfn.PutStack(s.StackName(), "UPDATE_COMPLETE", w.outputs)
-	w.ecs.AddService(awsfake.ECSService{Cluster: testCluster, Name: testService, Desired: 1, Running: 1})
-	w.aas.AddTarget(awsfake.ScalableTarget{Namespace: "ecs", ResourceID: "service/" + testCluster + "/" + testService, Dimension: "ecs:service:DesiredCount", Min: 1, Max: 2})
-	w.logs.AddGroup(testGroup)
+	w.CloudFormation.PutStack(s.StackName(), "UPDATE_COMPLETE", w.outputs)
+	w.ECS.AddService(awsfake.ECSService{Cluster: testCluster, Name: testService, Desired: 1, Running: 1})
+	w.AutoScaling.AddTarget(awsfake.ScalableTarget{Namespace: "ecs", ResourceID: "service/" + testCluster + "/" + testService, Dimension: "ecs:service:DesiredCount", Min: 1, Max: 2})
+	w.Logs.AddGroup(testGroup)
 	w.clients = &Clients{
-		CloudFormation: cloudformation.NewFromConfig(awsfake.Config(t, w.cfn)),
-		ECS:            ecs.NewFromConfig(awsfake.Config(t, w.ecs)),
-		Logs:           cloudwatchlogs.NewFromConfig(awsfake.Config(t, w.logs)),
-		SSM:            ssm.NewFromConfig(awsfake.Config(t, w.ssm)),
-		Budgets:        budgets.NewFromConfig(awsfake.Config(t, w.budgets)),
-		AutoScaling:    applicationautoscaling.NewFromConfig(awsfake.Config(t, w.aas)),
-		ELB:            elbv2.NewFromConfig(awsfake.Config(t, w.elb)),
-		CloudWatch:     cloudwatch.NewFromConfig(awsfake.Config(t, w.cw)),
-		STS:            sts.NewFromConfig(awsfake.Config(t, w.sts)),
+		CloudFormation: cloudformation.NewFromConfig(awsfake.Config(t, w.CloudFormation)),
+		ECS:            ecs.NewFromConfig(awsfake.Config(t, w.ECS)),
+		Logs:           cloudwatchlogs.NewFromConfig(awsfake.Config(t, w.Logs)),
+		SSM:            ssm.NewFromConfig(awsfake.Config(t, w.SSM)),
+		Budgets:        budgets.NewFromConfig(awsfake.Config(t, w.Budgets)),
+		AutoScaling:    applicationautoscaling.NewFromConfig(awsfake.Config(t, w.AutoScaling)),
+		ELB:            elbv2.NewFromConfig(awsfake.Config(t, w.ELB)),
+		CloudWatch:     cloudwatch.NewFromConfig(awsfake.Config(t, w.CloudWatch)),
+		STS:            sts.NewFromConfig(awsfake.Config(t, w.STS)),
 	}
 	return w
 }
@@ -89,9 +73,9 @@ func (w *world) resourceID() string { return "service/" + testCluster + "/" + te
 
 func (w *world) addSchedule() {
 	zero, one, two := int32(0), int32(1), int32(2)
-	w.aas.AddScheduledAction(awsfake.ScheduledAction{Name: "lowfare-links-dev-sleep-0", Namespace: "ecs", ResourceID: w.resourceID(),
+	w.AutoScaling.AddScheduledAction(awsfake.ScheduledAction{Name: "lowfare-links-dev-sleep-0", Namespace: "ecs", ResourceID: w.resourceID(),
 		Dimension: "ecs:service:DesiredCount", Schedule: "cron(0 20 ? * MON-FRI *)", Timezone: "Europe/Berlin", Min: &zero, Max: &zero})
-	w.aas.AddScheduledAction(awsfake.ScheduledAction{Name: "lowfare-links-dev-wake-0", Namespace: "ecs", ResourceID: w.resourceID(),
+	w.AutoScaling.AddScheduledAction(awsfake.ScheduledAction{Name: "lowfare-links-dev-wake-0", Namespace: "ecs", ResourceID: w.resourceID(),
 		Dimension: "ecs:service:DesiredCount", Schedule: "cron(0 8 ? * MON-FRI *)", Timezone: "Europe/Berlin", Min: &one, Max: &two})
 }
 

@@ -16,11 +16,11 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func TestLogsPrintsAllPages(t *testing.T) {
 	w := newWorld(t)
-	w.logs.PageSize = 2
+	w.Logs.PageSize = 2
 	stream := "links/links/0123456789abcdef0123456789abcdef"
-	w.logs.Put(testGroup, stream, ms(logsNow.Add(-2*time.Hour)), "too old")
+	w.Logs.Put(testGroup, stream, ms(logsNow.Add(-2*time.Hour)), "too old")
 	for i, msg := range []string{"GET /a 200", "GET /b 404", "POST /c 201", "GET /d 500\n", "GET /e 200"} {
-		w.logs.Put(testGroup, stream, ms(logsNow.Add(-30*time.Minute+time.Duration(i)*time.Minute)), msg)
+		w.Logs.Put(testGroup, stream, ms(logsNow.Add(-30*time.Minute+time.Duration(i)*time.Minute)), msg)
 	}
 	var out bytes.Buffer
 	err := Logs(testCtx(t), w.clients.Logs, testGroup, LogOptions{Since: time.Hour, Now: func() time.Time { return logsNow }}, &out)
@@ -76,8 +76,8 @@ func TestLogsFollowDedupesAndStopsOnCancel(t *testing.T) {
 	w := newWorld(t)
 	stream := "links/links/aaaaaaaabbbbbbbb"
 	ts := ms(time.Now().Add(-time.Minute))
-	w.logs.Put(testGroup, stream, ts, "first")
-	w.logs.Put(testGroup, stream, ts, "same millisecond")
+	w.Logs.Put(testGroup, stream, ts, "first")
+	w.Logs.Put(testGroup, stream, ts, "same millisecond")
 
 	ctx, cancel := context.WithCancel(testCtx(t))
 	out := &testutil.Buffer{}
@@ -86,12 +86,12 @@ func TestLogsFollowDedupesAndStopsOnCancel(t *testing.T) {
 		done <- Logs(ctx, w.clients.Logs, testGroup, LogOptions{Since: time.Hour, Follow: true, Poll: time.Millisecond}, out)
 	}()
 	waitFor(testCtx(t), t, out, "same millisecond")
-	w.logs.Put(testGroup, stream, ts, "late arrival, same millisecond")
-	w.logs.Put(testGroup, stream, ts+5, "second")
+	w.Logs.Put(testGroup, stream, ts, "late arrival, same millisecond")
+	w.Logs.Put(testGroup, stream, ts+5, "second")
 	waitFor(testCtx(t), t, out, "second")
 	// Let several more polls pass over the same events.
-	polls := w.logs.CallCount("FilterLogEvents")
-	for w.logs.CallCount("FilterLogEvents") < polls+3 {
+	polls := w.Logs.CallCount("FilterLogEvents")
+	for w.Logs.CallCount("FilterLogEvents") < polls+3 {
 		time.Sleep(time.Millisecond)
 	}
 	cancel()

@@ -44,13 +44,13 @@ var statusNow = time.Date(2026, 11, 25, 18, 30, 0, 0, time.UTC)
 func TestStatus(t *testing.T) {
 	w := newWorld(t)
 	w.addSchedule()
-	w.ecs.AddService(awsfake.ECSService{Cluster: testCluster, Name: testService, Desired: 2, Running: 1, Pending: 1})
-	w.elb.SetTargets(testTG, awsfake.Target{ID: "10.0.0.12", Port: 8080, State: "healthy"},
+	w.ECS.AddService(awsfake.ECSService{Cluster: testCluster, Name: testService, Desired: 2, Running: 1, Pending: 1})
+	w.ELB.SetTargets(testTG, awsfake.Target{ID: "10.0.0.12", Port: 8080, State: "healthy"},
 		awsfake.Target{ID: "10.0.1.40", Port: 8080, State: "initial", Reason: "Elb.RegistrationInProgress"})
-	w.cw.AddAlarm(awsfake.Alarm{Name: "lowfare-links-dev-5xx", State: "ALARM", Reason: "Threshold Crossed: 1 datapoint [12.0] was greater than the threshold (5.0).", Updated: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)})
-	w.cw.AddAlarm(awsfake.Alarm{Name: "lowfare-links-dev-cpu", State: "OK"})
-	w.cw.AddAlarm(awsfake.Alarm{Name: "someone-else-5xx", State: "ALARM"})
-	w.budgets.AddBudget(awsfake.Budget{Name: "lowfare-links-dev", Limit: 10, Actual: 3.2, Forecasted: 11.5})
+	w.CloudWatch.AddAlarm(awsfake.Alarm{Name: "lowfare-links-dev-5xx", State: "ALARM", Reason: "Threshold Crossed: 1 datapoint [12.0] was greater than the threshold (5.0).", Updated: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)})
+	w.CloudWatch.AddAlarm(awsfake.Alarm{Name: "lowfare-links-dev-cpu", State: "OK"})
+	w.CloudWatch.AddAlarm(awsfake.Alarm{Name: "someone-else-5xx", State: "ALARM"})
+	w.Budgets.AddBudget(awsfake.Budget{Name: "lowfare-links-dev", Limit: 10, Actual: 3.2, Forecasted: 11.5})
 
 	st, err := GetStatus(testCtx(t), w.clients, w.spec, statusNow)
 	if err != nil {
@@ -110,7 +110,7 @@ func TestStatusDegradesPerPart(t *testing.T) {
 func TestStatusServerless(t *testing.T) {
 	w := newWorld(t)
 	w.spec.Profile = spec.ProfileServerless
-	w.cfn.PutStack(w.spec.StackName(), "CREATE_COMPLETE", map[string]string{
+	w.CloudFormation.PutStack(w.spec.StackName(), "CREATE_COMPLETE", map[string]string{
 		stack.OutputURL: "https://abc.lambda-url.us-east-1.on.aws/", stack.OutputFunction: "lowfare-links-dev-Fn-1", stack.OutputLogGroup: testGroup})
 	st, err := GetStatus(testCtx(t), w.clients, w.spec, statusNow)
 	if err != nil {
@@ -119,7 +119,7 @@ func TestStatusServerless(t *testing.T) {
 	if st.Function != "lowfare-links-dev-Fn-1" || st.Service != nil || st.Targets != nil {
 		t.Fatalf("status = %+v", st)
 	}
-	if n := len(w.ecs.Calls()) + len(w.aas.Calls()) + len(w.elb.Calls()); n != 0 {
+	if n := len(w.ECS.Calls()) + len(w.AutoScaling.Calls()) + len(w.ELB.Calls()); n != 0 {
 		t.Fatalf("serverless status called ECS/AutoScaling/ELB %d times", n)
 	}
 }
@@ -139,7 +139,7 @@ func TestMissingStack(t *testing.T) {
 	if _, err := Sleep(testCtx(t), w.clients, w.spec); !errors.Is(err, ErrStackNotFound) {
 		t.Fatalf("sleep: err = %v", err)
 	}
-	if len(w.aas.Calls())+len(w.ecs.Calls()) != 0 {
+	if len(w.AutoScaling.Calls())+len(w.ECS.Calls()) != 0 {
 		t.Fatal("scaling calls made for a missing stack")
 	}
 }
@@ -151,8 +151,8 @@ func TestScaleSleepWake(t *testing.T) {
 	ctx := testCtx(t)
 	check := func(step string, min, max, desired int32) {
 		t.Helper()
-		tg, _ := w.aas.Target("ecs", w.resourceID(), "ecs:service:DesiredCount")
-		sv, _ := w.ecs.Service(testCluster, testService)
+		tg, _ := w.AutoScaling.Target("ecs", w.resourceID(), "ecs:service:DesiredCount")
+		sv, _ := w.ECS.Service(testCluster, testService)
 		if tg.Min != min || tg.Max != max || sv.Desired != desired {
 			t.Fatalf("after %s: bounds %d-%d desired %d, want %d-%d desired %d", step, tg.Min, tg.Max, sv.Desired, min, max, desired)
 		}
@@ -179,7 +179,7 @@ func TestScaleSleepWake(t *testing.T) {
 	}
 	// Bounds always go before the desired count.
 	want := []string{"RegisterScalableTarget", "DescribeScheduledActions"}
-	if got := w.aas.Calls(); !slices.Equal(got[:2], want) {
+	if got := w.AutoScaling.Calls(); !slices.Equal(got[:2], want) {
 		t.Fatalf("auto scaling calls = %v", got)
 	}
 }
@@ -201,7 +201,7 @@ func TestScaleRejectsBadCounts(t *testing.T) {
 			t.Errorf("%s on serverless: %v, want ErrNotECS", name, err)
 		}
 	}
-	if len(w.cfn.Calls())+len(w.aas.Calls())+len(w.ecs.Calls()) != 0 {
+	if len(w.CloudFormation.Calls())+len(w.AutoScaling.Calls())+len(w.ECS.Calls()) != 0 {
 		t.Fatal("a rejected request reached AWS")
 	}
 }
@@ -209,7 +209,7 @@ func TestScaleRejectsBadCounts(t *testing.T) {
 func TestScaleServiceGone(t *testing.T) {
 	w := newWorld(t)
 	w.outputs[stack.OutputCluster] = "other-cluster"
-	w.cfn.PutStack(w.spec.StackName(), "UPDATE_COMPLETE", w.outputs)
+	w.CloudFormation.PutStack(w.spec.StackName(), "UPDATE_COMPLETE", w.outputs)
 	_, err := Scale(testCtx(t), w.clients, w.spec, 1)
 	if err == nil || !strings.Contains(err.Error(), "desired count") {
 		t.Fatalf("err = %v, want the UpdateService failure explained", err)

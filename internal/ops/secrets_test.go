@@ -27,13 +27,13 @@ func TestSecretsLifecycle(t *testing.T) {
 	if v, err = SetSecret(ctx, w.clients.SSM, w.spec, "ADMIN_TOKEN", value+"2"); err != nil || v != 2 {
 		t.Fatalf("overwrite = %d, %v", v, err)
 	}
-	p, ok := w.ssm.Parameter("/lowfare/links/dev/ADMIN_TOKEN")
+	p, ok := w.SSM.Parameter("/lowfare/links/dev/ADMIN_TOKEN")
 	if !ok || p.Type != "SecureString" || p.Value != value+"2" {
 		t.Fatalf("stored = %+v", p)
 	}
-	w.ssm.Set("/lowfare/links/dev/EXTRA", "SecureString", "x")
-	w.ssm.Set("/lowfare/links/prod/ADMIN_TOKEN", "SecureString", "other env")
-	w.ssm.Set("/lowfare/links/dev/nested/DEEP", "SecureString", "deeper")
+	w.SSM.Set("/lowfare/links/dev/EXTRA", "SecureString", "x")
+	w.SSM.Set("/lowfare/links/prod/ADMIN_TOKEN", "SecureString", "other env")
+	w.SSM.Set("/lowfare/links/dev/nested/DEEP", "SecureString", "deeper")
 
 	missing, err = MissingSecrets(ctx, w.clients.SSM, w.spec)
 	if err != nil || !slices.Equal(missing, []string{"DB_KEY"}) {
@@ -59,7 +59,7 @@ func TestSecretsLifecycle(t *testing.T) {
 	if err := DeleteSecret(ctx, w.clients.SSM, w.spec, "EXTRA"); !errors.Is(err, ErrSecretNotFound) {
 		t.Fatalf("second delete: %v", err)
 	}
-	if w.ssm.DecryptRequests() != 0 {
+	if w.SSM.DecryptRequests() != 0 {
 		t.Fatal("a secrets operation asked SSM to decrypt")
 	}
 }
@@ -70,7 +70,7 @@ func TestMissingSecretsBatches(t *testing.T) {
 	for i := range 23 {
 		w.spec.Service.Secrets = append(w.spec.Service.Secrets, "S"+strings.Repeat("X", i))
 	}
-	w.ssm.Set(w.spec.SecretParameter("SXXXXXXXXXXXXXXX"), "SecureString", "v") // the 16th
+	w.SSM.Set(w.spec.SecretParameter("SXXXXXXXXXXXXXXX"), "SecureString", "v") // the 16th
 	missing, err := MissingSecrets(testCtx(t), w.clients.SSM, w.spec)
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +78,7 @@ func TestMissingSecretsBatches(t *testing.T) {
 	if len(missing) != 22 || slices.Contains(missing, "SXXXXXXXXXXXXXXX") {
 		t.Fatalf("missing = %v", missing)
 	}
-	if n := w.ssm.CallCount("GetParameters"); n != 3 {
+	if n := w.SSM.CallCount("GetParameters"); n != 3 {
 		t.Fatalf("GetParameters calls = %d, want 3 batches of at most 10", n)
 	}
 }
@@ -106,8 +106,8 @@ func TestSecretInputChecks(t *testing.T) {
 	if _, err := SetSecret(testCtx(t), w.clients.SSM, w.spec, "EMPTY", ""); err == nil {
 		t.Fatal("empty value accepted")
 	}
-	if len(w.ssm.Calls()) != 0 {
-		t.Fatalf("invalid input reached SSM: %v", w.ssm.Calls())
+	if len(w.SSM.Calls()) != 0 {
+		t.Fatalf("invalid input reached SSM: %v", w.SSM.Calls())
 	}
 }
 
