@@ -26,10 +26,7 @@ func dataWorld(t *testing.T, links int) (ddbtest.Backend, string) {
 	t.Helper()
 	b := ddbtest.Minidyn(t)
 	ctx := ddbtest.Context(t)
-	table := ddbtest.TableName(t)
-	if err := store.CreateTable(ctx, b.Client, table); err != nil {
-		t.Fatal(err)
-	}
+	table := ddbtest.NewTable(t, b, store.CreateTable)
 	st := store.New(b.Client, table, store.Options{FlushInterval: time.Hour})
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	for i := range links {
@@ -47,11 +44,7 @@ func dataWorld(t *testing.T, links int) (ddbtest.Backend, string) {
 
 func emptyTable(t *testing.T, b ddbtest.Backend) string {
 	t.Helper()
-	table := ddbtest.TableName(t)
-	if err := store.CreateTable(ddbtest.Context(t), b.Client, table); err != nil {
-		t.Fatal(err)
-	}
-	return table
+	return ddbtest.NewTable(t, b, store.CreateTable)
 }
 
 func tableDump(t *testing.T, c *dynamodb.Client, table string) []string {

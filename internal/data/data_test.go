@@ -25,11 +25,7 @@ var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 // newTable creates an empty links table on b.
 func newTable(t *testing.T, b ddbtest.Backend) string {
 	t.Helper()
-	table := ddbtest.TableName(t)
-	if err := store.CreateTable(ddbtest.Context(t), b.Client, table); err != nil {
-		t.Fatalf("CreateTable: %v", err)
-	}
-	return table
+	return ddbtest.NewTable(t, b, store.CreateTable)
 }
 
 // seed fills table with n links written by the links store itself (META,

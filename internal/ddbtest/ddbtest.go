@@ -113,6 +113,18 @@ func TableName(t testing.TB) string {
 	return "t_" + base + "_" + hex.EncodeToString(b[:])
 }
 
+// NewTable creates a table named for the test (TableName) on b with
+// create, the table's own constructor (store.CreateTable for the links
+// table: this package cannot import the store, whose tests import it).
+func NewTable(t testing.TB, b Backend, create func(context.Context, *dynamodb.Client, string) error) string {
+	t.Helper()
+	table := TableName(t)
+	if err := create(Context(t), b.Client, table); err != nil {
+		t.Fatalf("creating table %s: %v", table, err)
+	}
+	return table
+}
+
 // Context returns a context cancelled at the end of the test, with a
 // generous deadline so a hung endpoint fails instead of hanging.
 func Context(t testing.TB) context.Context {

@@ -216,11 +216,7 @@ func TestCloseFlushes(t *testing.T) {
 func minidynTable(t *testing.T) (ddbtest.Backend, string) {
 	t.Helper()
 	b := ddbtest.Minidyn(t)
-	table := ddbtest.TableName(t)
-	if err := CreateTable(ddbtest.Context(t), b.Client, table); err != nil {
-		t.Fatal(err)
-	}
-	return b, table
+	return b, ddbtest.NewTable(t, b, CreateTable)
 }
 
 // storeWithLink is a Store on table that flushes only when told to, with

@@ -19,11 +19,7 @@ import (
 // newStore creates a fresh table on b and a Store on it, closed at the end.
 func newStore(t *testing.T, b ddbtest.Backend, opts store.Options) (*store.Store, string) {
 	t.Helper()
-	ctx := ddbtest.Context(t)
-	table := ddbtest.TableName(t)
-	if err := store.CreateTable(ctx, b.Client, table); err != nil {
-		t.Fatalf("CreateTable: %v", err)
-	}
+	table := ddbtest.NewTable(t, b, store.CreateTable)
 	if opts.FlushInterval == 0 {
 		opts.FlushInterval = time.Hour // tests flush explicitly
 	}
