@@ -7,7 +7,6 @@ import (
 	"flag"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/awsfake"
+	"github.com/lowfare/lowfare/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -88,22 +88,7 @@ var elapsedRE = regexp.MustCompile(`in [0-9hms.µn]+\.`)
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	got = elapsedRE.ReplaceAllString(got, "in <elapsed>.")
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	testutil.Golden(t, filepath.Join("testdata", name+".golden"), []byte(got), *update)
 }
 
 func TestCreate(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lowfare/lowfare/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -44,19 +46,7 @@ func checkProblems(t *testing.T, name string, err error) string {
 
 func golden(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("problems differ from %s (go test -update to accept):\n--- got\n%s--- want\n%s", path, got, want)
-	}
+	testutil.Golden(t, path, []byte(got), *update)
 }
 
 // TestBadSpecs loads every file under testdata/bad and compares the

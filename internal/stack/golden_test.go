@@ -3,9 +3,10 @@ package stack
 import (
 	"bytes"
 	"flag"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/lowfare/lowfare/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the current templates")
@@ -25,18 +26,7 @@ func TestGoldenTemplates(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				path := filepath.Join("testdata", "golden", file)
-				if *update {
-					writeFile(t, path, got)
-					continue
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("%v (run with -update to create it)", err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("%s differs from the template built now; review and run with -update", path)
-				}
+				testutil.Golden(t, filepath.Join("testdata", "golden", file), got, *update)
 			}
 		})
 	}
