@@ -1,7 +1,8 @@
 package awsfake
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -123,11 +124,7 @@ func (f *AutoScaling) describeTargets(in struct {
 		want[id] = true
 	}
 	out := []map[string]any{}
-	keys := make([]string, 0, len(f.targets))
-	for k := range f.targets {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(f.targets))
 	for _, k := range keys {
 		t := f.targets[k]
 		if t.Namespace != in.ServiceNamespace || (len(want) > 0 && !want[t.ResourceID]) ||

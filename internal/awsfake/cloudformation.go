@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -366,11 +365,7 @@ func sortedIDs(t *cfnTemplate) []string {
 	if t == nil {
 		return nil
 	}
-	ids := make([]string, 0, len(t.Resources))
-	for id := range t.Resources {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+	ids := slices.Sorted(maps.Keys(t.Resources))
 	return ids
 }
 
@@ -828,7 +823,7 @@ func (f *CloudFormation) describeStacks(form url.Values) (any, error) {
 		f.advance(st)
 		list = append(list, st)
 	} else {
-		for _, name := range sortedStackNames(f.stacks) {
+		for _, name := range slices.Sorted(maps.Keys(f.stacks)) {
 			st := f.stacks[name]
 			f.advance(st)
 			if !st.deleted { // without a name, AWS lists live stacks only
@@ -851,15 +846,6 @@ func (f *CloudFormation) describeStacks(form url.Values) (any, error) {
 		XMLName xml.Name      `xml:"x"`
 		Stacks  []cfnStackXML `xml:"Stacks>member"`
 	}{Stacks: out}, nil
-}
-
-func sortedStackNames(m map[string]*cfnStack) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 type cfnEventXML struct {

@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
-	"sort"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -42,11 +42,7 @@ func encodeMap(buf *bytes.Buffer, m map[string]types.AttributeValue, depth int) 
 	if depth > maxDepth {
 		return errors.New("nested deeper than 32 levels")
 	}
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(m))
 	buf.WriteByte('{')
 	for i, k := range names {
 		if i > 0 {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -214,7 +215,7 @@ func (s *snapshotter) load(ctx context.Context) error {
 
 func (s *snapshotter) encode(ctx context.Context) ([]byte, [32]byte, error) {
 	snap := &snapshot{Version: snapshotVersion}
-	for _, name := range sortedKeys(s.tables) {
+	for _, name := range slices.Sorted(maps.Keys(s.tables)) {
 		t, err := dumpTable(ctx, s.ddb, name, s.tables[name])
 		if err != nil {
 			return nil, [32]byte{}, err
@@ -255,15 +256,6 @@ func (s *snapshotter) loop(ctx context.Context, every time.Duration) {
 			}
 		}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // PrintInfo writes the banner `lowfare dev` shows once the service is up.

@@ -3,6 +3,7 @@ package spec
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -170,7 +171,7 @@ func flowInts(items []int) string {
 
 func flowMap(m map[string]string) string {
 	parts := make([]string, 0, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		parts = append(parts, quote(k)+": "+quote(m[k]))
 	}
 	return "{" + strings.Join(parts, ", ") + "}"

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -300,7 +301,7 @@ var reservedVars = []string{"TABLE_NAME"}
 func (v *validator) envVars() {
 	svc := v.s.Service
 	size := 0
-	for _, name := range sortedKeys(svc.Env) {
+	for _, name := range slices.Sorted(maps.Keys(svc.Env)) {
 		path := "service.env." + name
 		size += len(name) + len(svc.Env[name])
 		switch {
@@ -468,7 +469,7 @@ func (v *validator) tags() {
 	if len(tags) > 48 {
 		v.fail("tags", "%d tags; AWS allows 50 per resource and lowfare adds 2: keep 48 or fewer", len(tags))
 	}
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		path := "tags." + k
 		val := tags[k]
 		lower := strings.ToLower(k)
@@ -515,15 +516,6 @@ func itoa(ns []int) []string {
 		out[i] = strconv.Itoa(n)
 	}
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func hasKey(m map[string]string, k string) bool {

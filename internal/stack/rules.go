@@ -2,7 +2,8 @@ package stack
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/lowfare/lowfare/internal/spec"
@@ -98,7 +99,7 @@ func Check(s *spec.Spec) ([]Warning, error) {
 			bad("service.spot", "Fargate Spot does not apply to profile serverless; remove spot")
 		}
 		envBytes := 0
-		for _, k := range sortedTagKeys(svc.Env) {
+		for _, k := range slices.Sorted(maps.Keys(svc.Env)) {
 			envBytes += len(k) + len(svc.Env[k])
 			if strings.HasPrefix(k, "AWS_") || k == "SSM_PARAMETER_PREFIX" {
 				bad("service.env."+k, "Lambda reserves this name; rename the variable")
@@ -183,7 +184,7 @@ func checkTags(tags map[string]string, bad func(field, format string, args ...an
 	if len(tags) > 48 {
 		bad("tags", "%d tags: AWS allows 50 per resource and lowfare adds 2", len(tags))
 	}
-	for _, k := range sortedTagKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		v := tags[k]
 		field := "tags." + k
 		switch {
@@ -198,15 +199,6 @@ func checkTags(tags map[string]string, bad func(field, format string, args ...an
 			bad(field, "a tag value has 1 to 256 characters (some resources refuse empty values)")
 		}
 	}
-}
-
-func sortedTagKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func checkHealth(h spec.Health, bad func(field, format string, args ...any)) {

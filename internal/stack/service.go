@@ -2,6 +2,8 @@ package stack
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -163,11 +165,7 @@ func (b *builder) container() map[string]any {
 // environment is TABLE_NAME and the spec's plain variables, sorted.
 func (b *builder) environment() []any {
 	env := []any{map[string]any{"Name": "TABLE_NAME", "Value": cfn.Ref("Table")}}
-	keys := make([]string, 0, len(b.s.Service.Env))
-	for k := range b.s.Service.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(b.s.Service.Env))
 	for _, k := range keys {
 		env = append(env, map[string]any{"Name": k, "Value": b.s.Service.Env[k]})
 	}
