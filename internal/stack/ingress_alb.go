@@ -30,15 +30,7 @@ func (b *builder) ingressALB() {
 		"GroupDescription":     fmt.Sprintf("%s load balancer: HTTP(S) from anywhere, to the tasks only", b.n.Prefix),
 		"VpcId":                cfn.Ref("Vpc"),
 		"SecurityGroupIngress": open,
-		// Only to the tasks' port inside the VPC, instead of the default
-		// allow-all egress.
-		"SecurityGroupEgress": []any{map[string]any{
-			"IpProtocol":  "tcp",
-			"FromPort":    s.Service.Port,
-			"ToPort":      s.Service.Port,
-			"CidrIp":      vpcCIDR,
-			"Description": "to the tasks",
-		}},
+		"SecurityGroupEgress":  toTasksOnly(s.Service.Port),
 	})
 	b.add(PartIngress, "LoadBalancer", "AWS::ElasticLoadBalancingV2::LoadBalancer", cfn.Props{
 		"Name":           b.n.LoadBalancer,

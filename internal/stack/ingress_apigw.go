@@ -16,15 +16,9 @@ import (
 func (b *builder) ingressAPIGW() {
 	s := b.s
 	b.add(PartIngress, "VpcLinkSecurityGroup", "AWS::EC2::SecurityGroup", cfn.Props{
-		"GroupDescription": fmt.Sprintf("%s VPC link: API Gateway to the tasks only", b.n.Prefix),
-		"VpcId":            cfn.Ref("Vpc"),
-		"SecurityGroupEgress": []any{map[string]any{
-			"IpProtocol":  "tcp",
-			"FromPort":    s.Service.Port,
-			"ToPort":      s.Service.Port,
-			"CidrIp":      vpcCIDR,
-			"Description": "to the tasks",
-		}},
+		"GroupDescription":    fmt.Sprintf("%s VPC link: API Gateway to the tasks only", b.n.Prefix),
+		"VpcId":               cfn.Ref("Vpc"),
+		"SecurityGroupEgress": toTasksOnly(s.Service.Port),
 	})
 	b.add(PartIngress, "VpcLink", "AWS::ApiGatewayV2::VpcLink", cfn.Props{
 		"Name":             b.n.VpcLink,
@@ -106,4 +100,17 @@ func (b *builder) httpAPI(integration cfn.Props) {
 		b.aliasRecord(cfn.GetAtt("ApiDomain", "RegionalDomainName"), cfn.GetAtt("ApiDomain", "RegionalHostedZoneId"))
 	}
 	b.urlValue = "https://" + in.Domain
+}
+
+// toTasksOnly is the egress of what fronts the service (the load
+// balancer, the VPC link): the tasks' port inside the VPC and nothing
+// else, instead of the default allow-all.
+func toTasksOnly(port int) []any {
+	return []any{map[string]any{
+		"IpProtocol":  "tcp",
+		"FromPort":    port,
+		"ToPort":      port,
+		"CidrIp":      vpcCIDR,
+		"Description": "to the tasks",
+	}}
 }
