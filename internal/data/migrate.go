@@ -398,23 +398,10 @@ func (m *Migrator) Scan(ctx context.Context, filter string, names map[string]str
 func (m *Migrator) Update(ctx context.Context, in *dynamodb.UpdateItemInput) (bool, error) {
 	m.init()
 	in.TableName = aws.String(m.Table)
-	if err := m.Write.Charge(ctx, 1); err != nil {
-		return false, err
-	}
-	err := m.Backoff.retry(ctx, "updating table "+m.Table, func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, CallTimeout)
-		defer cancel()
+	return m.conditionalWrite(ctx, 1, "updating table", "updating", func(ctx context.Context) error {
 		_, err := m.DDB.UpdateItem(ctx, in)
 		return err
 	})
-	if isConditionFailed(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("updating an item of table %s: %w", m.Table, err)
-	}
-	m.changed++
-	return true, nil
 }
 
 // Put runs one PutItem, paced by Write (units: the item's size, times two
@@ -423,20 +410,30 @@ func (m *Migrator) Update(ctx context.Context, in *dynamodb.UpdateItemInput) (bo
 func (m *Migrator) Put(ctx context.Context, in *dynamodb.PutItemInput, units float64) (bool, error) {
 	m.init()
 	in.TableName = aws.String(m.Table)
+	return m.conditionalWrite(ctx, units, "writing to table", "writing", func(ctx context.Context) error {
+		_, err := m.DDB.PutItem(ctx, in)
+		return err
+	})
+}
+
+// conditionalWrite is what Update and Put share: charge units to Write,
+// run call under CallTimeout with retries when throttled, and count the
+// write unless its condition did not hold (false, no error). retryWhat
+// and verb word the throttling error and the others.
+func (m *Migrator) conditionalWrite(ctx context.Context, units float64, retryWhat, verb string, call func(context.Context) error) (bool, error) {
 	if err := m.Write.Charge(ctx, units); err != nil {
 		return false, err
 	}
-	err := m.Backoff.retry(ctx, "writing to table "+m.Table, func(ctx context.Context) error {
+	err := m.Backoff.retry(ctx, retryWhat+" "+m.Table, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, CallTimeout)
 		defer cancel()
-		_, err := m.DDB.PutItem(ctx, in)
-		return err
+		return call(ctx)
 	})
 	if isConditionFailed(err) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("writing an item of table %s: %w", m.Table, err)
+		return false, fmt.Errorf("%s an item of table %s: %w", verb, m.Table, err)
 	}
 	m.changed++
 	return true, nil
