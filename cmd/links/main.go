@@ -35,6 +35,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/links"
 	"github.com/lowfare/lowfare/internal/links/lambdahttp"
 	"github.com/lowfare/lowfare/internal/links/store"
@@ -171,7 +172,9 @@ func awsConfig(ctx context.Context, getenv func(string) string) (aws.Config, boo
 			t.MaxIdleConnsPerHost = 64 // the click flusher and creates share the pool
 			t.ResponseHeaderTimeout = awsCallTimeout
 		})
-	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient)}
+	// OwnBodies: see awsconf; the SDK may release a request body while
+	// net/http still reads it, which closes the connection under the answer.
+	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(awsconf.OwnBodies(httpClient))}
 	local := getenv("AWS_ENDPOINT_URL_DYNAMODB") != ""
 	if local && getenv("AWS_REGION") == "" && getenv("AWS_DEFAULT_REGION") == "" {
 		opts = append(opts, config.WithRegion("us-east-1"))

@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/lowfare/lowfare/internal/awsconf"
 )
 
 // Serve runs h on a local HTTP server for the rest of the test and
@@ -29,6 +31,8 @@ func Config(t testing.TB, h http.Handler) aws.Config {
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDFAKE", "secret", ""),
 		BaseEndpoint:     aws.String(Serve(t, h)),
 		RetryMaxAttempts: 1,
+		// As every lowfare client does (see awsconf.OwnBodies).
+		HTTPClient: awsconf.OwnBodies(http.DefaultClient),
 	}
 }
 

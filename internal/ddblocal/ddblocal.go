@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/lowfare/lowfare/internal/awsconf"
 )
 
 // CallTimeout bounds every call to a local endpoint.
@@ -18,13 +20,15 @@ const CallTimeout = 30 * time.Second
 // NewClient returns a client for endpoint with dummy credentials (local
 // endpoints accept any) in us-east-1 and a timeout on every call. It skips
 // the SDK's CRC32 response check: minidyn sends no X-Amz-Crc32 header, and
-// the SDK would log a warning for every response.
+// the SDK would log a warning for every response. Its HTTP client owns
+// its request bodies (see awsconf.OwnBodies: without it, about one call in
+// a few hundred failed with "use of closed network connection").
 func NewClient(endpoint string) *dynamodb.Client {
 	return dynamodb.New(dynamodb.Options{
 		Region:                          "us-east-1",
 		BaseEndpoint:                    aws.String(endpoint),
 		Credentials:                     credentials.NewStaticCredentialsProvider("local", "local", ""),
-		HTTPClient:                      &http.Client{Timeout: CallTimeout},
+		HTTPClient:                      awsconf.OwnBodies(&http.Client{Timeout: CallTimeout}),
 		DisableValidateResponseChecksum: true,
 	})
 }
