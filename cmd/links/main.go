@@ -172,9 +172,7 @@ func awsConfig(ctx context.Context, getenv func(string) string) (aws.Config, boo
 			t.MaxIdleConnsPerHost = 64 // the click flusher and creates share the pool
 			t.ResponseHeaderTimeout = awsCallTimeout
 		})
-	// OwnBodies: see awsconf; the SDK may release a request body while
-	// net/http still reads it, which closes the connection under the answer.
-	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(awsconf.OwnBodies(httpClient))}
+	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient)}
 	local := getenv("AWS_ENDPOINT_URL_DYNAMODB") != ""
 	if local && getenv("AWS_REGION") == "" && getenv("AWS_DEFAULT_REGION") == "" {
 		opts = append(opts, config.WithRegion("us-east-1"))
@@ -186,6 +184,11 @@ func awsConfig(ctx context.Context, getenv func(string) string) (aws.Config, boo
 	if cfg.Region == "" {
 		return aws.Config{}, false, errors.New("no AWS region: set AWS_REGION")
 	}
+	// Wrapped after loading, since the loader configures the buildable
+	// client itself (CA bundles): the SDK may release a request body while
+	// net/http still reads it, which closes the connection under the
+	// answer (see awsconf.OwnBodies).
+	cfg.HTTPClient = awsconf.OwnBodies(cfg.HTTPClient)
 	if local && getenv("AWS_ACCESS_KEY_ID") == "" && getenv("AWS_PROFILE") == "" {
 		// Not the SDK chain: without keys it would end at EC2 instance
 		// metadata and wait seconds for it. Local endpoints check nothing.
