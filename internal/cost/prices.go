@@ -7,9 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -209,12 +210,7 @@ func lineCol(data []byte, offset int64) (line, col int) {
 
 // RegionNames lists the table's regions, sorted.
 func (t *Table) RegionNames() []string {
-	names := make([]string, 0, len(t.Regions))
-	for r := range t.Regions {
-		names = append(names, r)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(t.Regions))
 }
 
 // UnknownRegionError is returned for a region the table has no prices for.
@@ -241,13 +237,8 @@ func (t *Table) Region(region string) (RegionPrices, error) {
 // dates lists the distinct months the prices were checked, sorted.
 func (r RegionPrices) dates() []string {
 	seen := map[string]bool{}
-	var out []string
 	for _, f := range r.fields() {
-		if d := f.price.Date; !seen[d] {
-			seen[d] = true
-			out = append(out, d)
-		}
+		seen[f.price.Date] = true
 	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(seen))
 }
