@@ -302,10 +302,8 @@ func TestAwakeHours(t *testing.T) {
 		{"office hours Berlin", spec.ParsedSchedule{Location: berlin, Windows: []spec.Window{{Days: weekdays, Start: 480, End: 1200}}}, 60 * 730.0 / 168},
 		// all day every day: 168 h/week = 730 h
 		{"always", spec.ParsedSchedule{Windows: []spec.Window{{Days: everyDay, Start: 0, End: 1440}}}, 730},
-		// 08-12 and 10-14 overlap: 6 h a day x 5 = 30 h/week x 730/168 = 130.357143 h
-		{"overlap counts once", spec.ParsedSchedule{Windows: []spec.Window{
-			{Days: weekdays, Start: 480, End: 720}, {Days: weekdays, Start: 600, End: 840},
-		}}, 30 * 730.0 / 168},
+		// 08-12 and 14-18: 8 h a day x 5 = 40 h/week x 730/168 = 173.809524 h
+		{"two windows add up", parsed(t, "Mon-Fri 08:00-12:00, Mon-Fri 14:00-18:00"), 40 * 730.0 / 168},
 		// 09:30-10:15 on Saturday only: 0.75 h/week x 730/168 = 3.258929 h
 		{"minutes", spec.ParsedSchedule{Windows: []spec.Window{{Days: [7]bool{time.Saturday: true}, Start: 570, End: 615}}}, 0.75 * 730 / 168},
 	}
@@ -314,6 +312,17 @@ func TestAwakeHours(t *testing.T) {
 			t.Errorf("%s: %v h, want %v", c.name, got, c.want)
 		}
 	}
+}
+
+// parsed is the schedule Schedule.Parse makes of awake, in UTC: the only
+// way a schedule reaches the cost model.
+func parsed(t *testing.T, awake string) spec.ParsedSchedule {
+	t.Helper()
+	ps, err := spec.Schedule{Timezone: "UTC", Awake: awake}.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
 }
 
 func TestAlarmCount(t *testing.T) {

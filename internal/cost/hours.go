@@ -14,29 +14,10 @@ import (
 // Daylight saving time shifts the clock twice a year; the week of a shift
 // gains or loses at most one awake hour if a window spans the change (they
 // happen at night, when windows rarely run), under 0.2% of a month. The
-// model ignores it. Overlapping windows count once.
+// model ignores it. Schedule.Parse refuses overlapping windows, so the
+// week's hours are the windows' lengths added up.
 func AwakeHours(ps spec.ParsedSchedule) float64 {
-	var awake [7][1440]bool
-	for _, w := range ps.Windows {
-		start, end := max(w.Start, 0), min(w.End, 1440)
-		for day := time.Sunday; day <= time.Saturday; day++ {
-			if !w.Days[day] {
-				continue
-			}
-			for m := start; m < end; m++ {
-				awake[day][m] = true
-			}
-		}
-	}
-	minutes := 0
-	for _, day := range awake {
-		for _, on := range day {
-			if on {
-				minutes++
-			}
-		}
-	}
-	return float64(minutes) / 60 * HoursPerMonth / hoursPerWeek
+	return ps.AwakeHoursPerWeek() * HoursPerMonth / hoursPerWeek
 }
 
 // defaultSchedule is the scheduled variant --compare prices when the spec
