@@ -15,12 +15,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/lowfare/lowfare/internal/data"
 )
 
 // The snapshot is one JSON file: for each table its schema (what
 // CreateTable needs) and its items in DynamoDB's own JSON form
-// ({"S":"..."}, {"N":"1"}, ...), sorted by key so that an unchanged
-// table gives byte-identical output. It is read and written only through
+// ({"S":"..."}, {"N":"1"}, ...), written and checked by internal/data's
+// codec (the one lowfare data export uses), sorted by key so that an
+// unchanged table gives byte-identical output. It is read and written only through
 // the DynamoDB API, so it does not depend on minidyn's internals.
 
 const snapshotVersion = 1
@@ -31,9 +34,10 @@ type snapshot struct {
 }
 
 type snapshotTable struct {
-	Name   string           `json:"name"`
-	Schema tableSchema      `json:"schema"`
-	Items  []map[string]*av `json:"items"`
+	Name   string            `json:"name"`
+	Schema tableSchema       `json:"schema"`
+	Items  []json.RawMessage `json:"items"` // each one item in DynamoDB JSON
+
 }
 
 // tableSchema is the part of CreateTableInput a snapshot keeps.
@@ -120,32 +124,47 @@ func keySchema(hash, rng string) []types.KeySchemaElement {
 
 // dumpTable scans a whole table into a snapshotTable.
 func dumpTable(ctx context.Context, ddb *dynamodb.Client, name string, schema tableSchema) (snapshotTable, error) {
-	t := snapshotTable{Name: name, Schema: schema, Items: []map[string]*av{}}
+	var items []map[string]types.AttributeValue
 	in := &dynamodb.ScanInput{TableName: aws.String(name), ConsistentRead: aws.Bool(true)}
 	for {
 		out, err := ddb.Scan(ctx, in)
 		if err != nil {
 			return snapshotTable{}, fmt.Errorf("scanning table %s: %w", name, err)
 		}
-		for _, item := range out.Items {
-			m, err := encodeItem(item)
-			if err != nil {
-				return snapshotTable{}, fmt.Errorf("table %s: %w", name, err)
-			}
-			t.Items = append(t.Items, m)
-		}
+		items = append(items, out.Items...)
 		if len(out.LastEvaluatedKey) == 0 {
 			break
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
-	slices.SortFunc(t.Items, func(a, b map[string]*av) int {
-		if c := strings.Compare(a[schema.Hash].sortKey(), b[schema.Hash].sortKey()); c != 0 {
+	slices.SortFunc(items, func(a, b map[string]types.AttributeValue) int {
+		if c := strings.Compare(sortKey(a[schema.Hash]), sortKey(b[schema.Hash])); c != 0 {
 			return c
 		}
-		return strings.Compare(a[schema.Range].sortKey(), b[schema.Range].sortKey())
+		return strings.Compare(sortKey(a[schema.Range]), sortKey(b[schema.Range]))
 	})
+	t := snapshotTable{Name: name, Schema: schema, Items: make([]json.RawMessage, 0, len(items))}
+	for _, item := range items {
+		line, err := data.EncodeItem(item)
+		if err != nil {
+			return snapshotTable{}, fmt.Errorf("table %s: %w", name, err)
+		}
+		t.Items = append(t.Items, line)
+	}
 	return t, nil
+}
+
+// sortKey orders items in a snapshot by a key attribute (S, N or B).
+func sortKey(v types.AttributeValue) string {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return v.Value
+	case *types.AttributeValueMemberN:
+		return v.Value
+	case *types.AttributeValueMemberB:
+		return string(v.Value)
+	}
+	return ""
 }
 
 // restoreTable creates a table from a snapshot (unless it exists) and
@@ -165,7 +184,7 @@ func restoreTable(ctx context.Context, ddb *dynamodb.Client, t snapshotTable) er
 		end := min(start+25, len(t.Items))
 		reqs := make([]types.WriteRequest, 0, end-start)
 		for i, m := range t.Items[start:end] {
-			item, err := decodeItem(m)
+			item, err := data.ParseItem(m)
 			if err != nil {
 				return fmt.Errorf("table %s item %d: %w", t.Name, start+i, err)
 			}
@@ -187,9 +206,9 @@ func restoreTable(ctx context.Context, ddb *dynamodb.Client, t snapshotTable) er
 }
 
 // parseSnapshot decodes and checks a snapshot file's bytes.
-func parseSnapshot(data []byte) (*snapshot, error) {
+func parseSnapshot(b []byte) (*snapshot, error) {
 	var s snapshot
-	if err := json.Unmarshal(data, &s); err != nil {
+	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, err
 	}
 	if s.Version != snapshotVersion {
@@ -205,7 +224,7 @@ func parseSnapshot(data []byte) (*snapshot, error) {
 			return nil, err
 		}
 		for i, m := range t.Items {
-			item, err := decodeItem(m)
+			item, err := data.ParseItem(m)
 			if err != nil {
 				return nil, fmt.Errorf("table %s item %d: %w", t.Name, i, err)
 			}
@@ -219,14 +238,14 @@ func parseSnapshot(data []byte) (*snapshot, error) {
 
 // readSnapshot loads path; a missing file is an empty snapshot.
 func readSnapshot(path string) (*snapshot, error) {
-	data, err := os.ReadFile(path)
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return &snapshot{Version: snapshotVersion}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	s, err := parseSnapshot(data)
+	s, err := parseSnapshot(b)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s is unreadable: %w (move it away to start with empty data)", path, err)
 	}
@@ -255,12 +274,11 @@ func encodeSnapshot(s *snapshot) ([]byte, [32]byte, error) {
 			if j > 0 {
 				b.WriteByte(',')
 			}
-			line, err := json.Marshal(item)
-			if err != nil {
+			b.WriteString("\n   ")
+			// Compact, not Marshal: Marshal would escape & < > in URLs.
+			if err := json.Compact(&b, item); err != nil {
 				return nil, [32]byte{}, err
 			}
-			b.WriteString("\n   ")
-			b.Write(line)
 		}
 		b.WriteString("\n  ]}")
 	}

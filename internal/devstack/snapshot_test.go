@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/lowfare/lowfare/internal/data"
 	"github.com/lowfare/lowfare/internal/links/store"
 )
 
@@ -35,22 +37,22 @@ func sampleItem() map[string]types.AttributeValue {
 
 func TestItemRoundTrip(t *testing.T) {
 	item := sampleItem()
-	enc, err := encodeItem(item)
+	enc, err := data.EncodeItem(item)
 	if err != nil {
 		t.Fatal(err)
 	}
 	snap := &snapshot{Version: snapshotVersion, Tables: []snapshotTable{{
-		Name: "links", Schema: schemaOf(store.TableInput("links")), Items: []map[string]*av{enc},
+		Name: "links", Schema: schemaOf(store.TableInput("links")), Items: []json.RawMessage{enc},
 	}}}
-	data, _, err := encodeSnapshot(snap)
+	out, _, err := encodeSnapshot(snap)
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := parseSnapshot(data)
+	back, err := parseSnapshot(out)
 	if err != nil {
-		t.Fatalf("parse of our own output: %v\n%s", err, data)
+		t.Fatalf("parse of our own output: %v\n%s", err, out)
 	}
-	got, err := decodeItem(back.Tables[0].Items[0])
+	got, err := data.ParseItem(back.Tables[0].Items[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,25 +110,25 @@ func TestWriteFileAtomicReplaces(t *testing.T) {
 // FuzzParseSnapshot: no input panics, and whatever parses survives a
 // decode/encode/parse round trip unchanged.
 func FuzzParseSnapshot(f *testing.F) {
-	enc, _ := encodeItem(sampleItem())
+	enc, _ := data.EncodeItem(sampleItem())
 	seed, _, _ := encodeSnapshot(&snapshot{Version: 1, Tables: []snapshotTable{{
-		Name: "links", Schema: schemaOf(store.TableInput("links")), Items: []map[string]*av{enc},
+		Name: "links", Schema: schemaOf(store.TableInput("links")), Items: []json.RawMessage{enc},
 	}}})
 	f.Add(seed)
 	f.Add([]byte(`{"version":1,"tables":[]}`))
 	f.Add([]byte(`{"version":1,"tables":[{"name":"x","schema":{"attributes":{"PK":"S"},"hash":"PK"},"items":[{"PK":{"L":[{"M":{}}]}}]}]}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := parseSnapshot(data)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		s, err := parseSnapshot(in)
 		if err != nil {
 			return
 		}
 		for ti := range s.Tables {
 			for i, m := range s.Tables[ti].Items {
-				item, err := decodeItem(m)
+				item, err := data.ParseItem(m)
 				if err != nil {
 					t.Fatalf("parsed item does not decode: %v", err)
 				}
-				if s.Tables[ti].Items[i], err = encodeItem(item); err != nil {
+				if s.Tables[ti].Items[i], err = data.EncodeItem(item); err != nil {
 					t.Fatalf("decoded item does not encode: %v", err)
 				}
 			}
