@@ -85,17 +85,14 @@ func specAWS(ctx context.Context, opts *rootOptions, s *spec.Spec) (aws.Config, 
 	if region == "" {
 		region = s.Region
 	}
-	cfg, err := awsconf.Load(ctx, awsconf.Options{Profile: opts.Profile, Region: region})
-	if err != nil {
-		return aws.Config{}, err
-	}
-	return cfg, nil
+	return awsconf.Load(ctx, awsconf.Options{Profile: opts.Profile, Region: region})
 }
 
-// isTerminal reports whether w is a character device (a terminal), where
-// progress may rewrite a live line.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTerminal reports whether stream (standard input or output) is a
+// character device (a terminal): progress may rewrite a live line there, and
+// a secret typed there shows as it is typed.
+func isTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
 	if !ok {
 		return false
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/ops"
 	"github.com/lowfare/lowfare/internal/spec"
 )
@@ -64,11 +63,7 @@ func loadOpsSpec(ctx context.Context, opts *rootOptions, file string) (*spec.Spe
 // opsClients loads the AWS configuration for the app of s (--region, else
 // the spec's region) and builds the clients the day-2 commands use.
 func opsClients(ctx context.Context, opts *rootOptions, s *spec.Spec) (*ops.Clients, error) {
-	region := opts.Region
-	if region == "" {
-		region = s.Region
-	}
-	cfg, err := awsconf.Load(ctx, awsconf.Options{Profile: opts.Profile, Region: region})
+	cfg, err := specAWS(ctx, opts, s)
 	if err != nil {
 		return nil, err
 	}
