@@ -52,10 +52,8 @@ dropped), so it never appears in the shell history:
 			if err != nil {
 				return err
 			}
-			if f, ok := cmd.InOrStdin().(*os.File); ok && from == "" {
-				if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-					fmt.Fprintf(cmd.ErrOrStderr(), "Reading %s from the terminal (it will show as you type): end with Enter, then Ctrl-D.\n", name)
-				}
+			if from == "" && isTerminal(cmd.InOrStdin()) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "Reading %s from the terminal (it will show as you type): end with Enter, then Ctrl-D.\n", name)
 			}
 			value, err := readSecretValue(cmd.InOrStdin(), from)
 			if err != nil {
