@@ -118,7 +118,7 @@ func Run(ctx context.Context, o Options) error {
 		info.Endpoint = endpoint
 		info.Snapshot = filepath.Join(o.DataDir, SnapshotFile)
 		snap = &snapshotter{
-			ddb:    NewClient(endpoint),
+			ddb:    ddblocal.NewClient(endpoint),
 			path:   info.Snapshot,
 			tables: map[string]tableSchema{o.Table: schemaOf(store.TableInput(o.Table))},
 			log:    o.Logger,
@@ -127,7 +127,7 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 	}
-	ddb := NewClient(info.Endpoint)
+	ddb := ddblocal.NewClient(info.Endpoint)
 	if err := store.CreateTable(ctx, ddb, o.Table); err != nil {
 		return fmt.Errorf("preparing table %s at %s: %w", o.Table, info.Endpoint, err)
 	}
@@ -164,9 +164,6 @@ func Run(ctx context.Context, o Options) error {
 	}
 	return runErr
 }
-
-// NewClient returns a DynamoDB client for a local endpoint (see ddblocal).
-func NewClient(endpoint string) *dynamodb.Client { return ddblocal.NewClient(endpoint) }
 
 // startMinidyn serves minidyn on a free 127.0.0.1 port.
 func startMinidyn() (string, func(), error) {
