@@ -53,15 +53,10 @@ func runInit(c *cobra.Command, opts *rootOptions, f *initFlags) error {
 	if err != nil {
 		return usageErr(flagProblems(err))
 	}
-	if opts.Region != "" {
-		s.Region = opts.Region
+	if err := withRegion(s, opts.Region); err != nil {
+		return err
 	}
 	text := s.CommentedYAML()
-	// What init writes must load; a region given with --region is the
-	// one value New did not check.
-	if _, err := spec.Parse(f.file, text); err != nil {
-		return usageErr(flagProblems(err))
-	}
 	if f.file == "-" {
 		_, err := c.OutOrStdout().Write(text)
 		return err
@@ -94,6 +89,22 @@ func flagProblems(err error) error {
 		out = append(out, fmt.Errorf("%s: %s", name, p.Msg))
 	}
 	return errors.Join(out...)
+}
+
+// withRegion puts --region (if given) in place of the spec's region and
+// checks the spec again as the loader would, so that a bad region name, or
+// a certificate in another region, is refused as if the file had said it.
+// The spec is checked through the YAML it would be written as, which loads
+// back equal (spec's round-trip tests).
+func withRegion(s *spec.Spec, region string) error {
+	if region == "" || region == s.Region {
+		return nil
+	}
+	s.Region = region
+	if _, err := spec.Parse("--region", s.CommentedYAML()); err != nil {
+		return usageErr(flagProblems(err))
+	}
+	return nil
 }
 
 // writeNew writes data to path; without force it refuses to replace an

@@ -91,8 +91,8 @@ func buildStack(w io.Writer, opts *rootOptions, file string) (*spec.Spec, *stack
 	if err != nil {
 		return nil, nil, err
 	}
-	if opts.Region != "" {
-		s.Region = opts.Region
+	if err := withRegion(s, opts.Region); err != nil {
+		return nil, nil, err
 	}
 	res, err := stack.Build(s)
 	if err != nil {

@@ -102,6 +102,37 @@ func TestSynthRefusesBeforeWriting(t *testing.T) {
 	}
 }
 
+// --region takes the place of the spec's region and is checked as the
+// file's would be: its form, and that the certificate is in it.
+func TestSynthAndPlanCheckTheRegionFlag(t *testing.T) {
+	tls := "app: links\nprofile: ha\ningress: {kind: alb, domain: app.example.com, certificate_arn: arn:aws:acm:us-east-1:123456789012:certificate/abc}\n"
+	for _, tt := range []struct {
+		name, body, region, want string
+	}{
+		{"not a region", "app: links\n", "mars", "--region: \"mars\" is not an AWS region name"},
+		{"certificate elsewhere", tls, "eu-west-1", "the certificate is in us-east-1 but the app is in eu-west-1"},
+	} {
+		for _, command := range []string{"synth", "plan"} {
+			dir := filepath.Join(t.TempDir(), "out")
+			args := []string{command, "-f", specFile(t, tt.body), "--region", tt.region}
+			if command == "synth" {
+				args = append(args, "-o", dir)
+			}
+			code, stdout, stderr := runCmd(t, args...)
+			if code != 2 || !strings.Contains(stderr, tt.want) || stdout != "" {
+				t.Errorf("%s %s: exit %d, stdout %q, stderr %q; want 2 and %q", command, tt.name, code, stdout, stderr, tt.want)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("%s %s: the output directory was created: %v", command, tt.name, err)
+			}
+		}
+	}
+	// The same certificate in the region asked for is fine.
+	if code, _, stderr := runCmd(t, "plan", "-f", specFile(t, tls), "--region", "us-east-1"); code != 0 {
+		t.Errorf("plan --region us-east-1: exit %d: %s", code, stderr)
+	}
+}
+
 func TestSynthUsageErrors(t *testing.T) {
 	spec := specFile(t, "app: links\n")
 	for name, args := range map[string][]string{
