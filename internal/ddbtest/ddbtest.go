@@ -25,23 +25,12 @@ type Backend struct {
 	Name     string // "minidyn" or "dynalite"
 	Endpoint string // base URL
 	Client   *dynamodb.Client
-	// Transactions: TransactWriteItems/TransactGetItems work (dynalite has none).
-	Transactions bool
-	// TTLAPI: UpdateTimeToLive works (neither minidyn nor dynalite has it).
-	TTLAPI bool
 	// Minidyn is the in-process server (minidyn only), for failure
 	// injection: Minidyn.EmulateFailure(server.FailureConditionInternalServerError).
 	Minidyn *miniserver.Server
 	// SkipReason is set when the backend is not available; the backend's
 	// subtest skips with it (see ForEach).
 	SkipReason string
-}
-
-// Backends returns minidyn and dynalite. dynalite is listed with a
-// SkipReason when it cannot be found or started (see Dynalite).
-func Backends(t testing.TB) []Backend {
-	t.Helper()
-	return []Backend{Minidyn(t), dynaliteBackend(t)}
 }
 
 // ForEach runs fn as a subtest per backend, skipping unavailable ones
@@ -70,11 +59,10 @@ func Minidyn(t testing.TB) Backend {
 	srv := httptest.NewServer(mini)
 	t.Cleanup(srv.Close)
 	return Backend{
-		Name:         "minidyn",
-		Minidyn:      mini,
-		Endpoint:     srv.URL,
-		Client:       NewClient(srv.URL),
-		Transactions: true,
+		Name:     "minidyn",
+		Minidyn:  mini,
+		Endpoint: srv.URL,
+		Client:   NewClient(srv.URL),
 	}
 }
 
