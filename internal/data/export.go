@@ -274,8 +274,9 @@ func inferKeyTypes(ctx context.Context, ddb *dynamodb.Client, h *Header, b Backo
 	return h.check()
 }
 
-// describe reads the table's key schema and indexes for the header.
-func describe(ctx context.Context, ddb *dynamodb.Client, table string, b Backoff) (Header, error) {
+// describeTable is DescribeTable, retried while throttled, with
+// ErrNoTable for a table that does not exist.
+func describeTable(ctx context.Context, ddb *dynamodb.Client, table string, b Backoff) (*types.TableDescription, error) {
 	var out *dynamodb.DescribeTableOutput
 	err := b.retry(ctx, "describing table "+table, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, CallTimeout)
@@ -286,12 +287,20 @@ func describe(ctx context.Context, ddb *dynamodb.Client, table string, b Backoff
 	})
 	var nf *types.ResourceNotFoundException
 	if errors.As(err, &nf) {
-		return Header{}, fmt.Errorf("%w: table %s does not exist at this endpoint (check --table, --region and --dynamodb-endpoint)", ErrNoTable, table)
+		return nil, fmt.Errorf("%w: table %s does not exist at this endpoint (check --table, --region and --dynamodb-endpoint)", ErrNoTable, table)
 	}
 	if err != nil {
-		return Header{}, fmt.Errorf("describing table %s: %w", table, err)
+		return nil, fmt.Errorf("describing table %s: %w", table, err)
 	}
-	t := out.Table
+	return out.Table, nil
+}
+
+// describe reads the table's key schema and indexes for the header.
+func describe(ctx context.Context, ddb *dynamodb.Client, table string, b Backoff) (Header, error) {
+	t, err := describeTable(ctx, ddb, table, b)
+	if err != nil {
+		return Header{}, err
+	}
 	attrTypes := map[string]string{}
 	for _, d := range t.AttributeDefinitions {
 		attrTypes[aws.ToString(d.AttributeName)] = string(d.AttributeType)
@@ -330,18 +339,11 @@ type Capacity struct {
 // TableCapacity reads the table's provisioned capacity, from which the CLI
 // derives a default --rate that leaves the live service its share.
 func TableCapacity(ctx context.Context, ddb *dynamodb.Client, table string) (Capacity, error) {
-	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
-	defer cancel()
-	out, err := ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
-	var nf *types.ResourceNotFoundException
-	if errors.As(err, &nf) {
-		return Capacity{}, fmt.Errorf("%w: table %s does not exist at this endpoint (check --table, --region and --dynamodb-endpoint)", ErrNoTable, table)
-	}
+	t, err := describeTable(ctx, ddb, table, Backoff{})
 	if err != nil {
-		return Capacity{}, fmt.Errorf("describing table %s: %w", table, err)
+		return Capacity{}, err
 	}
 	var c Capacity
-	t := out.Table
 	if t.BillingModeSummary != nil && t.BillingModeSummary.BillingMode == types.BillingModePayPerRequest {
 		return c, nil
 	}
