@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -55,9 +54,6 @@ ecr:GetAuthorizationToken; others with your Docker credentials, or none).`,
 	return c
 }
 
-// ecrRegion reads the region out of an ECR registry host.
-var ecrRegion = regexp.MustCompile(`\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com`)
-
 func runImageBuild(ctx context.Context, opts *rootOptions, f *imageFlags, out, errOut io.Writer) error {
 	s, err := loadSpec(f.file)
 	if err != nil {
@@ -86,11 +82,7 @@ func runImageBuild(ctx context.Context, opts *rootOptions, f *imageFlags, out, e
 		return nil
 	}
 	var auth authn.Authenticator
-	if image.IsECR(f.push) {
-		region := opts.Region
-		if m := ecrRegion.FindStringSubmatch(ref.Context().RegistryStr()); m != nil {
-			region = m[1]
-		}
+	if region, ok := image.ECRRegion(f.push); ok {
 		cfg, err := awsconf.Load(ctx, awsconf.Options{Profile: opts.Profile, Region: region})
 		if err != nil {
 			return err

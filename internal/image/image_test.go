@@ -322,14 +322,18 @@ func TestIsLocalPackageAndTag(t *testing.T) {
 			t.Errorf("Tag(%q) = %q; want %q", in, got, want)
 		}
 	}
-	for in, want := range map[string]bool{
-		"123456789012.dkr.ecr.eu-west-1.amazonaws.com/links:abc": true,
-		"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/links": true,
-		"127.0.0.1:5000/links": false,
-		"ghcr.io/x/y":          false,
+	for in, want := range map[string]string{ // the region, "" when not ECR
+		"123456789012.dkr.ecr.eu-west-1.amazonaws.com/links:abc":  "eu-west-1",
+		"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/links":  "cn-north-1",
+		"123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/links": "us-east-1",
+		"127.0.0.1:5000/links": "",
+		"ghcr.io/x/y":          "",
 	} {
-		if got := IsECR(in); got != want {
-			t.Errorf("IsECR(%q) = %v; want %v", in, got, want)
+		if got := IsECR(in); got != (want != "") {
+			t.Errorf("IsECR(%q) = %v; want %v", in, got, want != "")
+		}
+		if got, ok := ECRRegion(in); got != want || ok != (want != "") {
+			t.Errorf("ECRRegion(%q) = %q, %v; want %q, %v", in, got, ok, want, want != "")
 		}
 	}
 }

@@ -42,16 +42,28 @@ func Push(ctx context.Context, img v1.Image, ref string, auth authn.Authenticato
 	return r.Context().Digest(d.String()).String(), nil
 }
 
-// ecrHost matches ECR private registry hosts (commercial, FIPS, China).
-var ecrHost = regexp.MustCompile(`^[0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$`)
+// ecrHost matches ECR private registry hosts (commercial, FIPS, China);
+// its group is the region.
+var ecrHost = regexp.MustCompile(`^[0-9]{12}\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$`)
 
 // IsECR reports whether ref's registry is an ECR private registry.
 func IsECR(ref string) bool {
+	_, ok := ECRRegion(ref)
+	return ok
+}
+
+// ECRRegion returns the region of ref's registry when it is an ECR private
+// registry: a push there needs a token from that region's ECR.
+func ECRRegion(ref string) (region string, ok bool) {
 	r, err := name.ParseReference(ref)
 	if err != nil {
-		return false
+		return "", false
 	}
-	return ecrHost.MatchString(r.Context().RegistryStr())
+	m := ecrHost.FindStringSubmatch(r.Context().RegistryStr())
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
 }
 
 // ECRClient is the one ECR call a push needs.
