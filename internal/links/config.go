@@ -8,13 +8,12 @@ type Config struct {
 	TableName     string        //
 	AdminToken    string        // empty: DELETE always answers 401/403
 	BaseURL       string        // for short_url; empty: derived from the request Host
-	FlushInterval time.Duration // click aggregation flush; 0 = default (1s)
+	FlushInterval time.Duration // click aggregation flush; 0 = store.DefaultFlushInterval
 	ShutdownGrace time.Duration // 0 = default 25s
 }
 
 // Defaults for the zero values of Config.
 const (
-	DefaultFlushInterval = time.Second
 	// DefaultShutdownGrace leaves 5 s of ECS's 30 s stop timeout for the
 	// final click flush.
 	DefaultShutdownGrace = 25 * time.Second
@@ -34,9 +33,6 @@ const (
 )
 
 func (c Config) withDefaults() Config {
-	if c.FlushInterval <= 0 {
-		c.FlushInterval = DefaultFlushInterval
-	}
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = DefaultShutdownGrace
 	}
