@@ -27,8 +27,8 @@ var reserved = map[string]bool{
 }
 
 // ValidateURL checks a target URL: http or https, a host, at most
-// MaxURLBytes, no whitespace or control characters. It returns the URL as
-// given (not re-encoded) so the redirect goes exactly where the user asked.
+// MaxURLBytes, no whitespace or control characters. Callers store the URL
+// as given (not re-encoded) so the redirect goes exactly where the user asked.
 func ValidateURL(raw string) error {
 	if raw == "" {
 		return errors.New("url is required")
