@@ -39,7 +39,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		// A spec that loads obeys the rules the stack relies on.
-		if s.ECS() && !slices.Contains(fargateMemory(s.Service.CPU), s.Service.Memory) {
+		if s.ECS() && !slices.Contains(FargateMemory(s.Service.CPU), s.Service.Memory) {
 			t.Fatalf("invalid Fargate pair %d/%d accepted", s.Service.CPU, s.Service.Memory)
 		}
 		if s.ECS() && s.Service.Spot && s.Service.Arch == ArchARM64 {

@@ -134,12 +134,12 @@ func TestFargateMemoryTable(t *testing.T) {
 		{4096, 8192, 30720, 23}, {8192, 16384, 61440, 12}, {16384, 32768, 122880, 12},
 	}
 	for _, tt := range tests {
-		got := fargateMemory(tt.cpu)
+		got := FargateMemory(tt.cpu)
 		if len(got) != tt.n || got[0] != tt.first || got[len(got)-1] != tt.last {
 			t.Errorf("cpu %d: %v", tt.cpu, got)
 		}
 	}
-	if fargateMemory(300) != nil {
+	if FargateMemory(300) != nil {
 		t.Error("cpu 300 has sizes")
 	}
 }

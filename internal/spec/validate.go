@@ -42,7 +42,7 @@ func applyProfileDefaults(s *Spec, d *decoder) {
 	}
 	// "cpu: 1024" alone takes the smallest memory Fargate pairs with it.
 	if s.ECS() && d.has("service.cpu") && !d.has("service.memory") {
-		if sizes := fargateMemory(svc.CPU); len(sizes) > 0 {
+		if sizes := FargateMemory(svc.CPU); len(sizes) > 0 {
 			svc.Memory = sizes[0]
 		}
 	}
@@ -136,9 +136,10 @@ func (v *validator) names() {
 // fargateCPU lists the CPU units Fargate offers.
 var fargateCPU = []int{256, 512, 1024, 2048, 4096, 8192, 16384}
 
-// fargateMemory lists the memory sizes (MiB) Fargate pairs with cpu, from
-// AWS's task size table; nil for a CPU size Fargate does not have.
-func fargateMemory(cpu int) []int {
+// FargateMemory lists the memory sizes (MiB) Fargate pairs with cpu, from
+// AWS's task size table, ascending; nil for a CPU size Fargate does not
+// have. The stack's rules use it too, so there is one copy of the table.
+func FargateMemory(cpu int) []int {
 	span := func(from, to, step int) []int {
 		var out []int
 		for m := from; m <= to; m += step {
@@ -202,7 +203,7 @@ func (v *validator) service() {
 
 func (v *validator) fargate() {
 	svc := v.s.Service
-	sizes := fargateMemory(svc.CPU)
+	sizes := FargateMemory(svc.CPU)
 	if sizes == nil {
 		v.fail("service.cpu", "%d is not a Fargate CPU size; use %s", svc.CPU, orList(itoa(fargateCPU)))
 		return
@@ -402,6 +403,10 @@ func (v *validator) table() {
 
 // retentionDays are the values CloudWatch Logs accepts for a log group.
 var retentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// RetentionDays returns the values CloudWatch Logs accepts for a log
+// group's retention, ascending (a copy: the table is spec's to keep).
+func RetentionDays() []int { return slices.Clone(retentionDays) }
 
 func (v *validator) logs() {
 	d := v.s.Logs.RetentionDays

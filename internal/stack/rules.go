@@ -225,56 +225,30 @@ func checkHealth(h spec.Health, bad func(field, format string, args ...any)) {
 	}
 }
 
-// fargateSizes is AWS's table of Fargate CPU units and the memory (MiB) each
-// takes: from, to, step.
-var fargateSizes = map[int][3]int{
-	256:   {512, 2048, 0}, // 512, 1024, 2048
-	512:   {1024, 4096, 1024},
-	1024:  {2048, 8192, 1024},
-	2048:  {4096, 16384, 1024},
-	4096:  {8192, 30720, 1024},
-	8192:  {16384, 61440, 4096},
-	16384: {32768, 122880, 8192},
-}
-
 func fargateSizeOK(cpu, mem int) bool {
-	r, ok := fargateSizes[cpu]
-	if !ok {
-		return false
-	}
-	if cpu == 256 {
-		return mem == 512 || mem == 1024 || mem == 2048
-	}
-	return mem >= r[0] && mem <= r[1] && (mem-r[0])%r[2] == 0
+	return slices.Contains(spec.FargateMemory(cpu), mem)
 }
 
 func fargateHint(cpu int) string {
-	r, ok := fargateSizes[cpu]
+	sizes := spec.FargateMemory(cpu)
 	switch {
-	case !ok:
+	case sizes == nil:
 		return "cpu must be one of 256, 512, 1024, 2048, 4096, 8192, 16384"
 	case cpu == 256:
 		return "cpu 256 takes 512, 1024 or 2048"
 	}
-	return fmt.Sprintf("cpu %d takes %d to %d in steps of %d", cpu, r[0], r[1], r[2])
+	return fmt.Sprintf("cpu %d takes %d to %d in steps of %d", cpu, sizes[0], sizes[len(sizes)-1], sizes[1]-sizes[0])
 }
 
-// retentions are the values CloudWatch Logs accepts for RetentionInDays.
-var retentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
-
 func retentionOK(days int) bool {
-	for _, r := range retentions {
-		if r == days {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(spec.RetentionDays(), days)
 }
 
 func retentionList() string {
-	parts := make([]string, len(retentions))
-	for i, r := range retentions {
-		parts[i] = fmt.Sprint(r)
+	days := spec.RetentionDays()
+	parts := make([]string, len(days))
+	for i, d := range days {
+		parts[i] = fmt.Sprint(d)
 	}
 	return strings.Join(parts, ", ")
 }
