@@ -329,11 +329,10 @@ func describe(ctx context.Context, ddb *dynamodb.Client, table string, b Backoff
 // ErrNoTable means the named table does not exist.
 var ErrNoTable = errors.New("no such table")
 
-// Capacity is a table's provisioned throughput, table and indexes apart.
-// All zero means on-demand (or an endpoint that reports none).
+// Capacity is a table's provisioned throughput. All zero means on-demand
+// (or an endpoint that reports none).
 type Capacity struct {
-	Read, Write           int64
-	IndexRead, IndexWrite int64 // the smallest of the indexes'
+	Read, Write int64
 }
 
 // TableCapacity reads the table's provisioned capacity, from which the CLI
@@ -349,17 +348,6 @@ func TableCapacity(ctx context.Context, ddb *dynamodb.Client, table string) (Cap
 	}
 	if p := t.ProvisionedThroughput; p != nil {
 		c.Read, c.Write = aws.ToInt64(p.ReadCapacityUnits), aws.ToInt64(p.WriteCapacityUnits)
-	}
-	for i, g := range t.GlobalSecondaryIndexes {
-		if p := g.ProvisionedThroughput; p != nil {
-			r, w := aws.ToInt64(p.ReadCapacityUnits), aws.ToInt64(p.WriteCapacityUnits)
-			if i == 0 || r < c.IndexRead {
-				c.IndexRead = r
-			}
-			if i == 0 || w < c.IndexWrite {
-				c.IndexWrite = w
-			}
-		}
 	}
 	return c, nil
 }
