@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -79,9 +78,6 @@ func runScale(cmd *cobra.Command, opts *rootOptions, s *spec.Spec, do func(*ops.
 		return err
 	}
 	res, err := do(clients)
-	if errors.Is(err, ops.ErrNotECS) {
-		return usageErr(err)
-	}
 	if err != nil {
 		return err
 	}
