@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/lowfare/lowfare/internal/ddbtest"
 	"github.com/lowfare/lowfare/internal/links/store"
 	"github.com/lowfare/lowfare/internal/testutil"
@@ -20,9 +22,11 @@ const testToken = "s3cret-admin-token-value"
 
 // testService is the handler over a real store on an in-process minidyn.
 type testService struct {
-	h    http.Handler
-	st   *store.Store
-	logs *testutil.Buffer
+	h     http.Handler
+	st    *store.Store
+	logs  *testutil.Buffer
+	ddb   *dynamodb.Client // the table's endpoint, to read it past st's buffer
+	table string
 }
 
 // newTestService starts minidyn, creates a fresh table and returns the
@@ -49,7 +53,7 @@ func newServiceOn(t testing.TB, b ddbtest.Backend, table string, cfg Config) *te
 	logs := &testutil.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	cfg.TableName = table
-	return &testService{h: NewHandler(st, cfg, log), st: st, logs: logs}
+	return &testService{h: NewHandler(st, cfg, log), st: st, logs: logs, ddb: b.Client, table: table}
 }
 
 type call struct {
