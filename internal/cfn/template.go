@@ -7,7 +7,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 )
 
 // FormatVersion is the only template format version CloudFormation knows.
@@ -94,12 +95,7 @@ func ValidLogicalID(id string) bool {
 
 // LogicalIDs returns the resources' logical IDs, sorted.
 func (t *Template) LogicalIDs() []string {
-	ids := make([]string, 0, len(t.Resources))
-	for id := range t.Resources {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
+	return slices.Sorted(maps.Keys(t.Resources))
 }
 
 // templateJSON fixes the order of the top-level sections.

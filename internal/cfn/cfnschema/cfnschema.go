@@ -24,10 +24,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -245,12 +247,7 @@ func (r *Registry) Validate(tmpl map[string]any) []Problem {
 		out = append(out, Problem{Message: "the template has no Resources"})
 	}
 	names := newNames(tmpl)
-	ids := make([]string, 0, len(resources))
-	for id := range resources {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(resources)) {
 		out = append(out, r.validateResource(id, resources[id], names)...)
 	}
 	outputs, _ := tmpl["Outputs"].(map[string]any)
