@@ -163,9 +163,7 @@ func (m *Migrator) Migrate(ctx context.Context, list []Migration) (Result, error
 		m.locked = false
 		// Release even when ctx was cancelled: a held lock blocks the
 		// next run until it expires.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CallTimeout)
-		defer cancel()
-		if err := m.unlock(rctx); err != nil {
+		if err := m.unlock(context.WithoutCancel(ctx)); err != nil {
 			m.Logf("warning: releasing the migration lock: %v (it expires by itself within %s)", err, m.LockTTL)
 		}
 	}()
@@ -244,6 +242,8 @@ func (m *Migrator) get(ctx context.Context, sk string) (map[string]types.Attribu
 
 // setVersion moves the version from prev to mg.ID, only if it is still prev.
 func (m *Migrator) setVersion(ctx context.Context, prev int, mg Migration) error {
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
 	_, err := m.DDB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(m.Table),
 		Item: map[string]types.AttributeValue{
@@ -267,7 +267,9 @@ func (m *Migrator) setVersion(ctx context.Context, prev int, mg Migration) error
 // lock takes the lock if it is free, expired, or already ours.
 func (m *Migrator) lock(ctx context.Context) error {
 	now := m.Clock.Now()
-	_, err := m.DDB.PutItem(ctx, &dynamodb.PutItemInput{
+	pctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	_, err := m.DDB.PutItem(pctx, &dynamodb.PutItemInput{
 		TableName: aws.String(m.Table),
 		Item: map[string]types.AttributeValue{
 			attrPK: str(schemaPK), attrSK: str(lockSK),
@@ -301,6 +303,8 @@ func (m *Migrator) lock(ctx context.Context) error {
 
 // renew extends our lock; it fails if someone took it over after it expired.
 func (m *Migrator) renew(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
 	_, err := m.DDB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(m.Table),
 		Key:                       schemaKey(lockSK),
@@ -319,6 +323,8 @@ func (m *Migrator) renew(ctx context.Context) error {
 }
 
 func (m *Migrator) unlock(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
 	_, err := m.DDB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 aws.String(m.Table),
 		Key:                       schemaKey(lockSK),
