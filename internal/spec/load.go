@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"unicode/utf8"
@@ -39,7 +40,10 @@ func Load(path string) (*Spec, error) {
 	// pipes and growing files are bounded too.
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		if info, serr := f.Stat(); serr == nil && info.IsDir() {
+			return nil, fmt.Errorf("%s is a directory, not a spec file; give the file itself, such as %s", path, filepath.Join(path, "lowfare.yaml"))
+		}
+		return nil, err // an *fs.PathError: it names the file already
 	}
 	return Parse(path, data)
 }

@@ -128,3 +128,13 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Errorf("Load of a missing file: %v, want os.ErrNotExist", err)
 	}
 }
+
+// A directory given as the spec says so once, and which file to give.
+func TestLoadDirectory(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Load(dir)
+	want := dir + " is a directory, not a spec file; give the file itself, such as " + filepath.Join(dir, "lowfare.yaml")
+	if err == nil || err.Error() != want {
+		t.Errorf("Load of a directory: %v, want %q", err, want)
+	}
+}
