@@ -18,8 +18,8 @@ func newPlanCmd(opts *rootOptions) *cobra.Command {
 		Short: "What would be created, the warnings and the monthly bill",
 		Long: `plan checks the spec and lowfare's rules and lists what the templates
 would create, grouped by architecture part (network, ingress, service,
-scaling, table, logs, iam, observability, budget; the registry lives in the
-bootstrap stack), then the warnings, each with its cost where it has one,
+scaling, serverless, table, logs, iam, observability, budget; the registry
+lives in the bootstrap stack), then the warnings, each with its cost where it has one,
 then the monthly estimate. Nothing is written and AWS is not called.
 
 A broken spec or rule exits with code 2.`,
