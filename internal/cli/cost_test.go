@@ -12,21 +12,11 @@ import (
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
-// costSpecFile writes a spec file for the cost command's tests.
-func costSpecFile(t *testing.T, body string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "lowfare.yaml")
-	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
+// runCostCmd runs 'lowfare cost args...' (specFile and runCmd are
+// synth_test.go's).
 func runCostCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code = Execute(context.Background(), append([]string{"cost"}, args...), strings.NewReader(""), &out, &errb)
-	return code, out.String(), errb.String()
+	return runCmd(t, append([]string{"cost"}, args...)...)
 }
 
 const seedSpec = "app: links\n"
@@ -39,7 +29,7 @@ ingress:
 `
 
 func TestCostSeedText(t *testing.T) {
-	code, out, errOut := runCostCmd(t, "-f", costSpecFile(t, seedSpec))
+	code, out, errOut := runCostCmd(t, "-f", specFile(t, seedSpec))
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -51,7 +41,7 @@ func TestCostSeedText(t *testing.T) {
 }
 
 func TestCostJSONShape(t *testing.T) {
-	code, out, errOut := runCostCmd(t, "-f", costSpecFile(t, apigwScheduledSpec), "--format", "json", "--compare")
+	code, out, errOut := runCostCmd(t, "-f", specFile(t, apigwScheduledSpec), "--format", "json", "--compare")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -87,7 +77,7 @@ func TestCostJSONShape(t *testing.T) {
 }
 
 func TestCostFlagsOverrideTheWorkload(t *testing.T) {
-	path := costSpecFile(t, seedSpec)
+	path := specFile(t, seedSpec)
 	total := func(args ...string) float64 {
 		t.Helper()
 		code, out, errOut := runCostCmd(t, append([]string{"-f", path, "--format", "json"}, args...)...)
@@ -127,12 +117,12 @@ func TestCostFlagsOverrideTheWorkload(t *testing.T) {
 }
 
 func TestCostBadInput(t *testing.T) {
-	seed := costSpecFile(t, seedSpec)
+	seed := specFile(t, seedSpec)
 	badPrices := filepath.Join(t.TempDir(), "prices.json")
 	if err := os.WriteFile(badPrices, []byte("{\"regions\": {\"us-east-1\": {\"alb_hour\": 3}}}"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	unknownRegion := costSpecFile(t, "app: links\nregion: ap-south-1\n")
+	unknownRegion := specFile(t, "app: links\nregion: ap-south-1\n")
 	cases := []struct {
 		name string
 		args []string
@@ -219,7 +209,7 @@ func TestWritePlanCost(t *testing.T) {
 // shape, written in the spec, ends within budget.
 func TestPlanNamesTheShapeThatFits(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := Execute(context.Background(), []string{"plan", "-f", costSpecFile(t, seedSpec)}, strings.NewReader(""), &out, &errb)
+	code := Execute(context.Background(), []string{"plan", "-f", specFile(t, seedSpec)}, strings.NewReader(""), &out, &errb)
 	if code != ExitOK {
 		t.Fatalf("plan exit %d: %s", code, errb.String())
 	}
@@ -230,7 +220,7 @@ func TestPlanNamesTheShapeThatFits(t *testing.T) {
 	}
 	out.Reset()
 	errb.Reset()
-	code = Execute(context.Background(), []string{"plan", "-f", costSpecFile(t, apigwScheduledSpec)}, strings.NewReader(""), &out, &errb)
+	code = Execute(context.Background(), []string{"plan", "-f", specFile(t, apigwScheduledSpec)}, strings.NewReader(""), &out, &errb)
 	if code != ExitOK {
 		t.Fatalf("plan exit %d: %s", code, errb.String())
 	}
