@@ -150,7 +150,7 @@ type Workload struct {
 	LogGB *float64
 }
 
-// check reports the first value that is not a count or size.
+// check reports every value that is not a count or size, in one error.
 func (w Workload) check() error {
 	vals := []struct {
 		name string
