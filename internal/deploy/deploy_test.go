@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -14,11 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 
-	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/awsfake"
 	"github.com/lowfare/lowfare/internal/testutil"
 )
@@ -62,15 +57,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	fake := awsfake.NewCloudFormation()
-	srv := httptest.NewServer(fake)
-	t.Cleanup(srv.Close)
-	client := cloudformation.New(cloudformation.Options{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDFAKE", "secret", ""),
-		BaseEndpoint:     aws.String(srv.URL),
-		RetryMaxAttempts: 1,
-		HTTPClient:       awsconf.OwnBodies(http.DefaultClient),
-	})
+	client := cloudformation.NewFromConfig(awsfake.Config(t, fake))
 	out := &bytes.Buffer{}
 	return &env{fake: fake, out: out, d: &Deployer{CFN: client, Out: out, Poll: time.Millisecond, Location: time.UTC}}
 }

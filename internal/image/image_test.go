@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -356,13 +354,7 @@ func TestBuildErrorNamesPackage(t *testing.T) {
 // credentials the (fake) ECR token decodes to.
 func TestPushWithECRToken(t *testing.T) {
 	fake := awsfake.NewECR("", "s3cret")
-	ecrSrv := httptest.NewServer(fake)
-	t.Cleanup(ecrSrv.Close)
-	client := ecr.New(ecr.Options{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDFAKE", "secret", ""),
-		BaseEndpoint: aws.String(ecrSrv.URL),
-	})
+	client := ecr.NewFromConfig(awsfake.Config(t, fake))
 	auth, err := ECRAuth(testCtx(t), client)
 	if err != nil {
 		t.Fatal(err)
