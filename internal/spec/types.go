@@ -2,6 +2,12 @@
 // positions, and validation. Every other package reads a *Spec; none writes one.
 package spec
 
+import (
+	"path"
+	"path/filepath"
+	"strings"
+)
+
 // Profiles.
 const (
 	ProfileFree       = "free"
@@ -95,6 +101,29 @@ type Ingress struct {
 	Domain         string `yaml:"domain" json:"domain" doc:"With hosted_zone_id: an ACM certificate validated by DNS and an alias record."`
 	HostedZoneID   string `yaml:"hosted_zone_id" json:"hosted_zone_id"`
 	CertificateARN string `yaml:"certificate_arn" json:"certificate_arn" doc:"An existing ACM certificate."`
+}
+
+// LocalPackage reports whether Image names a Go package to build (.,
+// ./cmd/links, ../x, /abs/path) rather than an image reference, which is
+// used as it is. internal/image builds by the same rule.
+func (s Service) LocalPackage() bool {
+	i := s.Image
+	return i == "." || strings.HasPrefix(i, "./") || strings.HasPrefix(i, "../") || strings.HasPrefix(i, "/")
+}
+
+// BinaryName is the name internal/image gives the package's binary in the
+// image (/app/<name>): the last element of its path, or "app" when the path
+// has none (".", "/"). "" for an image reference.
+func (s Service) BinaryName() string {
+	if !s.LocalPackage() {
+		return ""
+	}
+	switch name := path.Base(filepath.ToSlash(s.Image)); name {
+	case ".", "/", "..":
+		return "app"
+	default:
+		return name
+	}
 }
 
 // TLS reports whether the ingress serves HTTPS.

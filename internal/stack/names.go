@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"path"
 	"strings"
 
 	"github.com/lowfare/lowfare/internal/spec"
@@ -88,16 +87,10 @@ func deriveNames(s *spec.Spec) names {
 	// a new name instead of colliding with the old one.
 	n.LoadBalancer = fit("lf-"+base, maxELBName, base, "alb", "internet-facing")
 	n.TargetGroup = fit("lf-"+base, maxELBName, base, "tg", fmt.Sprint(s.Service.Port), "HTTP", "ip")
-	if localPackage(s.Service.Image) {
-		n.BinaryPath = binDir + "/" + path.Base(strings.TrimSuffix(s.Service.Image, "/"))
+	if name := s.Service.BinaryName(); name != "" {
+		n.BinaryPath = binDir + "/" + name
 	}
 	return n
-}
-
-// localPackage reports whether image names a Go package to build (./cmd/x)
-// rather than an image reference.
-func localPackage(image string) bool {
-	return image == "." || strings.HasPrefix(image, "./") || strings.HasPrefix(image, "../")
 }
 
 // fit returns base cut to leave room for "-" and a 6-character hash of the
