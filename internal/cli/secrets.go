@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -69,11 +70,7 @@ dropped), so it never appears in the shell history:
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Stored %s as %s (version %d, %d bytes). Tasks read it when they start.\n",
 				name, s.SecretParameter(name), version, len(value))
-			inSpec := false
-			for _, n := range s.Service.Secrets {
-				inSpec = inSpec || n == name
-			}
-			if !inSpec {
+			if !slices.Contains(s.Service.Secrets, name) {
 				fmt.Fprintf(cmd.OutOrStdout(), "Note: %s is not in service.secrets in %s, so no task gets it yet.\n", name, file)
 			}
 			return nil
@@ -176,10 +173,8 @@ func newSecretsRmCmd(opts *rootOptions) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Removed %s (%s).\n", name, s.SecretParameter(name))
-			for _, n := range s.Service.Secrets {
-				if n == name {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s is still in service.secrets: lowfare deploy will refuse until it is set again or removed from the spec.\n", name)
-				}
+			if slices.Contains(s.Service.Secrets, name) {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s is still in service.secrets: lowfare deploy will refuse until it is set again or removed from the spec.\n", name)
 			}
 			return nil
 		},
