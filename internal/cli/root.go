@@ -120,7 +120,7 @@ func Execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 func isCobraUsageError(err error) bool {
 	msg := err.Error()
 	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "received ", "invalid argument"} {
-		if len(msg) >= len(p) && containsFold(msg, p) {
+		if containsFold(msg, p) {
 			return true
 		}
 	}
