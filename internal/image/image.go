@@ -41,6 +41,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/lowfare/lowfare/internal/spec"
 )
 
 // Non-root user and group of the image (distroless's "nonroot").
@@ -92,9 +94,9 @@ type Built struct {
 
 // IsLocalPackage reports whether service.image names a Go package to build
 // (./cmd/links, ../x, /abs/path) rather than an image reference, which is
-// used as it is.
+// used as it is. The rule is the spec's, which the stack shares.
 func IsLocalPackage(image string) bool {
-	return image == "." || strings.HasPrefix(image, "./") || strings.HasPrefix(image, "../") || strings.HasPrefix(image, "/")
+	return spec.Service{Image: image}.LocalPackage()
 }
 
 // GOARCH maps the spec's architecture to Go's.
@@ -117,10 +119,9 @@ func Build(ctx context.Context, o Options) (*Built, error) {
 	if !IsLocalPackage(o.Package) {
 		return nil, fmt.Errorf("service.image %q is not a local Go package (./path); image references are used as they are", o.Package)
 	}
-	name := path.Base(filepath.ToSlash(o.Package))
-	if name == "." || name == "/" || name == ".." {
-		name = "app"
-	}
+	// The stack's health check runs /app/<this name>: spec states the rule
+	// for both.
+	name := spec.Service{Image: o.Package}.BinaryName()
 	created, err := createdTime(o.Created)
 	if err != nil {
 		return nil, err
