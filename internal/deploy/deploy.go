@@ -103,13 +103,14 @@ func (e *FailedError) Error() string {
 }
 
 // TimeoutError is a wait that ran out of time; CloudFormation carries on.
+// Deploy and Delete both return it, so its advice names neither command.
 type TimeoutError struct {
 	Stack, Status string
 	After         time.Duration
 }
 
 func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("timed out after %s waiting for stack %s (still %s); CloudFormation carries on: check it with `lowfare status`, or deploy again with a longer --timeout", e.After, e.Stack, e.Status)
+	return fmt.Sprintf("timed out after %s waiting for stack %s (still %s); CloudFormation carries on: check it with `lowfare status`, or run the command again with a longer --timeout", e.After, e.Stack, e.Status)
 }
 
 func (d *Deployer) timeout() time.Duration {
