@@ -21,8 +21,10 @@ func writePlanCost(w io.Writer, s *spec.Spec) error {
 	})
 	var unknown *cost.UnknownRegionError
 	if errors.As(err, &unknown) {
-		// A region without prices does not make the plan wrong: say so.
-		_, werr := fmt.Fprintf(w, "\nMonthly estimate: not available: %v\n", err)
+		// A region without prices does not make the plan wrong: say so,
+		// and point at the command that takes a price table (plan has no
+		// --prices flag).
+		_, werr := fmt.Fprintf(w, "\nMonthly estimate: not available: %v\n  (run: lowfare cost -f <spec> --prices FILE)\n", err)
 		return werr
 	}
 	if err != nil {

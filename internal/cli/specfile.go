@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"errors"
+	"io/fs"
+
 	"github.com/spf13/cobra"
 
 	"github.com/lowfare/lowfare/internal/spec"
@@ -18,6 +21,9 @@ func addSpecFlag(c *cobra.Command, path *string) {
 // is reported before any AWS call is made.
 func loadSpec(path string) (*spec.Spec, error) {
 	s, err := spec.Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, usageErrf("%s does not exist: run 'lowfare init' to write one, or pass -f with the spec's path", path)
+	}
 	if err != nil {
 		return nil, usageErr(err)
 	}
