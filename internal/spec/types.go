@@ -207,3 +207,18 @@ func (s *Spec) BootstrapStackName() string { return s.StackName() + "-bootstrap"
 
 // ECS reports whether the service runs on Fargate (profiles free and ha).
 func (s *Spec) ECS() bool { return s.Profile != ProfileServerless }
+
+// The files lowfare adds to every image it builds for a Go package (built by
+// internal/image, named by internal/stack), so that any app works without a
+// shell, a healthcheck subcommand or a Lambda library.
+const (
+	// HealthProbe is a static binary: `HealthProbe <path>` sends
+	// GET http://127.0.0.1:$PORT<path> and exits 0 on a 2xx answer, 1
+	// otherwise (or when no answer comes within its timeout). The ECS
+	// container health check runs it.
+	HealthProbe = "/lowfare/healthcheck"
+	// LambdaAdapter is the entrypoint of images built for profile
+	// serverless: it starts the app (its arguments) on $PORT and turns each
+	// Lambda Runtime API invocation into an HTTP request to it and back.
+	LambdaAdapter = "/lowfare/lambda-adapter"
+)
