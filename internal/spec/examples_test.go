@@ -65,3 +65,18 @@ func TestExampleShapes(t *testing.T) {
 		t.Errorf("spot-x86: %+v", s.Service)
 	}
 }
+
+// TestGuestbookSpecs: the second example app (examples/guestbook, not
+// links) has a spec for each profile, all with the same service contract.
+func TestGuestbookSpecs(t *testing.T) {
+	for file, profile := range map[string]string{"lowfare.yaml": ProfileFree, "ha.yaml": ProfileHA, "serverless.yaml": ProfileServerless} {
+		s, err := Load(filepath.Join("../../examples/guestbook", file))
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		svc := s.Service
+		if s.App != "guestbook" || s.Profile != profile || svc.Image != "." || svc.Port != 9090 || svc.Health.Path != "/health" || len(svc.Secrets) != 0 {
+			t.Errorf("%s: app %q profile %q image %q port %d health %q secrets %v", file, s.App, s.Profile, svc.Image, svc.Port, svc.Health.Path, svc.Secrets)
+		}
+	}
+}
