@@ -47,13 +47,19 @@ type CFNScenario struct {
 	// Outputs are the stack's outputs once an operation completes; outputs
 	// of the template whose Value is a plain string are added too.
 	Outputs map[string]string
+	// NoUpdatesError makes an UPDATE CreateChangeSet with the stack's own
+	// template and parameters fail with ValidationError "No updates are to
+	// be performed." instead of making a FAILED change set, as moto does
+	// (moto/cloudformation/responses.py, _validate_different_update).
+	NoUpdatesError bool
 }
 
 // CloudFormation is a fake of the CloudFormation query API (form-encoded
 // POST with Action and Version=2010-05-15, XML replies, <ErrorResponse>
 // errors), enough for change-set deploys, event streaming and deletes:
 // CreateChangeSet, DescribeChangeSet, ExecuteChangeSet, DeleteChangeSet,
-// DescribeStacks, DescribeStackEvents, DeleteStack, GetTemplate.
+// DescribeStacks, DescribeStackEvents, DescribeStackResources, DeleteStack,
+// GetTemplate.
 // Templates are JSON; resources are read from them so change sets list
 // real logical IDs and types.
 type CloudFormation struct {
@@ -113,6 +119,22 @@ func (f *CloudFormation) PutStack(name, status string, outputs map[string]string
 	}
 	st.status = status
 	st.outputs = maps.Clone(outputs)
+}
+
+// PutResource records a resource of a live stack as DescribeStackResources
+// lists it (CREATE_COMPLETE), for tests of code that finds resources by
+// logical ID when an output is missing.
+func (f *CloudFormation) PutResource(stack, logicalID, typ, physicalID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st, ok := f.stacks[stack]
+	if !ok {
+		st = f.newStack(stack, f.tick())
+	}
+	if st.resources == nil {
+		st.resources = map[string]cfnResourceState{}
+	}
+	st.resources[logicalID] = cfnResourceState{typ: typ, physicalID: physicalID, status: "CREATE_COMPLETE"}
 }
 
 // newStack registers a new live stack with a fresh ID; f.mu is held.
@@ -191,6 +213,12 @@ type cfnStack struct {
 	events         []cfnEvent // oldest first
 	pending        []cfnStep
 	deleted        bool
+	// resources is each resource's latest state, from the events played.
+	resources map[string]cfnResourceState
+}
+
+type cfnResourceState struct {
+	typ, physicalID, status string
 }
 
 type cfnChange struct {
@@ -241,6 +269,8 @@ func (f *CloudFormation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		result, err = f.describeStacks(form)
 	case "DescribeStackEvents":
 		result, err = f.describeStackEvents(form)
+	case "DescribeStackResources":
+		result, err = f.describeStackResources(form)
 	case "DeleteStack":
 		result, err = f.deleteStack(form)
 	case "GetTemplate":
@@ -404,6 +434,9 @@ func (f *CloudFormation) createChangeSet(form url.Values) (any, error) {
 	}
 
 	st := f.stacks[name]
+	if kind == "UPDATE" && st != nil && st.body == body && maps.Equal(st.params, params) && f.scenario(name).NoUpdatesError {
+		return nil, Errorf("ValidationError", CFNNoUpdatesReason)
+	}
 	switch kind {
 	case "CREATE":
 		if st != nil && st.status != "REVIEW_IN_PROGRESS" {
@@ -718,6 +751,15 @@ func (f *CloudFormation) executeChangeSet(form url.Values) (any, error) {
 			c := done[i]
 			physical := cs.tpl.Resources[c.logicalID].physicalID
 			if c.action == "Add" {
+				// DeletionPolicy Retain applies to a rollback too: the
+				// resource is kept (DELETE_SKIPPED) and outlives the
+				// stack; RetainExceptOnCreate deletes what this
+				// operation created.
+				// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html
+				if cs.tpl.Resources[c.logicalID].DeletionPolicy == "Retain" {
+					add(f.resourceEvent(st, c.logicalID, c.typ, physical, "DELETE_SKIPPED", ""), rb+"_IN_PROGRESS", nil)
+					continue
+				}
 				add(f.resourceEvent(st, c.logicalID, c.typ, physical, "DELETE_IN_PROGRESS", ""), rb+"_IN_PROGRESS", nil)
 				add(f.resourceEvent(st, c.logicalID, c.typ, physical, "DELETE_COMPLETE", ""), rb+"_IN_PROGRESS", nil)
 			} else {
@@ -780,6 +822,11 @@ func (f *CloudFormation) advance(st *cfnStack) {
 		st.status = step.status
 		if ev.typ == "AWS::CloudFormation::Stack" {
 			st.reason = ev.reason
+		} else {
+			if st.resources == nil {
+				st.resources = map[string]cfnResourceState{}
+			}
+			st.resources[ev.logicalID] = cfnResourceState{typ: ev.typ, physicalID: ev.physicalID, status: ev.status}
 		}
 		if step.apply != nil {
 			step.apply()
@@ -889,6 +936,40 @@ func (f *CloudFormation) describeStackEvents(form url.Values) (any, error) {
 		Events    []cfnEventXML `xml:"StackEvents>member"`
 		NextToken string        `xml:"NextToken,omitempty"`
 	}{Events: page, NextToken: next}, nil
+}
+
+type cfnStackResourceXML struct {
+	StackID            string `xml:"StackId"`
+	StackName          string `xml:"StackName"`
+	LogicalResourceID  string `xml:"LogicalResourceId"`
+	PhysicalResourceID string `xml:"PhysicalResourceId,omitempty"`
+	ResourceType       string `xml:"ResourceType"`
+	Timestamp          string `xml:"Timestamp"`
+	ResourceStatus     string `xml:"ResourceStatus"`
+}
+
+// describeStackResources lists a stack's resources, or the one named by
+// LogicalResourceId, as their latest events left them.
+func (f *CloudFormation) describeStackResources(form url.Values) (any, error) {
+	st, err := f.findStack(form.Get("StackName"))
+	if err != nil {
+		return nil, err
+	}
+	f.advance(st)
+	want := form.Get("LogicalResourceId")
+	var out []cfnStackResourceXML
+	for _, id := range slices.Sorted(maps.Keys(st.resources)) {
+		if want != "" && id != want {
+			continue
+		}
+		r := st.resources[id]
+		out = append(out, cfnStackResourceXML{StackID: st.id, StackName: st.name, LogicalResourceID: id,
+			PhysicalResourceID: r.physicalID, ResourceType: r.typ, Timestamp: f.clock.Format(cfnTime), ResourceStatus: r.status})
+	}
+	return struct {
+		XMLName   xml.Name              `xml:"x"`
+		Resources []cfnStackResourceXML `xml:"StackResources>member"`
+	}{Resources: out}, nil
 }
 
 func (f *CloudFormation) deleteStack(form url.Values) (any, error) {

@@ -40,6 +40,7 @@ type API interface {
 	DeleteChangeSet(context.Context, *cloudformation.DeleteChangeSetInput, ...func(*cloudformation.Options)) (*cloudformation.DeleteChangeSetOutput, error)
 	DescribeStacks(context.Context, *cloudformation.DescribeStacksInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
 	DescribeStackEvents(context.Context, *cloudformation.DescribeStackEventsInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStackEventsOutput, error)
+	DescribeStackResources(context.Context, *cloudformation.DescribeStackResourcesInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStackResourcesOutput, error)
 	DeleteStack(context.Context, *cloudformation.DeleteStackInput, ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error)
 }
 
@@ -92,6 +93,9 @@ type FailedError struct {
 	Status   string // the final stack status, such as UPDATE_ROLLBACK_COMPLETE
 	Resource string // the first resource that failed, with its type
 	Reason   string
+	// Retained are the resources the rollback kept (DELETE_SKIPPED): they
+	// still exist outside any stack and may cost money.
+	Retained []Retained
 }
 
 func (e *FailedError) Error() string {
@@ -170,6 +174,10 @@ func (d *Deployer) prepare(ctx context.Context, s Stack, plan *[]Change) (*Resul
 				return nil, fmt.Errorf("stack %s is %s from a failed first deploy; a deploy deletes and recreates it, so there is no change set to show", s.Name, st)
 			}
 			d.printf("Stack %s is %s from a failed first deploy; deleting it before creating it again.\n", s.Name, st)
+			if kept, err := d.skipped(ctx, s.Name); err == nil && len(kept) > 0 {
+				d.printf("That deploy's rollback kept these resources; they stay after the stack is gone:\n")
+				PrintRetained(d.Out, kept)
+			}
 			if _, err := d.deleteAndWait(ctx, s.Name, aws.ToString(cur.StackId)); err != nil {
 				return nil, err
 			}
@@ -198,6 +206,20 @@ func (d *Deployer) prepare(ctx context.Context, s Stack, plan *[]Change) (*Resul
 		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(s.Tags[k])})
 	}
 	created, err := d.CFN.CreateChangeSet(ctx, in)
+	if err != nil && existed && noChanges(err.Error()) {
+		// Some endpoints (moto; CloudFormation itself for some updates)
+		// refuse the change set outright instead of making a FAILED one;
+		// the AWS CLI's deploy treats both as "no changes", and so do we
+		// (awscli customizations/cloudformation/deployer.py).
+		if plan != nil {
+			*plan = nil
+		}
+		outputs, err := d.Outputs(ctx, s.Name)
+		if err != nil {
+			return nil, err
+		}
+		return &Result{StackID: aws.ToString(cur.StackId), Status: string(cur.StackStatus), Outputs: outputs}, nil
+	}
 	if err != nil {
 		return nil, d.wrap(ctx, s.Name, "", fmt.Errorf("creating a change set for stack %s: %w", s.Name, err))
 	}

@@ -332,3 +332,83 @@ func TestOrderedOutputs(t *testing.T) {
 		t.Errorf("got %v; want %v", got, want)
 	}
 }
+
+// tplRetain has a table created before the resource that fails (IDs are
+// created in sorted order by the fake), with the given DeletionPolicy.
+func tplRetain(policy string) []byte {
+	return []byte(`{"Resources": {
+  "Table": {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "` + policy + `", "Properties": {"BillingMode": "PROVISIONED"}},
+  "Worker": {"Type": "AWS::ECS::Service", "Properties": {"DesiredCount": 1}}
+ }}`)
+}
+
+// A failed first create with DeletionPolicy Retain leaves the table behind
+// (AWS applies Retain to a create rollback): deploy must name it and must
+// not claim that nothing remains. With RetainExceptOnCreate the rollback
+// deletes it and the claim is true.
+func TestCreateFailureListsWhatTheRollbackKept(t *testing.T) {
+	for _, tc := range []struct {
+		policy string
+		kept   bool
+	}{{"Retain", true}, {"RetainExceptOnCreate", false}} {
+		t.Run(tc.policy, func(t *testing.T) {
+			e := newEnv(t)
+			e.fake.SetScenario(stackName, awsfake.CFNScenario{FailResource: "Worker"})
+			_, err := e.d.Deploy(testCtx(t), Stack{Name: stackName, Body: tplRetain(tc.policy)})
+			var fe *FailedError
+			if !errors.As(err, &fe) || fe.Status != "ROLLBACK_COMPLETE" {
+				t.Fatalf("err = %v; want a ROLLBACK_COMPLETE FailedError", err)
+			}
+			out := e.out.String()
+			nothing := strings.Contains(out, "created nothing that remains")
+			listed := strings.Contains(out, "AWS::DynamoDB::Table lowfare-links-dev-Table-") && strings.Contains(out, "aws dynamodb delete-table --table-name lowfare-links-dev-Table-")
+			if tc.kept != (len(fe.Retained) == 1) || tc.kept == nothing || tc.kept != listed {
+				t.Fatalf("retained %+v, 'nothing remains' %v, table listed %v; output:\n%s", fe.Retained, nothing, listed, out)
+			}
+			if tc.kept && fe.Retained[0].LogicalID != "Table" {
+				t.Errorf("retained %+v; want the table", fe.Retained)
+			}
+
+			// The next deploy deletes the rolled-back stack and says again
+			// what stays (DescribeStackResources: DELETE_SKIPPED).
+			e.fake.SetScenario(stackName, awsfake.CFNScenario{})
+			e.out.Reset()
+			if _, err := e.d.Deploy(testCtx(t), Stack{Name: stackName, Body: tplRetain(tc.policy)}); err != nil {
+				t.Fatalf("redeploy: %v\n%s", err, e.out)
+			}
+			if again := strings.Contains(e.out.String(), "rollback kept these resources"); again != tc.kept {
+				t.Errorf("redeploy names the kept table: %v, want %v; output:\n%s", again, tc.kept, e.out)
+			}
+		})
+	}
+}
+
+// CreateChangeSet answering "No updates are to be performed." as an error
+// (moto does; so does CloudFormation for some requests) is "no changes",
+// as the AWS CLI's deploy treats it, for both deploy and plan.
+func TestNoUpdatesErrorIsNoChange(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.d.Deploy(testCtx(t), stackV1("repo@sha256:aaa")); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.SetScenario(stackName, awsfake.CFNScenario{NoUpdatesError: true})
+	before := len(e.fake.Calls())
+	res, err := e.d.Deploy(testCtx(t), stackV1("repo@sha256:aaa"))
+	if err != nil {
+		t.Fatalf("no-change deploy answered with the error failed: %v", err)
+	}
+	if res.Changed || res.Status != "CREATE_COMPLETE" || res.Outputs["URL"] != "http://links.example" {
+		t.Errorf("result %+v; want unchanged, with status and outputs", res)
+	}
+	if calls := e.fake.Calls()[before:]; calls[0] != "DescribeStacks" || calls[1] != "CreateChangeSet" || slices.Contains(calls, "ExecuteChangeSet") {
+		t.Errorf("calls %v", calls)
+	}
+	changes, err := e.d.Plan(testCtx(t), stackV1("repo@sha256:aaa"))
+	if err != nil || len(changes) != 0 {
+		t.Errorf("plan = %v, %v; want no changes", changes, err)
+	}
+	// A real change still goes through.
+	if res, err := e.d.Deploy(testCtx(t), stackV1("repo@sha256:bbb")); err != nil || !res.Changed {
+		t.Errorf("changed deploy = %+v, %v", res, err)
+	}
+}

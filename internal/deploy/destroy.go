@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -53,6 +54,34 @@ func (d *Deployer) deleteAndWait(ctx context.Context, name, id string) ([]Retain
 	}
 	d.printf("Stack %s: DELETE_COMPLETE in %s.\n", name, w.elapsed())
 	return retained(w.events), nil
+}
+
+// skipped lists the stack's resources in DELETE_SKIPPED: those a rollback
+// or delete kept (DescribeStackResources).
+func (d *Deployer) skipped(ctx context.Context, name string) ([]Retained, error) {
+	out, err := d.CFN.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String(name)})
+	if err != nil {
+		return nil, fmt.Errorf("listing the resources of stack %s: %w", name, err)
+	}
+	var kept []Retained
+	for _, r := range out.StackResources {
+		if r.ResourceStatus == types.ResourceStatusDeleteSkipped {
+			kept = append(kept, Retained{LogicalID: aws.ToString(r.LogicalResourceId), Type: aws.ToString(r.ResourceType), PhysicalID: aws.ToString(r.PhysicalResourceId)})
+		}
+	}
+	return kept, nil
+}
+
+// PrintRetained lists retained resources, one a line, with how to delete
+// a table (the resource lowfare retains on purpose).
+func PrintRetained(w io.Writer, kept []Retained) {
+	for _, r := range kept {
+		line := fmt.Sprintf("  %s %s (DeletionPolicy Retain)", r.Type, r.PhysicalID)
+		if r.Type == "AWS::DynamoDB::Table" {
+			line += fmt.Sprintf("; delete it with: aws dynamodb delete-table --table-name %s", r.PhysicalID)
+		}
+		fmt.Fprintln(w, line)
+	}
 }
 
 func retained(evs []types.StackEvent) []Retained {

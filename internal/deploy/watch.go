@@ -192,22 +192,47 @@ func (w *watcher) failure(st *types.Stack) error {
 	if what == "" {
 		what = "the stack"
 	}
+	// DeletionPolicy Retain holds on a rollback too, so a failed create can
+	// leave resources behind outside any stack (DELETE_SKIPPED events).
+	// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html
+	fe.Retained = retained(w.events)
 	w.d.printf("\nFailed: %s: %s\n", what, fe.Reason)
-	w.d.printf("%s\n", outcome(st.StackStatus))
+	w.d.printf("%s\n", outcome(st.StackStatus, len(fe.Retained) > 0))
+	if len(fe.Retained) > 0 {
+		PrintRetained(w.d.Out, fe.Retained)
+	}
 	return fe
 }
 
-// outcome explains where a failed operation left the stack.
-func outcome(s types.StackStatus) string {
+// outcome explains where a failed operation left the stack; kept says
+// whether the rollback retained resources (listed after it).
+func outcome(s types.StackStatus, kept bool) string {
 	switch s {
 	case types.StackStatusRollbackComplete:
+		if kept {
+			return "Rolled back: ROLLBACK_COMPLETE. The rollback kept the resources below; they remain after the next deploy deletes this stack and starts over, and they may cost money:"
+		}
 		return "Rolled back: ROLLBACK_COMPLETE. The first deploy created nothing that remains; the next deploy deletes this empty stack and starts over."
 	case types.StackStatusUpdateRollbackComplete:
+		if kept {
+			return "Rolled back: UPDATE_ROLLBACK_COMPLETE. The previous version is still running. The rollback kept these resources the update had created; they may cost money:"
+		}
 		return "Rolled back: UPDATE_ROLLBACK_COMPLETE. The previous version is still running."
 	case types.StackStatusRollbackFailed, types.StackStatusUpdateRollbackFailed:
-		return fmt.Sprintf("Rollback FAILED: %s. Fix the resource above, then continue the rollback in the CloudFormation console (or aws cloudformation continue-update-rollback).", s)
+		msg := fmt.Sprintf("Rollback FAILED: %s. Fix the resource above, then continue the rollback in the CloudFormation console (or aws cloudformation continue-update-rollback).", s)
+		if kept {
+			msg += " The rollback kept these resources:"
+		}
+		return msg
 	case types.StackStatusDeleteFailed:
-		return "Delete FAILED: DELETE_FAILED. Fix or empty the resource above, then run destroy again."
+		msg := "Delete FAILED: DELETE_FAILED. Fix or empty the resource above, then run destroy again."
+		if kept {
+			msg += " Kept so far:"
+		}
+		return msg
+	}
+	if kept {
+		return fmt.Sprintf("Stack status: %s (no rollback). These resources were kept and may cost money:", s)
 	}
 	return fmt.Sprintf("Stack status: %s (no rollback).", s)
 }
