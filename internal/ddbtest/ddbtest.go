@@ -1,8 +1,10 @@
 // Package ddbtest gives tests real DynamoDB-compatible endpoints, used
-// through the real aws-sdk-go-v2 client: minidyn in-process (always there)
-// and dynalite, an independent implementation in Node.js, when it is
-// installed. Tests that run against both catch code that only works
-// because of one implementation's quirks.
+// through the real aws-sdk-go-v2 client: minidyn in-process (always there),
+// dynalite, an independent implementation in Node.js, and moto's DynamoDB
+// (Python), when they are installed. Tests that run against all three
+// catch code that only works because of one implementation's quirks.
+// FaultProxy puts delays, throttling and outages between a client and any
+// of them.
 package ddbtest
 
 import (
@@ -17,12 +19,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/lowfare/lowfare/internal/ddblocal"
+	"github.com/lowfare/lowfare/internal/testutil"
 	miniserver "github.com/truora/minidyn/server"
 )
 
 // Backend is one DynamoDB-compatible endpoint.
 type Backend struct {
-	Name     string // "minidyn" or "dynalite"
+	Name     string // "minidyn", "dynalite" or "moto"
 	Endpoint string // base URL
 	Client   *dynamodb.Client
 	// Minidyn is the in-process server (minidyn only), for failure
@@ -38,17 +41,39 @@ type Backend struct {
 // stay independent.
 func ForEach(t *testing.T, fn func(t *testing.T, b Backend)) {
 	t.Helper()
-	for _, name := range []string{"minidyn", "dynalite"} {
-		t.Run(name, func(t *testing.T) {
-			var b Backend
-			if name == "minidyn" {
-				b = Minidyn(t)
-			} else {
-				b = Dynalite(t)
-			}
-			fn(t, b)
-		})
+	for _, name := range Names {
+		t.Run(name, func(t *testing.T) { fn(t, Start(t, name)) })
 	}
+}
+
+// Names are the backends ForEach runs on, in order.
+var Names = []string{"minidyn", "dynalite", "moto"}
+
+// Start returns the backend called name (one of Names), skipping the test
+// when it is not installed (see Dynalite and Moto).
+func Start(t testing.TB, name string) Backend {
+	t.Helper()
+	switch name {
+	case "minidyn":
+		return Minidyn(t)
+	case "dynalite":
+		return Dynalite(t)
+	case "moto":
+		return Moto(t)
+	}
+	t.Fatalf("ddbtest: unknown backend %q (have %v)", name, Names)
+	return Backend{}
+}
+
+// Moto starts a private moto_server for the test (testutil.Moto: a skip
+// without it, a failure with LOWFARE_REQUIRE_MOTO=1) and returns its
+// DynamoDB. moto 5.2.1 quirks met so far: it creates tables ACTIVE at once
+// and has UpdateTimeToLive (unlike minidyn and dynalite); none of the links
+// store's requests needed a workaround.
+func Moto(t testing.TB) Backend {
+	t.Helper()
+	u := testutil.Moto(t)
+	return Backend{Name: "moto", Endpoint: u, Client: NewClient(u)}
 }
 
 // Minidyn starts an in-process minidyn server for the test's lifetime.

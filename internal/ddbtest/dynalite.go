@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -15,8 +16,9 @@ import (
 )
 
 // Where dynalite is looked for, in order: DYNALITE_URL (an already running
-// server), DYNALITE_BIN, `dynalite` on PATH, then the local npm prefix
-// this project's CI and dev machines use.
+// server), DYNALITE_BIN, `dynalite` on PATH, the module's own npm prefix
+// (tools/dynalite, after `npm ci --prefix tools/dynalite`), then an older
+// local npm prefix.
 const (
 	envURL        = "DYNALITE_URL"
 	envBin        = "DYNALITE_BIN"
@@ -37,10 +39,16 @@ func findDynalite() (string, error) {
 	if p, err := exec.LookPath("dynalite"); err == nil {
 		return p, nil
 	}
+	if root, ok := moduleRoot(); ok {
+		p := filepath.Join(root, "tools", "dynalite", "node_modules", ".bin", "dynalite")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
 	if _, err := os.Stat(fallbackBin); err == nil {
 		return fallbackBin, nil
 	}
-	return "", errors.New("dynalite not found: install it with `npm install --prefix /tmp/npmdyn dynalite`, put it on PATH, or set DYNALITE_BIN or DYNALITE_URL")
+	return "", errors.New("dynalite not found: install it with `npm ci --prefix tools/dynalite`, put it on PATH, or set DYNALITE_BIN or DYNALITE_URL")
 }
 
 // dynaliteBackend returns a running dynalite, or a Backend whose
@@ -98,6 +106,25 @@ func startDynalite(t testing.TB, bin string) (string, error) {
 		return "http://" + addr, nil
 	}
 	return "", lastErr
+}
+
+// moduleRoot is the nearest directory above the working directory (a
+// test's package directory) with a go.mod.
+func moduleRoot() (string, bool) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", false
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false
+		}
+		dir = parent
+	}
 }
 
 func freePort() (int, error) {

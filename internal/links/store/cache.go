@@ -5,16 +5,24 @@ import (
 	"time"
 )
 
-// resolveCache remembers slug -> target for a short time. A slug's target
-// never changes, so the only staleness is a delete made by another task,
-// bounded by the TTL; a delete made through this Store evicts at once.
-// Misses are remembered for a shorter time so a scan of random slugs does
-// not become one read per request, while a link created on another task
-// appears quickly.
+// resolveCache remembers slug -> target. A slug's target never changes, so
+// the only staleness is a delete made by another task: the TTL bounds it on
+// the normal path, and a delete made through this Store evicts at once.
+// After the TTL an entry is asked about again, but it is kept: when the
+// table cannot answer, the last known target is still right unless the
+// link was deleted, so it is served (stale on error). Only eviction, an
+// answer "not found" or a delete through this Store forget it.
+//
+// Unknown slugs are remembered for a shorter time (a negative cache), so
+// a scan of random slugs does not become one read per request, while a
+// link created on another task appears quickly. They live in their own,
+// smaller list, so such a scan cannot push the targets out.
+//
+// Both lists are LRU, with O(1) get, put and eviction.
 type resolveCache struct {
 	mu       sync.Mutex
-	entries  map[string]cacheEntry
-	max      int
+	hits     *lru // slug -> target
+	misses   *lru // slugs known not to exist
 	ttl      time.Duration
 	missTTL  time.Duration
 	inflight map[string]*lookup // one read per slug at a time
@@ -23,10 +31,15 @@ type resolveCache struct {
 	gen uint64
 }
 
-type cacheEntry struct {
-	url     string // "" for a cached miss
-	expires time.Time
-}
+// cacheState is what the cache knows about a slug.
+type cacheState int
+
+const (
+	cacheNone    cacheState = iota // nothing: ask the table
+	cacheFresh                     // the target, within its TTL
+	cacheStale                     // the target, past its TTL: ask the table, serve it if that fails
+	cacheMissing                   // known not to exist, within missTTL
+)
 
 // lookup is one in-flight read that concurrent Resolves of the same slug wait on.
 type lookup struct {
@@ -36,26 +49,49 @@ type lookup struct {
 }
 
 func newResolveCache(max int, ttl, missTTL time.Duration) *resolveCache {
+	if ttl < 0 {
+		max = 0
+	}
 	return &resolveCache{
-		entries:  make(map[string]cacheEntry),
+		hits:     newLRU(max),
+		misses:   newLRU(max / 4),
 		inflight: make(map[string]*lookup),
-		max:      max,
 		ttl:      ttl,
 		missTTL:  missTTL,
 	}
 }
 
-// get returns the cached target ("" with found=true is a cached miss).
-func (c *resolveCache) get(slug string, now time.Time) (url string, found bool) {
+// get returns what the cache knows about slug and the cached target.
+func (c *resolveCache) get(slug string, now time.Time) (string, cacheState) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[slug]
-	if !ok {
+	if e := c.hits.get(slug); e != nil {
+		if now.Before(e.fresh) {
+			return e.url, cacheFresh
+		}
+		return e.url, cacheStale
+	}
+	if e := c.misses.get(slug); e != nil {
+		if now.Before(e.fresh) {
+			return "", cacheMissing
+		}
+		c.misses.remove(e)
+	}
+	return "", cacheNone
+}
+
+// stale returns the kept target of slug after a failed read and serves it
+// without asking again for staleRetry, so an outage costs one read per
+// slug per staleRetry instead of one per request.
+func (c *resolveCache) stale(slug string, now time.Time) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.hits.get(slug)
+	if e == nil {
 		return "", false
 	}
-	if !now.Before(e.expires) {
-		delete(c.entries, slug)
-		return "", false
+	if e.fresh.Before(now.Add(staleRetry)) {
+		e.fresh = now.Add(staleRetry)
 	}
 	return e.url, true
 }
@@ -70,46 +106,34 @@ func (c *resolveCache) generation() uint64 {
 // put stores a hit (url != "") or a miss (url == ""), unless an eviction
 // happened since gen was read.
 func (c *resolveCache) put(slug, url string, now time.Time, gen uint64) {
-	ttl := c.ttl
-	if url == "" {
-		ttl = c.missTTL
-	}
-	if ttl <= 0 || c.max <= 0 {
-		return
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
 		return
 	}
-	if _, ok := c.entries[slug]; !ok && len(c.entries) >= c.max {
-		c.evictLocked(now)
-	}
-	c.entries[slug] = cacheEntry{url: url, expires: now.Add(ttl)}
-}
-
-// evictLocked makes room: expired entries first, then an arbitrary one
-// (map order is randomised, which is good enough for a cache this small
-// whose entries all expire within seconds anyway).
-func (c *resolveCache) evictLocked(now time.Time) {
-	for k, e := range c.entries {
-		if !now.Before(e.expires) {
-			delete(c.entries, k)
+	if url == "" {
+		if e := c.hits.lookup(slug); e != nil {
+			c.hits.remove(e) // known deleted: no more stale serving
 		}
+		c.misses.set(slug, "", now.Add(c.missTTL))
+		return
 	}
-	for k := range c.entries {
-		if len(c.entries) < c.max {
-			return
-		}
-		delete(c.entries, k)
+	if e := c.misses.lookup(slug); e != nil {
+		c.misses.remove(e)
 	}
+	c.hits.set(slug, url, now.Add(c.ttl))
 }
 
 func (c *resolveCache) evict(slug string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	delete(c.entries, slug)
+	if e := c.hits.lookup(slug); e != nil {
+		c.hits.remove(e)
+	}
+	if e := c.misses.lookup(slug); e != nil {
+		c.misses.remove(e)
+	}
 }
 
 // join returns the in-flight lookup of slug and whether the caller leads
@@ -130,4 +154,84 @@ func (c *resolveCache) finish(slug string, l *lookup) {
 	delete(c.inflight, slug)
 	c.mu.Unlock()
 	close(l.done)
+}
+
+// lru is a bounded map whose least recently used entry goes first: a map
+// for lookups and a doubly linked list for the order, both O(1). Not safe
+// for concurrent use (resolveCache locks).
+type lru struct {
+	m    map[string]*cacheEntry
+	root cacheEntry // sentinel: root.next is the most recent, root.prev the least
+	max  int
+}
+
+type cacheEntry struct {
+	slug       string
+	url        string
+	fresh      time.Time // served without asking the table until then
+	prev, next *cacheEntry
+}
+
+func newLRU(max int) *lru {
+	l := &lru{m: make(map[string]*cacheEntry), max: max}
+	l.root.next, l.root.prev = &l.root, &l.root
+	return l
+}
+
+// lookup returns the entry of slug without touching the order.
+func (l *lru) lookup(slug string) *cacheEntry { return l.m[slug] }
+
+// get returns the entry of slug and marks it most recently used.
+func (l *lru) get(slug string) *cacheEntry {
+	e := l.m[slug]
+	if e != nil {
+		l.unlink(e)
+		l.pushFront(e)
+	}
+	return e
+}
+
+// set stores slug's entry as the most recently used, evicting the least
+// recently used one when full.
+func (l *lru) set(slug, url string, fresh time.Time) {
+	if l.max <= 0 {
+		return
+	}
+	if e := l.m[slug]; e != nil {
+		e.url, e.fresh = url, fresh
+		l.unlink(e)
+		l.pushFront(e)
+		return
+	}
+	var e *cacheEntry
+	if len(l.m) >= l.max {
+		e = l.root.prev // reuse the evicted entry: no garbage per put
+		l.remove(e)
+		*e = cacheEntry{}
+	} else {
+		e = new(cacheEntry)
+	}
+	e.slug, e.url, e.fresh = slug, url, fresh
+	l.m[slug] = e
+	l.pushFront(e)
+}
+
+func (l *lru) remove(e *cacheEntry) {
+	l.unlink(e)
+	delete(l.m, e.slug)
+}
+
+func (l *lru) len() int { return len(l.m) }
+
+func (l *lru) unlink(e *cacheEntry) {
+	e.prev.next = e.next
+	e.next.prev = e.prev
+	e.prev, e.next = nil, nil
+}
+
+func (l *lru) pushFront(e *cacheEntry) {
+	e.prev = &l.root
+	e.next = l.root.next
+	l.root.next.prev = e
+	l.root.next = e
 }

@@ -18,13 +18,33 @@ import (
 const (
 	DefaultFlushInterval = time.Second
 	DefaultCacheTTL      = 15 * time.Second
-	DefaultCacheSize     = 10000
+	DefaultCacheSize     = 20000
+	// DefaultFlushTimeout bounds one background flush, so a hung endpoint
+	// cannot stall the flusher; what it could not write is retried.
+	DefaultFlushTimeout = 10 * time.Second
+	// DefaultMaxCalls bounds the table calls in flight at once. Each
+	// DynamoDB call holds tens of KB (request, signing, response
+	// decoding) while it waits; a free-tier table (25 WCU) cannot take
+	// more parallel writes than this anyway.
+	DefaultMaxCalls = 16
+	// DefaultBusyWait is how long a cache miss waits for a free call
+	// before it gives up with ErrBusy: a redirect answers 503 at once
+	// instead of piling up goroutines and memory behind a slow table.
+	DefaultBusyWait = 100 * time.Millisecond
+
 	// missTTL bounds how long "no such slug" is remembered, so a link
 	// created on another task redirects within this time.
 	defaultMissTTL = 2 * time.Second
+	// staleRetry is how long a cached target is served without asking
+	// the table again after a refresh failed (stale on error).
+	staleRetry = time.Second
 
 	// resolveTimeout bounds the read behind a cache miss.
 	resolveTimeout = 5 * time.Second
+
+	// closeMargin is the part of Close's deadline kept for counting and
+	// logging what could not be written, after the last attempt.
+	closeMargin = 250 * time.Millisecond
 
 	defaultListLimit = 20
 	maxListLimit     = 100
@@ -36,31 +56,54 @@ type Options struct {
 	// FlushInterval is how often buffered clicks are written; 0 means
 	// DefaultFlushInterval. A crash loses at most this much of clicks.
 	FlushInterval time.Duration
-	// CacheTTL is how long a resolved slug is served from memory; 0 means
-	// DefaultCacheTTL, negative disables the cache. It bounds how long a
-	// delete made on another task keeps redirecting.
+	// FlushTimeout bounds one background flush; 0 means DefaultFlushTimeout.
+	FlushTimeout time.Duration
+	// CacheTTL is how long a resolved slug is served from memory without
+	// asking the table; 0 means DefaultCacheTTL, negative disables the
+	// cache. It bounds how long a delete made on another task keeps
+	// redirecting. After it, a target the table cannot be asked about
+	// (an error, ErrBusy) is still served (stale on error).
 	CacheTTL time.Duration
-	// CacheSize bounds the number of cached slugs; 0 means DefaultCacheSize.
+	// CacheSize bounds the number of cached targets; 0 means
+	// DefaultCacheSize. Unknown slugs are remembered apart, up to a
+	// quarter of this, so a scan of random slugs cannot push out targets.
 	CacheSize int
+	// MaxCalls bounds the table calls in flight at once, for every
+	// method and the flusher together; 0 means DefaultMaxCalls.
+	MaxCalls int
+	// BusyWait is how long a cache miss waits for one of MaxCalls before
+	// Resolve returns ErrBusy; 0 means DefaultBusyWait.
+	BusyWait time.Duration
 	// Now is the clock for cache expiry and default creation times; nil
 	// means time.Now.
 	Now func() time.Time
-	// Logger receives flush failures; nil discards.
+	// Logger receives flush failures and, on Close, the clicks that
+	// could not be saved; nil discards.
 	Logger *slog.Logger
 }
 
 // Store is the DynamoDB implementation of API. It is safe for concurrent
 // use. Close it to stop the background flusher and write the last clicks.
 type Store struct {
-	ddb   *dynamodb.Client
-	table string
-	now   func() time.Time
-	log   *slog.Logger
-	cache *resolveCache
+	ddb      *dynamodb.Client
+	table    string
+	now      func() time.Time
+	log      *slog.Logger
+	cache    *resolveCache
+	slots    chan struct{} // one per table call in flight (Options.MaxCalls)
+	busyWait time.Duration
 
-	clicks  *clickBuffer
-	flushMu sync.Mutex // one flush at a time
+	clicks       *clickBuffer
+	flushMu      sync.Mutex // one flush at a time
+	flushTimeout time.Duration
+	writerAttr   string // this Store's token attribute on counter items (clicks.go)
+	seqMu        sync.Mutex
+	seq          int64
 
+	// runCtx is the background flush's parent; Close cancels it when its
+	// own deadline passes, so a flush never outlives the stop budget.
+	runCtx    context.Context
+	cancelRun context.CancelFunc
 	stop      chan struct{}
 	flusherWG sync.WaitGroup
 	closeOnce sync.Once
@@ -71,11 +114,20 @@ func New(ddb *dynamodb.Client, table string, opts Options) *Store {
 	if opts.FlushInterval <= 0 {
 		opts.FlushInterval = DefaultFlushInterval
 	}
+	if opts.FlushTimeout <= 0 {
+		opts.FlushTimeout = DefaultFlushTimeout
+	}
 	if opts.CacheTTL == 0 {
 		opts.CacheTTL = DefaultCacheTTL
 	}
 	if opts.CacheSize <= 0 {
 		opts.CacheSize = DefaultCacheSize
+	}
+	if opts.MaxCalls <= 0 {
+		opts.MaxCalls = DefaultMaxCalls
+	}
+	if opts.BusyWait <= 0 {
+		opts.BusyWait = DefaultBusyWait
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -84,27 +136,100 @@ func New(ddb *dynamodb.Client, table string, opts Options) *Store {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	missTTL := min(defaultMissTTL, opts.CacheTTL)
+	runCtx, cancelRun := context.WithCancel(context.Background())
 	st := &Store{
-		ddb:    ddb,
-		table:  table,
-		now:    opts.Now,
-		log:    opts.Logger,
-		cache:  newResolveCache(opts.CacheSize, opts.CacheTTL, missTTL),
-		clicks: newClickBuffer(),
-		stop:   make(chan struct{}),
+		ddb:          ddb,
+		table:        table,
+		now:          opts.Now,
+		log:          opts.Logger,
+		cache:        newResolveCache(opts.CacheSize, opts.CacheTTL, missTTL),
+		slots:        make(chan struct{}, opts.MaxCalls),
+		busyWait:     opts.BusyWait,
+		clicks:       newClickBuffer(),
+		flushTimeout: opts.FlushTimeout,
+		writerAttr:   "w" + newWriterID(),
+		runCtx:       runCtx,
+		cancelRun:    cancelRun,
+		stop:         make(chan struct{}),
 	}
 	st.flusherWG.Add(1)
 	go st.flushLoop(opts.FlushInterval)
 	return st
 }
 
-// Close stops the background flusher and writes the buffered clicks. Clicks
-// that cannot be written before ctx ends are lost; the error says how many.
+// Close stops the background flusher and writes the buffered clicks,
+// retrying with backoff until everything is in or ctx ends: give it the
+// stop budget (on ECS, what is left of the task's 30 s stop timeout, with
+// margin). In order: the flusher stops taking new clicks (a tick that
+// comes with the stop is not started), the running flush finishes (or is
+// cut when ctx ends), then the rest is written. What could not be written
+// is logged as an error with its count and returned as an error of type
+// *UnsavedError. Calling Close again flushes again.
 func (st *Store) Close(ctx context.Context) error {
 	st.closeOnce.Do(func() { close(st.stop) })
+	stopRunning := context.AfterFunc(ctx, st.cancelRun)
+	defer stopRunning()
 	st.flusherWG.Wait()
-	return st.Flush(ctx)
+
+	d, ok := ctx.Deadline()
+	if !ok {
+		d = time.Now().Add(DefaultFlushTimeout) // retrying forever would hang the caller
+	}
+	fctx, cancel := context.WithDeadline(ctx, d.Add(-closeMargin))
+	defer cancel()
+	var lastErr error
+	for pause := 50 * time.Millisecond; ; pause = min(2*pause, 2*time.Second) {
+		lastErr = st.Flush(fctx)
+		if st.clicks.empty() || fctx.Err() != nil {
+			break
+		}
+		if sleep(fctx, pause) != nil {
+			break
+		}
+	}
+	u := st.clicks.unsaved()
+	if u.zero() {
+		return nil
+	}
+	err := &UnsavedError{Unsaved: u, Table: st.table, Err: lastErr}
+	st.log.Error("clicks could not be saved before shutdown",
+		"table", st.table,
+		"clicks_lost", u.LostTotal, "day_clicks_lost", u.LostDay,
+		"clicks_in_doubt", u.InDoubtTotal, "day_clicks_in_doubt", u.InDoubtDay,
+		"err", fmt.Sprint(lastErr))
+	return err
 }
+
+// UnsavedError is Close's error when clicks could not be written.
+type UnsavedError struct {
+	Unsaved
+	Table string
+	Err   error // the last write error
+}
+
+func (e *UnsavedError) Error() string {
+	return fmt.Sprintf("%d clicks (%d of day buckets) not saved to table %s and %d (%d) in doubt: %v",
+		e.LostTotal, e.LostDay, e.Table, e.InDoubtTotal, e.InDoubtDay, e.Err)
+}
+
+func (e *UnsavedError) Unwrap() error { return e.Err }
+
+// acquire takes one of the Store's call slots, waiting as long as ctx allows.
+func (st *Store) acquire(ctx context.Context) error {
+	select {
+	case st.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case st.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for a free table call: %w", ctx.Err())
+	}
+}
+
+func (st *Store) release() { <-st.slots }
 
 // Create writes a new link. It never overwrites: a taken slug is ErrExists.
 func (st *Store) Create(ctx context.Context, l Link) error {
@@ -114,6 +239,10 @@ func (st *Store) Create(ctx context.Context, l Link) error {
 	if l.CreatedAt.IsZero() {
 		l.CreatedAt = st.now()
 	}
+	if err := st.acquire(ctx); err != nil {
+		return err
+	}
+	defer st.release()
 	_, err := st.ddb.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           &st.table,
 		Item:                metaItem(l),
@@ -140,37 +269,64 @@ func (st *Store) Create(ctx context.Context, l Link) error {
 	return nil
 }
 
-// Resolve returns the target of slug, from the cache when it can.
+// Resolve returns the target of slug, from the cache when it can. A miss
+// reads the table through the Store's call limit; when no call is free
+// within Options.BusyWait it is ErrBusy. When the table does not answer
+// (an error, ErrBusy, ctx ending) a target this Store has resolved before
+// and not seen deleted is still returned: a slug's target never changes.
 func (st *Store) Resolve(ctx context.Context, slug string) (string, error) {
-	if url, ok := st.cache.get(slug, st.now()); ok {
-		if url == "" {
-			return "", ErrNotFound
-		}
+	url, state := st.cache.get(slug, st.now())
+	switch state {
+	case cacheFresh:
 		return url, nil
+	case cacheMissing:
+		return "", ErrNotFound
 	}
 	l, leader := st.cache.join(slug)
-	if !leader {
-		select {
-		case <-l.done:
-			return l.url, l.err
-		case <-ctx.Done():
-			return "", ctx.Err()
-		}
+	if leader {
+		// Other requests wait on this read: one client going away must
+		// not fail them, so the read runs on its own with its own
+		// deadline (context values such as traces are kept).
+		go st.lookup(context.WithoutCancel(ctx), slug, l, st.cache.generation())
 	}
-	gen := st.cache.generation()
-	// Other requests wait on this read: one client going away must not
-	// fail them, so the read has its own deadline instead of ctx's.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resolveTimeout)
-	l.url, l.err = st.readTarget(rctx, slug)
+	var err error
+	select {
+	case <-l.done:
+		if l.err == nil || errors.Is(l.err, ErrNotFound) {
+			return l.url, l.err
+		}
+		err = l.err
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if u, ok := st.cache.stale(slug, st.now()); ok {
+		st.log.Debug("serving a cached target while the table does not answer", "slug", slug, "err", err)
+		return u, nil
+	}
+	return "", err
+}
+
+// lookup reads slug's target for the Resolves waiting on l and caches the
+// answer.
+func (st *Store) lookup(ctx context.Context, slug string, l *lookup, gen uint64) {
+	defer st.cache.finish(slug, l)
+	wctx, cancel := context.WithTimeout(ctx, st.busyWait)
+	err := st.acquire(wctx)
 	cancel()
+	if err != nil {
+		l.err = ErrBusy
+		return
+	}
+	defer st.release()
+	rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
+	l.url, l.err = st.readTarget(rctx, slug)
 	switch {
 	case l.err == nil:
 		st.cache.put(slug, l.url, st.now(), gen)
 	case errors.Is(l.err, ErrNotFound):
 		st.cache.put(slug, "", st.now(), gen)
 	}
-	st.cache.finish(slug, l)
-	return l.url, l.err
 }
 
 func (st *Store) readTarget(ctx context.Context, slug string) (string, error) {
@@ -194,6 +350,15 @@ func (st *Store) readTarget(ctx context.Context, slug string) (string, error) {
 
 // Get reads a link (strongly consistent).
 func (st *Store) Get(ctx context.Context, slug string) (Link, error) {
+	if err := st.acquire(ctx); err != nil {
+		return Link{}, err
+	}
+	defer st.release()
+	return st.get(ctx, slug)
+}
+
+// get is Get inside a call slot the caller holds.
+func (st *Store) get(ctx context.Context, slug string) (Link, error) {
 	out, err := st.ddb.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      &st.table,
 		Key:            key(linkPK(slug), skMeta),
@@ -216,6 +381,10 @@ func (st *Store) Stats(ctx context.Context, slug string, now time.Time, days int
 		days = 7
 	}
 	days = min(days, maxStatsDays)
+	if err := st.acquire(ctx); err != nil {
+		return Stats{}, err
+	}
+	defer st.release()
 	last := now.UTC()
 	first := last.AddDate(0, 0, -(days - 1))
 	in := &dynamodb.QueryInput{
@@ -288,6 +457,10 @@ func (st *Store) List(ctx context.Context, limit int, cursor string) (Page, erro
 		limit = defaultListLimit
 	}
 	limit = min(limit, maxListLimit)
+	if err := st.acquire(ctx); err != nil {
+		return Page{}, err
+	}
+	defer st.release()
 	// Ask for one more than a page, so the last page has no cursor.
 	out, err := st.ddb.Query(ctx, &dynamodb.QueryInput{
 		TableName:              &st.table,
@@ -324,12 +497,16 @@ func (st *Store) List(ctx context.Context, limit int, cursor string) (Page, erro
 }
 
 // Delete removes the link and every click item under it. It evicts the
-// slug from this Store's cache and drops its buffered clicks at once. On
-// ErrNotFound it still removes click items left behind by an earlier,
-// interrupted delete, so retrying a failed delete cleans up.
+// slug from this Store's cache at once; its buffered clicks are dropped
+// only once DeleteItem has succeeded, so a delete that fails loses no
+// clicks. On ErrNotFound it still removes click items left behind by an
+// earlier, interrupted delete, so retrying a failed delete cleans up.
 func (st *Store) Delete(ctx context.Context, slug string) error {
+	if err := st.acquire(ctx); err != nil {
+		return err
+	}
+	defer st.release()
 	st.cache.evict(slug)
-	st.clicks.drop(slug)
 	_, err := st.ddb.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:           &st.table,
 		Key:                 key(linkPK(slug), skMeta),
@@ -340,6 +517,7 @@ func (st *Store) Delete(ctx context.Context, slug string) error {
 		return fmt.Errorf("deleting link %q from table %s: %w", slug, st.table, err)
 	}
 	st.cache.evict(slug) // a Resolve that raced the delete may have cached it again
+	st.clicks.drop(slug)
 	if err := st.deleteRest(ctx, slug); err != nil {
 		return fmt.Errorf("deleting the click items of %q (retry the delete to finish): %w", slug, err)
 	}
@@ -414,6 +592,10 @@ func (st *Store) batchDelete(ctx context.Context, keys []map[string]types.Attrib
 // GetItem of a key no item has (0.5 RCU, and only the GetItem permission
 // the service already needs).
 func (st *Store) Ping(ctx context.Context) error {
+	if err := st.acquire(ctx); err != nil {
+		return err
+	}
+	defer st.release()
 	_, err := st.ddb.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: &st.table,
 		Key:       key("PING", "PING"),

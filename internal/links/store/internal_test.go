@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -90,31 +91,94 @@ func FuzzDecodeCursor(f *testing.F) {
 
 func TestCacheExpiresAndEvicts(t *testing.T) {
 	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
-	c := newResolveCache(2, 10*time.Second, time.Second)
+	c := newResolveCache(4, 10*time.Second, time.Second)
 	c.put("a", "https://a/", now, c.generation())
 	c.put("miss", "", now, c.generation())
-	if u, ok := c.get("a", now.Add(9*time.Second)); !ok || u != "https://a/" {
-		t.Errorf("hit within TTL = %q, %v", u, ok)
+	if u, st := c.get("a", now.Add(9*time.Second)); st != cacheFresh || u != "https://a/" {
+		t.Errorf("hit within TTL = %q, %v; want fresh", u, st)
 	}
-	if _, ok := c.get("miss", now.Add(time.Second)); ok {
-		t.Error("a miss outlived its shorter TTL")
+	if _, st := c.get("miss", now.Add(999*time.Millisecond)); st != cacheMissing {
+		t.Errorf("miss within its TTL = %v; want missing", st)
 	}
-	if _, ok := c.get("a", now.Add(10*time.Second)); ok {
-		t.Error("a hit outlived its TTL")
+	if _, st := c.get("miss", now.Add(time.Second)); st != cacheNone {
+		t.Errorf("a miss outlived its shorter TTL: %v", st)
 	}
-	// Bounded: a third entry pushes one out.
-	c.put("x", "https://x/", now, c.generation())
-	c.put("y", "https://y/", now, c.generation())
-	c.put("z", "https://z/", now, c.generation())
-	if len(c.entries) > 2 {
-		t.Errorf("cache holds %d entries, max 2", len(c.entries))
+	// Past its TTL a target is asked about again, but kept for stale on error.
+	if u, st := c.get("a", now.Add(10*time.Second)); st != cacheStale || u != "https://a/" {
+		t.Errorf("hit past TTL = %q, %v; want stale", u, st)
+	}
+	if u, ok := c.stale("a", now.Add(11*time.Second)); !ok || u != "https://a/" {
+		t.Errorf("stale(a) = %q, %v", u, ok)
+	}
+	// ... and served without a read for staleRetry after a failed refresh.
+	if _, st := c.get("a", now.Add(11*time.Second+staleRetry-time.Nanosecond)); st != cacheFresh {
+		t.Errorf("after a failed refresh: %v, want fresh for staleRetry", st)
+	}
+	// "Not found" forgets the target: no stale serving of a deleted link.
+	c.put("a", "", now, c.generation())
+	if _, ok := c.stale("a", now); ok {
+		t.Error("a target known deleted was served stale")
+	}
+	// Bounded, least recently used first: b is used, so c goes.
+	for _, k := range []string{"a", "b", "c", "d"} {
+		c.put(k, "https://"+k+"/", now, c.generation())
+	}
+	c.get("a", now)
+	c.get("b", now)
+	c.put("e", "https://e/", now, c.generation())
+	if c.hits.len() != 4 {
+		t.Errorf("cache holds %d targets, max 4", c.hits.len())
+	}
+	if _, st := c.get("c", now); st != cacheNone {
+		t.Errorf("c (least recently used) was not evicted: %v", st)
+	}
+	for _, k := range []string{"a", "b", "d", "e"} {
+		if _, st := c.get(k, now); st != cacheFresh {
+			t.Errorf("%s evicted (%v), want kept", k, st)
+		}
+	}
+	// Misses have their own, smaller list: a scan cannot push targets out.
+	for i := range 100 {
+		c.put(fmt.Sprint("scan", i), "", now, c.generation())
+	}
+	if c.hits.len() != 4 || c.misses.len() != 1 {
+		t.Errorf("after a scan: %d targets, %d misses; want 4 and 1", c.hits.len(), c.misses.len())
 	}
 	// A read that started before an eviction does not cache its result.
 	gen := c.generation()
-	c.evict("z")
-	c.put("z", "https://z/", now, gen)
-	if _, ok := c.get("z", now); ok {
+	c.evict("e")
+	c.put("e", "https://e/", now, gen)
+	if _, st := c.get("e", now); st != cacheNone {
 		t.Error("a stale read re-cached an evicted slug")
+	}
+}
+
+// The list stays consistent under any sequence of operations.
+func TestLRUInvariants(t *testing.T) {
+	l := newLRU(8)
+	now := time.Now()
+	for i := range 10000 {
+		k := fmt.Sprint((i * 7919) % 23)
+		switch i % 5 {
+		case 0, 1, 2:
+			l.set(k, "u"+k, now)
+		case 3:
+			l.get(k)
+		case 4:
+			if e := l.lookup(k); e != nil {
+				l.remove(e)
+			}
+		}
+		n := 0
+		for e := l.root.next; e != &l.root; e = e.next {
+			if e.next.prev != e || l.m[e.slug] != e {
+				t.Fatalf("step %d: list and map disagree at %q", i, e.slug)
+			}
+			n++
+		}
+		if n != len(l.m) || n > 8 {
+			t.Fatalf("step %d: list has %d, map %d, max 8", i, n, len(l.m))
+		}
 	}
 }
 

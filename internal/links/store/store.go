@@ -50,6 +50,9 @@ var (
 	ErrExists    = errors.New("slug already exists")
 	ErrNotFound  = errors.New("link not found")
 	ErrBadCursor = errors.New("bad cursor")
+	// ErrBusy is a cache miss that found every table call in use for
+	// Options.BusyWait: answer 503 and let the client retry.
+	ErrBusy = errors.New("store busy: every table call is in use")
 )
 
 // Link is one short link.
