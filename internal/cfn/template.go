@@ -14,6 +14,11 @@ import (
 // FormatVersion is the only template format version CloudFormation knows.
 const FormatVersion = "2010-09-09"
 
+// MaxTemplateBody is the most bytes CloudFormation takes as an inline
+// TemplateBody; a larger template must be uploaded to S3 first
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html).
+const MaxTemplateBody = 51200
+
 // Template is one CloudFormation template. Maps serialise with sorted keys,
 // so the same template always gives the same bytes.
 type Template struct {

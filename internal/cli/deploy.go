@@ -134,7 +134,7 @@ func runDeploy(ctx context.Context, opts *rootOptions, f *deployFlags, out, errO
 		return fmt.Errorf("missing secrets %s under %s: set each with 'lowfare secrets set NAME' before deploying", strings.Join(missing, ", "), s.SecretPrefix())
 	}
 	d := newDeployer(cfg, out, f.timeout, f.poll)
-	boot := deploy.Stack{Name: s.BootstrapStackName(), Body: bootBody}
+	boot := deploy.Stack{Name: s.BootstrapStackName(), Body: bootBody, Tags: stack.StackTags(s)}
 
 	if f.dryRun {
 		return dryRun(ctx, d, f, s, boot, mainBody, out, errOut)
@@ -167,7 +167,7 @@ func runDeploy(ctx context.Context, opts *rootOptions, f *deployFlags, out, errO
 			return err
 		}
 	}
-	main := deploy.Stack{Name: s.StackName(), Body: mainBody, Parameters: map[string]string{stack.ParamImageURI: imageURI}}
+	main := deploy.Stack{Name: s.StackName(), Body: mainBody, Parameters: map[string]string{stack.ParamImageURI: imageURI}, Tags: stack.StackTags(s)}
 	res, err := d.Deploy(ctx, main)
 	if err != nil {
 		return err
@@ -227,7 +227,7 @@ func dryRun(ctx context.Context, d *deploy.Deployer, f *deployFlags, s *spec.Spe
 		}
 		imageURI = repo + "@" + built.Digest.String()
 	}
-	main := deploy.Stack{Name: s.StackName(), Body: mainBody, Parameters: map[string]string{stack.ParamImageURI: imageURI}}
+	main := deploy.Stack{Name: s.StackName(), Body: mainBody, Parameters: map[string]string{stack.ParamImageURI: imageURI}, Tags: stack.StackTags(s)}
 	changes, err = d.Plan(ctx, main)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lowfare/lowfare/internal/awsfake"
+	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/stack"
 	"github.com/lowfare/lowfare/internal/testutil"
 )
@@ -46,7 +47,7 @@ func newOpsWorld(t *testing.T) *opsWorld {
 	w.AutoScaling.AddScheduledAction(awsfake.ScheduledAction{Name: "wake", Namespace: "ecs", ResourceID: opsRes, Dimension: "ecs:service:DesiredCount",
 		Schedule: "cron(0 8 ? * * *)", Timezone: "Europe/Berlin", Min: &one, Max: &two})
 	w.ELB.SetTargets(opsTG, awsfake.Target{ID: "10.0.0.9", Port: 8080, State: "healthy"})
-	w.Budgets.AddBudget(awsfake.Budget{Name: "lowfare-links-dev", Limit: 10, Actual: 1.25, Forecasted: 4})
+	w.Budgets.AddBudget(awsfake.Budget{Name: stack.BudgetName(spec.Default()), Limit: 10, Actual: 1.25, Forecasted: 4})
 	w.Logs.AddGroup(opsGroup)
 
 	awsfake.UseEndpoints(t, w.Endpoints(t))

@@ -35,7 +35,7 @@ func TestStatus(t *testing.T) {
 	w.CloudWatch.AddAlarm(awsfake.Alarm{Name: "lowfare-links-dev-5xx", State: "ALARM", Reason: "Threshold Crossed: 1 datapoint [12.0] was greater than the threshold (5.0).", Updated: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)})
 	w.CloudWatch.AddAlarm(awsfake.Alarm{Name: "lowfare-links-dev-cpu", State: "OK"})
 	w.CloudWatch.AddAlarm(awsfake.Alarm{Name: "someone-else-5xx", State: "ALARM"})
-	w.Budgets.AddBudget(awsfake.Budget{Name: "lowfare-links-dev", Limit: 10, Actual: 3.2, Forecasted: 11.5})
+	w.Budgets.AddBudget(awsfake.Budget{Name: stack.BudgetName(w.spec), Limit: 10, Actual: 3.2, Forecasted: 11.5})
 
 	st, err := GetStatus(testCtx(t), w.clients, w.spec, statusNow)
 	if err != nil {

@@ -22,4 +22,5 @@ const (
 	OutputDashboardURL = "DashboardURL"
 	OutputTargetGroup  = "TargetGroupArn" // ingress alb only
 	OutputAlarmTopic   = "AlarmTopicArn"
+	OutputBudget       = "BudgetName"
 )

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/lowfare/lowfare/internal/cfn"
 	"github.com/lowfare/lowfare/internal/testutil"
 )
 
@@ -52,14 +53,15 @@ func TestTemplatesAreDeterministic(t *testing.T) {
 }
 
 // CloudFormation takes a template body of at most 51,200 bytes inline
-// (larger ones must go through S3); deploy sends it inline.
+// (larger ones must go through S3); deploy sends it inline. Even the
+// indented form stays under it, so synth's files deploy too.
 func TestTemplatesFitTheInlineLimit(t *testing.T) {
 	for _, c := range allSpecs(t) {
 		r := build(t, c.spec)
 		for name, tmpl := range map[string]interface{ JSON() ([]byte, error) }{"main": r.Main, "bootstrap": r.Bootstrap} {
 			j, _ := tmpl.JSON()
-			if len(j) > 51200 {
-				t.Errorf("%s %s: %d bytes, over CloudFormation's 51,200-byte TemplateBody", c.name, name, len(j))
+			if len(j) > cfn.MaxTemplateBody {
+				t.Errorf("%s %s: %d bytes, over CloudFormation's %d-byte TemplateBody", c.name, name, len(j), cfn.MaxTemplateBody)
 			}
 		}
 	}

@@ -228,7 +228,7 @@ func (b *builder) dashboard(widgets []any) {
 		panic(err) // only strings and numbers: cannot fail
 	}
 	b.add(PartObservability, "Dashboard", "AWS::CloudWatch::Dashboard", cfn.Props{
-		"DashboardName": b.n.Dashboard,
+		"DashboardName": cfn.Sub(b.n.Dashboard),
 		"DashboardBody": cfn.Sub(string(body)),
 	})
 	b.output(OutputDashboardURL, "The CloudWatch dashboard",

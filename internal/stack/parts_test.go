@@ -3,6 +3,7 @@ package stack
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -52,37 +53,41 @@ func TestTableActionsMatchTheStore(t *testing.T) {
 	}
 }
 
-// Every resource whose registry schema has Tags is tagged with lowfare's
-// tags and the spec's, in the form its type takes; the Budget takes
-// ResourceTags.
-func TestTagsOnEveryTaggableResource(t *testing.T) {
+// Tags go on the stacks (StackTags), which CloudFormation propagates; a
+// resource carries them in the template only when its registry schema takes
+// tags without declaring the type taggable (templateTagged), so a spec with
+// many tags no longer multiplies into every resource (issue 9, item 8).
+func TestTagsOnTheStackAndWherePropagationStops(t *testing.T) {
 	for _, c := range allSpecs(t) {
 		r := build(t, c.spec)
+		want := map[string]string{TagApp: c.spec.App, TagEnv: c.spec.Env}
+		for k, v := range c.spec.Tags {
+			want[k] = v
+		}
+		if got := StackTags(c.spec); !maps.Equal(got, want) {
+			t.Errorf("%s: StackTags %v, want %v", c.name, got, want)
+		}
 		for _, tmpl := range []*cfn.Template{r.Bootstrap, r.Main} {
 			for id, res := range tmpl.Resources {
 				schema, err := registry(t).Lookup(res.Type)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, known := tagStyles[res.Type]; !known {
-					t.Errorf("%s: type %s is missing from tagStyles", id, res.Type)
-				}
 				key := "Tags"
 				if res.Type == "AWS::Budgets::Budget" {
 					key = "ResourceTags"
 				}
 				tags, has := res.Properties[key]
-				taggable := schema.TagsType != "" || schema.Properties["ResourceTags"]
-				if taggable != has {
-					t.Errorf("%s (%s): taggable %v, tagged %v", c.name, id, taggable, has)
+				takesTags := schema.TagsType != "" || schema.Properties["ResourceTags"]
+				if need := takesTags && !schema.Taggable; need != has {
+					t.Errorf("%s (%s, %s): tags in the template %v, want %v (takes tags %v, declared taggable %v)", c.name, id, res.Type, has, need, takesTags, schema.Taggable)
 					continue
+				}
+				if _, listed := templateTagged[res.Type]; listed != has {
+					t.Errorf("%s: %s in templateTagged %v, tagged %v", id, res.Type, listed, has)
 				}
 				if !has {
 					continue
-				}
-				want := map[string]string{TagApp: c.spec.App, TagEnv: c.spec.Env}
-				for k, v := range c.spec.Tags {
-					want[k] = v
 				}
 				got := map[string]string{}
 				switch x := tags.(type) {
@@ -96,10 +101,8 @@ func TestTagsOnEveryTaggableResource(t *testing.T) {
 						got[k] = v.(string)
 					}
 				}
-				for k, v := range want {
-					if got[k] != v {
-						t.Errorf("%s (%s): tag %s = %q, want %q", c.name, id, k, got[k], v)
-					}
+				if !maps.Equal(got, want) {
+					t.Errorf("%s (%s): tags %v, want %v", c.name, id, got, want)
 				}
 			}
 		}
@@ -115,7 +118,7 @@ func TestOutputsFollowTheContract(t *testing.T) {
 				t.Errorf("%s: bootstrap has no output %s", c.name, o)
 			}
 		}
-		want := []string{OutputURL, OutputTable, OutputLogGroup, OutputDashboardURL, OutputAlarmTopic}
+		want := []string{OutputURL, OutputTable, OutputLogGroup, OutputDashboardURL, OutputAlarmTopic, OutputBudget}
 		if c.spec.ECS() {
 			want = append(want, OutputCluster, OutputService)
 			if c.spec.Ingress.Kind == spec.IngressALB {

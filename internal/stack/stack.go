@@ -8,6 +8,7 @@
 package stack
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -28,6 +29,9 @@ const (
 	PartIAM           = "iam"
 	PartObservability = "observability"
 	PartBudget        = "budget"
+
+	// PartTemplate labels warnings about a whole template, not one part.
+	PartTemplate = "template"
 )
 
 // PartOrder lists the parts in plan order.
@@ -102,6 +106,7 @@ func Build(s *spec.Spec) (*Result, error) {
 	b.applyTags()
 
 	warnings = append(warnings, alarmBudget(b.main)...)
+	warnings = append(warnings, sizeWarnings(b.boot, b.main)...)
 	return &Result{
 		Bootstrap:    b.boot,
 		Main:         b.main,
@@ -182,5 +187,31 @@ func (b *builder) entries() []Entry {
 		}
 		return out[i].LogicalID < out[j].LogicalID
 	})
+	return out
+}
+
+// sizeWarnAt is where Build starts warning: a template this close to the
+// limit is one spec change from a deploy that refuses it.
+const sizeWarnAt = cfn.MaxTemplateBody * 9 / 10
+
+// sizeWarnings warns, for plan and synth, about a template near or over the
+// inline limit, measured as deploy sends it (compact JSON).
+func sizeWarnings(boot, main *cfn.Template) []Warning {
+	var out []Warning
+	for _, st := range []struct {
+		name string
+		t    *cfn.Template
+	}{{"the bootstrap template", boot}, {"the main template", main}} {
+		body, err := json.Marshal(st.t)
+		if err != nil {
+			continue // deploy reports it; nothing to measure
+		}
+		switch n := len(body); {
+		case n > cfn.MaxTemplateBody:
+			out = append(out, Warning{Part: PartTemplate, Message: fmt.Sprintf("%s is %d bytes, over the %d bytes CloudFormation takes inline: deploy will refuse it; use fewer or shorter tags, env values or alarm emails", st.name, n, cfn.MaxTemplateBody)})
+		case n > sizeWarnAt:
+			out = append(out, Warning{Part: PartTemplate, Message: fmt.Sprintf("%s is %d bytes, %d%% of the %d bytes CloudFormation takes inline", st.name, n, n*100/cfn.MaxTemplateBody, cfn.MaxTemplateBody)})
+		}
+	}
 	return out
 }

@@ -16,10 +16,15 @@ const (
 	TTLAttribute  = "expires_at"
 )
 
-// table is the DynamoDB single table: PK/SK and GSI1, encrypted, TTL on
-// expires_at, provisioned inside the always-free 25/25 by default or
-// on-demand. It is retained when the stack is deleted or the table
-// replaced: data outlives infrastructure.
+// table is the DynamoDB single table: PK/SK and GSI1, TTL on expires_at,
+// provisioned inside the always-free 25/25 by default or on-demand. It is
+// retained when the stack is deleted or the table replaced: data outlives
+// infrastructure.
+//
+// Encryption at rest is always on: without an SSESpecification DynamoDB
+// uses an AWS owned key at no charge, while SSEEnabled: true switches to
+// the AWS managed key (aws/dynamodb), whose KMS requests are billed
+// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/EncryptionAtRest.html).
 func (b *builder) table() {
 	s := b.s
 	provisioned := s.Table.Billing == spec.BillingProvisioned
@@ -42,7 +47,6 @@ func (b *builder) table() {
 			map[string]any{"AttributeName": TableRangeKey, "KeyType": "RANGE"},
 		},
 		"GlobalSecondaryIndexes": []any{index},
-		"SSESpecification":       map[string]any{"SSEEnabled": true},
 		"TimeToLiveSpecification": map[string]any{
 			"AttributeName": TTLAttribute,
 			"Enabled":       true,
@@ -62,7 +66,14 @@ func (b *builder) table() {
 		props["DeletionProtectionEnabled"] = true
 	}
 	t := b.add(PartTable, "Table", "AWS::DynamoDB::Table", props)
-	t.DeletionPolicy = "Retain"
+	// RetainExceptOnCreate keeps the table when the stack is deleted, but
+	// deletes it when the stack's first create rolls back, so a failed
+	// first deploy leaves no orphan (plain Retain would). It is valid for
+	// DeletionPolicy only; UpdateReplacePolicy takes Delete, Retain or
+	// Snapshot, and a replaced table is kept
+	// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html,
+	// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-updatereplacepolicy.html).
+	t.DeletionPolicy = "RetainExceptOnCreate"
 	t.UpdateReplacePolicy = "Retain"
 	b.output(OutputTable, "The DynamoDB table", cfn.Ref("Table"))
 }

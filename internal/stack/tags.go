@@ -2,90 +2,70 @@ package stack
 
 import (
 	"github.com/lowfare/lowfare/internal/cfn"
+	"github.com/lowfare/lowfare/internal/spec"
 )
 
-// Tag keys lowfare sets on every taggable resource.
+// Tag keys lowfare sets on both stacks, and so on every resource.
 const (
 	TagApp = "lowfare:app"
 	TagEnv = "lowfare:env"
 )
 
-// tagStyle is how a resource type takes tags.
-type tagStyle int
-
-const (
-	tagsNone         tagStyle = iota // the type has no tags
-	tagsList                         // Tags: [{Key, Value}]
-	tagsMap                          // Tags: {key: value}
-	tagsResourceTags                 // ResourceTags: [{Key, Value}] (AWS::Budgets::Budget)
-)
-
-// tagStyles covers every type the templates use; a test checks it against
-// the registry schemas, so a type missing here (or wrong) fails the build.
-var tagStyles = map[string]tagStyle{
-	"AWS::ApiGatewayV2::Api":                      tagsMap,
-	"AWS::ApiGatewayV2::ApiMapping":               tagsNone,
-	"AWS::ApiGatewayV2::DomainName":               tagsMap,
-	"AWS::ApiGatewayV2::Integration":              tagsNone,
-	"AWS::ApiGatewayV2::Route":                    tagsNone,
-	"AWS::ApiGatewayV2::Stage":                    tagsMap,
-	"AWS::ApiGatewayV2::VpcLink":                  tagsMap,
-	"AWS::ApplicationAutoScaling::ScalableTarget": tagsNone,
-	"AWS::ApplicationAutoScaling::ScalingPolicy":  tagsNone,
-	"AWS::Budgets::Budget":                        tagsResourceTags,
-	"AWS::CertificateManager::Certificate":        tagsList,
-	"AWS::CloudWatch::Alarm":                      tagsList,
-	"AWS::CloudWatch::Dashboard":                  tagsNone,
-	"AWS::DynamoDB::Table":                        tagsList,
-	"AWS::EC2::InternetGateway":                   tagsList,
-	"AWS::EC2::Route":                             tagsNone,
-	"AWS::EC2::RouteTable":                        tagsList,
-	"AWS::EC2::SecurityGroup":                     tagsList,
-	"AWS::EC2::Subnet":                            tagsList,
-	"AWS::EC2::SubnetRouteTableAssociation":       tagsNone,
-	"AWS::EC2::VPC":                               tagsList,
-	"AWS::EC2::VPCGatewayAttachment":              tagsNone,
-	"AWS::ECR::Repository":                        tagsList,
-	"AWS::ECS::Cluster":                           tagsList,
-	"AWS::ECS::Service":                           tagsList,
-	"AWS::ECS::TaskDefinition":                    tagsList,
-	"AWS::ElasticLoadBalancingV2::Listener":       tagsNone,
-	"AWS::ElasticLoadBalancingV2::LoadBalancer":   tagsList,
-	"AWS::ElasticLoadBalancingV2::TargetGroup":    tagsList,
-	"AWS::IAM::Role":                              tagsList,
-	"AWS::Lambda::Function":                       tagsList,
-	"AWS::Lambda::Permission":                     tagsNone,
-	"AWS::Lambda::Url":                            tagsNone,
-	"AWS::Logs::LogGroup":                         tagsList,
-	"AWS::Route53::RecordSet":                     tagsNone,
-	"AWS::SNS::Subscription":                      tagsNone,
-	"AWS::SNS::Topic":                             tagsList,
-	"AWS::SNS::TopicPolicy":                       tagsNone,
-	"AWS::ServiceDiscovery::PrivateDnsNamespace":  tagsList,
-	"AWS::ServiceDiscovery::Service":              tagsList,
-}
-
-// tags are lowfare's two tags over the spec's own (lowfare's win).
-func (b *builder) tags() map[string]string {
+// StackTags are the tags deploy puts on both stacks (CreateChangeSet's
+// Tags): lowfare's two over the spec's own (lowfare's win). CloudFormation
+// propagates stack-level tags to the resources it creates, and they cost
+// no template bytes; tags on every resource pushed a spec with 48 tags to
+// 173 KB, over the 51,200 bytes a template body may have inline
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-resource-tags.html:
+// "The propagation of stack-level tags to resources ... varies by resource
+// type"; https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html).
+func StackTags(s *spec.Spec) map[string]string {
 	t := map[string]string{}
-	for k, v := range b.s.Tags {
+	for k, v := range s.Tags {
 		t[k] = v
 	}
-	t[TagApp] = b.s.App
-	t[TagEnv] = b.s.Env
+	t[TagApp] = s.App
+	t[TagEnv] = s.Env
 	return t
 }
 
-// applyTags tags every taggable resource of both templates, in the form its
-// type takes.
+// tagStyle is how a resource type takes tags in a template.
+type tagStyle int
+
+const (
+	tagsList         tagStyle = iota + 1 // Tags: [{Key, Value}]
+	tagsMap                              // Tags: {key: value}
+	tagsResourceTags                     // ResourceTags: [{Key, Value}] (AWS::Budgets::Budget)
+)
+
+// templateTagged are the types the templates use that take tags but whose
+// registry schema does not declare them taggable (no tagging.taggable),
+// so stack-level propagation is not promised to reach them: these, and
+// only these, carry the tags in the template too. A test derives the same
+// list from the registry schemas, so a type that gains (or lacks) the
+// declaration fails the build instead of drifting.
+var templateTagged = map[string]tagStyle{
+	"AWS::ApiGatewayV2::Stage":                   tagsMap,
+	"AWS::Budgets::Budget":                       tagsResourceTags,
+	"AWS::CertificateManager::Certificate":       tagsList,
+	"AWS::ServiceDiscovery::PrivateDnsNamespace": tagsList,
+	"AWS::ServiceDiscovery::Service":             tagsList,
+}
+
+// applyTags tags the resources stack-level tags may not reach, in the form
+// their type takes.
 func (b *builder) applyTags() {
-	tags := b.tags()
+	tags := StackTags(b.s)
 	for _, t := range []*cfn.Template{b.boot, b.main} {
 		for _, r := range t.Resources {
+			style, ok := templateTagged[r.Type]
+			if !ok {
+				continue
+			}
 			if r.Properties == nil {
 				r.Properties = cfn.Props{}
 			}
-			switch tagStyles[r.Type] {
+			switch style {
 			case tagsList:
 				r.Properties["Tags"] = cfn.TagList(tags)
 			case tagsMap:

@@ -94,7 +94,11 @@ type Resource struct {
 	ReadOnly   map[string]bool // top-level read-only properties (the GetAtt attributes, dotted when nested)
 	Required   []string
 	TagsType   string // "array", "object" or "" when the type takes no Tags property
-	schema     *jsonschema.Schema
+	// Taggable is the schema's tagging.taggable: the registry declares
+	// that the type supports tagging through CloudFormation, which
+	// stack-level tags propagate through.
+	Taggable bool
+	schema   *jsonschema.Schema
 }
 
 // Path is where a resource type's schema lives, relative to the directory:
@@ -143,6 +147,9 @@ func (r *Registry) Lookup(typeName string) (*Resource, error) {
 		res.ReadOnly[strings.ReplaceAll(strings.TrimPrefix(ro, "/properties/"), "/", ".")] = true
 	}
 	res.Required = stringList(obj["required"])
+	if tagging, ok := obj["tagging"].(map[string]any); ok {
+		res.Taggable, _ = tagging["taggable"].(bool)
+	}
 
 	// The registry schemas are draft-07 documents with extra keywords
 	// (handlers, tagging, ...) that a validator ignores. A few patterns use
@@ -267,7 +274,14 @@ var topLevelKeys = map[string]bool{
 	"CreationPolicy": true, "UpdatePolicy": true,
 }
 
-var policies = map[string]bool{"Delete": true, "Retain": true, "Snapshot": true, "RetainExceptOnCreate": true}
+// policies are the values each policy attribute takes. RetainExceptOnCreate
+// is a DeletionPolicy only
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-updatereplacepolicy.html
+// lists Delete, Retain and Snapshot).
+var policies = map[string]map[string]bool{
+	"DeletionPolicy":      {"Delete": true, "Retain": true, "Snapshot": true, "RetainExceptOnCreate": true},
+	"UpdateReplacePolicy": {"Delete": true, "Retain": true, "Snapshot": true},
+}
 
 func (r *Registry) validateResource(id string, v any, names *names) []Problem {
 	var out []Problem
@@ -289,8 +303,8 @@ func (r *Registry) validateResource(id string, v any, names *names) []Problem {
 	}
 	for _, k := range []string{"DeletionPolicy", "UpdateReplacePolicy"} {
 		if p, ok := res[k]; ok {
-			if s, _ := p.(string); !policies[s] {
-				add("", "%s %v is not one of Delete, Retain, Snapshot, RetainExceptOnCreate", k, p)
+			if s, _ := p.(string); !policies[k][s] {
+				add("", "%s %v is not one of %s", k, p, strings.Join(slices.Sorted(maps.Keys(policies[k])), ", "))
 			}
 		}
 	}

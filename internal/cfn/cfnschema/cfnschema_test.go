@@ -92,6 +92,7 @@ func TestBrokenTemplatesFail(t *testing.T) {
 		{"dangling Sub", func(t *cfn.Template) { t.Outputs["Uri"].Value = cfn.Sub("${Nope.Arn}") }, "${Nope.Arn}"},
 		{"bad DependsOn", func(t *cfn.Template) { t.Resources["Repo"].DependsOn = []string{"Nope"} }, "DependsOn"},
 		{"bad policy", func(t *cfn.Template) { t.Resources["Repo"].DeletionPolicy = "Keep" }, "DeletionPolicy"},
+		{"RetainExceptOnCreate on replace", func(t *cfn.Template) { t.Resources["Repo"].UpdateReplacePolicy = "RetainExceptOnCreate" }, "UpdateReplacePolicy"},
 		{"tags as a map where a list is wanted", func(t *cfn.Template) {
 			t.Resources["Group"].Properties["Tags"] = cfn.TagMap(map[string]string{"a": "b"})
 		}, "Tags"},
