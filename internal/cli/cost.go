@@ -17,6 +17,7 @@ type costFlags struct {
 	prices   string
 	format   string
 	compare  bool
+	print    bool
 
 	requests, responseKB, lambdaMS, storedGB, logGB float64
 }
@@ -48,6 +49,7 @@ Formulas and assumptions: docs/cost-model.md.`,
 	fl.StringVar(&f.prices, "prices", "", "a price table in the built-in format (default: the built-in table)")
 	fl.StringVar(&f.format, "format", "text", "output: text | json")
 	fl.BoolVar(&f.compare, "compare", false, "also price the same workload in other shapes")
+	fl.BoolVar(&f.print, "print-prices", false, "print the built-in price table (the format --prices takes) and exit")
 	fl.Float64Var(&f.requests, "requests-per-month", 0, "requests a month (default: workload.requests_per_month)")
 	fl.Float64Var(&f.responseKB, "response-kb", 0, "average response size in KB (default: workload.response_kb)")
 	fl.Float64Var(&f.lambdaMS, "lambda-ms", cost.DefaultLambdaMS, "average Lambda duration in ms (profile serverless)")
@@ -57,6 +59,10 @@ Formulas and assumptions: docs/cost-model.md.`,
 }
 
 func runCost(cmd *cobra.Command, opts *rootOptions, f *costFlags) error {
+	if f.print {
+		_, err := cmd.OutOrStdout().Write(cost.BuiltinJSON())
+		return err
+	}
 	if f.format != "text" && f.format != "json" {
 		return usageErrf("--format %q: want text or json", f.format)
 	}

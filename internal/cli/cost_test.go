@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -164,6 +165,15 @@ func TestCostBadInput(t *testing.T) {
 			t.Errorf("stderr %q does not name alb_hour", errOut)
 		}
 	})
+}
+
+// writePlanCost is the estimate part of plan's text.
+func writePlanCost(w io.Writer, s *spec.Spec) error {
+	e, err := planEstimate(s)
+	if err != nil {
+		return err
+	}
+	return e.writeText(w, "lowfare.yaml")
 }
 
 func TestWritePlanCost(t *testing.T) {

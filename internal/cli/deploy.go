@@ -68,6 +68,9 @@ func templates(file string, s *spec.Spec) (boot, main []byte, err error) {
 	if err != nil {
 		return nil, nil, usageErrf("%s: %v", file, err)
 	}
+	if msg := imageProblem(file, s); msg != "" {
+		return nil, nil, usageErrf("%s: %s", file, msg)
+	}
 	if boot, err = json.Marshal(res.Bootstrap); err != nil {
 		return nil, nil, err
 	}
@@ -77,7 +80,7 @@ func templates(file string, s *spec.Spec) (boot, main []byte, err error) {
 	return boot, main, nil
 }
 
-// specAWS loads the AWS configuration for a spec: --profile, and --region
+// specAWS loads the AWS configuration for a spec: --aws-profile, and --region
 // over the spec's region. Missing credentials are one line naming what to
 // set (exit 1).
 func specAWS(ctx context.Context, opts *rootOptions, s *spec.Spec) (aws.Config, error) {

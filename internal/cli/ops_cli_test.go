@@ -289,13 +289,13 @@ func TestLogsCommand(t *testing.T) {
 		t.Fatalf("logs --since 4h: exit %d:\n%s", code, out)
 	}
 
-	// -f follows until the context is cancelled, then exits 0.
+	// --follow follows until the context is cancelled, then exits 0.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stdout := &testutil.Buffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- Execute(ctx, []string{"logs", "-f", "--file", file}, strings.NewReader(""), stdout, &bytes.Buffer{})
+		done <- Execute(ctx, []string{"logs", "--follow", "-f", file}, strings.NewReader(""), stdout, &bytes.Buffer{})
 	}()
 	limit, stop := context.WithTimeout(context.Background(), 20*time.Second)
 	defer stop()

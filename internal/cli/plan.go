@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -12,7 +14,7 @@ import (
 )
 
 func newPlanCmd(opts *rootOptions) *cobra.Command {
-	var file string
+	var file, format string
 	c := &cobra.Command{
 		Use:   "plan",
 		Short: "What would be created, the warnings and the monthly bill",
@@ -22,23 +24,40 @@ scaling, serverless, table, logs, iam, observability, budget; the registry
 lives in the bootstrap stack), then the warnings, each with its cost where it has one,
 then the monthly estimate. Nothing is written and AWS is not called.
 
+The warnings include an estimate over budget.monthly_usd, placeholder email
+addresses, and a service.image path that is not a buildable Go main package.
+--format json prints the same as one JSON object.
+
 A broken spec or rule exits with code 2.`,
 		Example: `  lowfare plan
-  lowfare plan -f examples/serverless.yaml`,
+  lowfare plan -f examples/serverless.yaml
+  lowfare plan --format json | jq .warnings`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "text" && format != "json" {
+				return usageErrf("--format %q: want text or json", format)
+			}
 			s, res, err := buildStack(io.Discard, opts, file)
 			if err != nil {
 				return err
 			}
+			est, err := planEstimate(s)
+			if err != nil {
+				return err
+			}
+			res.Warnings = append(res.Warnings, budgetWarning(est.report)...)
 			out := cmd.OutOrStdout()
+			if format == "json" {
+				return writePlanJSON(out, s, res, est)
+			}
 			if err := writePlan(out, s, res); err != nil {
 				return err
 			}
-			return writePlanCost(out, s)
+			return est.writeText(out, file)
 		},
 	}
 	addSpecFlag(c, &file)
+	c.Flags().StringVar(&format, "format", "text", "output: text | json")
 	return c
 }
 
@@ -64,7 +83,7 @@ func writePlan(w io.Writer, s *spec.Spec, res *stack.Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nCloudWatch alarm metrics: %d (target tracking counts 2; 10 are free)\n", res.AlarmMetrics)
+	fmt.Fprintf(w, "\nCloudWatch alarm metrics: %d (%s10 are free)\n", res.AlarmMetrics, targetTrackingNote(res))
 	if len(res.Warnings) == 0 {
 		_, err := fmt.Fprintln(w, "\nWarnings: none")
 		return err
@@ -74,4 +93,81 @@ func writePlan(w io.Writer, s *spec.Spec, res *stack.Result) error {
 		fmt.Fprintln(w, "  -", warning)
 	}
 	return nil
+}
+
+// targetTrackingNote explains the alarm count only where the stack has a
+// target-tracking policy (its two alarms count); a serverless stack has none.
+func targetTrackingNote(res *stack.Result) string {
+	for _, e := range res.Entries {
+		if e.Type == "AWS::ApplicationAutoScaling::ScalingPolicy" {
+			return "target tracking counts 2; "
+		}
+	}
+	return ""
+}
+
+// planJSON is plan --format json. Field names are a contract: scripts read them.
+type planJSON struct {
+	App          string          `json:"app"`
+	Env          string          `json:"env"`
+	Profile      string          `json:"profile"`
+	Ingress      string          `json:"ingress"`
+	Region       string          `json:"region"`
+	Stacks       []planStack     `json:"stacks"`
+	Resources    []planResource  `json:"resources"`
+	AlarmMetrics int             `json:"alarm_metrics"`
+	Warnings     []planWarning   `json:"warnings"`
+	Estimate     json.RawMessage `json:"estimate"`                // lowfare cost --format json; null when not available
+	EstimateNote string          `json:"estimate_note,omitempty"` // why there is no estimate
+}
+
+type planStack struct {
+	Name      string `json:"name"`
+	Role      string `json:"role"` // bootstrap | main
+	Resources int    `json:"resources"`
+}
+
+type planResource struct {
+	Stack     string `json:"stack"`
+	Part      string `json:"part"`
+	LogicalID string `json:"logical_id"`
+	Type      string `json:"type"`
+}
+
+type planWarning struct {
+	Part       string  `json:"part"`
+	Message    string  `json:"message"`
+	MonthlyUSD float64 `json:"monthly_usd,omitempty"`
+}
+
+func writePlanJSON(w io.Writer, s *spec.Spec, res *stack.Result, est *planEst) error {
+	out := planJSON{
+		App: s.App, Env: s.Env, Profile: s.Profile, Ingress: s.Ingress.Kind, Region: s.Region,
+		Stacks: []planStack{
+			{s.BootstrapStackName(), "bootstrap", len(res.Bootstrap.Resources)},
+			{s.StackName(), "main", len(res.Main.Resources)},
+		},
+		Resources:    []planResource{},
+		AlarmMetrics: res.AlarmMetrics,
+		Warnings:     []planWarning{},
+		Estimate:     json.RawMessage("null"),
+	}
+	for _, e := range res.Entries {
+		out.Resources = append(out.Resources, planResource{e.Stack, e.Part, e.LogicalID, e.Type})
+	}
+	for _, x := range res.Warnings {
+		out.Warnings = append(out.Warnings, planWarning{x.Part, x.Message, x.MonthlyUSD})
+	}
+	if est.report != nil {
+		var b bytes.Buffer
+		if err := est.report.WriteJSON(&b); err != nil {
+			return err
+		}
+		out.Estimate = bytes.TrimSpace(b.Bytes())
+	} else {
+		out.EstimateNote = est.unavailable
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }

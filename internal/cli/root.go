@@ -49,8 +49,12 @@ func (e silentErr) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 // rootOptions are the flags every command shares.
 type rootOptions struct {
-	Profile string // --profile: the AWS shared config profile
+	Profile string // --aws-profile: the AWS shared config profile
 	Region  string // --region: overrides the spec's region
+
+	// lowfareProfile catches --profile outside init, where it used to mean
+	// the AWS profile: it is refused with a pointer to the right flag.
+	lowfareProfile string
 }
 
 // NewRoot builds the command tree. stdin, stdout and stderr are explicit so
@@ -76,14 +80,32 @@ Exit codes: 0 ok, 1 failure, 2 bad input or usage (nothing was changed).`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if c.Name() == "logs" && containsFold(err.Error(), "'f' in -f") {
+			return usageErrf("-f is the spec file (as in every lowfare command) and needs its path; to follow the logs use --follow")
+		}
 		return usageErr(fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath()))
 	})
 	opts := &rootOptions{}
-	root.PersistentFlags().StringVar(&opts.Profile, "profile", "", "AWS shared config profile (default: the SDK's chain, AWS_PROFILE)")
-	root.PersistentFlags().StringVar(&opts.Region, "region", "", "AWS region (default: the spec's region)")
+	pf := root.PersistentFlags()
+	pf.StringVar(&opts.Profile, "aws-profile", "", "AWS shared config profile (default: the SDK's chain, AWS_PROFILE)")
+	pf.StringVar(&opts.Region, "region", "", "AWS region (default: the spec's region)")
+	// --profile is a lowfare profile (free, ha, serverless), set in the spec
+	// or by 'lowfare init --profile'; init declares its own. Everywhere else
+	// it is refused, so that 'plan --profile serverless' cannot silently
+	// plan the file's profile, nor an AWS profile be taken for one.
+	pf.StringVar(&opts.lowfareProfile, "profile", "", "")
+	_ = pf.MarkHidden("profile")
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		if f := pf.Lookup("profile"); f.Changed && c.Flags().Lookup("profile") == f {
+			return usageErrf("--profile %s: %s takes no --profile. The lowfare profile (free, ha, serverless) is the spec's 'profile:' field (or 'lowfare init --profile %s'); the AWS profile is --aws-profile %s",
+				opts.lowfareProfile, c.CommandPath(), opts.lowfareProfile, opts.lowfareProfile)
+		}
+		return nil
+	}
 	for _, c := range commands(opts) {
 		root.AddCommand(c)
 	}
+	registerCompletions(root)
 	return root
 }
 

@@ -102,6 +102,7 @@ func buildStack(w io.Writer, opts *rootOptions, file string) (*spec.Spec, *stack
 		}
 		return nil, nil, err
 	}
+	res.Warnings = append(res.Warnings, specWarnings(file, s)...)
 	for _, warning := range res.Warnings {
 		fmt.Fprintln(w, "warning:", warning)
 	}

@@ -115,6 +115,10 @@ type Table struct {
 	Regions     map[string]RegionPrices `json:"regions"`
 }
 
+// BuiltinJSON is the built-in table as it ships ('lowfare cost
+// --print-prices'): the starting point of a table for another region.
+func BuiltinJSON() []byte { return slices.Clone(builtinPrices) }
+
 // BuiltinTable returns the price table that ships with lowfare. It fails
 // only if the binary was built from a tree whose table the tests reject.
 func BuiltinTable() (*Table, error) {
@@ -221,7 +225,7 @@ type UnknownRegionError struct {
 }
 
 func (e *UnknownRegionError) Error() string {
-	return fmt.Sprintf("no prices for region %q in the %s (it has %s); pass --prices FILE with a table for %s, in the format of internal/cost/prices/prices.json",
+	return fmt.Sprintf("no prices for region %q in the %s (it has %s); pass --prices FILE with a table for %s in the built-in table's format ('lowfare cost --print-prices' prints it)",
 		e.Region, e.Table, strings.Join(e.Supported, ", "), e.Region)
 }
 

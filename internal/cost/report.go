@@ -201,12 +201,34 @@ type jsonWorkload struct {
 	LogGB            float64 `json:"log_gb"`
 }
 
+// jsonCompare is one shape: its name for people, its parts for scripts.
 type jsonCompare struct {
 	Shape      string  `json:"shape"`
 	Runtime    Runtime `json:"runtime"`
+	Ingress    string  `json:"ingress"`
+	Arch       string  `json:"arch,omitempty"` // ECS only
+	Spot       bool    `json:"spot"`
+	Tasks      int     `json:"tasks,omitempty"`
+	CPU        int     `json:"cpu,omitempty"`
+	MemoryMB   int     `json:"memory_mb"`
+	HoursAwake float64 `json:"hours_awake"`
+	Schedule   string  `json:"schedule"`
 	TotalUSD   float64 `json:"total_usd"`
 	FitsBudget bool    `json:"fits_budget"`
 	Current    bool    `json:"current"`
+}
+
+func compareJSON(c CompareRow) jsonCompare {
+	sh := c.Shape
+	j := jsonCompare{
+		Shape: sh.Name(), Runtime: sh.Runtime, Ingress: sh.Ingress, Spot: sh.Spot,
+		MemoryMB: sh.MemoryMB, HoursAwake: round(sh.HoursAwake), Schedule: sh.Schedule,
+		TotalUSD: round(c.TotalUSD), FitsBudget: c.FitsBudget, Current: c.Current,
+	}
+	if sh.Runtime != RuntimeServerless {
+		j.Arch, j.Tasks, j.CPU = sh.Arch, sh.Tasks, sh.CPU
+	}
+	return j
 }
 
 // WriteJSON prints the report as JSON with stable names: total_usd,
@@ -241,12 +263,12 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		out.Items = append(out.Items, it)
 	}
 	for _, c := range r.Compare {
-		out.Compare = append(out.Compare, jsonCompare{
-			Shape: c.Shape.Name(), Runtime: c.Shape.Runtime, TotalUSD: round(c.TotalUSD), FitsBudget: c.FitsBudget, Current: c.Current,
-		})
+		out.Compare = append(out.Compare, compareJSON(c))
 	}
 	if best, ok := r.CheapestFit(); ok && !r.FitsBudget() {
-		out.CheapestFit = &jsonCompare{Shape: best.Shape.Name(), Runtime: best.Shape.Runtime, TotalUSD: round(best.TotalUSD), FitsBudget: true}
+		fit := compareJSON(best)
+		fit.FitsBudget = true
+		out.CheapestFit = &fit
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

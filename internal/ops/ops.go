@@ -97,7 +97,7 @@ func DescribeStack(ctx context.Context, cf *cloudformation.Client, s *spec.Spec)
 	if err != nil {
 		var ae smithy.APIError
 		if errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" && strings.Contains(ae.ErrorMessage(), "does not exist") {
-			return nil, fmt.Errorf("%w: %s does not exist in %s; deploy it first with lowfare deploy (or check --region and --profile)", ErrStackNotFound, name, cfRegion(cf))
+			return nil, fmt.Errorf("%w: %s does not exist in %s; deploy it first with lowfare deploy (or check --region and --aws-profile)", ErrStackNotFound, name, cfRegion(cf))
 		}
 		return nil, fmt.Errorf("describing stack %s: %w", name, err)
 	}

@@ -106,6 +106,32 @@ var (
 	certPattern   = newLazyRegexp(`^arn:aws(-[a-z]+)*:acm:([a-z0-9-]+):[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
 )
 
+// awsRegions are the regions of every AWS partition, as the SDK's endpoint
+// metadata lists them (aws-sdk-go-v2 internal/endpoints/awsrulesfn/
+// partitions.json, which is internal to the SDK and so cannot be imported;
+// TestRegionsMatchTheSDK keeps this copy equal to the SDK in go.mod).
+var awsRegions = []string{
+	// aws
+	"af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1", "me-west-1", "mx-central-1", "sa-east-1", "sa-west-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+	// aws-cn
+	"cn-north-1", "cn-northwest-1",
+	// aws-eusc
+	"eusc-de-east-1",
+	// aws-iso
+	"us-iso-east-1", "us-iso-west-1",
+	// aws-iso-b
+	"us-isob-east-1", "us-isob-west-1",
+	// aws-iso-e
+	"eu-isoe-west-1",
+	// aws-iso-f
+	"us-isof-east-1", "us-isof-south-1",
+	// aws-us-gov
+	"us-gov-east-1", "us-gov-west-1",
+}
+
+// Regions lists the AWS regions a spec may name.
+func Regions() []string { return slices.Clone(awsRegions) }
+
 // enum reports got is not among want, with a typo hint when one is close.
 func (v *validator) enum(path, what, got string, want ...string) bool {
 	if slices.Contains(want, got) {
@@ -127,8 +153,16 @@ func (v *validator) names() {
 	if !envPattern.MatchString(s.Env) {
 		v.fail("env", "%q is not a valid environment name; use 2-11 characters: a lowercase letter, then lowercase letters, digits or hyphens", shorten(s.Env))
 	}
-	if !regionPattern.MatchString(s.Region) {
+	switch {
+	case slices.Contains(awsRegions, s.Region):
+	case !regionPattern.MatchString(s.Region):
 		v.fail("region", "%q is not an AWS region name; use one such as us-east-1 or eu-central-1", shorten(s.Region))
+	default:
+		hint := "use one such as us-east-1 or eu-central-1"
+		if r := suggest(s.Region, awsRegions); r != "" {
+			hint = "did you mean " + r + "?"
+		}
+		v.fail("region", "%q is not an AWS region; %s ('aws ec2 describe-regions' lists the regions of your account)", shorten(s.Region), hint)
 	}
 	v.enum("profile", "a profile", s.Profile, ProfileFree, ProfileHA, ProfileServerless)
 }

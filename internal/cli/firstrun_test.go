@@ -1,0 +1,237 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// project writes files under a fresh directory and returns the spec's path.
+func project(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "lowfare.yaml")
+}
+
+const mainGo = "package main\n\nfunc main() {}\n"
+
+// Issue 12 item 2: a service.image path that cannot be built is a plan
+// warning that says what to do, and deploy refuses it before any AWS call.
+func TestPlanWarnsAboutAnUnbuildableImagePath(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  string // "" = no warning
+	}{
+		{"missing", map[string]string{"go.mod": "module x\n"}, "does not exist"},
+		{"no go files", map[string]string{"go.mod": "module x\n", "cmd/app/README": "hi"}, "has no Go files"},
+		{"not main", map[string]string{"go.mod": "module x\n", "cmd/app/lib.go": "package lib\n"}, "is package lib, not a main package"},
+		{"no module", map[string]string{"cmd/app/main.go": mainGo}, "not inside a Go module"},
+		{"buildable", map[string]string{"go.mod": "module x\n", "cmd/app/main.go": mainGo}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.files["lowfare.yaml"] = "app: links\nenv: dev\nservice:\n  image: ./cmd/app\n"
+			file := project(t, tc.files)
+			code, out, errOut := runCmd(t, "plan", "-f", file)
+			if code != 0 {
+				t.Fatalf("plan exit %d: %s", code, errOut)
+			}
+			warnings := out[strings.Index(out, "\nWarnings"):]
+			if tc.want == "" {
+				if strings.Contains(warnings, "service.image") {
+					t.Errorf("a buildable package is warned about:\n%s", warnings)
+				}
+				return
+			}
+			if !strings.Contains(warnings, "service: service.image ./cmd/app") || !strings.Contains(warnings, tc.want) {
+				t.Errorf("warnings lack %q:\n%s", tc.want, warnings)
+			}
+			isolateAWS(t)
+			code, _, errOut = runCmd(t, "deploy", "-f", file)
+			if code != ExitUsage || !strings.Contains(errOut, tc.want) {
+				t.Errorf("deploy: exit %d, %q; want exit 2 naming the problem", code, errOut)
+			}
+		})
+	}
+}
+
+// isolateAWS leaves no credentials and no endpoint, so a command that
+// called AWS would fail with exit 1, not 2.
+func isolateAWS(t *testing.T) {
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_CONFIG_FILE": filepath.Join(dir, "c"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "k"),
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
+		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_PROFILE": "",
+	} {
+		t.Setenv(k, v)
+	}
+}
+
+// Issue 12 item 3: over budget and placeholder emails are warnings in the
+// list, so "Warnings: none" never precedes "OVER BUDGET".
+func TestPlanWarningsIncludeBudgetAndPlaceholderEmails(t *testing.T) {
+	file := project(t, map[string]string{
+		"go.mod": "module x\n", "cmd/links/main.go": mainGo,
+		"lowfare.yaml": "app: links\nenv: dev\n",
+	})
+	code, out, errOut := runCmd(t, "plan", "-f", file)
+	if code != 0 {
+		t.Fatalf("plan exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out, "Warnings: none") {
+		t.Fatalf("the default spec plans with no warnings:\n%s", out)
+	}
+	for _, want := range []string{
+		"budget: the estimate, $34.68 a month without free tier, is over budget.monthly_usd $10.00 (347% of it)",
+		"budget.emails: ops@example.com is a placeholder address",
+		"alarms.emails: ops@example.com is a placeholder address",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan warnings lack %q:\n%s", want, out)
+		}
+	}
+	if i, j := strings.Index(out, "Warnings:"), strings.Index(out, "is over budget"); i < 0 || j < i {
+		t.Errorf("the budget warning is not in the warnings list")
+	}
+	// A real address is not a placeholder.
+	for e, want := range map[string]bool{"ops@example.com": true, "a@mail.example.org": true, "me@test.test": true, "ops@lowfare.dev": false, "x@examples.com": false} {
+		if got := placeholderEmail(e); got != want {
+			t.Errorf("placeholderEmail(%q) = %v", e, got)
+		}
+	}
+}
+
+// Issue 12 item 6: --profile is the lowfare profile, only for init;
+// elsewhere it is refused with a pointer to --aws-profile.
+func TestProfileFlagMeansOneThing(t *testing.T) {
+	file := specFile(t, "app: links\nenv: dev\n")
+	for _, args := range [][]string{
+		{"plan", "--profile", "serverless", "-f", file},
+		{"cost", "--profile", "serverless", "-f", file},
+		{"status", "--profile", "work", "-f", file},
+		{"secrets", "list", "--profile", "work", "-f", file},
+	} {
+		code, _, errOut := runCmd(t, args...)
+		if code != ExitUsage || !strings.Contains(errOut, "--aws-profile") || !strings.Contains(errOut, "'profile:' field") {
+			t.Errorf("%v: exit %d, %q; want 2 pointing at --aws-profile and the spec field", args, code, errOut)
+		}
+	}
+	code, out, errOut := runCmd(t, "init", "--profile", "serverless", "-f", "-")
+	if code != 0 || !strings.Contains(out, "profile: serverless") {
+		t.Errorf("init --profile serverless: exit %d %s", code, errOut)
+	}
+	isolateAWS(t)
+	code, _, errOut = runCmd(t, "status", "--aws-profile", "nosuch", "-f", file)
+	if code != ExitFailure || !strings.Contains(errOut, `AWS profile "nosuch" (--aws-profile) is not in ~/.aws/config`) {
+		t.Errorf("status --aws-profile nosuch: exit %d, %q", code, errOut)
+	}
+}
+
+// Issue 12 item 9: -f is the spec file in logs too; the old 'logs -f' use
+// gets an error that names --follow.
+func TestLogsDashFIsTheSpecFile(t *testing.T) {
+	for _, args := range [][]string{{"logs", "-f"}, {"logs", "-f", "--since", "1h"}} {
+		code, _, errOut := runCmd(t, args...)
+		if code != ExitUsage || !strings.Contains(errOut, "-f is the spec file") || !strings.Contains(errOut, "--follow") {
+			t.Errorf("%v: exit %d, %q; want 2 pointing at --follow", args, code, errOut)
+		}
+	}
+	// -f FILE reaches the spec loader like everywhere else.
+	code, _, errOut := runCmd(t, "logs", "-f", filepath.Join(t.TempDir(), "nothere.yaml"))
+	if code != ExitUsage || !strings.Contains(errOut, "nothere.yaml does not exist") {
+		t.Errorf("logs -f nothere.yaml: exit %d, %q", code, errOut)
+	}
+}
+
+// Issue 12 item 10: a region without built-in prices says how to price it
+// with this spec's path, without placeholders or source-tree paths.
+func TestPlanUnpricedRegionHint(t *testing.T) {
+	file := specFile(t, "app: links\nenv: dev\nregion: ap-south-2\n")
+	code, out, errOut := runCmd(t, "plan", "-f", file)
+	if code != 0 {
+		t.Fatalf("plan exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "lowfare cost -f "+file+" --prices prices.json") || !strings.Contains(out, "lowfare cost --print-prices") {
+		t.Errorf("plan's hint:\n%s", out)
+	}
+	for _, bad := range []string{"<spec>", "internal/cost"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("plan's hint shows %q:\n%s", bad, out)
+		}
+	}
+	code, out, _ = runCmd(t, "cost", "--print-prices")
+	if code != 0 || !json.Valid([]byte(out)) || !strings.Contains(out, `"us-east-1"`) {
+		t.Errorf("cost --print-prices: exit %d", code)
+	}
+	code, _, errOut = runCmd(t, "plan", "-f", specFile(t, "app: links\nenv: dev\nregion: us-east-9\n"))
+	if code != ExitUsage || !strings.Contains(errOut, ":3:9 region:") || !strings.Contains(errOut, "did you mean us-east-1?") {
+		t.Errorf("region us-east-9: exit %d, %q", code, errOut)
+	}
+}
+
+// Issue 12 item 12: --format json on plan and version; completion of flag
+// values.
+func TestJSONFormatsAndCompletion(t *testing.T) {
+	file := specFile(t, "app: links\nenv: dev\n")
+	code, out, errOut := runCmd(t, "plan", "-f", file, "--format", "json")
+	if code != 0 {
+		t.Fatalf("plan --format json: exit %d %s", code, errOut)
+	}
+	var plan struct {
+		App      string `json:"app"`
+		Stacks   []struct{ Name string }
+		Warnings []struct{ Part, Message string }
+		Estimate *struct {
+			TotalUSD float64 `json:"total_usd"`
+		}
+		Resources []struct {
+			Type string `json:"type"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &plan); err != nil {
+		t.Fatalf("plan --format json is not JSON: %v\n%s", err, out)
+	}
+	if plan.App != "links" || len(plan.Stacks) != 2 || len(plan.Resources) < 10 || plan.Estimate == nil || plan.Estimate.TotalUSD < 30 || len(plan.Warnings) == 0 {
+		t.Errorf("plan JSON: %+v", plan)
+	}
+
+	code, out, _ = runCmd(t, "version", "--format", "json")
+	var v versionInfo
+	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v.Go == "" || v.Version == "" {
+		t.Errorf("version --format json: exit %d %q", code, out)
+	}
+	if code, _, _ = runCmd(t, "plan", "--format", "yaml", "-f", file); code != ExitUsage {
+		t.Errorf("plan --format yaml: exit %d, want 2", code)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"plan", "--format", ""}, []string{"text", "json"}},
+		{[]string{"synth", "--format", ""}, []string{"json", "yaml"}},
+		{[]string{"cost", "--free-tier", ""}, []string{"none", "legacy", "credits"}},
+		{[]string{"data", "import", "--mode", ""}, []string{"skip-existing", "overwrite"}},
+		{[]string{"init", "--profile", ""}, []string{"free", "ha", "serverless"}},
+		{[]string{"plan", "--region", "eu-central"}, []string{"eu-central-1", "eu-central-2"}},
+	} {
+		_, out, _ := runCmd(t, append([]string{"__complete"}, tc.args...)...)
+		for _, w := range tc.want {
+			if !strings.Contains(out, w+"\n") {
+				t.Errorf("completion of %v lacks %s:\n%s", tc.args, w, out)
+			}
+		}
+	}
+}

@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/lowfare/lowfare/internal/cost"
+	"github.com/lowfare/lowfare/internal/spec"
+	"github.com/lowfare/lowfare/internal/stack"
+)
+
+// specWarnings are the warnings that need more than the spec to judge (the
+// files next to it) or that the stack rules do not own: the image package,
+// placeholder addresses. plan, synth and deploy show them with the stack's.
+func specWarnings(file string, s *spec.Spec) []stack.Warning {
+	var out []stack.Warning
+	if msg := imageProblem(file, s); msg != "" {
+		out = append(out, stack.Warning{Part: stack.PartService, Message: msg})
+	}
+	for _, list := range []struct {
+		part, path, what string
+		emails           []string
+	}{
+		{stack.PartBudget, "budget.emails", "budget alerts", s.Budget.Emails},
+		{stack.PartObservability, "alarms.emails", "alarm notifications", s.Alarms.Emails},
+	} {
+		for _, e := range list.emails {
+			if placeholderEmail(e) {
+				out = append(out, stack.Warning{Part: list.part,
+					Message: fmt.Sprintf("%s: %s is a placeholder address (reserved domains take no mail), so the %s reach nobody; put your own address in %s", list.path, e, list.what, file)})
+			}
+		}
+	}
+	return out
+}
+
+// placeholderEmail reports an address at a domain reserved for examples
+// (RFC 2606: example.com/.net/.org, .example, .test, .invalid), which no
+// one receives, or a first-run placeholder such as you@... .
+func placeholderEmail(e string) bool {
+	_, domain, ok := strings.Cut(strings.ToLower(e), "@")
+	if !ok {
+		return false
+	}
+	for _, d := range []string{"example.com", "example.net", "example.org"} {
+		if domain == d || strings.HasSuffix(domain, "."+d) {
+			return true
+		}
+	}
+	for _, tld := range []string{".example", ".test", ".invalid", ".localhost"} {
+		if strings.HasSuffix(domain, tld) {
+			return true
+		}
+	}
+	return false
+}
+
+// imageProblem says what is wrong with service.image when it is a local path
+// that lowfare could not build: not a directory, no Go files, not package
+// main, or not inside a Go module. "" when it is buildable or an image
+// reference. Paths are relative to the spec file's directory, as the image
+// build resolves them.
+func imageProblem(file string, s *spec.Spec) string {
+	if !s.Service.LocalPackage() {
+		return ""
+	}
+	img := s.Service.Image
+	dir := img
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(filepath.Dir(file), img)
+	}
+	todo := "point service.image at the directory of your Go main package (such as ./cmd/server), or at an image reference such as public.ecr.aws/docker/library/nginx:latest"
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Sprintf("service.image %s: %s does not exist, so 'lowfare image build' and deploy will fail; %s", img, dir, todo)
+	case err != nil:
+		return fmt.Sprintf("service.image %s: %v", img, err)
+	case !fi.IsDir():
+		return fmt.Sprintf("service.image %s: %s is a file, not a package directory; %s", img, dir, todo)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Sprintf("service.image %s: %v", img, err)
+	}
+	pkg := ""
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, name), nil, parser.PackageClauseOnly)
+		if err != nil {
+			continue
+		}
+		pkg = f.Name.Name
+		if pkg == "main" {
+			break
+		}
+	}
+	switch pkg {
+	case "":
+		return fmt.Sprintf("service.image %s: %s has no Go files; %s", img, dir, todo)
+	case "main":
+	default:
+		return fmt.Sprintf("service.image %s: %s is package %s, not a main package (one with func main); %s", img, dir, pkg, todo)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Sprintf("service.image %s: %v", img, err)
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return ""
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	return fmt.Sprintf("service.image %s: %s is not inside a Go module (no go.mod in it or above); run 'go mod init <module path>' in the project's root, then 'go mod tidy'", img, dir)
+}
+
+// budgetWarning is the over-budget verdict of the plan's estimate as a
+// warning, so that "Warnings: none" never sits above "OVER BUDGET".
+func budgetWarning(r *cost.Report) []stack.Warning {
+	if r == nil || r.FitsBudget() {
+		return nil
+	}
+	msg := fmt.Sprintf("the estimate, $%.2f a month without free tier, is over budget.monthly_usd $%.2f (%.0f%% of it)",
+		r.TotalUSD, r.BudgetUSD, 100*r.BudgetShare())
+	if best, ok := r.CheapestFit(); ok {
+		msg += fmt.Sprintf("; cheapest shape that fits: %s at $%.2f (lowfare cost --compare)", best.Shape.Name(), best.TotalUSD)
+	}
+	return []stack.Warning{{Part: stack.PartBudget, Message: msg}}
+}
