@@ -3,6 +3,7 @@ package spec
 import (
 	"reflect"
 	"testing"
+	"time"
 )
 
 func mustParse(t *testing.T, src string) *Spec {
@@ -110,6 +111,10 @@ func TestParseFillsFromProfileAndSetFields(t *testing.T) {
 		{"schedule parses", "app: links\nservice: {schedule: {timezone: UTC, awake: \"Mon-Fri 09:00-17:00\"}}\n", func(s *Spec) bool {
 			return s.Service.Schedule != nil && s.Service.Schedule.Timezone == "UTC"
 		}},
+		{"idle with schedule and active hours", "app: links\nservice: {idle: {after: 1h30m}, schedule: {timezone: UTC, awake: \"Mon-Fri 09:00-17:00\"}}\nworkload: {active_hours: 40}\n", func(s *Spec) bool {
+			return s.Service.Idle != nil && s.Service.Idle.Duration() == 90*time.Minute && s.Workload.ActiveHours == 40
+		}},
+		{"idle at the bounds", "app: links\nservice: {idle: {after: 24h}}\n", func(s *Spec) bool { return s.Service.Idle.Duration() == IdleMax }},
 		{"budget in cents", "app: links\nbudget: {monthly_usd: 7.5}\n", func(s *Spec) bool { return s.Budget.MonthlyUSD == 7.5 }},
 		{"spot on x86", "app: links\nservice: {arch: x86_64, spot: true}\n", func(s *Spec) bool { return s.Service.Spot }},
 		{"on-demand table", "app: links\ntable: {billing: on-demand}\n", func(s *Spec) bool { return s.Table.Billing == BillingOnDemand }},

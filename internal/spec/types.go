@@ -6,6 +6,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Profiles.
@@ -61,6 +62,7 @@ type Service struct {
 	Count    Count             `yaml:"count" json:"count"`
 	Scaling  Scaling           `yaml:"scaling" json:"scaling"`
 	Schedule *Schedule         `yaml:"schedule,omitempty" json:"schedule,omitempty" doc:"Absent: runs 24/7. Present: sleeps at zero tasks outside the awake windows."`
+	Idle     *Idle             `yaml:"idle,omitempty" json:"idle,omitempty" doc:"Absent: never sleeps for lack of requests. Present: sleeps at zero tasks after this long without a request and wakes on the next one."`
 	Health   Health            `yaml:"health" json:"health"`
 	Timeout  int               `yaml:"timeout" json:"timeout" doc:"Seconds; the Lambda timeout with profile serverless."`
 	Env      map[string]string `yaml:"env" json:"env" doc:"Plain environment variables (never secrets)."`
@@ -83,6 +85,30 @@ type Scaling struct {
 type Schedule struct {
 	Timezone string `yaml:"timezone" json:"timezone" doc:"IANA time zone, such as Europe/Berlin."`
 	Awake    string `yaml:"awake" json:"awake" doc:"Windows such as \"Mon-Fri 08:00-20:00\", separated by commas."`
+}
+
+// Idle puts the service to sleep when nobody uses it (issue 10): after
+// After without a request it scales to zero tasks, and the next request
+// gets a waking page and starts it.
+type Idle struct {
+	After string `yaml:"after" json:"after" doc:"How long without a request before sleeping: a duration of whole minutes from 5m to 24h, such as 15m or 1h30m."`
+}
+
+// Idle limits: below 5 minutes a service sleeps between a user's clicks;
+// CloudWatch evaluates an alarm over at most one day.
+const (
+	IdleMin = 5 * time.Minute
+	IdleMax = 24 * time.Hour
+)
+
+// Duration is After as a time.Duration; 0 when it does not parse (the
+// loader refuses such a spec).
+func (i Idle) Duration() time.Duration {
+	d, err := time.ParseDuration(strings.TrimSpace(i.After))
+	if err != nil {
+		return 0
+	}
+	return d
 }
 
 // Health is the load balancer's (and the container's) health check.
@@ -160,7 +186,16 @@ type Alarms struct {
 type Workload struct {
 	RequestsPerMonth int64   `yaml:"requests_per_month" json:"requests_per_month"`
 	ResponseKB       float64 `yaml:"response_kb" json:"response_kb"`
+	// ActiveHours matters only with service.idle: how many hours a month
+	// requests arrive in, which (with idle's after per wake) is how long
+	// the service is awake. 0 means derived (see ActiveHoursDefault).
+	ActiveHours float64 `yaml:"active_hours" json:"active_hours" doc:"Hours a month in which requests arrive (with service.idle: the service sleeps in the rest). 0: derived, 2 hours a day inside the schedule's windows or 60 a month."`
 }
+
+// ActiveHoursDefault is the active hours assumed when workload.active_hours
+// is 0: two hours a day (a demo or dev service used now and then), at most
+// the hours the schedule keeps awake. Stated in docs/cost-model.md.
+const ActiveHoursDefault = 60.0
 
 // Default returns the seed design: every field as documented.
 func Default() *Spec {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -231,6 +232,7 @@ func (v *validator) service() {
 		v.fail("service.scaling.cpu_target", "%d is not a CPU percentage; use 1-100, such as 70", t)
 	}
 	v.schedule()
+	v.idle()
 	v.health()
 	v.envVars()
 }
@@ -301,6 +303,45 @@ func (v *validator) schedule() {
 	if _, err := parseAwake(sch.Awake); err != nil {
 		v.fail("service.schedule.awake", "%s", err)
 	}
+}
+
+func (v *validator) idle() {
+	idle := v.s.Service.Idle
+	if idle == nil {
+		return
+	}
+	switch v.s.Profile {
+	case ProfileHA:
+		v.fail("service.idle", "profile ha never sleeps; remove idle, or use profile free")
+		return
+	case ProfileServerless:
+		v.fail("service.idle", "profile serverless already costs nothing while idle (Lambda bills per request); remove idle")
+		return
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(idle.After))
+	switch {
+	case strings.TrimSpace(idle.After) == "":
+		v.fail("service.idle.after", "after is empty; write how long without a request before sleeping, such as 15m")
+	case err != nil:
+		v.fail("service.idle.after", "%q is not a duration; write minutes or hours such as 15m, 1h or 1h30m", shorten(idle.After))
+	case d%time.Minute != 0:
+		v.fail("service.idle.after", "%s is not a whole number of minutes (the idle alarm counts requests per minute); use such as %s", idle.After, DurationText(max(IdleMin, d.Round(time.Minute))))
+	case d < IdleMin || d > IdleMax:
+		v.fail("service.idle.after", "%s is outside 5m to 24h; use such as 15m", idle.After)
+	}
+}
+
+// DurationText writes d the way lowfare.yaml spells idle.after: 15m, 1h,
+// 1h30m (Go's String would write 15m0s).
+func DurationText(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func (v *validator) health() {
@@ -536,6 +577,9 @@ func (v *validator) workload() {
 	}
 	if w.ResponseKB < 0 {
 		v.fail("workload.response_kb", "%v is negative; use 0 or more", w.ResponseKB)
+	}
+	if w.ActiveHours < 0 || w.ActiveHours > 744 {
+		v.fail("workload.active_hours", "%v is not hours in a month; use 0 (derived) to 744", w.ActiveHours)
 	}
 }
 
