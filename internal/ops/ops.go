@@ -121,7 +121,77 @@ func DescribeStack(ctx context.Context, cf *cloudformation.Client, s *spec.Spec)
 	for _, o := range cs.Outputs {
 		st.Outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
 	}
+	if err := fillFromResources(ctx, cf, st, wantedOutputs(s)); err != nil {
+		return nil, err
+	}
 	return st, nil
+}
+
+// OutputResources maps each output the day-2 commands read to the logical
+// ID of the resource it names (internal/stack; TestOutputResources checks
+// the two agree). A stack without the output (made by an older lowfare, or
+// by an endpoint such as moto whose change sets leave Outputs empty) is
+// still usable: the resource's physical ID is the value, read the way
+// CloudFormation itself reports it (DescribeStackResources). For these
+// types the physical ID is what the output holds (Ref or the service's
+// ARN, whose last part ServiceOf takes).
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackResources.html
+var OutputResources = map[string]string{
+	stack.OutputCluster:     "Cluster",
+	stack.OutputService:     "Service",
+	stack.OutputTable:       "Table",
+	stack.OutputLogGroup:    "LogGroup",
+	stack.OutputAlarmTopic:  "AlarmTopic",
+	stack.OutputTargetGroup: "TargetGroup",
+	stack.OutputFunction:    "Function",
+}
+
+// wantedOutputs are the outputs of OutputResources that the template of s
+// has.
+func wantedOutputs(s *spec.Spec) []string {
+	out := []string{stack.OutputTable, stack.OutputLogGroup, stack.OutputAlarmTopic}
+	if s.ECS() {
+		out = append(out, stack.OutputCluster, stack.OutputService)
+		if s.Ingress.Kind == spec.IngressALB {
+			out = append(out, stack.OutputTargetGroup)
+		}
+	} else {
+		out = append(out, stack.OutputFunction)
+	}
+	return out
+}
+
+// fillFromResources fills the wanted outputs that the stack lacks from its
+// resources, with one DescribeStackResources call, and only when one is
+// missing.
+func fillFromResources(ctx context.Context, cf *cloudformation.Client, st *Stack, wanted []string) error {
+	missing := false
+	for _, out := range wanted {
+		if st.Outputs[out] == "" {
+			missing = true
+		}
+	}
+	if !missing {
+		return nil
+	}
+	res, err := call(ctx, func(ctx context.Context) (*cloudformation.DescribeStackResourcesOutput, error) {
+		return cf.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String(st.Name)})
+	})
+	if err != nil {
+		return fmt.Errorf("stack %s lacks outputs, and listing its resources failed: %w", st.Name, err)
+	}
+	byID := map[string]string{}
+	for _, r := range res.StackResources {
+		if id := aws.ToString(r.PhysicalResourceId); id != "" && !strings.HasPrefix(string(r.ResourceStatus), "DELETE_") {
+			byID[aws.ToString(r.LogicalResourceId)] = id
+		}
+	}
+	for _, out := range wanted {
+		if logical := OutputResources[out]; st.Outputs[out] == "" && byID[logical] != "" {
+			st.Outputs[out] = byID[logical]
+		}
+	}
+	return nil
 }
 
 func cfRegion(cf *cloudformation.Client) string { return cf.Options().Region }

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"path/filepath"
@@ -198,5 +199,65 @@ func TestScaleServiceGone(t *testing.T) {
 	_, err := Scale(testCtx(t), w.clients, w.spec, 1)
 	if err == nil || !strings.Contains(err.Error(), "desired count") {
 		t.Fatalf("err = %v, want the UpdateService failure explained", err)
+	}
+}
+
+// TestOutputResources checks OutputResources against the templates: each
+// output it maps is a Ref or GetAtt of that logical ID in every example,
+// and each output wantedOutputs expects exists there.
+func TestOutputResources(t *testing.T) {
+	files, err := filepath.Glob("../../examples/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("examples: %v %v", files, err)
+	}
+	for _, f := range files {
+		s, err := spec.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := stack.Build(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, out := range wantedOutputs(s) {
+			o, ok := res.Main.Outputs[out]
+			if !ok {
+				t.Errorf("%s: the template has no output %s, which ops reads", f, out)
+				continue
+			}
+			v, _ := json.Marshal(o.Value)
+			id := OutputResources[out]
+			if string(v) != `{"Ref":"`+id+`"}` && !strings.HasPrefix(string(v), `{"Fn::GetAtt":["`+id+`",`) {
+				t.Errorf("%s: output %s = %s; OutputResources says it names %s", f, out, v, id)
+			}
+		}
+	}
+}
+
+// A stack without outputs (moto's change sets leave them empty; an older
+// lowfare had fewer) is operated through its resources by logical ID.
+func TestDayTwoWithoutOutputs(t *testing.T) {
+	w := newWorld(t)
+	name := w.spec.StackName()
+	w.CloudFormation.PutStack(name, "CREATE_COMPLETE", nil)
+	ctx := testCtx(t)
+	if _, err := Sleep(ctx, w.clients, w.spec); err == nil || !strings.Contains(err.Error(), "has no output ClusterName") {
+		t.Fatalf("sleep without outputs or resources = %v; want the missing output named", err)
+	}
+	w.CloudFormation.PutResource(name, "Cluster", "AWS::ECS::Cluster", testCluster)
+	w.CloudFormation.PutResource(name, "Service", "AWS::ECS::Service", "arn:aws:ecs:us-east-1:123456789012:service/"+testCluster+"/"+testService)
+	w.CloudFormation.PutResource(name, "LogGroup", "AWS::Logs::LogGroup", testGroup)
+	if _, err := Sleep(ctx, w.clients, w.spec); err != nil {
+		t.Fatal(err)
+	}
+	if sv, _ := w.ECS.Service(testCluster, testService); sv.Desired != 0 {
+		t.Fatalf("desired after sleep = %d", sv.Desired)
+	}
+	st, err := DescribeStack(ctx, w.clients.CloudFormation, w.spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, err := st.Output(stack.OutputLogGroup); err != nil || g != testGroup {
+		t.Errorf("log group = %q, %v", g, err)
 	}
 }
