@@ -52,6 +52,10 @@ type CFNScenario struct {
 	// be performed." instead of making a FAILED change set, as moto does
 	// (moto/cloudformation/responses.py, _validate_different_update).
 	NoUpdatesError bool
+	// PhysicalIDs names resources the operation creates, by logical ID
+	// (default <stack>-<logical ID>-<sequence>), so they can agree with
+	// Outputs.
+	PhysicalIDs map[string]string
 }
 
 // CloudFormation is a fake of the CloudFormation query API (form-encoded
@@ -710,6 +714,9 @@ func (f *CloudFormation) executeChangeSet(form url.Values) (any, error) {
 		physical := ""
 		if old != nil && old.Resources[c.logicalID] != nil {
 			physical = old.Resources[c.logicalID].physicalID
+		}
+		if physical == "" {
+			physical = sc.PhysicalIDs[c.logicalID]
 		}
 		if physical == "" {
 			physical = fmt.Sprintf("%s-%s-%06d", st.name, c.logicalID, f.seq)

@@ -9,8 +9,10 @@ package awsfake
 import (
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -93,6 +95,16 @@ func (s *JSONService) record(op string) {
 	s.mu.Unlock()
 }
 
+// checksum sets DynamoDB's X-Amz-Crc32 response header, which DynamoDB
+// always sends; the SDK (dynamodb v1.74) checks the body against it and
+// logs a warning for every response without it.
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.LowLevelAPI.html
+func (s *JSONService) checksum(w http.ResponseWriter, body []byte) {
+	if strings.HasPrefix(s.TargetPrefix, "DynamoDB") {
+		w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
+	}
+}
+
 // ServeHTTP implements http.Handler.
 func (s *JSONService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
@@ -145,6 +157,7 @@ func (s *JSONService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-"+s.Version)
 	w.Header().Set("X-Amzn-Requestid", "fake-request")
+	s.checksum(w, data)
 	_, _ = w.Write(data)
 }
 
@@ -152,8 +165,9 @@ func (s *JSONService) writeError(w http.ResponseWriter, err error) {
 	ae, status := apiErrorOf(err)
 	w.Header().Set("Content-Type", "application/x-amz-json-"+s.Version)
 	w.Header().Set("X-Amzn-Errortype", ae.Type)
-	w.WriteHeader(status)
 	data, _ := json.Marshal(map[string]string{"__type": ae.Type, "message": ae.Message})
+	s.checksum(w, data)
+	w.WriteHeader(status)
 	_, _ = w.Write(data)
 }
 

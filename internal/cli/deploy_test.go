@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -35,7 +36,8 @@ type depWorld struct {
 	spec     string
 	mu       sync.Mutex
 	regHits  int
-	deleted  []string // tables DeleteTable was asked for
+	deleted  []string        // tables DeleteTable was asked for
+	tables   map[string]bool // DynamoDB tables by name: deletion protection
 }
 
 func (w *depWorld) calls() (cfn, ssm, ecr, ddb []string, reg int) {
@@ -56,12 +58,31 @@ func newDepWorld(t *testing.T, specBody string) *depWorld {
 		ssm: awsfake.NewSSM(),
 		ecr: awsfake.NewECR("", "ecr-pass"),
 	}
+	w.tables = map[string]bool{}
 	w.ddb = &awsfake.JSONService{TargetPrefix: "DynamoDB_20120810", Version: "1.0", Ops: map[string]awsfake.JSONOp{
 		"DeleteTable": awsfake.Handle(func(in struct{ TableName string }) (any, error) {
 			w.mu.Lock()
+			defer w.mu.Unlock()
 			w.deleted = append(w.deleted, in.TableName)
-			w.mu.Unlock()
+			if w.tables[in.TableName] {
+				return nil, awsfake.Errorf("ValidationException", "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
+			}
+			delete(w.tables, in.TableName)
 			return map[string]any{"TableDescription": map[string]any{"TableName": in.TableName, "TableStatus": "DELETING"}}, nil
+		}),
+		"ListTables": awsfake.Handle(func(struct{}) (any, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			return map[string]any{"TableNames": slices.Sorted(maps.Keys(w.tables))}, nil
+		}),
+		"DescribeTable": awsfake.Handle(func(in struct{ TableName string }) (any, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			protected, ok := w.tables[in.TableName]
+			if !ok {
+				return nil, awsfake.Errorf("ResourceNotFoundException", "Requested resource not found: Table: %s not found", in.TableName)
+			}
+			return map[string]any{"Table": map[string]any{"TableName": in.TableName, "TableStatus": "ACTIVE", "DeletionProtectionEnabled": protected}}, nil
 		}),
 	}}
 	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
@@ -107,7 +128,8 @@ func newDepWorld(t *testing.T, specBody string) *depWorld {
 	w.cfn.SetScenario("lowfare-links-dev-bootstrap", awsfake.CFNScenario{StepsPerPoll: 100,
 		Outputs: map[string]string{"RepositoryUri": w.registry + "/lowfare-links-dev", "RepositoryName": "lowfare-links-dev"}})
 	w.cfn.SetScenario("lowfare-links-dev", awsfake.CFNScenario{StepsPerPoll: 100,
-		Outputs: map[string]string{"URL": "http://links-123.us-east-1.elb.amazonaws.com", "TableName": "lowfare-links-dev-Table-ABC", "ClusterName": "lowfare-links-dev"}})
+		Outputs:     map[string]string{"URL": "http://links-123.us-east-1.elb.amazonaws.com", "TableName": "lowfare-links-dev-Table-ABC", "ClusterName": "lowfare-links-dev"},
+		PhysicalIDs: map[string]string{"Table": "lowfare-links-dev-Table-ABC"}})
 	return w
 }
 
@@ -309,6 +331,10 @@ func depDeployed(t *testing.T) *depWorld {
 	if code, out, errOut := depRun(t, "", "deploy", "-f", w.spec, "--poll", "1ms"); code != 0 {
 		t.Fatalf("deploy exit %d\n%s\n%s", code, out, errOut)
 	}
+	w.mu.Lock()
+	w.tables["lowfare-links-dev-Table-ABC"] = false // what the stack created
+	w.tables["lowfare-links-prod-Table-XYZ"] = false
+	w.mu.Unlock()
 	return w
 }
 
@@ -323,8 +349,8 @@ func TestDestroyKeepsTheTable(t *testing.T) {
 			t.Errorf("stack %s still exists", st)
 		}
 	}
-	if _, _, _, ddb, _ := w.calls(); len(ddb) != 0 {
-		t.Errorf("DynamoDB was called without --delete-data: %v", ddb)
+	if _, _, _, ddb, _ := w.calls(); slices.Contains(ddb, "DeleteTable") {
+		t.Errorf("DeleteTable was called without --delete-data: %v", ddb)
 	}
 	for _, want := range []string{
 		"Type the app name (links) to confirm:",
@@ -341,10 +367,57 @@ func TestDestroyKeepsTheTable(t *testing.T) {
 	if i, j := strings.Index(out, "Deleting stack lowfare-links-dev."), strings.Index(out, "Deleting stack lowfare-links-dev-bootstrap."); i < 0 || j < i {
 		t.Errorf("deletion order wrong:\n%s", out)
 	}
-	// Again: nothing left to destroy.
+	// Again: the stacks are gone, the kept table is still named.
 	code, out, _ = depRun(t, "", "destroy", "-f", w.spec, "--yes")
-	if code != 0 || !strings.Contains(out, "Nothing to destroy") {
+	if code != 0 || strings.Contains(out, "Nothing to destroy") || !strings.Contains(out, "the kept table lowfare-links-dev-Table-ABC and its data remain") {
 		t.Errorf("second destroy: exit %d\n%s", code, out)
+	}
+}
+
+// Issue 9 item 11: a destroy --delete-data after a plain destroy finds the
+// kept table by its name (the stacks are gone) and deletes it; only then
+// is there nothing to destroy. Another env's table is left alone.
+func TestDestroyDeleteDataAfterTheStacksAreGone(t *testing.T) {
+	w := depDeployed(t)
+	if code, out, errOut := depRun(t, "", "destroy", "-f", w.spec, "--poll", "1ms", "--yes"); code != 0 {
+		t.Fatalf("destroy: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut := depRun(t, "links\n", "destroy", "-f", w.spec, "--poll", "1ms", "--delete-data")
+	if code != 0 || !strings.Contains(out, "This deletes table lowfare-links-dev-Table-ABC in us-east-1") || !strings.Contains(out, "Deleted table lowfare-links-dev-Table-ABC") {
+		t.Fatalf("destroy --delete-data without stacks: exit %d\n%s\n%s", code, out, errOut)
+	}
+	w.mu.Lock()
+	deleted := slices.Clone(w.deleted)
+	w.mu.Unlock()
+	if !slices.Equal(deleted, []string{"lowfare-links-dev-Table-ABC"}) {
+		t.Errorf("DeleteTable for %v", deleted)
+	}
+	code, out, _ = depRun(t, "", "destroy", "-f", w.spec, "--delete-data", "--yes")
+	if code != 0 || !strings.Contains(out, "Nothing to destroy") {
+		t.Errorf("third destroy: exit %d\n%s", code, out)
+	}
+}
+
+// Issue 9 item 11: with deletion protection on the table (profile ha),
+// destroy --delete-data stops before deleting anything and says how to go
+// on; it used to delete the stacks and then fail on the table.
+func TestDestroyDeleteDataWithDeletionProtectionDeletesNothing(t *testing.T) {
+	w := depDeployed(t)
+	w.mu.Lock()
+	w.tables["lowfare-links-dev-Table-ABC"] = true
+	w.mu.Unlock()
+	code, out, errOut := depRun(t, "", "destroy", "-f", w.spec, "--poll", "1ms", "--yes", "--delete-data")
+	if code != 1 || !strings.Contains(errOut, "table lowfare-links-dev-Table-ABC has deletion protection on") ||
+		!strings.Contains(errOut, "nothing was deleted") || !strings.Contains(errOut, "aws dynamodb update-table --table-name lowfare-links-dev-Table-ABC --no-deletion-protection-enabled") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if cfn, _, _, ddb, _ := w.calls(); slices.Contains(cfn, "DeleteStack") || slices.Contains(ddb, "DeleteTable") {
+		t.Errorf("deleted something: cfn %v ddb %v", cfn, ddb)
+	}
+	for _, st := range []string{"lowfare-links-dev", "lowfare-links-dev-bootstrap"} {
+		if _, ok := w.cfn.StackStatus(st); !ok {
+			t.Errorf("stack %s was deleted", st)
+		}
 	}
 }
 
@@ -371,7 +444,7 @@ func TestDestroyWrongNameDeletesNothing(t *testing.T) {
 	if code != 2 || !strings.Contains(errOut, `you typed "linkz", not the app name "links": nothing was deleted`) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
-	if cfn, _, _, ddb, _ := w.calls(); slices.Contains(cfn, "DeleteStack") || len(ddb) != 0 {
+	if cfn, _, _, ddb, _ := w.calls(); slices.Contains(cfn, "DeleteStack") || slices.Contains(ddb, "DeleteTable") {
 		t.Errorf("deleted something: cfn %v ddb %v", cfn, ddb)
 	}
 }
