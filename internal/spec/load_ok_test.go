@@ -39,7 +39,7 @@ env: dev
 region: us-east-1
 profile: free
 service:
-  image: ./cmd/links
+  image: .
   port: 8080
   cpu: 256
   memory: 512
@@ -50,7 +50,9 @@ service:
   health: {path: /healthz, interval: 15, timeout: 5, healthy: 2, unhealthy: 3, grace: 30}
   timeout: 30
   env: {LOG_LEVEL: info}
-  secrets: [ADMIN_TOKEN]
+  secrets: []
+  user: "65532:65532"
+  readonly_root: true
 ingress:
   kind: alb
   domain: ""
@@ -61,6 +63,7 @@ table:
   read: 5
   write: 5
   pitr: false
+  access: read-write
 logs: {retention_days: 7}
 budget: {monthly_usd: 10, alert_percent: [80, 100], emails: [ops@example.com]}
 alarms: {emails: [ops@example.com]}

@@ -29,6 +29,17 @@ const (
 	ArchX8664 = "x86_64"
 )
 
+// Table access: what the app's role may do with the table's items.
+const (
+	AccessReadWrite = "read-write"
+	AccessReadOnly  = "read-only"
+	AccessNone      = "none"
+)
+
+// BuiltUser is the user images lowfare builds run as (distroless's
+// nonroot), and the default service.user for them.
+const BuiltUser = "65532:65532"
+
 // Table billing modes.
 const (
 	BillingProvisioned = "provisioned"
@@ -53,7 +64,7 @@ type Spec struct {
 
 // Service is the container (or, with profile serverless, the Lambda function).
 type Service struct {
-	Image    string            `yaml:"image" json:"image" doc:"A Go main package to build (./cmd/links) or an image reference."`
+	Image    string            `yaml:"image" json:"image" doc:"A Go main package to build, relative to the spec's directory (., ./cmd/app), or an image reference (repository:tag or @digest)."`
 	Port     int               `yaml:"port" json:"port" doc:"Container port, 1-65535."`
 	CPU      int               `yaml:"cpu" json:"cpu" doc:"Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192, 16384."`
 	Memory   int               `yaml:"memory" json:"memory" doc:"MiB; must pair with cpu as Fargate allows. With profile serverless: the Lambda memory."`
@@ -67,6 +78,16 @@ type Service struct {
 	Timeout  int               `yaml:"timeout" json:"timeout" doc:"Seconds; the Lambda timeout with profile serverless."`
 	Env      map[string]string `yaml:"env" json:"env" doc:"Plain environment variables (never secrets)."`
 	Secrets  []string          `yaml:"secrets" json:"secrets" doc:"Names of SSM SecureString parameters under /lowfare/<app>/<env>/, injected as environment variables."`
+	// User and ReadonlyRoot default by image kind (see applyProfileDefaults).
+	User         string       `yaml:"user" json:"user" doc:"The container's user, uid[:gid] or a name. Default 65532:65532 for images lowfare builds; for an image reference, the image's own user."`
+	ReadonlyRoot bool         `yaml:"readonly_root" json:"readonly_root" doc:"Read-only root filesystem, with a writable /tmp volume. Default true for images lowfare builds, false for an image reference."`
+	Permissions  []Permission `yaml:"permissions" json:"permissions" doc:"Extra IAM statements for the app's role (task role, or function role), beside table access. No wildcard actions, no iam:*, no Resource * for actions that take a resource."`
+}
+
+// Permission is one extra IAM Allow statement for the app's role.
+type Permission struct {
+	Actions   []string `yaml:"actions" json:"actions" doc:"IAM actions such as s3:GetObject."`
+	Resources []string `yaml:"resources" json:"resources" doc:"Resource ARNs such as arn:aws:s3:::my-bucket/*; \"*\" only for actions that take no resource (such as cloudwatch:PutMetricData)."`
 }
 
 // Count bounds the number of tasks.
@@ -119,6 +140,9 @@ type Health struct {
 	Healthy   int    `yaml:"healthy" json:"healthy" doc:"Consecutive successes to be healthy."`
 	Unhealthy int    `yaml:"unhealthy" json:"unhealthy" doc:"Consecutive failures to be unhealthy."`
 	Grace     int    `yaml:"grace" json:"grace" doc:"Seconds ECS ignores failing checks after a task starts."`
+	// Command replaces the container health check; without it, images
+	// lowfare builds run HealthProbe and image references have none.
+	Command []string `yaml:"command" json:"command" doc:"The container health check as ECS takes it, such as [CMD, /bin/probe] or [CMD-SHELL, \"curl -f localhost:8080/health\"]. Default: lowfare's own probe for images it builds; none for an image reference (the load balancer's HTTP check still runs)."`
 }
 
 // Ingress is how requests reach the service.
@@ -163,6 +187,7 @@ type Table struct {
 	Read    int    `yaml:"read" json:"read" doc:"Provisioned RCU, for the table and again for its GSI."`
 	Write   int    `yaml:"write" json:"write" doc:"Provisioned WCU, for the table and again for its GSI."`
 	PITR    bool   `yaml:"pitr" json:"pitr" doc:"Point-in-time recovery ($0.20 per GB-month)."`
+	Access  string `yaml:"access" json:"access" doc:"read-write | read-only | none: the item actions the app's role gets on the table and its index."`
 }
 
 // Logs is the CloudWatch log group.
@@ -205,7 +230,7 @@ func Default() *Spec {
 		Region:  "us-east-1",
 		Profile: ProfileFree,
 		Service: Service{
-			Image:   "./cmd/links",
+			Image:   ".",
 			Port:    8080,
 			CPU:     256,
 			Memory:  512,
@@ -215,10 +240,13 @@ func Default() *Spec {
 			Health:  Health{Path: "/healthz", Interval: 15, Timeout: 5, Healthy: 2, Unhealthy: 3, Grace: 30},
 			Timeout: 30,
 			Env:     map[string]string{"LOG_LEVEL": "info"},
-			Secrets: []string{"ADMIN_TOKEN"},
+			Secrets: []string{},
+			// Image "." is built by lowfare: its user, a read-only root.
+			User:         BuiltUser,
+			ReadonlyRoot: true,
 		},
 		Ingress:  Ingress{Kind: IngressALB},
-		Table:    Table{Billing: BillingProvisioned, Read: 5, Write: 5},
+		Table:    Table{Billing: BillingProvisioned, Read: 5, Write: 5, Access: AccessReadWrite},
 		Logs:     Logs{RetentionDays: 7},
 		Budget:   Budget{MonthlyUSD: 10, AlertPercent: []int{80, 100}, Emails: []string{"ops@example.com"}},
 		Alarms:   Alarms{Emails: []string{"ops@example.com"}},

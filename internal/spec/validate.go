@@ -41,6 +41,16 @@ func applyProfileDefaults(s *Spec, d *decoder) {
 	if !d.has("service.count.max") {
 		svc.Count.Max = max(svc.Count.Max, svc.Count.Desired)
 	}
+	// An image lowfare did not build keeps its own user and may write
+	// anywhere; lowfare's own images run as BuiltUser on a read-only root.
+	if !svc.LocalPackage() {
+		if !d.has("service.user") {
+			svc.User = ""
+		}
+		if !d.has("service.readonly_root") {
+			svc.ReadonlyRoot = false
+		}
+	}
 	// "cpu: 1024" alone takes the smallest memory Fargate pairs with it.
 	if s.ECS() && d.has("service.cpu") && !d.has("service.memory") {
 		if sizes := FargateMemory(svc.CPU); len(sizes) > 0 {
@@ -235,6 +245,50 @@ func (v *validator) service() {
 	v.idle()
 	v.health()
 	v.envVars()
+	v.image()
+	v.permissions()
+}
+
+var userPattern = newLazyRegexp(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$`)
+
+// image checks what depends on service.image: the container's user, the
+// health command, and which images Lambda can run.
+func (v *validator) image() {
+	s := v.s
+	svc := s.Service
+	if svc.User != "" && !userPattern.MatchString(svc.User) {
+		v.fail("service.user", "%q is not a user; use uid[:gid] or a name, such as 65532:65532 or app", shorten(svc.User))
+	}
+	if !s.ECS() {
+		// Lambda runs every image as its own user on a read-only root
+		// with a writable /tmp, and has no container health check.
+		for _, f := range []string{"service.user", "service.readonly_root", "service.health.command"} {
+			if v.d.has(f) {
+				v.fail(f, "profile serverless has no %s (Lambda runs the image as its own user, read-only but for /tmp, and checks no container health); remove it", strings.TrimPrefix(f, "service."))
+			}
+		}
+		// Lambda runs container images only from Amazon ECR in the
+		// function's own Region:
+		// https://docs.aws.amazon.com/lambda/latest/dg/images-create.html
+		// ("Lambda supports images in Amazon ECR private repositories";
+		// the repository must be in the function's Region).
+		if repo, ok := svc.ECR(); !svc.LocalPackage() && v.ok("service.image") {
+			switch {
+			case !ok:
+				v.fail("service.image", "Lambda runs images only from an Amazon ECR private repository; push %s to ECR in %s, or use a Go package (.)", shorten(svc.Image), s.Region)
+			case repo.Region != s.Region && v.ok("region"):
+				v.fail("service.image", "the repository is in %s but the function in %s; Lambda pulls only from its own Region: copy the image to ECR in %s", repo.Region, s.Region, s.Region)
+			}
+		}
+	}
+	if cmd := svc.Health.Command; len(cmd) > 0 {
+		switch {
+		case cmd[0] != "CMD" && cmd[0] != "CMD-SHELL":
+			v.fail("service.health.command[0]", "%q is not how ECS starts a health check; begin with CMD (run a program) or CMD-SHELL (run a shell command)", shorten(cmd[0]))
+		case len(cmd) < 2:
+			v.fail("service.health.command", "no program after %s; add it, such as [CMD, /bin/probe, /health]", cmd[0])
+		}
+	}
 }
 
 func (v *validator) fargate() {
@@ -371,7 +425,8 @@ func (v *validator) health() {
 	}
 }
 
-// reservedVars are set by lowfare itself in the task or function.
+// reservedVars are set by lowfare itself in the task or function. (PORT
+// is set too, to service.port, but service.env may replace it.)
 var reservedVars = []string{"TABLE_NAME"}
 
 func (v *validator) envVars() {
@@ -459,6 +514,7 @@ func (v *validator) ingress() {
 
 func (v *validator) table() {
 	t := v.s.Table
+	v.enum("table.access", "a table access", t.Access, AccessReadWrite, AccessReadOnly, AccessNone)
 	if !v.enum("table.billing", "a billing mode", t.Billing, BillingProvisioned, BillingOnDemand) {
 		return
 	}

@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -78,9 +79,11 @@ func exampleSpecs(t *testing.T) []specCase {
 	return out
 }
 
-// variant is spec.Default() changed by f.
+// variant is spec.Default() with a secret (so that secret handling is
+// covered everywhere; the default has none), changed by f.
 func variant(f func(*spec.Spec)) *spec.Spec {
 	s := spec.Default()
+	s.Service.Secrets = []string{"ADMIN_TOKEN"}
 	f(s)
 	return s
 }
@@ -103,7 +106,27 @@ func variantSpecs() []specCase {
 			s.Tags = nil
 		})},
 		{name: "image-reference", spec: variant(func(s *spec.Spec) {
+			// As spec.Load leaves it: the image's own user, writable root.
 			s.Service.Image = "public.ecr.aws/example/app:1.0"
+			s.Service.User, s.Service.ReadonlyRoot = "", false
+		})},
+		{name: "ecr-other-account-readonly-root", spec: variant(func(s *spec.Spec) {
+			s.Service.Image = "210987654321.dkr.ecr.eu-west-1.amazonaws.com/team/app:v2"
+			s.Service.User = "1000:1000"
+			s.Service.Health.Command = []string{"CMD-SHELL", "wget -q -O- http://127.0.0.1:8080/healthz"}
+		})},
+		{name: "table-read-only-with-permissions", spec: variant(func(s *spec.Spec) {
+			s.Table.Access = spec.AccessReadOnly
+			s.Service.Permissions = []spec.Permission{
+				{Actions: []string{"s3:GetObject", "s3:PutObject"}, Resources: []string{"arn:aws:s3:::uploads/*"}},
+				{Actions: []string{"cloudwatch:PutMetricData"}, Resources: []string{"*"}},
+			}
+		})},
+		{name: "table-access-none", spec: variant(func(s *spec.Spec) { s.Table.Access = spec.AccessNone })},
+		{name: "serverless-access-none", spec: variant(func(s *spec.Spec) {
+			s.Profile = spec.ProfileServerless
+			s.Ingress.Kind = spec.IngressURL
+			s.Table.Access = spec.AccessNone
 		})},
 		{name: "serverless-apigw", spec: variant(func(s *spec.Spec) {
 			s.Profile = spec.ProfileServerless
@@ -121,9 +144,29 @@ func variantSpecs() []specCase {
 	}
 }
 
-// allSpecs are the examples and the variants.
+// guestbookSpecs are the specs of examples/guestbook, the example app that
+// is not links, one per profile.
+func guestbookSpecs(t *testing.T) []specCase {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "guestbook", "*.yaml"))
+	if err != nil || len(files) < 3 {
+		t.Fatalf("examples/guestbook: %d specs (%v), want one per profile", len(files), err)
+	}
+	sort.Strings(files)
+	var out []specCase
+	for _, f := range files {
+		s, err := spec.Load(f)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out = append(out, specCase{name: "guestbook-" + strings.TrimSuffix(filepath.Base(f), ".yaml"), spec: s})
+	}
+	return out
+}
+
+// allSpecs are the examples (links and guestbook) and the variants.
 func allSpecs(t *testing.T) []specCase {
-	return append(exampleSpecs(t), variantSpecs()...)
+	return slices.Concat(exampleSpecs(t), guestbookSpecs(t), variantSpecs())
 }
 
 func build(t *testing.T, s *spec.Spec) *Result {

@@ -1,28 +1,63 @@
 package stack
 
 import (
+	"slices"
+
 	"github.com/lowfare/lowfare/internal/cfn"
+	"github.com/lowfare/lowfare/internal/spec"
 )
 
-// TableActions are the DynamoDB actions the links service uses (see
-// internal/links/store: GetItem also answers Ping; CreateTable and the TTL
-// calls are only for `lowfare dev`, the template creates the table). The
-// task role (or function role) gets these and nothing else, on the table
-// and its indexes only.
-var TableActions = []string{
-	"dynamodb:BatchWriteItem",
-	"dynamodb:DeleteItem",
-	"dynamodb:GetItem",
-	"dynamodb:PutItem",
-	"dynamodb:Query",
-	"dynamodb:UpdateItem",
+// The item-level DynamoDB actions an app may use, by IAM action name (from
+// the Service Authorization Reference, "Actions defined by Amazon
+// DynamoDB": https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html).
+// The API calls TransactGetItems and TransactWriteItems are not IAM
+// actions: they are authorized per item as GetItem, and as PutItem,
+// UpdateItem, DeleteItem or ConditionCheckItem
+// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html);
+// BatchExecuteStatement and ExecuteStatement are authorized as the PartiQL
+// actions of their statements. DescribeTable lets SDK helpers (waiters,
+// the document mappers) read the key schema. Nothing table-level
+// (CreateTable, UpdateTable, DeleteTable, backups, TTL) is ever granted:
+// the template owns the table.
+var (
+	tableReadActions = []string{
+		"dynamodb:BatchGetItem",
+		"dynamodb:DescribeTable",
+		"dynamodb:GetItem",
+		"dynamodb:PartiQLSelect",
+		"dynamodb:Query",
+		"dynamodb:Scan",
+	}
+	tableWriteActions = []string{
+		"dynamodb:BatchWriteItem",
+		"dynamodb:ConditionCheckItem",
+		"dynamodb:DeleteItem",
+		"dynamodb:PartiQLDelete",
+		"dynamodb:PartiQLInsert",
+		"dynamodb:PartiQLUpdate",
+		"dynamodb:PutItem",
+		"dynamodb:UpdateItem",
+	}
+)
+
+// TableActions are the DynamoDB actions the app's role (task role or
+// function role) gets for table.access, sorted, on the table and its
+// indexes only; none for "none".
+func TableActions(access string) []string {
+	switch access {
+	case spec.AccessReadOnly:
+		return slices.Clone(tableReadActions)
+	case spec.AccessNone:
+		return nil
+	}
+	return slices.Sorted(slices.Values(append(slices.Clone(tableReadActions), tableWriteActions...)))
 }
 
 // WildcardResourceActions are the only actions granted on Resource "*",
-// each because AWS offers no narrower resource for it.
-var WildcardResourceActions = map[string]string{
-	"ecr:GetAuthorizationToken": "it returns a registry login token for the account and supports no resource-level permissions",
-}
+// each because AWS offers no narrower resource for it: lowfare's own
+// (ecr:GetAuthorizationToken) and the ones a spec's service.permissions
+// may name with "*" (spec.NoResourceActions, which includes lowfare's).
+var WildcardResourceActions = spec.NoResourceActions
 
 // iam is the roles: with ECS an execution role (what ECS does to start the
 // task: pull the image, write logs, read the secrets) and a task role (what
@@ -30,30 +65,52 @@ var WildcardResourceActions = map[string]string{
 func (b *builder) iam() {
 	if !b.s.ECS() {
 		b.add(PartIAM, "FunctionRole", "AWS::IAM::Role", cfn.Props{
-			"Description":              "The links function: logs, the table, its secrets",
+			"Description":              "The function: logs, the table, its secrets, service.permissions",
 			"AssumeRolePolicyDocument": trust("lambda.amazonaws.com"),
-			"Policies": []any{inlinePolicy("function", append(append(
+			"Policies": []any{inlinePolicy("function", slices.Concat(
 				[]any{writeLogs()},
-				tableAccess()),
-				b.readSecrets("ssm:GetParameter", "ssm:GetParameters")...)...)},
+				b.tableAccess(),
+				b.readSecrets("ssm:GetParameter", "ssm:GetParameters"),
+				b.extraPermissions())...)},
 		})
 		return
-	}
-	pull := []any{
-		statement([]string{"ecr:GetAuthorizationToken"}, "*"),
-		statement([]string{"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}, b.repositoryARN()),
-		writeLogs(),
 	}
 	b.add(PartIAM, "ExecutionRole", "AWS::IAM::Role", cfn.Props{
 		"Description":              "ECS starting the task: pull the image, write logs, read the secrets",
 		"AssumeRolePolicyDocument": trust("ecs-tasks.amazonaws.com"),
-		"Policies":                 []any{inlinePolicy("start-task", append(pull, b.readSecrets("ssm:GetParameters")...)...)},
+		"Policies":                 []any{inlinePolicy("start-task", slices.Concat(b.pullImage(), []any{writeLogs()}, b.readSecrets("ssm:GetParameters"))...)},
 	})
-	b.add(PartIAM, "TaskRole", "AWS::IAM::Role", cfn.Props{
-		"Description":              "The running task: the table and its indexes only",
+	task := cfn.Props{
+		"Description":              "The running task: its table access and service.permissions only",
 		"AssumeRolePolicyDocument": trust("ecs-tasks.amazonaws.com"),
-		"Policies":                 []any{inlinePolicy("table", tableAccess())},
-	})
+	}
+	// A role may have no policy at all (table.access none, no
+	// permissions); IAM refuses a policy with no statements.
+	if sts := slices.Concat(b.tableAccess(), b.extraPermissions()); len(sts) > 0 {
+		task["Policies"] = []any{inlinePolicy("app", sts...)}
+	}
+	b.add(PartIAM, "TaskRole", "AWS::IAM::Role", task)
+}
+
+// pullImage lets ECS pull the task's image: from the app's own repository
+// for an image lowfare builds, from the ECR repository an image reference
+// names (in this account or another: the other account's repository
+// policy must also allow this role, see
+// https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policy-examples.html),
+// and nothing for a public registry, which needs no credentials.
+func (b *builder) pullImage() []any {
+	var repo any
+	if b.s.Service.LocalPackage() {
+		repo = b.repositoryARN()
+	} else if r, ok := b.s.Service.ECR(); ok {
+		repo = r.ARN()
+	} else {
+		return nil
+	}
+	return []any{
+		statement([]string{"ecr:GetAuthorizationToken"}, "*"),
+		statement([]string{"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}, repo),
+	}
 }
 
 // trust lets an AWS service assume the role. ECS passes the account it
@@ -99,9 +156,29 @@ func writeLogs() map[string]any {
 	return statement([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, cfn.GetAtt("LogGroup", "Arn"))
 }
 
-// tableAccess is TableActions on the table and its indexes.
-func tableAccess() map[string]any {
-	return statement(TableActions, cfn.GetAtt("Table", "Arn"), cfn.Sub("${Table.Arn}/index/*"))
+// tableAccess is TableActions(table.access) on the table and its
+// indexes; no statement for access none.
+func (b *builder) tableAccess() []any {
+	actions := TableActions(b.s.Table.Access)
+	if len(actions) == 0 {
+		return nil
+	}
+	return []any{statement(actions, cfn.GetAtt("Table", "Arn"), cfn.Sub("${Table.Arn}/index/*"))}
+}
+
+// extraPermissions are the spec's service.permissions as Allow statements
+// (spec validated them: named actions, ARNs, "*" only where no resource
+// exists).
+func (b *builder) extraPermissions() []any {
+	var out []any
+	for _, p := range b.s.Service.Permissions {
+		res := make([]any, len(p.Resources))
+		for i, r := range p.Resources {
+			res[i] = r
+		}
+		out = append(out, statement(p.Actions, res...))
+	}
+	return out
 }
 
 // readSecrets allows reading the app's SSM parameters, only under

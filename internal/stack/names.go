@@ -45,7 +45,6 @@ type names struct {
 	Budget        string // a Fn::Sub pattern: ${AWS::Region} and a hash of the notifications
 	Dashboard     string // a Fn::Sub pattern with ${AWS::Region}
 	ScalingPolicy string
-	BinaryPath    string // the container's binary, "" for an image reference
 	alarmPrefix   string
 }
 
@@ -74,9 +73,6 @@ const (
 // regionVar is the pseudo parameter names put the region in with.
 const regionVar = "${AWS::Region}"
 
-// binDir is where internal/image puts the binary of a Go package.
-const binDir = "/app"
-
 func deriveNames(s *spec.Spec) names {
 	base := s.App + "-" + s.Env
 	prefix := "lowfare-" + base
@@ -103,9 +99,6 @@ func deriveNames(s *spec.Spec) names {
 	// a new name instead of colliding with the old one.
 	n.LoadBalancer = fit("lf-"+base, maxELBName, base, "alb", "internet-facing")
 	n.TargetGroup = fit("lf-"+base, maxELBName, base, "tg", fmt.Sprint(s.Service.Port), "HTTP", "ip")
-	if name := s.Service.BinaryName(); name != "" {
-		n.BinaryPath = binDir + "/" + name
-	}
 	return n
 }
 

@@ -16,9 +16,9 @@ import (
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
-// TableActions matches the DynamoDB calls the links store makes at run
-// time (table.go's CreateTable is for `lowfare dev` only): read from its
-// source, so a new call there without a grant here fails.
+// TableActions(read-write) covers the DynamoDB calls the links store makes
+// at run time (table.go's CreateTable is for `lowfare dev` only): read from
+// its source, so a new call there without a grant here fails.
 func TestTableActionsMatchTheStore(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("..", "links", "store", "*.go"))
 	if len(files) == 0 {
@@ -46,10 +46,11 @@ func TestTableActionsMatchTheStore(t *testing.T) {
 		got = append(got, a)
 	}
 	sort.Strings(got)
-	want := append([]string(nil), TableActions...)
-	sort.Strings(want)
-	if !slices.Equal(got, want) {
-		t.Errorf("the store calls %v; TableActions grants %v", got, want)
+	granted := TableActions(spec.AccessReadWrite)
+	for _, a := range got {
+		if !slices.Contains(granted, a) {
+			t.Errorf("the store calls %s; TableActions(read-write) grants only %v", a, granted)
+		}
 	}
 }
 

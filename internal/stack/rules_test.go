@@ -196,14 +196,3 @@ func TestNamesFit(t *testing.T) {
 		t.Error("a port change renames the load balancer")
 	}
 }
-
-func TestBinaryPath(t *testing.T) {
-	// The names internal/image gives the binary: "." builds /app/app, and an
-	// absolute path is a package too.
-	for image, want := range map[string]string{"./cmd/links": "/app/links", "./cmd/links/": "/app/links", ".": "/app/app", "../links": "/app/links", "/src/cmd/links": "/app/links", "public.ecr.aws/x/y:1": ""} {
-		s := variant(func(s *spec.Spec) { s.Service.Image = image })
-		if got := deriveNames(s).BinaryPath; got != want {
-			t.Errorf("%s: %q, want %q", image, got, want)
-		}
-	}
-}

@@ -144,8 +144,8 @@ func TestSecurityIAMLeastPrivilege(t *testing.T) {
 	})
 }
 
-// The task (or function) role gets exactly TableActions on the table and
-// its indexes; the execution role reads secrets only under the app's prefix
+// The task (or function) role gets exactly TableActions(table.access) on
+// the table and its indexes, and never a table-level action; the execution role reads secrets only under the app's prefix
 // and decrypts only through SSM.
 func TestSecurityRolesAreScoped(t *testing.T) {
 	for _, c := range allSpecs(t) {
@@ -175,8 +175,14 @@ func TestSecurityRolesAreScoped(t *testing.T) {
 			}
 		}
 		sort.Strings(dynamo)
-		want := append([]string(nil), TableActions...)
-		sort.Strings(want)
+		want := TableActions(c.spec.Table.Access)
+		for _, a := range dynamo {
+			for _, tableLevel := range []string{"CreateTable", "UpdateTable", "DeleteTable", "CreateBackup", "RestoreTable", "UpdateTimeToLive", "TagResource"} {
+				if strings.HasSuffix(a, ":"+tableLevel) {
+					t.Errorf("%s: %s may %s", c.name, roleID, a)
+				}
+			}
+		}
 		if !slices.Equal(dynamo, want) {
 			t.Errorf("%s: %s has DynamoDB actions %v, want exactly %v", c.name, roleID, dynamo, want)
 		}
@@ -202,7 +208,8 @@ func TestSecurityRolesAreScoped(t *testing.T) {
 
 // Task definitions carry no secret value: secrets are SSM parameter ARNs
 // under the app's prefix, and no plain variable shares a secret's name.
-// The container runs as a non-root user on a read-only root filesystem.
+// An image lowfare builds runs as a non-root user on a read-only root
+// filesystem; whenever the root is read-only, /tmp is a writable volume.
 func TestSecurityTaskDefinition(t *testing.T) {
 	for _, c := range allSpecs(t) {
 		if !c.spec.ECS() {
@@ -213,11 +220,18 @@ func TestSecurityTaskDefinition(t *testing.T) {
 			for _, cd := range td["ContainerDefinitions"].([]any) {
 				cont := cd.(map[string]any)
 				user, _ := cont["User"].(string)
-				if user == "" || user == "root" || user == "0" || strings.HasPrefix(user, "0:") || strings.HasPrefix(user, "root:") {
+				if user != c.spec.Service.User {
+					t.Errorf("%s/%s: container user %q, spec says %q", c.name, id, user, c.spec.Service.User)
+				}
+				if c.spec.Service.LocalPackage() && (user == "" || user == "root" || user == "0" || strings.HasPrefix(user, "0:") || strings.HasPrefix(user, "root:")) {
 					t.Errorf("%s/%s: container user %q is root", c.name, id, user)
 				}
-				if cont["ReadonlyRootFilesystem"] != true {
+				if c.spec.Service.LocalPackage() && cont["ReadonlyRootFilesystem"] != true {
 					t.Errorf("%s/%s: root filesystem is writable", c.name, id)
+				}
+				tmp := fmt.Sprint(cont["MountPoints"])
+				if cont["ReadonlyRootFilesystem"] == true && (!strings.Contains(tmp, "ContainerPath:/tmp") || !strings.Contains(tmp, "ReadOnly:false") || !strings.Contains(fmt.Sprint(td["Volumes"]), "Name:"+tmpVolume)) {
+					t.Errorf("%s/%s: read-only root without a writable /tmp volume: mounts %s, volumes %v", c.name, id, tmp, td["Volumes"])
 				}
 				if cont["Privileged"] == true {
 					t.Errorf("%s/%s: privileged container", c.name, id)
@@ -286,4 +300,166 @@ func TestSecurityEncryptionAndScanning(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The second example app (examples/guestbook, not links) on each profile:
+// the app gets PORT = service.port, its role may Scan and do nothing
+// table-level, and on ECS the container health check is lowfare's probe
+// on the spec's health path, not a subcommand of the app.
+func TestGuestbookTemplates(t *testing.T) {
+	for _, c := range guestbookSpecs(t) {
+		g := generic(t, build(t, c.spec).Main)
+		var env map[string]any
+		roleID := "TaskRole"
+		if c.spec.ECS() {
+			td := resourcesOfType(g, "AWS::ECS::TaskDefinition")["TaskDefinition"]
+			cont := td["ContainerDefinitions"].([]any)[0].(map[string]any)
+			env = map[string]any{}
+			for _, e := range cont["Environment"].([]any) {
+				m := e.(map[string]any)
+				env[m["Name"].(string)] = m["Value"]
+			}
+			hc := fmt.Sprint(cont["HealthCheck"].(map[string]any)["Command"])
+			if hc != "[CMD "+spec.HealthProbe+" /health]" {
+				t.Errorf("%s: container health check %s", c.name, hc)
+			}
+		} else {
+			roleID = "FunctionRole"
+			fn := resourcesOfType(g, "AWS::Lambda::Function")["Function"]
+			env = fn["Environment"].(map[string]any)["Variables"].(map[string]any)
+		}
+		if env["PORT"] != "9090" {
+			t.Errorf("%s: PORT is %v, want 9090", c.name, env["PORT"])
+		}
+		if env["TABLE_NAME"] == nil {
+			t.Errorf("%s: no TABLE_NAME", c.name)
+		}
+		role := resourcesOfType(g, "AWS::IAM::Role")[roleID]
+		var actions []string
+		for _, st := range statements(map[string]any{"Resources": map[string]any{roleID: role}})[roleID] {
+			for _, a := range asList(st["Action"]) {
+				actions = append(actions, a.(string))
+			}
+		}
+		if !slices.Contains(actions, "dynamodb:Scan") {
+			t.Errorf("%s: %s cannot Scan: %v", c.name, roleID, actions)
+		}
+		for _, a := range actions {
+			if strings.HasPrefix(a, "dynamodb:") && (strings.HasSuffix(a, "Table") || strings.Contains(a, "Backup") || strings.Contains(a, "TimeToLive")) && a != "dynamodb:DescribeTable" {
+				t.Errorf("%s: %s has the table-level action %s", c.name, roleID, a)
+			}
+		}
+	}
+}
+
+// roleActions lists every action the role's policies allow.
+func roleActions(t *testing.T, s *spec.Spec, roleID string) []string {
+	t.Helper()
+	g := generic(t, build(t, s).Main)
+	role, ok := resourcesOfType(g, "AWS::IAM::Role")[roleID]
+	if !ok {
+		t.Fatalf("no %s", roleID)
+	}
+	var out []string
+	for _, st := range statements(map[string]any{"Resources": map[string]any{roleID: role}})[roleID] {
+		for _, a := range asList(st["Action"]) {
+			out = append(out, a.(string))
+		}
+	}
+	return out
+}
+
+// table.access none leaves the app's role without any DynamoDB action
+// (and, on ECS with no permissions, without any policy); read-only grants
+// no write.
+func TestTableAccess(t *testing.T) {
+	for _, profile := range []string{spec.ProfileFree, spec.ProfileServerless} {
+		roleID := "TaskRole"
+		if profile == spec.ProfileServerless {
+			roleID = "FunctionRole"
+		}
+		for _, access := range []string{spec.AccessNone, spec.AccessReadOnly, spec.AccessReadWrite} {
+			s := variant(func(s *spec.Spec) {
+				s.Profile, s.Table.Access = profile, access
+				if profile == spec.ProfileServerless {
+					s.Ingress.Kind = spec.IngressURL
+				}
+			})
+			var dynamo []string
+			for _, a := range roleActions(t, s, roleID) {
+				if strings.HasPrefix(a, "dynamodb:") {
+					dynamo = append(dynamo, a)
+				}
+			}
+			switch access {
+			case spec.AccessNone:
+				if len(dynamo) != 0 {
+					t.Errorf("%s/%s: %s has %v", profile, access, roleID, dynamo)
+				}
+			case spec.AccessReadOnly:
+				for _, a := range dynamo {
+					if slices.Contains(tableWriteActions, a) {
+						t.Errorf("%s/%s: %s may %s", profile, access, roleID, a)
+					}
+				}
+				if !slices.Contains(dynamo, "dynamodb:Scan") || !slices.Contains(dynamo, "dynamodb:GetItem") {
+					t.Errorf("%s/%s: %v", profile, access, dynamo)
+				}
+			default:
+				if !slices.Equal(dynamo, TableActions(access)) {
+					t.Errorf("%s/%s: %v", profile, access, dynamo)
+				}
+			}
+		}
+	}
+	g := generic(t, build(t, variant(func(s *spec.Spec) { s.Table.Access = spec.AccessNone })).Main)
+	if p := resourcesOfType(g, "AWS::IAM::Role")["TaskRole"]["Policies"]; p != nil {
+		t.Errorf("access none, no permissions: the task role still has policies %v", p)
+	}
+}
+
+// service.permissions become Allow statements on the app's role, as given.
+func TestExtraPermissions(t *testing.T) {
+	s := variant(func(s *spec.Spec) {
+		s.Service.Permissions = []spec.Permission{{Actions: []string{"s3:GetObject"}, Resources: []string{"arn:aws:s3:::uploads/*", "arn:aws:s3:::other/*"}}}
+	})
+	g := generic(t, build(t, s).Main)
+	got := fmt.Sprint(statements(map[string]any{"Resources": map[string]any{"TaskRole": resourcesOfType(g, "AWS::IAM::Role")["TaskRole"]}})["TaskRole"])
+	if !strings.Contains(got, "Action:[s3:GetObject] Effect:Allow Resource:[arn:aws:s3:::uploads/* arn:aws:s3:::other/*]") {
+		t.Errorf("task role statements: %s", got)
+	}
+	if slices.Contains(roleActions(t, s, "ExecutionRole"), "s3:GetObject") {
+		t.Error("service.permissions reached the execution role")
+	}
+}
+
+// The execution role pulls from the ECR repository service.image names
+// (another account's too), from the app's own repository for an image
+// lowfare builds, and needs nothing for a public registry.
+func TestPullPermissions(t *testing.T) {
+	for image, want := range map[string]string{
+		".": "repository/lowfare/links-dev",
+		"210987654321.dkr.ecr.eu-west-1.amazonaws.com/team/app:v2":                                                                     "arn:aws:ecr:eu-west-1:210987654321:repository/team/app",
+		"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef": "arn:aws-cn:ecr:cn-north-1:123456789012:repository/app",
+		"public.ecr.aws/nginx/nginx:1.27": "",
+		"ghcr.io/acme/app:1":              "",
+		"nginx":                           "",
+	} {
+		s := variant(func(s *spec.Spec) { s.Service.Image = image })
+		g := generic(t, build(t, s).Main)
+		role := resourcesOfType(g, "AWS::IAM::Role")["ExecutionRole"]
+		sts := statements(map[string]any{"Resources": map[string]any{"ExecutionRole": role}})["ExecutionRole"]
+		pull := ""
+		for _, st := range sts {
+			if slices.Contains(asList(st["Action"]), any("ecr:BatchGetImage")) {
+				pull = fmt.Sprint(st["Resource"])
+			}
+		}
+		switch {
+		case want == "" && (pull != "" || strings.Contains(fmt.Sprint(sts), "ecr:")):
+			t.Errorf("%s: a public image, but the execution role has ECR access: %v", image, sts)
+		case want != "" && !strings.Contains(pull, want):
+			t.Errorf("%s: pulls from %q, want %q", image, pull, want)
+		}
+	}
 }

@@ -5,16 +5,14 @@ import (
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
-// serverless runs the same image as a Lambda function (the links binary
-// serves through aws-lambda-go when it finds AWS_LAMBDA_RUNTIME_API),
-// reached through a function URL or an HTTP API. Nothing runs, and nothing
-// is billed, between requests.
+// serverless runs the same app as a Lambda function, reached through a
+// function URL or an HTTP API. The image lowfare builds for it starts at
+// spec.LambdaAdapter, which runs the app on $PORT and turns each Lambda
+// invocation into an HTTP request to it, so PORT is set here as on ECS.
+// Nothing runs, and nothing is billed, between requests.
 func (b *builder) serverless() {
 	s := b.s
-	env := map[string]any{"TABLE_NAME": cfn.Ref("Table")}
-	for k, v := range s.Service.Env {
-		env[k] = v
-	}
+	env := b.plainEnv()
 	if len(s.Service.Secrets) > 0 {
 		// Lambda cannot inject SecureString parameters; the function may
 		// read them from here (Check warns).

@@ -28,7 +28,7 @@ func (b *builder) service() {
 		"CapacityProviders": []any{"FARGATE", "FARGATE_SPOT"},
 	})
 
-	b.add(PartService, "TaskDefinition", "AWS::ECS::TaskDefinition", cfn.Props{
+	td := b.add(PartService, "TaskDefinition", "AWS::ECS::TaskDefinition", cfn.Props{
 		"Family":                  n.Family,
 		"RequiresCompatibilities": []any{"FARGATE"},
 		"NetworkMode":             "awsvpc",
@@ -42,6 +42,12 @@ func (b *builder) service() {
 		"TaskRoleArn":          cfn.GetAtt("TaskRole", "Arn"),
 		"ContainerDefinitions": []any{b.container()},
 	})
+	if s.Service.ReadonlyRoot {
+		// A bind mount volume with no host path is task storage on
+		// Fargate, writable whatever the root filesystem is:
+		// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html
+		td.Properties["Volumes"] = []any{map[string]any{"Name": tmpVolume}}
+	}
 
 	b.add(PartService, "ServiceSecurityGroup", "AWS::EC2::SecurityGroup", cfn.Props{
 		"GroupDescription": fmt.Sprintf("%s tasks: the ingress only", n.Prefix),
@@ -116,9 +122,16 @@ func (b *builder) service() {
 	b.output(OutputURL, "Where the app answers", b.urlValue)
 }
 
-// container is the one container of the task: non-root, read-only root
-// filesystem, logs to the log group, health checked by its own binary,
-// TABLE_NAME and the plain environment, secrets by SSM parameter ARN.
+// tmpVolume is the task volume mounted at /tmp when the root filesystem is
+// read-only, so that an app (or its libraries) can still write temporary
+// files.
+const tmpVolume = "tmp"
+
+// container is the one container of the task: service.user (65532 for
+// images lowfare builds), a read-only root with a writable /tmp when
+// service.readonly_root, logs to the log group, the container health check
+// (HealthCheck), PORT, TABLE_NAME and the plain environment, secrets by
+// SSM parameter ARN.
 func (b *builder) container() map[string]any {
 	s := b.s
 	c := map[string]any{
@@ -129,10 +142,7 @@ func (b *builder) container() map[string]any {
 			"ContainerPort": s.Service.Port,
 			"Protocol":      "tcp",
 		}},
-		// internal/image builds the image with this user (distroless's
-		// nonroot); the task definition enforces it for any image.
-		"User":                   "65532:65532",
-		"ReadonlyRootFilesystem": true,
+		"ReadonlyRootFilesystem": s.Service.ReadonlyRoot,
 		"StopTimeout":            stopTimeout,
 		"Environment":            b.environment(),
 		"LogConfiguration": map[string]any{
@@ -147,12 +157,21 @@ func (b *builder) container() map[string]any {
 	if secrets := b.secrets(); len(secrets) > 0 {
 		c["Secrets"] = secrets
 	}
-	if b.n.BinaryPath != "" {
-		// The image has no shell: the binary checks itself (links
-		// healthcheck requests its own /healthz).
+	if u := s.Service.User; u != "" {
+		// Empty: the image's own user (an image lowfare did not build).
+		c["User"] = u
+	}
+	if s.Service.ReadonlyRoot {
+		c["MountPoints"] = []any{map[string]any{"SourceVolume": tmpVolume, "ContainerPath": "/tmp", "ReadOnly": false}}
+	}
+	if cmd := HealthCheck(s); cmd != nil {
 		h := s.Service.Health
+		check := make([]any, len(cmd))
+		for i, a := range cmd {
+			check[i] = a
+		}
 		c["HealthCheck"] = map[string]any{
-			"Command":     []any{"CMD", b.n.BinaryPath, "healthcheck"},
+			"Command":     check,
 			"Interval":    h.Interval,
 			"Timeout":     h.Timeout,
 			"Retries":     h.Unhealthy,
@@ -162,12 +181,65 @@ func (b *builder) container() map[string]any {
 	return c
 }
 
-// environment is TABLE_NAME and the spec's plain variables, sorted.
+// HealthCheck is the container health check command ECS runs: the spec's
+// service.health.command when it has one; for an image lowfare builds,
+// the static probe it adds (spec.HealthProbe requests
+// http://127.0.0.1:$PORT<health.path>, so it works in an image with no
+// shell and an app with no health subcommand); nil for an image reference
+// without a command (no container health check: the load balancer's HTTP
+// check still replaces unhealthy tasks; with apigw, Cloud Map then
+// routes to every running task). `lowfare plan` prints which.
+func HealthCheck(s *spec.Spec) []string {
+	switch {
+	case !s.ECS():
+		return nil
+	case len(s.Service.Health.Command) > 0:
+		return slices.Clone(s.Service.Health.Command)
+	case s.Service.LocalPackage():
+		return []string{"CMD", spec.HealthProbe, s.Service.Health.Path}
+	}
+	return nil
+}
+
+// HealthCheckSummary says in one line which container health check the
+// task gets, for `lowfare plan`.
+func HealthCheckSummary(s *spec.Spec) string {
+	if !s.ECS() {
+		return "none (Lambda has no container health check; the adapter waits for the app on $PORT)"
+	}
+	cmd := HealthCheck(s)
+	switch {
+	case len(s.Service.Health.Command) > 0:
+		return fmt.Sprintf("%q (service.health.command)", cmd)
+	case cmd != nil:
+		return fmt.Sprintf("%s %s (the probe lowfare adds to the image: GET http://127.0.0.1:$PORT%s, 2xx is healthy)", cmd[1], cmd[2], cmd[2])
+	case s.Ingress.Kind == spec.IngressAPIGW:
+		return "none: lowfare did not build " + s.Service.Image + " and service.health.command is not set, so Cloud Map sends requests to every running task; set service.health.command"
+	}
+	return "none: lowfare did not build " + s.Service.Image + " and service.health.command is not set; the load balancer's GET " + s.Service.Health.Path + " check replaces unhealthy tasks"
+}
+
+// environment is PORT (service.port, unless service.env sets PORT),
+// TABLE_NAME and the spec's plain variables, sorted by name.
 func (b *builder) environment() []any {
-	env := []any{map[string]any{"Name": "TABLE_NAME", "Value": cfn.Ref("Table")}}
-	keys := slices.Sorted(maps.Keys(b.s.Service.Env))
-	for _, k := range keys {
-		env = append(env, map[string]any{"Name": k, "Value": b.s.Service.Env[k]})
+	vars := b.plainEnv()
+	env := make([]any, 0, len(vars))
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		env = append(env, map[string]any{"Name": k, "Value": vars[k]})
+	}
+	return env
+}
+
+// plainEnv is every plain variable the app gets, on ECS and Lambda alike:
+// the app contract's PORT and TABLE_NAME, then service.env (which may
+// replace PORT, never TABLE_NAME: spec refuses it).
+func (b *builder) plainEnv() map[string]any {
+	env := map[string]any{
+		"PORT":       fmt.Sprint(b.s.Service.Port),
+		"TABLE_NAME": cfn.Ref("Table"),
+	}
+	for k, v := range b.s.Service.Env {
+		env[k] = v
 	}
 	return env
 }
