@@ -1,8 +1,10 @@
 // Command linksbench measures the links service's own CPU time per request
-// and its peak memory under 200 concurrent connections, next to a plain
-// baseline (bench/plainlinks) in the same run.
+// and its peak memory under 200 concurrent connections, next to baselines
+// measured in the same run: the floor (bench/floorlinks, a minimal net/http
+// server answering 302 from a map) and optionally the plain implementation
+// (bench/plainlinks, GetItem + 2 UpdateItem per redirect).
 //
-// It builds cmd/links and bench/plainlinks, starts a DynamoDB-compatible
+// It builds the servers, starts a DynamoDB-compatible
 // endpoint (dynalite, the independent Node implementation, when found),
 // preloads a link, drives load with its own HTTP load generator, and reads
 // the server process's utime+stime from /proc/<pid>/stat before and after
@@ -45,6 +47,7 @@ type options struct {
 	endpoint string
 	dynalite string
 	variants string
+	rounds   int
 }
 
 func main() {
@@ -54,7 +57,8 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured load before each measured phase")
 	flag.StringVar(&o.endpoint, "dynamodb", "", "DynamoDB endpoint URL (default: start dynalite)")
 	flag.StringVar(&o.dynalite, "dynalite", "", "dynalite binary (default: $DYNALITE_BIN, PATH, /tmp/npmdyn/node_modules/.bin/dynalite)")
-	flag.StringVar(&o.variants, "variants", "links,plain", "servers to measure: links (cmd/links), plain (GetItem + 2 UpdateItem per redirect)")
+	flag.StringVar(&o.variants, "variants", "links,floor", "servers to measure, comma-separated: links (cmd/links), links-nolog (cmd/links with LOG_LEVEL=warn: no request log), floor (302 from a map), plain (GetItem + 2 UpdateItem per redirect)")
+	flag.IntVar(&o.rounds, "rounds", 1, "measure every variant this many times, interleaved, to show the spread on a loaded machine")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "linksbench:", err)
@@ -64,6 +68,7 @@ func main() {
 
 type result struct {
 	Variant         string  `json:"variant"`
+	Round           int     `json:"round"`
 	RedirectReqs    int64   `json:"redirect_requests"`
 	RedirectErrors  int64   `json:"redirect_errors"`
 	RedirectRPS     float64 `json:"redirect_rps"`
@@ -82,7 +87,7 @@ func run(o options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bins := map[string]string{"links": "./cmd/links", "plain": "./bench/plainlinks"}
+	bins := map[string]string{"links": "./cmd/links", "plain": "./bench/plainlinks", "floor": "./bench/floorlinks"}
 	for name, pkg := range bins {
 		out := filepath.Join(dir, name)
 		cmd := exec.Command("go", "build", "-o", out, pkg)
@@ -108,20 +113,34 @@ func run(o options) error {
 	}
 	fmt.Fprintf(os.Stderr, "endpoint: %s (%s)\n", endpoint, backend)
 
-	var results []result
-	for i, v := range strings.Split(o.variants, ",") {
-		bin, ok := bins[v]
-		if !ok {
+	variants := strings.Split(o.variants, ",")
+	for _, v := range variants {
+		if _, ok := bins[binFor(v)]; !ok {
 			return fmt.Errorf("unknown variant %q", v)
 		}
-		r, err := measure(o, v, bin, endpoint, fmt.Sprintf("bench_%s_%d_%d", v, i, time.Now().Unix()))
-		if err != nil {
-			return fmt.Errorf("%s: %w", v, err)
+	}
+	var results []result
+	for round := 1; round <= max(o.rounds, 1); round++ {
+		for i, v := range variants {
+			fmt.Fprintf(os.Stderr, "round %d: %s\n", round, v)
+			r, err := measure(o, v, bins[binFor(v)], endpoint, fmt.Sprintf("bench_%s_%d_%d_%d", strings.ReplaceAll(v, "-", "_"), round, i, time.Now().Unix()))
+			if err != nil {
+				return fmt.Errorf("%s: %w", v, err)
+			}
+			r.Round = round
+			results = append(results, r)
 		}
-		results = append(results, r)
 	}
 	printReport(o, backend, results)
 	return nil
+}
+
+// binFor is the server binary a variant runs.
+func binFor(variant string) string {
+	if variant == "links-nolog" {
+		return "links"
+	}
+	return variant
 }
 
 func measure(o options, variant, bin, endpoint, table string) (result, error) {
@@ -131,15 +150,25 @@ func measure(o options, variant, bin, endpoint, table string) (result, error) {
 	}
 	base := "http://127.0.0.1:" + port
 	args := []string{}
-	if variant == "links" {
+	logLevel := "info"
+	switch variant {
+	case "links":
 		args = append(args, "--create-table")
-	} else if err := createTableWith(filepath.Join(filepath.Dir(bin), "links"), endpoint, table); err != nil {
-		return result{}, err
+	case "links-nolog":
+		args = append(args, "--create-table")
+		logLevel = "warn" // request lines are info
+	case "plain":
+		if err := createTableWith(filepath.Join(filepath.Dir(bin), "links"), endpoint, table); err != nil {
+			return result{}, err
+		}
 	}
 	cmd := exec.Command(bin, args...)
+	// CREATE_RATE_LIMIT=0: the create phase is one client creating as fast
+	// as it can, which the per-client limit exists to refuse.
 	cmd.Env = append(os.Environ(), "PORT="+port, "TABLE_NAME="+table,
 		"AWS_ENDPOINT_URL_DYNAMODB="+endpoint, "AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", "LOG_LEVEL=info")
+		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", "LOG_LEVEL="+logLevel,
+		"CREATE_RATE_LIMIT=0")
 	// The request log goes to a pipe we drain, as it would to awslogs.
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -194,6 +223,11 @@ func measure(o options, variant, bin, endpoint, table string) (result, error) {
 	r.RedirectRPS = float64(ok) / elapsed.Seconds()
 	r.RedirectCPUus = perRequest(cpu1-cpu0, ok+bad)
 	r.RSSAfterRedirMB, _ = peakRSSMB(pid)
+	if variant == "floor" {
+		// The floor has no store: its creates would measure nothing.
+		r.PeakRSSMB = r.RSSAfterRedirMB
+		return r, nil
+	}
 
 	load(client, o.conns, o.warmup, create)
 	cpu0, _ = cpuTicks(pid)
@@ -391,19 +425,54 @@ func startDynalite(bin string) (string, func(), error) {
 func printReport(o options, backend string, rs []result) {
 	host, _ := os.Hostname()
 	fmt.Printf("date: %s\n", time.Now().UTC().Format(time.RFC3339))
-	fmt.Printf("machine: %s, %d CPUs (nproc), %s, %s/%s\n", host, runtime.NumCPU(), cpuModel(), runtime.GOOS, runtime.GOARCH)
+	fmt.Printf("machine: %s, %d CPUs (nproc), %s, %s/%s, load average %s\n", host, runtime.NumCPU(), cpuModel(), runtime.GOOS, runtime.GOARCH, loadAvg())
 	fmt.Printf("endpoint: %s; %d connections; %s measured per phase after %s warm-up\n\n", backend, o.conns, o.duration, o.warmup)
-	fmt.Println("| server | redirect CPU/req | redirects/s | redirect errors | create CPU/req | creates/s | create errors | peak RSS after redirects | peak RSS |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| round | server | redirect CPU/req | redirects/s | redirect errors | create CPU/req | creates/s | create errors | peak RSS after redirects | peak RSS |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
-		fmt.Printf("| %s | %.0f µs | %.0f | %d | %.0f µs | %.0f | %d | %.1f MB | %.1f MB |\n",
-			r.Variant, r.RedirectCPUus, r.RedirectRPS, r.RedirectErrors, r.CreateCPUus, r.CreateRPS, r.CreateErrors, r.RSSAfterRedirMB, r.PeakRSSMB)
+		create := fmt.Sprintf("%.0f µs | %.0f | %d", r.CreateCPUus, r.CreateRPS, r.CreateErrors)
+		if r.Variant == "floor" {
+			create = "- | - | -"
+		}
+		fmt.Printf("| %d | %s | %.1f µs | %.0f | %d | %s | %.1f MB | %.1f MB |\n",
+			r.Round, r.Variant, r.RedirectCPUus, r.RedirectRPS, r.RedirectErrors, create, r.RSSAfterRedirMB, r.PeakRSSMB)
 	}
-	if len(rs) == 2 && rs[0].RedirectCPUus > 0 {
-		fmt.Printf("\nredirect CPU ratio plain/links: %.1fx\n", rs[1].RedirectCPUus/rs[0].RedirectCPUus)
+	// Ratios within each round: the variants of one round ran minutes apart
+	// at most, under the same background load.
+	fmt.Println()
+	for round := 1; round <= max(o.rounds, 1); round++ {
+		byName := map[string]float64{}
+		for _, r := range rs {
+			if r.Round == round {
+				byName[r.Variant] = r.RedirectCPUus
+			}
+		}
+		floor := byName["floor"]
+		for _, v := range []string{"links", "links-nolog"} {
+			if c, ok := byName[v]; ok && floor > 0 {
+				fmt.Printf("round %d: redirect CPU %s/floor: %.2fx\n", round, v, c/floor)
+			}
+		}
+		if p, l := byName["plain"], byName["links"]; p > 0 && l > 0 {
+			fmt.Printf("round %d: redirect CPU plain/links: %.1fx\n", round, p/l)
+		}
 	}
 	b, _ := json.Marshal(rs)
 	fmt.Printf("\njson: %s\n", b)
+}
+
+// loadAvg is the 1-, 5- and 15-minute load average, to say how shared the
+// machine was.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func cpuModel() string {

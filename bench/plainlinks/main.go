@@ -101,7 +101,7 @@ func main() {
 	})
 	real := store.New(ddb, table, store.Options{Logger: log})
 	st := &plainStore{Store: real, ddb: ddb, table: table, log: log}
-	srv := links.NewServer(links.NewHandler(st, links.Config{TableName: table}, log), log)
+	srv := links.NewServer(links.NewHandler(st, links.Config{TableName: table, CreateRate: -1}, log), log)
 	srv.Addr = "127.0.0.1:" + port
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

@@ -2,6 +2,10 @@
 // on a DynamoDB single table. Configuration comes from the environment:
 //
 //	PORT (8080), TABLE_NAME, ADMIN_TOKEN, BASE_URL, LOG_LEVEL (info),
+//	CREATE_TOKEN (unset: anyone may create links),
+//	CREATE_RATE_LIMIT (creates per client and minute, 10; 0 = no limit),
+//	TRUSTED_PROXY_HOPS (proxies that append to X-Forwarded-For: 1 behind
+//	the ALB or an HTTP API, 0 = the client connects directly, the default),
 //	AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB (the SDK's own variables).
 //
 // Usage:
@@ -23,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -82,7 +87,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "links:", err)
 		return exitUsage
 	}
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: level}))
+	// One writer for both logs: request lines are batched, slog's lines
+	// go out at once, and the order is kept (see links.LogWriter).
+	lw := links.NewLogWriter(stdout)
+	defer lw.Close()
+	cfg.RequestLog = lw
+	log := slog.New(slog.NewJSONHandler(lw.Direct(), &slog.HandlerOptions{Level: level}))
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -112,7 +122,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			}
 			cfg.AdminToken = token
 		}
-		serveLambda(ctx, cfg, ddb, log) // never returns
+		serveLambda(ctx, cfg, ddb, log, lw) // never returns
 	}
 	if err := links.Run(ctx, cfg, ddb, log, nil); err != nil {
 		log.Error("links stopped", "error", err.Error())
@@ -131,10 +141,28 @@ func configFromEnv(getenv func(string) string) (links.Config, slog.Level, error)
 		return links.Config{}, 0, fmt.Errorf("PORT=%q is not a port number; set PORT to e.g. 8080", port)
 	}
 	cfg := links.Config{
-		Addr:       ":" + port,
-		TableName:  getenv("TABLE_NAME"),
-		AdminToken: getenv("ADMIN_TOKEN"),
-		BaseURL:    strings.TrimRight(getenv("BASE_URL"), "/"),
+		Addr:        ":" + port,
+		TableName:   getenv("TABLE_NAME"),
+		AdminToken:  getenv("ADMIN_TOKEN"),
+		CreateToken: getenv("CREATE_TOKEN"),
+		BaseURL:     strings.TrimRight(getenv("BASE_URL"), "/"),
+	}
+	if s := getenv("CREATE_RATE_LIMIT"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return links.Config{}, 0, fmt.Errorf("CREATE_RATE_LIMIT=%q: set the creates one client may make a minute, e.g. 10, or 0 for no limit", s)
+		}
+		cfg.CreateRate = n
+		if n == 0 {
+			cfg.CreateRate = -1 // links.Config: negative is no limit, 0 the default
+		}
+	}
+	if s := getenv("TRUSTED_PROXY_HOPS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > 10 {
+			return links.Config{}, 0, fmt.Errorf("TRUSTED_PROXY_HOPS=%q: set how many proxies in front append to X-Forwarded-For: 1 behind the ALB or an HTTP API, 0 when clients connect directly", s)
+		}
+		cfg.TrustedProxyHops = n
 	}
 	if cfg.TableName == "" {
 		return links.Config{}, 0, errors.New("TABLE_NAME is not set; set it to the DynamoDB table, e.g. TABLE_NAME=links")
@@ -220,9 +248,13 @@ func secretFromSSM(ctx context.Context, c *ssm.Client, name string) (string, err
 
 // serveLambda serves the handler as a Lambda function. Clicks are flushed
 // after every invocation because Lambda freezes the process in between.
-func serveLambda(ctx context.Context, cfg links.Config, ddb *dynamodb.Client, log *slog.Logger) {
+func serveLambda(ctx context.Context, cfg links.Config, ddb *dynamodb.Client, log *slog.Logger, lw *links.LogWriter) {
 	st := store.New(ddb, cfg.TableName, store.Options{Logger: log})
-	a := &lambdahttp.Adapter{Handler: links.NewHandler(st, cfg, log), After: st.Flush, Log: log}
+	after := func(ctx context.Context) error {
+		lw.Flush() // the request line, before Lambda freezes the process
+		return st.Flush(ctx)
+	}
+	a := &lambdahttp.Adapter{Handler: links.NewHandler(st, cfg, log), After: after, Log: log}
 	lambda.StartWithOptions(a.Invoke,
 		lambda.WithContext(ctx),
 		lambda.WithEnableSIGTERM(func() {
@@ -231,6 +263,7 @@ func serveLambda(ctx context.Context, cfg links.Config, ddb *dynamodb.Client, lo
 			if err := st.Close(fctx); err != nil {
 				log.Error("flushing clicks on shutdown", "error", err.Error())
 			}
+			lw.Close()
 		}))
 }
 

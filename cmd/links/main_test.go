@@ -37,6 +37,10 @@ func TestConfigFromEnv(t *testing.T) {
 		{"bad port", map[string]string{"TABLE_NAME": "links", "PORT": "80a"}, "PORT", ""},
 		{"bad base url", map[string]string{"TABLE_NAME": "links", "BASE_URL": "sho.rt"}, "BASE_URL", ""},
 		{"bad log level", map[string]string{"TABLE_NAME": "links", "LOG_LEVEL": "loud"}, "LOG_LEVEL", ""},
+		{"rate limit", map[string]string{"TABLE_NAME": "links", "CREATE_RATE_LIMIT": "30", "TRUSTED_PROXY_HOPS": "1", "CREATE_TOKEN": "t"}, "", ":8080"},
+		{"bad rate limit", map[string]string{"TABLE_NAME": "links", "CREATE_RATE_LIMIT": "lots"}, "CREATE_RATE_LIMIT", ""},
+		{"negative rate limit", map[string]string{"TABLE_NAME": "links", "CREATE_RATE_LIMIT": "-1"}, "CREATE_RATE_LIMIT", ""},
+		{"bad hops", map[string]string{"TABLE_NAME": "links", "TRUSTED_PROXY_HOPS": "yes"}, "TRUSTED_PROXY_HOPS", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,7 +140,7 @@ func TestSIGTERMWithRequestsInFlight(t *testing.T) {
 	cmd.Env = append(os.Environ(),
 		"PORT="+port, "TABLE_NAME="+table, "AWS_ENDPOINT_URL_DYNAMODB="+ddb.Endpoint,
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
-		"ADMIN_TOKEN=t0ken")
+		"ADMIN_TOKEN=t0ken", "CREATE_RATE_LIMIT=0") // 21 creates from one address
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -5,8 +5,11 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -106,12 +109,31 @@ func (h *handler) apiLink(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) apiCreate(w http.ResponseWriter, r *http.Request) {
+	token, sent := bearerToken(r)
+	if status, msg := h.admitCreate(w, r, token, sent); status != 0 {
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="links"`)
+		}
+		writeJSONError(w, status, msg)
+		return
+	}
+	// Only application/json: a cross-site HTML form can send text/plain
+	// or form bodies without a CORS preflight, never application/json.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeJSONError(w, http.StatusUnsupportedMediaType, "send the body as JSON with Content-Type: application/json")
+		return
+	}
 	var req createRequest
 	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields() // a typo like "slg" is an error, not an ignored field
 	if err := dec.Decode(&req); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			tooLarge(w, r)
+			return
+		}
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			writeJSONError(w, http.StatusBadRequest, "unknown field "+field+`; the fields are "url" and "slug"`)
 			return
 		}
 		writeJSONError(w, http.StatusBadRequest, `body must be a JSON object like {"url": "https://example.com", "slug": "optional"}`)
@@ -126,7 +148,7 @@ func (h *handler) apiCreate(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "body must hold exactly one JSON object")
 		return
 	}
-	l, status, msg := h.create(r, req.URL, req.Slug)
+	l, status, msg := h.create(w, r, req.URL, req.Slug)
 	if status != http.StatusCreated {
 		writeJSONError(w, status, msg)
 		return
@@ -135,9 +157,35 @@ func (h *handler) apiCreate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, h.linkJSON(r, l))
 }
 
+// admitCreate decides whether a create may go ahead, before its body is
+// read: the client's rate limit first (so guessing the token is limited
+// too), then the create token. It returns 0 when admitted, else the status
+// and message; a 429 also sets Retry-After.
+func (h *handler) admitCreate(w http.ResponseWriter, r *http.Request, token string, sent bool) (int, string) {
+	client, ok := clientAddr(r, h.cfg.TrustedProxyHops)
+	if !ok {
+		client = netip.IPv4Unspecified() // unreadable: one shared budget
+	}
+	if allowed, wait := h.creates.allow(client, h.now()); !allowed {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		return http.StatusTooManyRequests, fmt.Sprintf("too many links created from your address; try again in %d s", secs)
+	}
+	if h.cfg.CreateToken == "" {
+		return 0, ""
+	}
+	if !sent {
+		return http.StatusUnauthorized, "creating links needs the create token: send Authorization: Bearer <CREATE_TOKEN>"
+	}
+	if !tokenMatches(token, h.cfg.CreateToken) && !tokenMatches(token, h.cfg.AdminToken) {
+		return http.StatusForbidden, "the create token is wrong"
+	}
+	return 0, ""
+}
+
 // create validates and stores a link, generating a slug when none is given.
 // It returns the HTTP status and, when not 201, a message for the user.
-func (h *handler) create(r *http.Request, rawURL, slug string) (store.Link, int, string) {
+func (h *handler) create(w http.ResponseWriter, r *http.Request, rawURL, slug string) (store.Link, int, string) {
 	if err := ValidateURL(rawURL); err != nil {
 		return store.Link{}, http.StatusBadRequest, err.Error()
 	}
@@ -153,7 +201,7 @@ func (h *handler) create(r *http.Request, rawURL, slug string) (store.Link, int,
 		if slug == "" {
 			s, err := NewSlug(GeneratedSlugLen)
 			if err != nil {
-				storeFailed(r, err)
+				storeFailed(w, err)
 				return store.Link{}, http.StatusInternalServerError, "could not generate a slug"
 			}
 			if !validSlug(s) { // a reserved word such as "healthz"
@@ -170,7 +218,7 @@ func (h *handler) create(r *http.Request, rawURL, slug string) (store.Link, int,
 		case errors.Is(err, store.ErrExists) && attempt+1 < slugAttempts:
 			continue
 		default:
-			storeFailed(r, err)
+			storeFailed(w, err)
 			return store.Link{}, http.StatusServiceUnavailable, apiTableDownMsg
 		}
 	}
@@ -181,11 +229,11 @@ func (h *handler) apiList(w http.ResponseWriter, r *http.Request) {
 	limit := defaultLimit
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
+		if err != nil || n < 1 || n > maxLimit {
 			writeJSONError(w, http.StatusBadRequest, "limit must be a whole number from 1 to 100")
 			return
 		}
-		limit = min(n, maxLimit)
+		limit = n
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
 	defer cancel()
@@ -257,23 +305,34 @@ func (h *handler) apiDelete(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// authorize checks the admin bearer token in constant time. It returns 0
-// when allowed, else the status and message to answer with. With no
-// ADMIN_TOKEN configured nothing is allowed.
+// authorize checks the admin bearer token. It returns 0 when allowed,
+// else the status and message to answer with. With no ADMIN_TOKEN
+// configured nothing is allowed.
 func (h *handler) authorize(r *http.Request) (int, string) {
-	auth := r.Header.Get("Authorization")
-	if auth == "" {
+	given, ok := bearerToken(r)
+	if !ok {
 		return http.StatusUnauthorized, "send Authorization: Bearer <ADMIN_TOKEN>"
 	}
-	const prefix = "Bearer "
-	if len(auth) < len(prefix) || !strings.EqualFold(auth[:len(prefix)], prefix) {
-		return http.StatusUnauthorized, "send Authorization: Bearer <ADMIN_TOKEN>"
-	}
-	given := []byte(strings.TrimSpace(auth[len(prefix):]))
-	if h.cfg.AdminToken == "" || subtle.ConstantTimeCompare(given, []byte(h.cfg.AdminToken)) != 1 {
+	if !tokenMatches(given, h.cfg.AdminToken) {
 		return http.StatusForbidden, "the admin token is wrong"
 	}
 	return 0, ""
+}
+
+// bearerToken is the token of an "Authorization: Bearer <token>" header
+// (the scheme in any case); ok is false when there is no such header.
+func bearerToken(r *http.Request) (token string, ok bool) {
+	auth := r.Header.Get("Authorization")
+	const prefix = "Bearer "
+	if len(auth) < len(prefix) || !strings.EqualFold(auth[:len(prefix)], prefix) {
+		return "", false
+	}
+	return strings.TrimSpace(auth[len(prefix):]), true
+}
+
+// tokenMatches compares in constant time; an unset token matches nothing.
+func tokenMatches(given, want string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(given), []byte(want)) == 1
 }
 
 func (h *handler) linkJSON(r *http.Request, l store.Link) linkJSON {

@@ -40,6 +40,11 @@ func TestCreate(t *testing.T) {
 		{"two objects", `{"url":"https://example.com"} {"url":"https://example.org"}`, nil, 400, "exactly one"},
 		{"wrong type", `{"url":42}`, nil, 400, "JSON object"},
 		{"too large", `{"url":"https://example.com","x":"` + strings.Repeat("x", MaxBodyBytes) + `"}`, nil, 413, "16 KiB"},
+		{"unknown field", `{"url":"https://example.com","slg":"typo"}`, nil, 400, `unknown field "slg"`},
+		{"text/plain", `{"url":"https://example.com"}`, map[string]string{"Content-Type": "text/plain"}, 415, "application/json"},
+		{"form body", `url=https://example.com`, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 415, "application/json"},
+		{"no content type", `{"url":"https://example.com"}`, map[string]string{"Content-Type": ""}, 415, "application/json"},
+		{"json with charset", `{"url":"https://example.com/cs"}`, map[string]string{"Content-Type": "application/json; charset=utf-8"}, 201, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,7 +245,9 @@ func TestList(t *testing.T) {
 		n      int
 	}{
 		{"", 200, 5},
-		{"?limit=1000", 200, 5}, // clamped to 100
+		{"?limit=100", 200, 5},
+		{"?limit=101", 400, 0}, // above the maximum: an error, not silently fewer
+		{"?limit=1000", 400, 0},
 		{"?limit=0", 400, 0},
 		{"?limit=-3", 400, 0},
 		{"?limit=ten", 400, 0},

@@ -14,7 +14,7 @@ import (
 func BenchmarkRedirect(b *testing.B) {
 	s := newTestService(b, Config{})
 	s.create(b, "https://example.com/bench", "bench")
-	s.h = NewHandler(s.st, Config{}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	s.h = NewHandler(s.st, Config{RequestLog: NewLogWriter(io.Discard)}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	req := httptest.NewRequest("GET", "/bench", nil)
 	b.ReportAllocs()
 	b.ResetTimer()

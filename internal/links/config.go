@@ -1,15 +1,39 @@
 package links
 
-import "time"
+import (
+	"io"
+	"os"
+	"time"
+)
 
 // Config is the service's configuration (from the environment in cmd/links).
 type Config struct {
-	Addr          string        // listen address, e.g. ":8080" or "127.0.0.1:0"
-	TableName     string        //
-	AdminToken    string        // empty: DELETE always answers 401/403
-	BaseURL       string        // for short_url; empty: derived from the request Host
+	Addr       string // listen address, e.g. ":8080" or "127.0.0.1:0"
+	TableName  string //
+	AdminToken string // empty: DELETE always answers 401/403
+	// CreateToken, when set, is required (Authorization: Bearer, or the
+	// form's token field) to create links; the admin token also works.
+	// Empty: anyone may create, within CreateRate.
+	CreateToken string
+	// CreateRate is how many creates one client may make a minute;
+	// 0 = DefaultCreateRate, negative = no limit.
+	CreateRate int
+	// TrustedProxyHops is how many proxies in front of the service append
+	// the address of their peer to X-Forwarded-For: 1 behind the ALB or an
+	// HTTP API (lowfare's ingresses), 0 (the default) when clients connect
+	// directly. The client is the entry that many places from the right;
+	// entries left of it are whatever the client sent and are ignored.
+	TrustedProxyHops int
+	// BaseURL is the scheme and host of short_url and of the short links
+	// on the pages. Empty: taken from the request (Host and
+	// X-Forwarded-Proto), which a client can set to anything; set it in
+	// production.
+	BaseURL       string
 	FlushInterval time.Duration // click aggregation flush; 0 = store.DefaultFlushInterval
 	ShutdownGrace time.Duration // 0 = default 25s
+	// RequestLog receives one JSON line per request; nil = os.Stdout.
+	// cmd/links passes a LogWriter, which batches the writes.
+	RequestLog io.Writer
 }
 
 // Defaults for the zero values of Config.
@@ -19,6 +43,11 @@ const (
 	DefaultShutdownGrace = 25 * time.Second
 	// flushTimeout bounds the final flush of buffered clicks on shutdown.
 	flushTimeout = 4 * time.Second
+	// DefaultCreateRate is creates per client and minute.
+	DefaultCreateRate = 10
+	// maxRateClients bounds the rate limiter's memory (about 100 bytes a
+	// client); see rateLimiter.
+	maxRateClients = 10000
 )
 
 // Server timeouts. IdleTimeout is above the ALB's 60 s idle timeout so the
@@ -38,6 +67,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Addr == "" {
 		c.Addr = ":8080"
+	}
+	if c.CreateRate == 0 {
+		c.CreateRate = DefaultCreateRate
+	}
+	if c.RequestLog == nil {
+		c.RequestLog = os.Stdout
 	}
 	return c
 }

@@ -32,6 +32,12 @@ func FuzzHandler(f *testing.F) {
 		{"GET", "/static/style.css", "", "", ""},
 		{"GET", "/static/../../etc/passwd", "", "", ""},
 		{"POST", "/api/links", `{"url":"https://example.com"}{}`, "", ""},
+		{"POST", "/api/links", `{"url":"https://example.com","slg":"typo"}`, "Content-Type", "application/json"},
+		{"POST", "/api/links", `{"url":"https://example.com"}`, "Content-Type", "text/plain"},
+		{"POST", "/", "url=https%3A%2F%2Fexample.com", "Sec-Fetch-Site", "cross-site"},
+		{"GET", "/", "", "Cookie", "links_recent=seeded:1764000000.x:y..:"},
+		{"GET", "/api/links?limit=101", "", "", ""},
+		{"GET", "/static/", "", "", ""},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, []byte(s.body), s.hk, s.hv)

@@ -3,10 +3,13 @@ package links
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/lowfare/lowfare/internal/links/store"
@@ -24,17 +27,28 @@ const storeTimeout = 10 * time.Second
 
 // handler serves the links API and web pages over one store.
 type handler struct {
-	st    store.API
-	cfg   Config
-	log   *slog.Logger
-	pages *pages
-	now   func() time.Time
+	st      store.API
+	cfg     Config
+	log     *slog.Logger
+	pages   *pages
+	now     func() time.Time
+	creates *rateLimiter // per client, for POST /api/links and POST /
+	// crossOrigin refuses the form when a browser posts it from another site.
+	crossOrigin *http.CrossOriginProtection
 }
 
 // NewHandler returns the links service as an http.Handler: routes, request
-// logging, request ids, body limit and panic recovery.
+// logging (to cfg.RequestLog), request ids, security headers, body limit
+// and panic recovery.
 func NewHandler(st store.API, cfg Config, log *slog.Logger) http.Handler {
-	h := &handler{st: newLimitedStore(st, maxStoreCalls), cfg: cfg, log: log, pages: mustPages(), now: time.Now}
+	cfg = cfg.withDefaults()
+	h := &handler{st: newLimitedStore(st, maxStoreCalls), cfg: cfg, log: log, pages: mustPages(), now: time.Now,
+		creates: newRateLimiter(cfg.CreateRate, time.Minute, maxRateClients), crossOrigin: http.NewCrossOriginProtection()}
+	if cfg.BaseURL != "" {
+		// Behind a proxy that rewrites Host (API Gateway), Origin is the
+		// public address: trust it. BaseURL is checked in cmd/links.
+		_ = h.crossOrigin.AddTrustedOrigin(strings.TrimRight(cfg.BaseURL, "/"))
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /readyz", h.readyz)
@@ -46,18 +60,21 @@ func NewHandler(st store.API, cfg Config, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /{$}", h.index)
 	mux.HandleFunc("POST /{$}", h.createForm)
 	mux.HandleFunc("GET /s/{slug}", h.statsPage)
-	mux.Handle("GET /static/", staticHandler())
+	mux.Handle("GET /static/", h.staticHandler())
 	mux.HandleFunc("GET /robots.txt", robots)
 	mux.HandleFunc("GET /{slug}", h.redirect)
 	mux.HandleFunc("/", h.notFound)
-	return &middleware{next: mux, log: log}
+	return &middleware{next: mux, log: log, out: cfg.RequestLog}
 }
 
-// middleware does what every request needs: a request id, the body limit,
-// panic recovery and one JSON log line.
+// middleware does what every request needs: a request id, the security
+// headers, the body limit, panic recovery and one JSON log line. It is the
+// redirect's fixed cost, so it allocates as little as it can (bench/links.sh
+// holds it to the floor of a bare net/http server).
 type middleware struct {
 	next http.Handler
-	log  *slog.Logger
+	log  *slog.Logger // decides whether request lines are wanted (LOG_LEVEL)
+	out  io.Writer    // where request lines go
 }
 
 // recorder remembers what the handler wrote, for the log line.
@@ -87,21 +104,34 @@ func (w *recorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection.
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-type ctxKey struct{}
+// Pools for the per-request recorder and log line buffer: a redirect then
+// allocates only its request id.
+var (
+	recorders   = sync.Pool{New: func() any { return new(recorder) }}
+	lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+)
 
-// recorderFrom returns the request's recorder so handlers can attach an
-// error to the request's log line.
-func recorderFrom(ctx context.Context) *recorder {
-	rec, _ := ctx.Value(ctxKey{}).(*recorder)
-	return rec
-}
+// Header values shared by every response; net/http only reads them.
+var (
+	hdrNosniff    = []string{"nosniff"}
+	hdrNoReferrer = []string{"no-referrer"}
+	// A redirect is not cached, so every click reaches us and is counted.
+	hdrNoStoreCache = []string{"private, max-age=0"}
+)
 
 func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := requestID(r.Header.Get("X-Request-Id"))
-	w.Header().Set("X-Request-Id", id)
-	rec := &recorder{ResponseWriter: w}
-	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, rec))
+	hdr := w.Header()
+	hdr["X-Request-Id"] = []string{id}
+	// On every response: no MIME sniffing (a target URL or an error must
+	// never be read as HTML), and no Referer from our pages or redirects,
+	// so a target does not learn which short link or stats page sent the
+	// visitor.
+	hdr["X-Content-Type-Options"] = hdrNosniff
+	hdr["Referrer-Policy"] = hdrNoReferrer
+	rec := recorders.Get().(*recorder)
+	*rec = recorder{ResponseWriter: w}
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -113,12 +143,16 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		m.logRequest(r, rec, id, start)
+		*rec = recorder{}
+		recorders.Put(rec)
 	}()
 	if r.ContentLength > MaxBodyBytes {
 		tooLarge(rec, r)
 		return
 	}
-	r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
+	}
 	m.next.ServeHTTP(rec, r)
 }
 
@@ -130,27 +164,28 @@ func (m *middleware) logRequest(r *http.Request, rec *recorder, id string, start
 	if status == 0 {
 		status = http.StatusOK
 	}
-	level := slog.LevelInfo
+	level, levelName := slog.LevelInfo, "INFO"
 	if status >= 500 {
-		level = slog.LevelError
+		level, levelName = slog.LevelError, "ERROR"
 	}
-	if !m.log.Enabled(r.Context(), level) {
+	if !m.log.Enabled(context.Background(), level) {
 		return
 	}
-	attrs := [8]slog.Attr{
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.Int("status", status),
-		slog.Int64("bytes", rec.bytes),
-		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-		slog.String("request_id", id),
+	now := time.Now()
+	line := requestLine{
+		at: now, level: levelName, method: r.Method, path: r.URL.Path,
+		status: status, bytes: rec.bytes, duration: now.Sub(start), id: id,
 	}
-	n := 6
 	if rec.err != nil {
-		attrs[n] = slog.String("error", rec.err.Error())
-		n++
+		line.err = rec.err.Error()
 	}
-	m.log.LogAttrs(context.WithoutCancel(r.Context()), level, "request", attrs[:n]...)
+	bp := lineBuffers.Get().(*[]byte)
+	b := line.appendTo((*bp)[:0])
+	m.out.Write(b)
+	if cap(b) <= 4<<10 {
+		*bp = b
+		lineBuffers.Put(bp)
+	}
 }
 
 // requestID accepts a caller's id when it is short and printable, else makes one.
@@ -186,9 +221,10 @@ func isAPI(r *http.Request) bool {
 }
 
 // storeFailed records a store error for the log line; the client only
-// learns that the table did not answer.
-func storeFailed(r *http.Request, err error) {
-	if rec := recorderFrom(r.Context()); rec != nil {
+// learns that the table did not answer. w is the middleware's recorder
+// (ServeMux hands it through unchanged).
+func storeFailed(w http.ResponseWriter, err error) {
+	if rec, ok := w.(*recorder); ok {
 		rec.err = err
 	}
 }
@@ -199,13 +235,13 @@ const apiTableDownMsg = "the link table did not answer; try again"
 // apiTableDown answers an API request whose store call failed: 503 in
 // JSON, with the cause kept for the request log.
 func apiTableDown(w http.ResponseWriter, r *http.Request, err error) {
-	storeFailed(r, err)
+	storeFailed(w, err)
 	writeJSONError(w, http.StatusServiceUnavailable, apiTableDownMsg)
 }
 
 // pageTableDown is apiTableDown for the HTML pages.
 func (h *handler) pageTableDown(w http.ResponseWriter, r *http.Request, err error) {
-	storeFailed(r, err)
+	storeFailed(w, err)
 	h.pages.renderError(w, http.StatusServiceUnavailable, "The link table did not answer. Try again in a moment.")
 }
 
@@ -219,7 +255,7 @@ func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if err := h.st.Ping(ctx); err != nil {
-		storeFailed(r, err)
+		storeFailed(w, err)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("table not reachable\n"))
 		return
@@ -239,9 +275,10 @@ func (h *handler) redirect(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
-	defer cancel()
-	target, err := h.st.Resolve(ctx, slug)
+	// No timeout context of our own: a hit needs none, and on a miss
+	// Resolve bounds the table read itself (a timer per redirect was a
+	// measurable part of its cost).
+	target, err := h.st.Resolve(r.Context(), slug)
 	if errors.Is(err, store.ErrNotFound) {
 		h.notFound(w, r)
 		return
@@ -253,8 +290,9 @@ func (h *handler) redirect(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet {
 		h.st.RecordClick(slug, h.now())
 	}
-	w.Header().Set("Location", target)
-	w.Header().Set("Cache-Control", "private, max-age=0")
+	hdr := w.Header()
+	hdr["Location"] = []string{target}
+	hdr["Cache-Control"] = hdrNoStoreCache
 	w.WriteHeader(http.StatusFound)
 }
 

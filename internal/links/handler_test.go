@@ -32,7 +32,7 @@ func TestRequestLog(t *testing.T) {
 	s := newTestService(t, Config{AdminToken: testToken})
 	s.create(t, "https://example.com/", "logged")
 	s.logs = &testutil.Buffer{} // only the calls below
-	s.h = NewHandler(s.st, Config{AdminToken: testToken}, newJSONLogger(s.logs))
+	s.h = NewHandler(s.st, Config{AdminToken: testToken, RequestLog: s.logs}, newJSONLogger(s.logs))
 
 	resp := s.do(t, call{method: "GET", path: "/logged?token=" + testToken, header: map[string]string{"X-Request-Id": "req-42"}})
 	if got := resp.Header.Get("X-Request-Id"); got != "req-42" {
@@ -77,6 +77,7 @@ func TestBodyLimit(t *testing.T) {
 	big := `{"url":"https://example.com","pad":"` + strings.Repeat("x", MaxBodyBytes) + `"}`
 	// Without Content-Length (chunked), the limit is enforced while reading.
 	req := httptest.NewRequest("POST", "/api/links", io.NopCloser(strings.NewReader(big)))
+	req.Header.Set("Content-Type", "application/json")
 	req.ContentLength = -1
 	rec := httptest.NewRecorder()
 	s.h.ServeHTTP(rec, req)

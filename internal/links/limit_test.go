@@ -56,6 +56,7 @@ func TestStoreCallsAreBounded(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	req := httptest.NewRequest("POST", "/api/links", strings.NewReader(`{"url":"https://example.com","slug":"extra"}`)).WithContext(ctx)
+	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	s.h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusServiceUnavailable {

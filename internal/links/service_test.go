@@ -53,6 +53,14 @@ func newServiceOn(t testing.TB, b ddbtest.Backend, table string, cfg Config) *te
 	logs := &testutil.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	cfg.TableName = table
+	if cfg.RequestLog == nil {
+		cfg.RequestLog = logs
+	}
+	if cfg.CreateRate == 0 {
+		// Tests create many links from one address; the limit has its
+		// own tests, which set CreateRate.
+		cfg.CreateRate = -1
+	}
 	return &testService{h: NewHandler(st, cfg, log), st: st, logs: logs, ddb: b.Client, table: table}
 }
 
@@ -68,7 +76,14 @@ func (s *testService) do(t testing.TB, c call) *http.Response {
 		body = strings.NewReader(c.body)
 	}
 	req := httptest.NewRequest(c.method, c.path, body)
+	if c.method == http.MethodPost && strings.HasPrefix(c.path, "/api/") {
+		req.Header.Set("Content-Type", "application/json") // a test may override it
+	}
 	for k, v := range c.header {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	rec := httptest.NewRecorder()

@@ -24,9 +24,15 @@ func TestPages(t *testing.T) {
 		absent   []string
 	}{
 		{
-			name: "index lists recent links, escaped", c: call{method: "GET", path: "/"}, status: 200,
-			contains: []string{`<form method="post" action="/"`, `name="url"`, `name="slug"`, `href="/s/shown"`, `https://example.com/&lt;b&gt;bold&lt;/b&gt;`},
-			absent:   []string{"<b>bold</b>", "<script"},
+			name: "index has the form and lists no one's links", c: call{method: "GET", path: "/"}, status: 200,
+			contains: []string{`<form method="post" action="/"`, `name="url"`, `name="slug"`},
+			absent:   []string{"shown", "Recent", `name="token"`, "<script"},
+		},
+		{
+			name: "index lists this browser's links, escaped", status: 200,
+			c:        call{method: "GET", path: "/", header: map[string]string{"Cookie": recentCookie + "=shown:1764000000.gone1:1764000000.bad/slug:1"}},
+			contains: []string{`href="/s/shown"`, `https://example.com/&lt;b&gt;bold&lt;/b&gt;`, "2025-11-24 16:00 UTC"},
+			absent:   []string{"<b>bold</b>", "gone1", "bad/slug"},
 		},
 		{
 			name: "form creates and redirects to stats", status: 303, location: "/s/formed",
@@ -55,6 +61,8 @@ func TestPages(t *testing.T) {
 			contains: []string{`<svg id="chart"`, `data-clicks="0"`, `<dd id="total">0</dd>`},
 		},
 		{name: "static css", c: call{method: "GET", path: "/static/style.css"}, status: 200, contains: []string{"svg.chart"}},
+		{name: "no listing of static", c: call{method: "GET", path: "/static/"}, status: 404, contains: []string{"<h1>Not found</h1>"}, absent: []string{`<a href="style.css">`}},
+		{name: "no such static file", c: call{method: "GET", path: "/static/nope.css"}, status: 404},
 		{name: "healthz", c: call{method: "GET", path: "/healthz"}, status: 200, contains: []string{"ok"}},
 		{name: "readyz", c: call{method: "GET", path: "/readyz"}, status: 200, contains: []string{"ok"}},
 		{name: "robots", c: call{method: "GET", path: "/robots.txt"}, status: 200, contains: []string{"Disallow: /api/"}},
@@ -140,7 +148,7 @@ func TestStoreDown(t *testing.T) {
 		}
 	}
 	// The start page still renders its form when the listing fails.
-	resp := down.do(t, call{method: "GET", path: "/"})
+	resp := down.do(t, call{method: "GET", path: "/", header: map[string]string{"Cookie": recentCookie + "=mine1:1764000000"}})
 	if body := readBody(t, resp); resp.StatusCode != 200 || !strings.Contains(body, "could not be loaded") {
 		t.Errorf("index with the table down: %d", resp.StatusCode)
 	}
