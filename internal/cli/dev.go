@@ -32,7 +32,7 @@ DynamoDB Local, ...), with dummy credentials and no snapshot; the table is
 created there if it is missing.`,
 		Example: `  # start, then shorten a link, follow it and read its stats
   lowfare dev
-  curl -si -X POST localhost:8080/api/links -d '{"url":"https://example.com","slug":"ex1"}'
+  curl -si -X POST localhost:8080/api/links -H 'Content-Type: application/json' -d '{"url":"https://example.com","slug":"ex1"}'
   curl -si localhost:8080/ex1
   curl -s localhost:8080/api/links/ex1
   curl -si -X DELETE -H "Authorization: Bearer $(cat .lowfare/dev/admin-token)" localhost:8080/api/links/ex1

@@ -265,6 +265,6 @@ func PrintInfo(w io.Writer, i Info) {
 	// The endpoint is printed in both modes so the data tools can reach
 	// the same table: lowfare data export --dynamodb-endpoint <it>.
 	fmt.Fprintf(w, "  DynamoDB:    %s (table %s)\n", i.Endpoint, i.Table)
-	fmt.Fprintf(w, "  try:         curl -si -X POST %s/api/links -d '{\"url\":\"https://example.com\"}'\n", i.URL)
+	fmt.Fprintf(w, "  try:         curl -si -X POST %s/api/links -H 'Content-Type: application/json' -d '{\"url\":\"https://example.com\"}'\n", i.URL)
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }
