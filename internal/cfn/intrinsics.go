@@ -34,6 +34,12 @@ func Select(index int, list any) any {
 	return map[string]any{"Fn::Select": []any{index, list}}
 }
 
+// FindInMap reads Mappings[mapName][topKey][secondKey]; topKey may be an
+// intrinsic such as Ref(Region).
+func FindInMap(mapName string, topKey any, secondKey string) any {
+	return map[string]any{"Fn::FindInMap": []any{mapName, topKey, secondKey}}
+}
+
 // GetAZs is {"Fn::GetAZs": ""}: the Availability Zones of the stack's region.
 func GetAZs() any { return map[string]any{"Fn::GetAZs": ""} }
 

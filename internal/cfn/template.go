@@ -24,9 +24,12 @@ const MaxTemplateBody = 51200
 type Template struct {
 	Description string                `json:"Description,omitempty"`
 	Parameters  map[string]*Parameter `json:"Parameters,omitempty"`
-	Conditions  map[string]any        `json:"Conditions,omitempty"`
-	Resources   map[string]*Resource  `json:"Resources"`
-	Outputs     map[string]*Output    `json:"Outputs,omitempty"`
+	// Mappings are map name -> top-level key -> second-level key -> value,
+	// read with FindInMap.
+	Mappings   map[string]map[string]map[string]any `json:"Mappings,omitempty"`
+	Conditions map[string]any                       `json:"Conditions,omitempty"`
+	Resources  map[string]*Resource                 `json:"Resources"`
+	Outputs    map[string]*Output                   `json:"Outputs,omitempty"`
 }
 
 // Parameter is a template parameter.
@@ -65,6 +68,7 @@ func New(description string) *Template {
 	return &Template{
 		Description: description,
 		Parameters:  map[string]*Parameter{},
+		Mappings:    map[string]map[string]map[string]any{},
 		Conditions:  map[string]any{},
 		Resources:   map[string]*Resource{},
 		Outputs:     map[string]*Output{},
@@ -105,12 +109,13 @@ func (t *Template) LogicalIDs() []string {
 
 // templateJSON fixes the order of the top-level sections.
 type templateJSON struct {
-	AWSTemplateFormatVersion string                `json:"AWSTemplateFormatVersion"`
-	Description              string                `json:"Description,omitempty"`
-	Parameters               map[string]*Parameter `json:"Parameters,omitempty"`
-	Conditions               map[string]any        `json:"Conditions,omitempty"`
-	Resources                map[string]*Resource  `json:"Resources"`
-	Outputs                  map[string]*Output    `json:"Outputs,omitempty"`
+	AWSTemplateFormatVersion string                               `json:"AWSTemplateFormatVersion"`
+	Description              string                               `json:"Description,omitempty"`
+	Parameters               map[string]*Parameter                `json:"Parameters,omitempty"`
+	Mappings                 map[string]map[string]map[string]any `json:"Mappings,omitempty"`
+	Conditions               map[string]any                       `json:"Conditions,omitempty"`
+	Resources                map[string]*Resource                 `json:"Resources"`
+	Outputs                  map[string]*Output                   `json:"Outputs,omitempty"`
 }
 
 // MarshalJSON writes the template with its format version first.
@@ -122,6 +127,7 @@ func (t *Template) MarshalJSON() ([]byte, error) {
 		AWSTemplateFormatVersion: FormatVersion,
 		Description:              t.Description,
 		Parameters:               t.Parameters,
+		Mappings:                 t.Mappings,
 		Conditions:               t.Conditions,
 		Resources:                t.Resources,
 		Outputs:                  t.Outputs,

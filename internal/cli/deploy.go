@@ -151,6 +151,7 @@ func runDeploy(ctx context.Context, opts *rootOptions, f *deployFlags, out, errO
 		fmt.Fprintf(out, "Stack %s: no changes.\n", boot.Name)
 	}
 	imageURI := s.Service.Image
+	var markLive func() error // set when this deploy pushed the image
 	if image.IsLocalPackage(s.Service.Image) {
 		repo := bootRes.Outputs[stack.OutputRepositoryURI]
 		if repo == "" {
@@ -169,14 +170,22 @@ func runDeploy(ctx context.Context, opts *rootOptions, f *deployFlags, out, errO
 		if imageURI, err = image.Push(ctx, built.Image, ref, auth); err != nil {
 			return err
 		}
+		markLive = func() error { return image.Retag(ctx, imageURI, stack.LiveImageTag, auth) }
 	}
-	main := deploy.Stack{Name: s.StackName(), Body: mainBody, Parameters: map[string]string{stack.ParamImageURI: imageURI}, Tags: stack.StackTags(s)}
+	main := deploy.Stack{Name: s.StackName(), Body: mainBody, Parameters: map[string]string{stack.ParamImageURI: imageURI}, CreateParameters: stack.CreateParameters(s), Tags: stack.StackTags(s)}
 	res, err := d.Deploy(ctx, main)
 	if err != nil {
 		return err
 	}
 	if !res.Changed {
 		fmt.Fprintf(out, "Stack %s: no changes.\n", main.Name)
+	}
+	if markLive != nil {
+		// The stack runs this image now: the repository's lifecycle policy
+		// never expires the one tagged stack.LiveImageTag.
+		if err := markLive(); err != nil {
+			fmt.Fprintf(errOut, "warning: the deploy succeeded, but tagging its image %s failed (%v); until a deploy tags it, the repository's lifecycle policy may expire it once newer images are pushed\n", stack.LiveImageTag, err)
+		}
 	}
 	fmt.Fprintf(out, "\nOutputs of %s:\n", main.Name)
 	deploy.PrintOutputs(out, res.Outputs, stack.OutputURL)
@@ -230,7 +239,7 @@ func dryRun(ctx context.Context, d *deploy.Deployer, f *deployFlags, s *spec.Spe
 		}
 		imageURI = repo + "@" + built.Digest.String()
 	}
-	main := deploy.Stack{Name: s.StackName(), Body: mainBody, Parameters: map[string]string{stack.ParamImageURI: imageURI}, Tags: stack.StackTags(s)}
+	main := deploy.Stack{Name: s.StackName(), Body: mainBody, Parameters: map[string]string{stack.ParamImageURI: imageURI}, CreateParameters: stack.CreateParameters(s), Tags: stack.StackTags(s)}
 	changes, err = d.Plan(ctx, main)
 	if err != nil {
 		return err

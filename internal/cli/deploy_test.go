@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/lowfare/lowfare/internal/awsfake"
+	"github.com/lowfare/lowfare/internal/stack"
 )
 
 // depWorld is every endpoint a deploy or destroy talks to, all on
@@ -168,6 +169,19 @@ func TestDeployCreateThenCodeOnlyUpdate(t *testing.T) {
 	uri := w.cfn.StackParameters("lowfare-links-dev")["ImageUri"]
 	if !strings.HasPrefix(uri, w.registry+"/lowfare-links-dev@sha256:") {
 		t.Errorf("ImageUri %q; want the repository by digest", uri)
+	}
+	// The image the stack now runs carries the tag the lifecycle policy
+	// never expires.
+	req, _ := http.NewRequest(http.MethodHead, "http://"+w.registry+"/v2/lowfare-links-dev/manifests/"+stack.LiveImageTag, nil)
+	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("AWS:ecr-pass")))
+	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Error(err)
+	} else {
+		resp.Body.Close()
+		if d := resp.Header.Get("Docker-Content-Digest"); d == "" || !strings.HasSuffix(uri, "@"+d) {
+			t.Errorf("%s: status %d, digest %q; want the deployed %s", stack.LiveImageTag, resp.StatusCode, d, uri)
+		}
 	}
 	if _, _, ecr, _, _ := w.calls(); !slices.Contains(ecr, "GetAuthorizationToken") {
 		t.Errorf("ECR calls %v; want GetAuthorizationToken", ecr)

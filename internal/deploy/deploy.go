@@ -50,6 +50,9 @@ type Stack struct {
 	Body       []byte // the template, JSON
 	Parameters map[string]string
 	Tags       map[string]string // stack tags, propagated to resources by CloudFormation
+	// CreateParameters join Parameters only on the change set that creates
+	// the stack (a first count that later deploys must not reset).
+	CreateParameters map[string]string
 }
 
 // Deployer runs stack operations and reports progress to Out.
@@ -199,8 +202,15 @@ func (d *Deployer) prepare(ctx context.Context, s Stack, plan *[]Change) (*Resul
 		Capabilities:  []types.Capability{types.CapabilityCapabilityIam, types.CapabilityCapabilityNamedIam},
 		Description:   aws.String("lowfare deploy"),
 	}
-	for _, k := range slices.Sorted(maps.Keys(s.Parameters)) {
-		in.Parameters = append(in.Parameters, types.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(s.Parameters[k])})
+	params := maps.Clone(s.Parameters)
+	if kind == types.ChangeSetTypeCreate && len(s.CreateParameters) > 0 {
+		if params == nil {
+			params = map[string]string{}
+		}
+		maps.Copy(params, s.CreateParameters)
+	}
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		in.Parameters = append(in.Parameters, types.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(params[k])})
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.Tags)) {
 		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(s.Tags[k])})

@@ -167,6 +167,20 @@ func roundTrip(t *testing.T, img v1.Image) {
 	if td, _ := tagged.Digest(); td != d {
 		t.Errorf("tag abc points at %s; want %s", td, d)
 	}
+	// Retag moves a second tag onto the pushed image by digest.
+	if err := Retag(testCtx(t), byDigest, "lowfare-live", nil); err != nil {
+		t.Fatal(err)
+	}
+	live, err := remote.Image(ref.Context().Tag("lowfare-live"), remote.WithContext(testCtx(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ld, _ := live.Digest(); ld != d {
+		t.Errorf("tag lowfare-live points at %s; want %s", ld, d)
+	}
+	if err := Retag(testCtx(t), host+"/lowfare/app:abc", "x", nil); err == nil {
+		t.Error("Retag took a reference by tag; it must name the image by digest")
+	}
 }
 
 func assertSameImage(t *testing.T, want, got v1.Image) {

@@ -42,6 +42,33 @@ func Push(ctx context.Context, img v1.Image, ref string, auth authn.Authenticato
 	return r.Context().Digest(d.String()).String(), nil
 }
 
+// Retag points tag (a tag of the same repository, such as
+// stack.LiveImageTag) at the image byDigest (repo@sha256:...) that is
+// already in the registry: only the manifest is read and written back, no
+// layer moves. Deploy uses it to mark the image a stack runs, which the
+// repository's lifecycle policy then never expires.
+func Retag(ctx context.Context, byDigest, tag string, auth authn.Authenticator) error {
+	src, err := name.NewDigest(byDigest)
+	if err != nil {
+		return fmt.Errorf("image reference %q: %w", byDigest, err)
+	}
+	dst := src.Context().Tag(tag)
+	if auth == nil {
+		auth = authn.Anonymous
+	}
+	ctx, cancel := context.WithTimeout(ctx, PushTimeout)
+	defer cancel()
+	opts := []remote.Option{remote.WithAuth(auth), remote.WithContext(ctx)}
+	desc, err := remote.Get(src, opts...)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", src, err)
+	}
+	if err := remote.Tag(dst, desc, opts...); err != nil {
+		return fmt.Errorf("tagging %s as %s: %w", src, tag, err)
+	}
+	return nil
+}
+
 // ecrHost matches ECR private registry hosts (commercial, FIPS, China);
 // its group is the region.
 var ecrHost = regexp.MustCompile(`^[0-9]{12}\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$`)

@@ -3,6 +3,7 @@ package stack
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -138,5 +139,114 @@ func TestTemplateSizeWith48Tags(t *testing.T) {
 	big.Resources["Topic"].Properties["DisplayName"] = strings.Repeat("x", cfn.MaxTemplateBody)
 	if ws := sizeWarnings(small, big); len(ws) != 1 || !strings.Contains(ws[0].Message, "deploy will refuse it") {
 		t.Errorf("a template over the limit: warnings %v", ws)
+	}
+}
+
+// Item 4: the Service carries DesiredCount only on the stack's first
+// deploy (a parameter deploy passes then); on every later deploy the
+// parameter is empty and the property absent, so an update keeps the
+// running count.
+func TestNoDesiredCountResetOnUpdate(t *testing.T) {
+	for _, c := range allSpecs(t) {
+		if !c.spec.ECS() {
+			if CreateParameters(c.spec) != nil {
+				t.Errorf("%s: serverless has create parameters", c.name)
+			}
+			continue
+		}
+		g := generic(t, build(t, c.spec).Main)
+		svc := resourcesOfType(g, "AWS::ECS::Service")["Service"]
+		want := map[string]any{"Fn::If": []any{condFirstDeploy, map[string]any{"Ref": ParamInitialCount}, map[string]any{"Ref": "AWS::NoValue"}}}
+		if fmt.Sprint(svc["DesiredCount"]) != fmt.Sprint(want) {
+			t.Errorf("%s: DesiredCount %v, want %v", c.name, svc["DesiredCount"], want)
+		}
+		cond := g["Conditions"].(map[string]any)[condFirstDeploy]
+		if fmt.Sprint(cond) != fmt.Sprint(map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": ParamInitialCount}, ""}}}}) {
+			t.Errorf("%s: condition %v", c.name, cond)
+		}
+		param := g["Parameters"].(map[string]any)[ParamInitialCount].(map[string]any)
+		if param["Default"] != "" {
+			t.Errorf("%s: %s defaults to %v; an update that omits it must leave DesiredCount out", c.name, ParamInitialCount, param["Default"])
+		}
+		b := &builder{s: c.spec}
+		if got, want := CreateParameters(c.spec)[ParamInitialCount], fmt.Sprint(b.counts().desired); got != want {
+			t.Errorf("%s: first count %q, want %q", c.name, got, want)
+		}
+	}
+}
+
+// Item 6: with profile serverless, the repository lets Lambda (and only
+// functions of this account and region) pull the image; ECS pulls with
+// its execution role and gets no repository policy.
+func TestRepositoryPolicyForLambda(t *testing.T) {
+	for _, c := range allSpecs(t) {
+		g := generic(t, build(t, c.spec).Bootstrap)
+		repo := resourcesOfType(g, "AWS::ECR::Repository")["Repository"]
+		policy, has := repo["RepositoryPolicyText"].(map[string]any)
+		if has != !c.spec.ECS() {
+			t.Errorf("%s: repository policy %v, want one only for serverless", c.name, has)
+			continue
+		}
+		if !has {
+			continue
+		}
+		st := policy["Statement"].([]any)[0].(map[string]any)
+		if st["Effect"] != "Allow" || st["Principal"].(map[string]any)["Service"] != "lambda.amazonaws.com" {
+			t.Errorf("%s: statement %v", c.name, st)
+		}
+		if got := fmt.Sprint(st["Action"]); got != "[ecr:BatchGetImage ecr:GetDownloadUrlForLayer]" {
+			t.Errorf("%s: actions %s", c.name, got)
+		}
+		src := st["Condition"].(map[string]any)["StringLike"].(map[string]any)["aws:sourceArn"]
+		if !strings.Contains(fmt.Sprint(src), ":lambda:${AWS::Region}:${AWS::AccountId}:function:*") {
+			t.Errorf("%s: aws:sourceArn %v", c.name, src)
+		}
+	}
+}
+
+// Item 7: with ingress apigw, the subnets (the VPC link's) sit in Zone IDs
+// API Gateway lists for VPC links, looked up by ${AWS::Region}; the four
+// regions of the price table each have two, and a region without VPC links
+// is refused before anything is built.
+func TestVpcLinkSubnetsPinnedToSupportedZones(t *testing.T) {
+	supported := map[string][]string{ // the API Gateway documentation's table, for the price table's regions
+		"us-east-1":    {"use1-az1", "use1-az2", "use1-az4", "use1-az5", "use1-az6"},
+		"us-west-2":    {"usw2-az1", "usw2-az2", "usw2-az3", "usw2-az4"},
+		"eu-west-1":    {"euw1-az1", "euw1-az2", "euw1-az3"},
+		"eu-central-1": {"euc1-az1", "euc1-az2", "euc1-az3"},
+	}
+	for region, ids := range supported {
+		s := variant(func(s *spec.Spec) { s.Region = region; s.Ingress.Kind = spec.IngressAPIGW })
+		g := generic(t, build(t, s).Main)
+		zones := g["Mappings"].(map[string]any)[mapVpcLinkZones].(map[string]any)[region].(map[string]any)
+		seen := map[string]bool{}
+		for i, id := range publicSubnets {
+			sub := resourcesOfType(g, "AWS::EC2::Subnet")[id]
+			if _, has := sub["AvailabilityZone"]; has {
+				t.Errorf("%s %s: AvailabilityZone by name %v", region, id, sub["AvailabilityZone"])
+			}
+			key := fmt.Sprintf("Zone%d", i+1)
+			want := map[string]any{"Fn::FindInMap": []any{mapVpcLinkZones, map[string]any{"Ref": "AWS::Region"}, key}}
+			if fmt.Sprint(sub["AvailabilityZoneId"]) != fmt.Sprint(want) {
+				t.Errorf("%s %s: AvailabilityZoneId %v", region, id, sub["AvailabilityZoneId"])
+			}
+			zone, _ := zones[key].(string)
+			if !slices.Contains(ids, zone) || seen[zone] {
+				t.Errorf("%s %s: zone %q is not a distinct VPC link zone of %v", region, id, zone, ids)
+			}
+			seen[zone] = true
+		}
+	}
+	// The load balancer takes any two zones: no pinning.
+	g := generic(t, build(t, spec.Default()).Main)
+	if sub := resourcesOfType(g, "AWS::EC2::Subnet")[publicSubnets[0]]; sub["AvailabilityZoneId"] != nil || g["Mappings"] != nil {
+		t.Errorf("alb: subnet %v, mappings %v", sub, g["Mappings"])
+	}
+	_, err := Build(variant(func(s *spec.Spec) { s.Region = "ap-northeast-3"; s.Ingress.Kind = spec.IngressAPIGW }))
+	if err == nil || !strings.Contains(err.Error(), "no VPC links") {
+		t.Errorf("apigw in ap-northeast-3: %v, want a rule error", err)
+	}
+	if _, err := Build(variant(func(s *spec.Spec) { s.Region = "ap-northeast-3" })); err != nil {
+		t.Errorf("alb in ap-northeast-3: %v", err)
 	}
 }

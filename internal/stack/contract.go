@@ -8,6 +8,12 @@ const (
 	// digest (repo@sha256:...), so a code-only deploy changes one property.
 	ParamImageURI = "ImageUri"
 
+	// ParamInitialCount is the ECS service's task count when the stack is
+	// created; deploy passes it only on the change set that creates the
+	// stack (CreateParameters), and an empty value leaves DesiredCount out
+	// of the service, so an update keeps the running count.
+	ParamInitialCount = "InitialDesiredCount"
+
 	// Bootstrap stack outputs.
 	OutputRepositoryURI  = "RepositoryUri"
 	OutputRepositoryName = "RepositoryName"

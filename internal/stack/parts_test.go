@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -220,8 +221,8 @@ func TestProfileShapes(t *testing.T) {
 	}
 	ha := resourcesOfType(get("ha"), "AWS::ECS::Service")["Service"]
 	subnets := ha["NetworkConfiguration"].(map[string]any)["AwsvpcConfiguration"].(map[string]any)["Subnets"].([]any)
-	if len(subnets) != 2 || ha["DesiredCount"].(float64) < 2 {
-		t.Errorf("ha: %d subnets, desired %v", len(subnets), ha["DesiredCount"])
+	if first, _ := strconv.Atoi(CreateParameters(byName["ha"].spec)[ParamInitialCount]); len(subnets) != 2 || first < 2 {
+		t.Errorf("ha: %d subnets, first count %d", len(subnets), first)
 	}
 	free := resourcesOfType(get("free-alb"), "AWS::ECS::Service")["Service"]
 	if n := len(free["NetworkConfiguration"].(map[string]any)["AwsvpcConfiguration"].(map[string]any)["Subnets"].([]any)); n != 1 {

@@ -171,6 +171,11 @@ func Check(s *spec.Spec) ([]Warning, error) {
 	if in.CertificateARN != "" && in.Domain == "" && in.Kind == spec.IngressAPIGW {
 		warn(PartIngress, 0, "an HTTP API custom domain needs domain with the certificate; the API stays on its execute-api address")
 	}
+	if pinsVpcLinkZones(s) {
+		if _, ok := vpcLinkZones[s.Region]; !ok {
+			bad("ingress.kind", "API Gateway has no VPC links for HTTP APIs in two Availability Zones of %s (it has them in %s); use ingress kind alb, or profile serverless", s.Region, strings.Join(VpcLinkRegions(), ", "))
+		}
+	}
 	errs = append(errs, nameProblems(s)...)
 	if len(errs) > 0 {
 		return nil, &RulesError{Problems: errs}

@@ -82,7 +82,7 @@ func (b *builder) service() {
 		"ServiceName":    n.Service,
 		"Cluster":        cfn.Ref("Cluster"),
 		"TaskDefinition": cfn.Ref("TaskDefinition"),
-		"DesiredCount":   b.counts().desired,
+		"DesiredCount":   b.initialCount(),
 		"CapacityProviderStrategy": []any{map[string]any{
 			"CapacityProvider": provider,
 			"Weight":           1,
@@ -253,6 +253,41 @@ func (b *builder) secrets() []any {
 		out = append(out, map[string]any{"Name": name, "ValueFrom": b.secretARN(name)})
 	}
 	return out
+}
+
+// condFirstDeploy holds when deploy passed ParamInitialCount: the change
+// set creates the stack.
+const condFirstDeploy = "FirstDeploy"
+
+// initialCount is the service's DesiredCount: count.desired when the stack
+// is created, and no DesiredCount at all on every later deploy. A Service
+// that carries DesiredCount sets the running count to it on each update,
+// so a code deploy would reset what Application Auto Scaling, a schedule or
+// `lowfare scale` set; "for existing services, if a desired count is not
+// specified, it is omitted from the operation", while a new service without
+// one would start 1 task
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ecs-service.html#cfn-ecs-service-desiredcount).
+// Registering the scalable target then keeps the count inside min..max
+// (https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html).
+func (b *builder) initialCount() any {
+	b.main.Parameters[ParamInitialCount] = &cfn.Parameter{
+		Type:           "String",
+		Description:    "The service's task count on the stack's first deploy; empty on every later one, which keeps the running count. lowfare deploy sets it.",
+		Default:        "",
+		AllowedPattern: "^[0-9]*$",
+	}
+	b.main.Conditions[condFirstDeploy] = cfn.Not(cfn.Equals(cfn.Ref(ParamInitialCount), ""))
+	return cfn.If(condFirstDeploy, cfn.Ref(ParamInitialCount), cfn.Ref(cfn.NoValue))
+}
+
+// CreateParameters are the main stack's parameters that only the change set
+// creating the stack carries (see initialCount); nil for serverless.
+func CreateParameters(s *spec.Spec) map[string]string {
+	if !s.ECS() {
+		return nil
+	}
+	b := &builder{s: s}
+	return map[string]string{ParamInitialCount: fmt.Sprint(b.counts().desired)}
 }
 
 // taskCounts are the effective counts: profile ha runs at least two tasks.
