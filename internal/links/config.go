@@ -34,20 +34,27 @@ type Config struct {
 	// RequestLog receives one JSON line per request; nil = os.Stdout.
 	// cmd/links passes a LogWriter, which batches the writes.
 	RequestLog io.Writer
+	StopBudget time.Duration // from SIGTERM to the end of the final click flush; 0 = DefaultStopBudget
 }
 
 // Defaults for the zero values of Config.
 const (
-	// DefaultShutdownGrace leaves 5 s of ECS's 30 s stop timeout for the
-	// final click flush.
+	// DefaultShutdownGrace leaves at least 3 s of the stop budget for
+	// the final click flush.
 	DefaultShutdownGrace = 25 * time.Second
-	// flushTimeout bounds the final flush of buffered clicks on shutdown.
-	flushTimeout = 4 * time.Second
 	// DefaultCreateRate is creates per client and minute.
 	DefaultCreateRate = 10
 	// maxRateClients bounds the rate limiter's memory (about 100 bytes a
 	// client); see rateLimiter.
 	maxRateClients = 10000
+	// DefaultStopBudget is ECS's stop timeout less a margin for exiting:
+	// ECS sends SIGKILL 30 s after SIGTERM unless the container
+	// definition's stopTimeout says otherwise ("For tasks that use the
+	// Fargate launch type ... if the parameter is not specified, the
+	// default value of 30 seconds is used": ECS API reference,
+	// ContainerDefinition.stopTimeout). The store's Close retries the
+	// last clicks until this deadline and logs what it could not save.
+	DefaultStopBudget = 28 * time.Second
 )
 
 // Server timeouts. IdleTimeout is above the ALB's 60 s idle timeout so the
@@ -64,6 +71,9 @@ const (
 func (c Config) withDefaults() Config {
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = DefaultShutdownGrace
+	}
+	if c.StopBudget <= 0 {
+		c.StopBudget = DefaultStopBudget
 	}
 	if c.Addr == "" {
 		c.Addr = ":8080"

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -69,7 +70,10 @@ func Run(ctx context.Context, cfg Config, ddb *dynamodb.Client, log *slog.Logger
 	case serveErr = <-served:
 	}
 
-	log.Info("shutting down", "grace", cfg.ShutdownGrace.String())
+	// ECS sends SIGKILL StopBudget's margin after SIGTERM: from here the
+	// store's final flush may use whatever the HTTP drain leaves of it.
+	stopDeadline := time.Now().Add(cfg.StopBudget)
+	log.Info("shutting down", "grace", cfg.ShutdownGrace.String(), "stop_budget", cfg.StopBudget.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
 	shutErr := srv.Shutdown(sctx)
 	cancel()
@@ -79,9 +83,9 @@ func Run(ctx context.Context, cfg Config, ddb *dynamodb.Client, log *slog.Logger
 		srv.Close()
 		shutErr = fmt.Errorf("in-flight requests did not finish within %s; closed them", cfg.ShutdownGrace)
 	}
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+	fctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), stopDeadline)
 	defer cancel()
-	closeErr := st.Close(fctx)
+	closeErr := st.Close(fctx) // logs what it could not save
 	if closeErr != nil {
 		closeErr = fmt.Errorf("flushing buffered clicks: %w", closeErr)
 	}

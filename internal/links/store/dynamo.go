@@ -38,6 +38,9 @@ const (
 	// staleRetry is how long a cached target is served without asking
 	// the table again after a refresh failed (stale on error).
 	staleRetry = time.Second
+	// staleWait is how long a Resolve of a cached target waits for its
+	// refresh before it serves the cached one.
+	staleWait = 250 * time.Millisecond
 
 	// resolveTimeout bounds the read behind a cache miss.
 	resolveTimeout = 5 * time.Second
@@ -166,15 +169,18 @@ func New(ddb *dynamodb.Client, table string, opts Options) *Store {
 // is logged as an error with its count and returned as an error of type
 // *UnsavedError. Calling Close again flushes again.
 func (st *Store) Close(ctx context.Context) error {
-	st.closeOnce.Do(func() { close(st.stop) })
-	stopRunning := context.AfterFunc(ctx, st.cancelRun)
-	defer stopRunning()
-	st.flusherWG.Wait()
-
 	d, ok := ctx.Deadline()
 	if !ok {
 		d = time.Now().Add(DefaultFlushTimeout) // retrying forever would hang the caller
 	}
+	st.closeOnce.Do(func() { close(st.stop) })
+	// The running background flush gets at most half of the budget, so
+	// the retries below always have the other half. Cutting it is safe:
+	// its unanswered writes are retried with their tokens.
+	cut := time.AfterFunc(time.Until(d)/2, st.cancelRun)
+	defer cut.Stop()
+	st.flusherWG.Wait()
+
 	fctx, cancel := context.WithDeadline(ctx, d.Add(-closeMargin))
 	defer cancel()
 	var lastErr error
@@ -289,8 +295,18 @@ func (st *Store) Resolve(ctx context.Context, slug string) (string, error) {
 		// deadline (context values such as traces are kept).
 		go st.lookup(context.WithoutCancel(ctx), slug, l, st.cache.generation())
 	}
+	// A target already cached waits for its refresh only briefly: a table
+	// this slow is a table that does not answer.
+	var slow <-chan time.Time
+	if state == cacheStale {
+		t := time.NewTimer(staleWait)
+		defer t.Stop()
+		slow = t.C
+	}
 	var err error
 	select {
+	case <-slow:
+		err = fmt.Errorf("reading link %q: no answer within %s", slug, staleWait)
 	case <-l.done:
 		if l.err == nil || errors.Is(l.err, ErrNotFound) {
 			return l.url, l.err
