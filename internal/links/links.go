@@ -70,8 +70,8 @@ func Run(ctx context.Context, cfg Config, ddb *dynamodb.Client, log *slog.Logger
 	case serveErr = <-served:
 	}
 
-	// ECS sends SIGKILL StopBudget's margin after SIGTERM: from here the
-	// store's final flush may use whatever the HTTP drain leaves of it.
+	// ECS sends SIGKILL 30 s after SIGTERM; StopBudget ends a margin
+	// before that. The store's final flush gets what the drain leaves.
 	stopDeadline := time.Now().Add(cfg.StopBudget)
 	log.Info("shutting down", "grace", cfg.ShutdownGrace.String(), "stop_budget", cfg.StopBudget.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
