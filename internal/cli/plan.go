@@ -83,7 +83,8 @@ func writePlan(w io.Writer, s *spec.Spec, res *stack.Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nCloudWatch alarm metrics: %d (%s10 are free)\n", res.AlarmMetrics, targetTrackingNote(res))
+	fmt.Fprintf(w, "\ncontainer health check: %s\n", stack.HealthCheckSummary(s))
+	fmt.Fprintf(w, "CloudWatch alarm metrics: %d (%s10 are free)\n", res.AlarmMetrics, targetTrackingNote(res))
 	if len(res.Warnings) == 0 {
 		_, err := fmt.Fprintln(w, "\nWarnings: none")
 		return err

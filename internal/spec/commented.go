@@ -51,8 +51,8 @@ func (s *Spec) CommentedYAML() []byte {
 	w.field("profile: "+quote(s.Profile), "free | ha | serverless")
 	w.line("service:", "")
 	w.field("  image: "+quote(svc.Image), "a Go main package to build, or an image reference")
+	w.field("  port: "+strconv.Itoa(svc.Port), "the app listens on $PORT; lowfare sets PORT to this")
 	if s.ECS() {
-		w.field("  port: "+strconv.Itoa(svc.Port), "the port the container listens on")
 		w.field("  cpu: "+strconv.Itoa(svc.CPU), "Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192, 16384")
 		w.field("  memory: "+strconv.Itoa(svc.Memory), "MiB, paired with cpu as Fargate allows (256: 512, 1024, 2048)")
 		w.field("  arch: "+quote(svc.Arch), "arm64 | x86_64")
@@ -75,8 +75,18 @@ func (s *Spec) CommentedYAML() []byte {
 			w.line("", "  #   the awake windows; several windows separated by commas")
 		}
 		h := svc.Health
-		w.field(fmt.Sprintf("  health: {path: %s, interval: %d, timeout: %d, healthy: %d, unhealthy: %d, grace: %d}",
-			quote(h.Path), h.Interval, h.Timeout, h.Healthy, h.Unhealthy, h.Grace), "")
+		command := ""
+		if len(h.Command) > 0 {
+			command = ", command: " + flowList(h.Command)
+		}
+		w.field(fmt.Sprintf("  health: {path: %s, interval: %d, timeout: %d, healthy: %d, unhealthy: %d, grace: %d%s}",
+			quote(h.Path), h.Interval, h.Timeout, h.Healthy, h.Unhealthy, h.Grace, command), "")
+		if command == "" {
+			w.line("", "  #   the container health check: lowfare's probe (GET path on $PORT) for images it builds;")
+			w.line("", "  #   for an image reference none, unless health has command: [CMD-SHELL, \"curl -f ...\"]")
+		}
+		w.field("  user: "+jsonQuote(svc.User), "uid[:gid]; \"\" runs the image's own user")
+		w.field("  readonly_root: "+strconv.FormatBool(svc.ReadonlyRoot), "read-only root filesystem, with a writable /tmp")
 	} else {
 		w.field("  memory: "+strconv.Itoa(svc.Memory), "MiB of Lambda memory, 128-10240 (CPU grows with it)")
 		w.field("  timeout: "+strconv.Itoa(svc.Timeout), "seconds a request may take, 1-900")
@@ -84,6 +94,17 @@ func (s *Spec) CommentedYAML() []byte {
 	}
 	w.field("  env: "+flowMap(svc.Env), "plain environment variables (never secrets)")
 	w.field("  secrets: "+flowList(svc.Secrets), "SSM SecureString "+s.SecretPrefix()+"<NAME>")
+	if len(svc.Permissions) > 0 {
+		w.line("  permissions:", "")
+		for _, p := range svc.Permissions {
+			w.line("    - actions: "+flowList(p.Actions), "")
+			w.line("      resources: "+flowList(p.Resources), "")
+		}
+	} else {
+		w.line("", `  # permissions: [{actions: [s3:GetObject], resources: ["arn:aws:s3:::my-bucket/*"]}]`)
+		w.line("", "  #   extra IAM statements for the app's role: named actions (no wildcards, no iam:),")
+		w.line("", "  #   resource ARNs (\"*\" only for actions that take no resource)")
+	}
 	in := s.Ingress
 	w.line("ingress:", "")
 	if s.ECS() {
@@ -104,6 +125,7 @@ func (s *Spec) CommentedYAML() []byte {
 		w.field("  write: "+strconv.Itoa(t.Write), "")
 	}
 	w.field("  pitr: "+strconv.FormatBool(t.PITR), "point-in-time recovery ($0.20 per GB-month)")
+	w.field("  access: "+quote(t.Access), "the app's item access: read-write | read-only | none")
 	w.field(fmt.Sprintf("logs: {retention_days: %d}", s.Logs.RetentionDays), "1, 3, 5, 7, 14, 30, 60, 90, ... days")
 	b := s.Budget
 	w.field(fmt.Sprintf("budget: {monthly_usd: %s, alert_percent: %s, emails: %s}",

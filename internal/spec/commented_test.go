@@ -66,3 +66,21 @@ func TestNewRejectsBadChoices(t *testing.T) {
 		}
 	}
 }
+
+// The app's own settings (an image reference with its own user, a health
+// command, extra permissions, read-only table access) round-trip too.
+func TestCommentedYAMLRoundTripsAppSettings(t *testing.T) {
+	s := Default()
+	s.Service.Image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop:v1"
+	s.Service.User, s.Service.ReadonlyRoot = "", false
+	s.Service.Health.Command = []string{"CMD-SHELL", "curl -f http://127.0.0.1:8080/healthz || exit 1"}
+	s.Service.Permissions = []Permission{{Actions: []string{"s3:GetObject"}, Resources: []string{"arn:aws:s3:::shop/*"}}, {Actions: []string{"cloudwatch:PutMetricData"}, Resources: []string{"*"}}}
+	s.Table.Access = AccessReadOnly
+	got, err := Parse("lowfare.yaml", s.CommentedYAML())
+	if err != nil {
+		t.Fatalf("%s\n%v", s.CommentedYAML(), err)
+	}
+	if !reflect.DeepEqual(got, s) {
+		t.Errorf("%s\ngot  %+v\nwant %+v", s.CommentedYAML(), got, s)
+	}
+}

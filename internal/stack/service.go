@@ -205,7 +205,7 @@ func HealthCheck(s *spec.Spec) []string {
 // task gets, for `lowfare plan`.
 func HealthCheckSummary(s *spec.Spec) string {
 	if !s.ECS() {
-		return "none (Lambda has no container health check; the adapter waits for the app on $PORT)"
+		return "none (Lambda has no container health check)"
 	}
 	cmd := HealthCheck(s)
 	switch {
