@@ -213,6 +213,7 @@ type cfnStack struct {
 	body           string
 	tpl            *cfnTemplate
 	params         map[string]string
+	tags           map[string]string // stack-level tags, from the change set
 	outputs        map[string]string
 	events         []cfnEvent // oldest first
 	pending        []cfnStep
@@ -236,6 +237,7 @@ type cfnChangeSet struct {
 	body                    string
 	tpl                     *cfnTemplate
 	params                  map[string]string
+	tags                    map[string]string
 	changes                 []cfnChange
 	created                 time.Time
 }
@@ -436,6 +438,14 @@ func (f *CloudFormation) createChangeSet(form url.Values) (any, error) {
 		}
 		params[k] = form.Get("Parameters.member." + strconv.Itoa(i) + ".ParameterValue")
 	}
+	tags := map[string]string{}
+	for i := 1; ; i++ {
+		k := form.Get("Tags.member." + strconv.Itoa(i) + ".Key")
+		if k == "" {
+			break
+		}
+		tags[k] = form.Get("Tags.member." + strconv.Itoa(i) + ".Value")
+	}
 
 	st := f.stacks[name]
 	if kind == "UPDATE" && st != nil && st.body == body && maps.Equal(st.params, params) && f.scenario(name).NoUpdatesError {
@@ -509,6 +519,7 @@ func (f *CloudFormation) createChangeSet(form url.Values) (any, error) {
 		body:    body,
 		tpl:     tpl,
 		params:  params,
+		tags:    tags,
 		changes: changes,
 		created: f.tick(),
 	}
@@ -800,7 +811,7 @@ func (f *CloudFormation) executeChangeSet(form url.Values) (any, error) {
 		}
 	}
 	add(f.stackEvent(st, final, "", time.Time{}), final, func() {
-		st.body, st.tpl, st.params = cs.body, cs.tpl, cs.params
+		st.body, st.tpl, st.params, st.tags = cs.body, cs.tpl, cs.params, cs.tags
 		st.outputs = map[string]string{}
 		for k, o := range cs.tpl.Outputs {
 			if s, ok := o.Value.(string); ok {
@@ -865,6 +876,12 @@ type cfnStackXML struct {
 	StatusReason string         `xml:"StackStatusReason,omitempty"`
 	Parameters   []cfnParamXML  `xml:"Parameters>member"`
 	Outputs      []cfnOutputXML `xml:"Outputs>member"`
+	Tags         []cfnTagXML    `xml:"Tags>member"`
+}
+
+type cfnTagXML struct {
+	Key   string `xml:"Key"`
+	Value string `xml:"Value"`
 }
 
 func (f *CloudFormation) describeStacks(form url.Values) (any, error) {
@@ -893,6 +910,9 @@ func (f *CloudFormation) describeStacks(form url.Values) (any, error) {
 		}
 		for _, k := range slices.Sorted(maps.Keys(st.outputs)) {
 			x.Outputs = append(x.Outputs, cfnOutputXML{k, st.outputs[k]})
+		}
+		for _, k := range slices.Sorted(maps.Keys(st.tags)) {
+			x.Tags = append(x.Tags, cfnTagXML{k, st.tags[k]})
 		}
 		out = append(out, x)
 	}

@@ -1,0 +1,55 @@
+// Code generated from the CloudFormation registry schemas in rain (see
+// TestCreateOnlyMatchesTheRegistrySchemas); DO NOT EDIT by hand: run
+// go test ./internal/cfn/cfndiff -run CreateOnly -update.
+
+package cfndiff
+
+// createOnly lists, per resource type lowfare emits, the registry schema's
+// createOnlyProperties (JSON pointers): changing one replaces the resource.
+var createOnly = map[string][]string{
+	"AWS::ApiGatewayV2::Api":                      {"/properties/ProtocolType"},
+	"AWS::ApiGatewayV2::ApiMapping":               {"/properties/DomainName"},
+	"AWS::ApiGatewayV2::DomainName":               {"/properties/DomainName"},
+	"AWS::ApiGatewayV2::Integration":              {"/properties/ApiId"},
+	"AWS::ApiGatewayV2::Route":                    {"/properties/ApiId"},
+	"AWS::ApiGatewayV2::Stage":                    {"/properties/StageName", "/properties/ApiId"},
+	"AWS::ApiGatewayV2::VpcLink":                  {"/properties/SecurityGroupIds", "/properties/SubnetIds"},
+	"AWS::ApplicationAutoScaling::ScalableTarget": {"/properties/ResourceId", "/properties/ScalableDimension", "/properties/ServiceNamespace"},
+	"AWS::ApplicationAutoScaling::ScalingPolicy":  {"/properties/PolicyName", "/properties/ServiceNamespace", "/properties/ResourceId", "/properties/ScalableDimension", "/properties/ScalingTargetId"},
+	"AWS::Budgets::Budget":                        {"/properties/NotificationsWithSubscribers"},
+	"AWS::CertificateManager::Certificate":        {"/properties/SubjectAlternativeNames", "/properties/DomainValidationOptions", "/properties/ValidationMethod", "/properties/KeyAlgorithm", "/properties/DomainName", "/properties/CertificateAuthorityArn"},
+	"AWS::CloudWatch::Alarm":                      {"/properties/AlarmName"},
+	"AWS::CloudWatch::Dashboard":                  {"/properties/DashboardName"},
+	"AWS::DynamoDB::Table":                        {"/properties/TableName", "/properties/ImportSourceSpecification"},
+	"AWS::EC2::InternetGateway":                   {},
+	"AWS::EC2::Route":                             {"/properties/RouteTableId", "/properties/DestinationCidrBlock", "/properties/DestinationIpv6CidrBlock", "/properties/DestinationPrefixListId"},
+	"AWS::EC2::RouteTable":                        {"/properties/VpcId"},
+	"AWS::EC2::SecurityGroup":                     {"/properties/GroupDescription", "/properties/GroupName", "/properties/VpcId"},
+	"AWS::EC2::SecurityGroupIngress":              {"/properties/GroupName", "/properties/IpProtocol", "/properties/SourceSecurityGroupId", "/properties/SourcePrefixListId", "/properties/ToPort", "/properties/CidrIp", "/properties/SourceSecurityGroupName", "/properties/SourceSecurityGroupOwnerId", "/properties/FromPort", "/properties/GroupId", "/properties/CidrIpv6"},
+	"AWS::EC2::Subnet":                            {"/properties/VpcId", "/properties/AvailabilityZone", "/properties/AvailabilityZoneId", "/properties/CidrBlock", "/properties/OutpostArn", "/properties/Ipv6Native", "/properties/Ipv4IpamPoolId", "/properties/Ipv4NetmaskLength", "/properties/Ipv6IpamPoolId", "/properties/Ipv6NetmaskLength"},
+	"AWS::EC2::SubnetRouteTableAssociation":       {"/properties/SubnetId", "/properties/RouteTableId"},
+	"AWS::EC2::VPC":                               {"/properties/CidrBlock", "/properties/Ipv4IpamPoolId", "/properties/Ipv4NetmaskLength"},
+	"AWS::EC2::VPCGatewayAttachment":              {"/properties/VpcId"},
+	"AWS::ECR::Repository":                        {"/properties/RepositoryName", "/properties/EncryptionConfiguration", "/properties/EncryptionConfiguration/EncryptionType", "/properties/EncryptionConfiguration/KmsKey"},
+	"AWS::ECS::Cluster":                           {"/properties/ClusterName"},
+	"AWS::ECS::Service":                           {"/properties/Cluster", "/properties/DeploymentController", "/properties/LaunchType", "/properties/Role", "/properties/SchedulingStrategy", "/properties/ServiceName"},
+	"AWS::ECS::TaskDefinition":                    {"/properties/Family", "/properties/ContainerDefinitions", "/properties/Cpu", "/properties/EnableFaultInjection", "/properties/ExecutionRoleArn", "/properties/InferenceAccelerators", "/properties/Memory", "/properties/NetworkMode", "/properties/PlacementConstraints", "/properties/ProxyConfiguration", "/properties/RequiresCompatibilities", "/properties/RuntimePlatform", "/properties/TaskRoleArn", "/properties/Volumes", "/properties/PidMode", "/properties/IpcMode", "/properties/EphemeralStorage"},
+	"AWS::ElasticLoadBalancingV2::Listener":       {"/properties/LoadBalancerArn"},
+	"AWS::ElasticLoadBalancingV2::ListenerRule":   {"/properties/ListenerArn"},
+	"AWS::ElasticLoadBalancingV2::LoadBalancer":   {"/properties/Name", "/properties/Type", "/properties/Scheme"},
+	"AWS::ElasticLoadBalancingV2::TargetGroup":    {"/properties/TargetType", "/properties/ProtocolVersion", "/properties/Port", "/properties/Name", "/properties/VpcId", "/properties/Protocol", "/properties/IpAddressType"},
+	"AWS::Events::Rule":                           {"/properties/Name"},
+	"AWS::IAM::Policy":                            {},
+	"AWS::IAM::Role":                              {"/properties/Path", "/properties/RoleName"},
+	"AWS::Lambda::Function":                       {"/properties/FunctionName", "/properties/PackageType"},
+	"AWS::Lambda::Permission":                     {"/properties/FunctionName", "/properties/FunctionUrlAuthType", "/properties/SourceAccount", "/properties/SourceArn", "/properties/Principal", "/properties/PrincipalOrgID", "/properties/Action", "/properties/EventSourceToken"},
+	"AWS::Lambda::Url":                            {"/properties/TargetFunctionArn", "/properties/Qualifier"},
+	"AWS::Logs::LogGroup":                         {"/properties/LogGroupName"},
+	"AWS::Route53::RecordSet":                     {"/properties/HostedZoneName", "/properties/Name", "/properties/HostedZoneId"},
+	"AWS::SNS::Subscription":                      {"/properties/Endpoint", "/properties/Protocol", "/properties/TopicArn"},
+	"AWS::SNS::Topic":                             {"/properties/TopicName", "/properties/FifoTopic"},
+	"AWS::SNS::TopicPolicy":                       {},
+	"AWS::Scheduler::Schedule":                    {"/properties/Name"},
+	"AWS::ServiceDiscovery::PrivateDnsNamespace":  {"/properties/Vpc", "/properties/Name"},
+	"AWS::ServiceDiscovery::Service":              {"/properties/HealthCheckCustomConfig", "/properties/Name", "/properties/Type", "/properties/NamespaceId"},
+}

@@ -1,0 +1,276 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/smithy-go"
+	"github.com/spf13/cobra"
+
+	"github.com/lowfare/lowfare/internal/cfn/cfndiff"
+	"github.com/lowfare/lowfare/internal/stack"
+)
+
+type diffFlags struct {
+	file, against, stack, format string
+}
+
+func newDiffCmd(opts *rootOptions) *cobra.Command {
+	f := &diffFlags{}
+	c := &cobra.Command{
+		Use:   "diff",
+		Short: "What would change: the templates lowfare would deploy against the deployed ones",
+		Long: `diff compares, property by property, the templates lowfare would deploy with
+the ones the stacks have (CloudFormation GetTemplate), or with a template file
+(--against FILE, no AWS call). Each resource is marked:
+
+  [+] add   [-] remove   [!] replace (with the create-only property that forces it)
+  [~] change in place
+
+then its changed values, then parameters, outputs and stack tags, then a
+one-line summary. The image is a parameter, so a code change does not show
+here ('lowfare deploy --dry-run' shows the change sets AWS computes).
+
+Exit codes follow diff(1): 0 no differences, 1 differences, 2 bad input.`,
+		Example: `  lowfare diff
+  lowfare diff --format json | jq .summary
+  aws cloudformation get-template --stack-name lowfare-links-dev \
+      --query TemplateBody > deployed.json && lowfare diff --against deployed.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDiff(cmd, opts, f)
+		},
+	}
+	addSpecFlag(c, &f.file)
+	c.Flags().StringVar(&f.against, "against", "", "compare with this template file (JSON or YAML) instead of the deployed stack")
+	c.Flags().StringVar(&f.stack, "stack", "", "main or bootstrap (default: both; main with --against)")
+	c.Flags().StringVar(&f.format, "format", "text", "output: text | json")
+	return c
+}
+
+// stackDiff is one stack's difference.
+type stackDiff struct {
+	Stack    string          `json:"stack"`
+	Role     string          `json:"role"` // main | bootstrap
+	Against  string          `json:"against"`
+	Deployed bool            `json:"deployed"` // false: the stack (or file) has nothing yet
+	Result   *cfndiff.Result `json:"diff"`
+}
+
+func runDiff(cmd *cobra.Command, opts *rootOptions, f *diffFlags) error {
+	if f.format != "text" && f.format != "json" {
+		return usageErrf("--format %q: want text or json", f.format)
+	}
+	roles := []string{"bootstrap", "main"}
+	switch f.stack {
+	case "":
+		if f.against != "" {
+			roles = []string{"main"}
+		}
+	case "main", "bootstrap":
+		roles = []string{f.stack}
+	default:
+		return usageErrf("--stack %q: want main or bootstrap", f.stack)
+	}
+	if f.against != "" && len(roles) != 1 {
+		return usageErrf("--against compares one stack: give --stack main or --stack bootstrap")
+	}
+	var against map[string]any
+	if f.against != "" {
+		data, err := os.ReadFile(f.against)
+		if err != nil {
+			return usageErrf("--against: %v", err)
+		}
+		if against, err = cfndiff.Parse(data); err != nil {
+			return usageErrf("--against %s: %v", f.against, err)
+		}
+	}
+	s, res, err := buildStack(io.Discard, opts, f.file)
+	if err != nil {
+		return err
+	}
+	var live templateGetter
+	var describe func(context.Context, string) (map[string]string, error)
+	if against == nil {
+		cfg, err := specAWS(cmd.Context(), opts, s)
+		if err != nil {
+			return err
+		}
+		client := cloudformation.NewFromConfig(cfg)
+		live = client
+		describe = func(ctx context.Context, name string) (map[string]string, error) { return stackTags(ctx, client, name) }
+	}
+
+	var diffs []stackDiff
+	for _, role := range roles {
+		name, tmpl := s.StackName(), res.Main
+		if role == "bootstrap" {
+			name, tmpl = s.BootstrapStackName(), res.Bootstrap
+		}
+		want, err := templateMap(tmpl)
+		if err != nil {
+			return err
+		}
+		d := stackDiff{Stack: name, Role: role, Against: f.against, Deployed: true}
+		old := against
+		if against == nil {
+			d.Against = "deployed stack"
+			old, err = deployedTemplate(cmd.Context(), live, name)
+			if errors.Is(err, errNoStack) {
+				d.Deployed, err = false, nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+		d.Result = cfndiff.Templates(old, want)
+		if against == nil && d.Deployed {
+			tags, err := describe(cmd.Context(), name)
+			if err != nil {
+				return err
+			}
+			d.Result.Other = append(d.Result.Other, tagChanges(tags, stack.StackTags(s))...)
+		}
+		diffs = append(diffs, d)
+	}
+	if err := writeDiffs(cmd.OutOrStdout(), f.format, diffs); err != nil {
+		return err
+	}
+	for _, d := range diffs {
+		if !d.Result.Equal() {
+			return silentErr{code: ExitFailure}
+		}
+	}
+	return nil
+}
+
+func writeDiffs(w io.Writer, format string, diffs []stackDiff) error {
+	var total cfndiff.Counts
+	var differ []string
+	for _, d := range diffs {
+		total = total.Plus(d.Result.Counts())
+		if !d.Result.Equal() {
+			differ = append(differ, d.Stack)
+		}
+	}
+	summary := fmt.Sprintf("diff: %s", total)
+	if len(differ) > 0 {
+		summary += fmt.Sprintf(" (%s)", strings.Join(differ, ", "))
+	} else {
+		summary += fmt.Sprintf(" (%s)", plural(len(diffs), "stack"))
+	}
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Equal   bool           `json:"equal"`
+			Stacks  []stackDiff    `json:"stacks"`
+			Counts  cfndiff.Counts `json:"counts"`
+			Summary string         `json:"summary"`
+		}{len(differ) == 0, diffs, total, summary})
+	}
+	for _, d := range diffs {
+		if !d.Deployed {
+			fmt.Fprintf(w, "(%s is not deployed: everything is new)\n", d.Stack)
+		}
+		if err := d.Result.WriteText(w, d.Stack); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	}
+	_, err := fmt.Fprintln(w, summary)
+	return err
+}
+
+// templateMap is a template as GetTemplate would return it, decoded.
+func templateMap(t any) (map[string]any, error) {
+	data, err := json.Marshal(t)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	return m, json.Unmarshal(data, &m)
+}
+
+var errNoStack = errors.New("stack does not exist")
+
+// templateGetter is the CloudFormation call diff reads templates with.
+type templateGetter interface {
+	GetTemplate(context.Context, *cloudformation.GetTemplateInput, ...func(*cloudformation.Options)) (*cloudformation.GetTemplateOutput, error)
+}
+
+// deployedTemplate is the template the stack was last deployed with
+// (TemplateStage Original: as submitted, before transforms).
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_GetTemplate.html
+func deployedTemplate(ctx context.Context, c templateGetter, name string) (map[string]any, error) {
+	out, err := c.GetTemplate(ctx, &cloudformation.GetTemplateInput{StackName: aws.String(name), TemplateStage: cfntypes.TemplateStageOriginal})
+	if notFound(err) {
+		return nil, errNoStack
+	}
+	if err != nil {
+		return nil, fmt.Errorf("getting the template of %s: %w", name, err)
+	}
+	doc, err := cfndiff.Parse([]byte(aws.ToString(out.TemplateBody)))
+	if err != nil {
+		return nil, fmt.Errorf("the template of %s: %w", name, err)
+	}
+	return doc, nil
+}
+
+func notFound(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" && strings.Contains(ae.ErrorMessage(), "does not exist")
+}
+
+// stackTags are the tags of a deployed stack, which deploy sets from the
+// spec (stack.StackTags) and CloudFormation propagates to the resources.
+func stackTags(ctx context.Context, c *cloudformation.Client, name string) (map[string]string, error) {
+	out, err := c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+	if err != nil {
+		return nil, fmt.Errorf("describing %s: %w", name, err)
+	}
+	tags := map[string]string{}
+	for _, st := range out.Stacks {
+		for _, t := range st.Tags {
+			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+	return tags, nil
+}
+
+// tagChanges lists the stack tags that differ.
+func tagChanges(old, want map[string]string) []cfndiff.Entry {
+	var keys []string
+	for k := range old {
+		keys = append(keys, k)
+	}
+	for k := range want {
+		if _, ok := old[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var out []cfndiff.Entry
+	for _, k := range keys {
+		o, inOld := old[k]
+		n, inNew := want[k]
+		switch {
+		case !inOld:
+			out = append(out, cfndiff.Entry{Section: "StackTags", Name: k, Op: cfndiff.OpAdd, Changes: []cfndiff.Change{{Path: "Value", Op: cfndiff.OpAdd, New: n}}})
+		case !inNew:
+			out = append(out, cfndiff.Entry{Section: "StackTags", Name: k, Op: cfndiff.OpRemove, Changes: []cfndiff.Change{{Path: "Value", Op: cfndiff.OpRemove, Old: o}}})
+		case o != n:
+			out = append(out, cfndiff.Entry{Section: "StackTags", Name: k, Op: cfndiff.OpChange, Changes: []cfndiff.Change{{Path: "Value", Op: cfndiff.OpChange, Old: o, New: n}}})
+		}
+	}
+	return out
+}
