@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -325,25 +326,40 @@ func walk(path []string, a, b any, out *[]Change) {
 	}
 }
 
-// byKey turns a list of {Key, Value} objects (tags) into a map keyed by
-// "[Key]", so that walk matches them by key.
+// byKey turns a list of {Key, Value} objects (tags), or of {Name, Value}
+// or {Name, ValueFrom} objects (container environment and secrets), into a
+// map keyed by "[Key]", so that walk matches them by name, not position.
 func byKey(list []any) (map[string]any, bool) {
 	if len(list) == 0 {
 		return nil, false
 	}
-	m := map[string]any{}
-	for _, v := range list {
-		o, ok := v.(map[string]any)
-		k, isStr := o["Key"].(string)
-		if !ok || !isStr || len(o) > 2 {
-			return nil, false
+	for _, field := range []string{"Key", "Name"} {
+		m := map[string]any{}
+		for _, v := range list {
+			o, ok := v.(map[string]any)
+			k, isStr := o[field].(string)
+			if !ok || !isStr || len(o) > 2 {
+				m = nil
+				break
+			}
+			if _, dup := m["["+k+"]"]; dup {
+				m = nil
+				break
+			}
+			rest := maps.Clone(o)
+			delete(rest, field)
+			for _, v := range rest {
+				m["["+k+"]"] = v // the one other field: Value, ValueFrom
+			}
+			if len(rest) == 0 {
+				m["["+k+"]"] = nil
+			}
 		}
-		if _, dup := m["["+k+"]"]; dup {
-			return nil, false
+		if m != nil {
+			return m, true
 		}
-		m["["+k+"]"] = o["Value"]
 	}
-	return m, true
+	return nil, false
 }
 
 // same compares leaves as CloudFormation does: a number and the string of
