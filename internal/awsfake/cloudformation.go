@@ -976,9 +976,24 @@ type cfnStackResourceXML struct {
 }
 
 // describeStackResources lists a stack's resources, or the one named by
-// LogicalResourceId, as their latest events left them.
+// LogicalResourceId, as their latest events left them. Without StackName,
+// PhysicalResourceId finds the live stack that owns that resource, as AWS
+// does.
 func (f *CloudFormation) describeStackResources(form url.Values) (any, error) {
-	st, err := f.findStack(form.Get("StackName"))
+	ref := form.Get("StackName")
+	if phys := form.Get("PhysicalResourceId"); ref == "" && phys != "" {
+		for _, name := range slices.Sorted(maps.Keys(f.stacks)) {
+			for _, r := range f.stacks[name].resources {
+				if r.physicalID == phys && !strings.HasPrefix(r.status, "DELETE_") {
+					ref = name
+				}
+			}
+		}
+		if ref == "" {
+			return nil, Errorf("ValidationError", "Stack for %s does not exist", phys)
+		}
+	}
+	st, err := f.findStack(ref)
 	if err != nil {
 		return nil, err
 	}

@@ -8,19 +8,17 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/spf13/cobra"
 
 	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/deploy"
+	"github.com/lowfare/lowfare/internal/deploy/preflight"
 	"github.com/lowfare/lowfare/internal/image"
-	"github.com/lowfare/lowfare/internal/ops"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/stack"
 )
@@ -45,9 +43,16 @@ the git revision, and creates or updates the main stack through a change set,
 passing the image by digest. Stack events stream as they come; the outputs,
 the URL first, close the run.
 
-deploy refuses while a secret named in service.secrets is missing from SSM
-(set it with 'lowfare secrets set NAME'). An update with no changes is not an
-error. --dry-run prints both change sets and deletes them: nothing changes.`,
+Before it creates or changes anything, deploy checks (read-only, as 'lowfare
+plan --check' does) what a rollback would otherwise reveal ten minutes later:
+the hosted zone exists and holds ingress.domain; a certificate_arn is in the
+region, ISSUED and covers the domain; every secret in service.secrets is set
+in SSM ('lowfare secrets set NAME'); no other stack owns a name the templates
+take; an ECR image reference exists. Each failure is one line; exit 1. It
+then creates the ECS service-linked role if the account has none yet.
+
+An update with no changes is not an error. --dry-run prints both change sets
+and deletes them: nothing changes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDeploy(cmd.Context(), opts, f, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -129,18 +134,24 @@ func runDeploy(ctx context.Context, opts *rootOptions, f *deployFlags, out, errO
 	if err != nil {
 		return err
 	}
-	missing, err := ops.MissingSecrets(ctx, ssm.NewFromConfig(cfg), s)
-	if err != nil {
+	pre := preflight.NewClients(cfg)
+	if err := preflight.Check(ctx, pre, s, appStacks(s, bootBody, mainBody)).Err(); err != nil {
 		return err
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("missing secrets %s under %s: set each with 'lowfare secrets set NAME' before deploying", strings.Join(missing, ", "), s.SecretPrefix())
 	}
 	d := newDeployer(cfg, out, f.timeout, f.poll)
 	boot := deploy.Stack{Name: s.BootstrapStackName(), Body: bootBody, Tags: stack.StackTags(s)}
 
 	if f.dryRun {
 		return dryRun(ctx, d, f, s, boot, mainBody, out, errOut)
+	}
+	if s.ECS() {
+		created, err := preflight.EnsureServiceLinkedRole(ctx, pre.IAM)
+		if err != nil {
+			return err
+		}
+		if created {
+			fmt.Fprintf(out, "Created the ECS service-linked role %s (once per account).\n", preflight.ECSServiceRole)
+		}
 	}
 
 	bootRes, err := d.Deploy(ctx, boot)
@@ -190,6 +201,11 @@ func runDeploy(ctx context.Context, opts *rootOptions, f *deployFlags, out, errO
 	fmt.Fprintf(out, "\nOutputs of %s:\n", main.Name)
 	deploy.PrintOutputs(out, res.Outputs, stack.OutputURL)
 	return nil
+}
+
+// appStacks names the app's two stacks with their bodies, for preflight.
+func appStacks(s *spec.Spec, bootBody, mainBody []byte) preflight.Stacks {
+	return preflight.Stacks{Main: s.StackName(), Bootstrap: s.BootstrapStackName(), MainBody: mainBody, BootstrapBody: bootBody}
 }
 
 // buildImage builds service.image in the spec file's directory.

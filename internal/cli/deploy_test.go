@@ -32,6 +32,7 @@ type depWorld struct {
 	ssm      *awsfake.SSM
 	ecr      *awsfake.ECR
 	ddb      *awsfake.JSONService
+	iam      *awsfake.IAM
 	registry string // host:port of a registry that demands the ECR token
 	dir      string // the user's module, holding lowfare.yaml
 	spec     string
@@ -58,6 +59,7 @@ func newDepWorld(t *testing.T, specBody string) *depWorld {
 		cfn: awsfake.NewCloudFormation(),
 		ssm: awsfake.NewSSM(),
 		ecr: awsfake.NewECR("", "ecr-pass"),
+		iam: awsfake.NewIAM("123456789012"),
 	}
 	w.tables = map[string]bool{}
 	w.ddb = &awsfake.JSONService{TargetPrefix: "DynamoDB_20120810", Version: "1.0", Ops: map[string]awsfake.JSONOp{
@@ -106,6 +108,7 @@ func newDepWorld(t *testing.T, specBody string) *depWorld {
 		"SSM":            awsfake.Serve(t, w.ssm),
 		"ECR":            awsfake.Serve(t, w.ecr),
 		"DYNAMODB":       awsfake.Serve(t, w.ddb),
+		"IAM":            awsfake.Serve(t, w.iam),
 	})
 
 	w.dir = t.TempDir()
@@ -280,11 +283,17 @@ func TestDeployTimeout(t *testing.T) {
 func TestDeployRefusesMissingSecrets(t *testing.T) {
 	w := newDepWorld(t, "app: links\nenv: dev\nservice:\n  image: public.ecr.aws/nginx/nginx:1.27\n  secrets: [ADMIN_TOKEN, STRIPE_KEY, MAIL_KEY]\n")
 	code, _, errOut := depRun(t, "", "deploy", "-f", w.spec)
-	if code != 1 || !strings.Contains(errOut, "missing secrets STRIPE_KEY, MAIL_KEY under /lowfare/links/dev/") {
-		t.Fatalf("exit %d, stderr %q", code, errOut)
+	for _, name := range []string{"STRIPE_KEY", "MAIL_KEY"} {
+		want := "secret " + name + ": SSM parameter /lowfare/links/dev/" + name + " does not exist; set it with 'lowfare secrets set " + name + "'"
+		if code != 1 || !strings.Contains(errOut, want) {
+			t.Fatalf("exit %d, stderr %q; want %q", code, errOut, want)
+		}
 	}
-	if cfn, _, _, _, _ := w.calls(); len(cfn) != 0 {
-		t.Errorf("CloudFormation was called: %v", cfn)
+	if cfn, _, _, _, _ := w.calls(); slices.ContainsFunc(cfn, func(c string) bool { return !strings.HasPrefix(c, "Describe") }) {
+		t.Errorf("CloudFormation was asked to change something: %v", cfn)
+	}
+	if w.iam.HasRole("AWSServiceRoleForECS") {
+		t.Error("the service-linked role was created by a deploy that failed its preflight")
 	}
 }
 
@@ -557,5 +566,52 @@ func TestImageBuildPush(t *testing.T) {
 	}
 	if code, _, _ := depRun(t, "", "image", "build", "-f", w.spec, "--push", "UPPER/Case::bad"); code != 2 {
 		t.Errorf("a bad --push reference: exit %d; want 2", code)
+	}
+}
+
+// Issue 9 item 10: a brand-new account's first ECS deploy creates the ECS
+// service-linked role before any stack; the next deploy finds it. Without
+// permission to create it, nothing is deployed and the error says how an
+// administrator creates it.
+func TestDeployCreatesTheServiceLinkedRoleFirst(t *testing.T) {
+	w := newDepWorld(t, "app: links\nenv: dev\nservice:\n  image: public.ecr.aws/nginx/nginx:1.27\n")
+	w.iam.DenyCreate = true
+	code, out, errOut := depRun(t, "", "deploy", "-f", w.spec, "--poll", "1ms")
+	if code != 1 || !strings.Contains(errOut, "aws iam create-service-linked-role --aws-service-name ecs.amazonaws.com") {
+		t.Fatalf("denied: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if cfn, _, _, _, _ := w.calls(); slices.Contains(cfn, "CreateChangeSet") {
+		t.Errorf("a stack was started without the role: %v", cfn)
+	}
+	w.iam.DenyCreate = false
+	code, out, errOut = depRun(t, "", "deploy", "-f", w.spec, "--poll", "1ms")
+	if code != 0 || !w.iam.HasRole("AWSServiceRoleForECS") || !strings.Contains(out, "Created the ECS service-linked role AWSServiceRoleForECS") {
+		t.Fatalf("exit %d, role %v\n%s\n%s", code, w.iam.HasRole("AWSServiceRoleForECS"), out, errOut)
+	}
+	if i := strings.Index(out, "Created the ECS service-linked role"); i > strings.Index(out, "Creating stack") {
+		t.Errorf("the role came after a stack:\n%s", out)
+	}
+	code, out, _ = depRun(t, "", "deploy", "-f", w.spec, "--poll", "1ms")
+	if code != 0 || strings.Contains(out, "Created the ECS service-linked role") {
+		t.Errorf("second deploy: exit %d\n%s", code, out)
+	}
+}
+
+// plan --check runs deploy's preflight read-only: problems are one line
+// each with exit 1, and nothing is created (not even the role).
+func TestPlanCheck(t *testing.T) {
+	w := newDepWorld(t, "app: links\nenv: dev\nservice:\n  image: public.ecr.aws/nginx/nginx:1.27\n  secrets: [ADMIN_TOKEN]\n")
+	code, out, errOut := depRun(t, "", "plan", "--check", "-f", w.spec)
+	if code != 0 || !strings.Contains(out, "Checks against AWS (us-east-1, read-only):") || !strings.Contains(out, "note: the ECS service-linked role AWSServiceRoleForECS does not exist yet") || !strings.Contains(out, "ok: nothing a deploy would trip over") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	w = newDepWorld(t, "app: links\nenv: dev\nservice:\n  image: public.ecr.aws/nginx/nginx:1.27\n  secrets: [ADMIN_TOKEN, MAIL_KEY]\n")
+	code, _, errOut = depRun(t, "", "plan", "--check", "-f", w.spec)
+	if code != 1 || !strings.Contains(errOut, "secret MAIL_KEY: SSM parameter /lowfare/links/dev/MAIL_KEY does not exist") {
+		t.Fatalf("missing secret: exit %d\n%s", code, errOut)
+	}
+	cfn, _, _, _, _ := w.calls()
+	if slices.ContainsFunc(cfn, func(c string) bool { return !strings.HasPrefix(c, "Describe") }) || w.iam.HasRole("AWSServiceRoleForECS") {
+		t.Errorf("plan --check changed something: cfn %v, role %v", cfn, w.iam.HasRole("AWSServiceRoleForECS"))
 	}
 }

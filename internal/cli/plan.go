@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,12 +10,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lowfare/lowfare/internal/deploy/preflight"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/stack"
 )
 
 func newPlanCmd(opts *rootOptions) *cobra.Command {
 	var file, format string
+	var check bool
 	c := &cobra.Command{
 		Use:   "plan",
 		Short: "What would be created, the warnings and the monthly bill",
@@ -28,10 +31,15 @@ The warnings include an estimate over budget.monthly_usd, placeholder email
 addresses, and a service.image path that is not a buildable Go main package.
 --format json prints the same as one JSON object.
 
+--check also asks AWS, read-only, what deploy checks before it changes
+anything (hosted zone, certificate, secrets, the ECS service-linked role,
+names owned by other stacks, an ECR image); each problem is one line, exit 1.
+
 A broken spec or rule exits with code 2.`,
 		Example: `  lowfare plan
   lowfare plan -f examples/serverless.yaml
-  lowfare plan --format json | jq .warnings`,
+  lowfare plan --format json | jq .warnings
+  lowfare plan --check`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "text" && format != "json" {
@@ -48,15 +56,22 @@ A broken spec or rule exits with code 2.`,
 			res.Warnings = append(res.Warnings, budgetWarning(est.report)...)
 			out := cmd.OutOrStdout()
 			if format == "json" {
-				return writePlanJSON(out, s, res, est)
+				if err := writePlanJSON(out, s, res, est); err != nil || !check {
+					return err
+				}
+				return planCheck(cmd.Context(), opts, s, res, cmd.ErrOrStderr())
 			}
 			if err := writePlan(out, s, res); err != nil {
 				return err
 			}
-			return est.writeText(out, file)
+			if err := est.writeText(out, file); err != nil || !check {
+				return err
+			}
+			return planCheck(cmd.Context(), opts, s, res, out)
 		},
 	}
 	addSpecFlag(c, &file)
+	c.Flags().BoolVar(&check, "check", false, "also check the account, read-only, as deploy does first (zone, certificate, secrets, names, image)")
 	c.Flags().StringVar(&format, "format", "text", "output: text | json")
 	return c
 }
@@ -171,4 +186,30 @@ func writePlanJSON(w io.Writer, s *spec.Spec, res *stack.Result, est *planEst) e
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// planCheck runs deploy's preflight, read-only, and prints its outcome.
+func planCheck(ctx context.Context, opts *rootOptions, s *spec.Spec, res *stack.Result, w io.Writer) error {
+	boot, err := json.Marshal(res.Bootstrap)
+	if err != nil {
+		return err
+	}
+	main, err := json.Marshal(res.Main)
+	if err != nil {
+		return err
+	}
+	cfg, err := specAWS(ctx, opts, s)
+	if err != nil {
+		return err
+	}
+	r := preflight.Check(ctx, preflight.NewClients(cfg), s, appStacks(s, boot, main))
+	fmt.Fprintf(w, "\nChecks against AWS (%s, read-only):\n", cfg.Region)
+	for _, n := range r.Notes {
+		fmt.Fprintln(w, "  note:", n)
+	}
+	if err := r.Err(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "  ok: nothing a deploy would trip over")
+	return nil
 }
