@@ -29,23 +29,25 @@ import (
 // retained table of an earlier stack, and unnamed roles need only
 // CAPABILITY_IAM.
 type names struct {
-	Prefix        string // lowfare-<app>-<env>
-	Repository    string // ECR repository
-	Cluster       string
-	Service       string
-	Family        string // task definition family
-	Container     string
-	LogGroup      string
-	LoadBalancer  string // <= 32
-	TargetGroup   string // <= 32
-	Namespace     string // Cloud Map private DNS namespace
-	Discovery     string // Cloud Map service
-	VpcLink       string
-	API           string
-	Budget        string // a Fn::Sub pattern: ${AWS::Region} and a hash of the notifications
-	Dashboard     string // a Fn::Sub pattern with ${AWS::Region}
-	ScalingPolicy string
-	alarmPrefix   string
+	Prefix          string // lowfare-<app>-<env>
+	Repository      string // ECR repository
+	Cluster         string
+	Service         string
+	Family          string // task definition family
+	Container       string
+	LogGroup        string
+	LoadBalancer    string // <= 32
+	TargetGroup     string // <= 32
+	Namespace       string // Cloud Map private DNS namespace
+	Discovery       string // Cloud Map service
+	VpcLink         string
+	API             string
+	Budget          string // a Fn::Sub pattern: ${AWS::Region} and a hash of the notifications
+	Dashboard       string // a Fn::Sub pattern with ${AWS::Region}
+	ScalingPolicy   string
+	WakeFunction    string // service.idle's controller, <= 64
+	WakeTargetGroup string // its Lambda target group (ingress alb), <= 32
+	alarmPrefix     string
 }
 
 // AWS name limits the derived names must respect.
@@ -99,6 +101,8 @@ func deriveNames(s *spec.Spec) names {
 	// a new name instead of colliding with the old one.
 	n.LoadBalancer = fit("lf-"+base, maxELBName, base, "alb", "internet-facing")
 	n.TargetGroup = fit("lf-"+base, maxELBName, base, "tg", fmt.Sprint(s.Service.Port), "HTTP", "ip")
+	n.WakeTargetGroup = fit("lfw-"+base, maxELBName, base, "wake", "lambda")
+	n.WakeFunction = prefix + "-wake"
 	return n
 }
 

@@ -23,7 +23,10 @@ func (b *builder) scaling() {
 		"MinCapacity":       c.min,
 		"MaxCapacity":       c.max,
 	}
-	if sched := b.s.Service.Schedule; sched != nil && b.s.Profile != spec.ProfileHA {
+	// With service.idle the controller sleeps the service when a window
+	// ends and a request inside a window wakes it (idle.go), so there are
+	// no scheduled actions to fight it.
+	if sched := b.s.Service.Schedule; sched != nil && b.s.Profile != spec.ProfileHA && b.s.Service.Idle == nil {
 		parsed, err := sched.Parse()
 		if err == nil { // Check refused the spec otherwise
 			if actions := scheduledActions(parsed, sched.Timezone, max(1, c.min), c.max); len(actions) > 0 {
@@ -110,6 +113,18 @@ func transitions(p spec.ParsedSchedule) []transition {
 	return out
 }
 
+// cronExpression is when t happens, in the cron syntax both Application
+// Auto Scaling and EventBridge Scheduler read (the time zone is separate).
+func cronExpression(t transition) string {
+	var days []string
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		if t.days[d] {
+			days = append(days, cronDays[d])
+		}
+	}
+	return fmt.Sprintf("cron(%d %d ? * %s *)", t.minute%60, t.minute/60, strings.Join(days, ","))
+}
+
 // scheduledActions turns the schedule into Application Auto Scaling
 // scheduled actions with cron expressions in the time zone.
 func scheduledActions(p spec.ParsedSchedule, tz string, wakeMin, wakeMax int) []any {
@@ -125,10 +140,9 @@ func scheduledActions(p spec.ParsedSchedule, tz string, wakeMin, wakeMax int) []
 		if t.wake {
 			kind, minCap, maxCap = "wake", wakeMin, wakeMax
 		}
-		hh, mm := t.minute/60, t.minute%60
 		out = append(out, map[string]any{
-			"ScheduledActionName": fmt.Sprintf("%s-%02d%02d-%s", kind, hh, mm, strings.Join(days, "-")),
-			"Schedule":            fmt.Sprintf("cron(%d %d ? * %s *)", mm, hh, strings.Join(days, ",")),
+			"ScheduledActionName": fmt.Sprintf("%s-%02d%02d-%s", kind, t.minute/60, t.minute%60, strings.Join(days, "-")),
+			"Schedule":            cronExpression(t),
 			"Timezone":            tz,
 			"ScalableTargetAction": map[string]any{
 				"MinCapacity": minCap,

@@ -35,7 +35,7 @@ const (
 )
 
 // PartOrder lists the parts in plan order.
-var PartOrder = []string{PartRegistry, PartNetwork, PartIngress, PartService, PartScaling,
+var PartOrder = []string{PartRegistry, PartNetwork, PartIngress, PartService, PartScaling, PartIdle,
 	PartServerless, PartTable, PartLogs, PartIAM, PartObservability, PartBudget}
 
 // Warning is something the user should know before deploying; the stack is
@@ -95,6 +95,7 @@ func Build(s *spec.Spec) (*Result, error) {
 		b.iam()
 		b.service()
 		b.scaling()
+		b.idle()
 	} else {
 		b.logs()
 		b.iam()
