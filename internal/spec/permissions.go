@@ -13,21 +13,26 @@ import (
 // https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html
 // (the "Resource types" column is empty for each of these).
 var NoResourceActions = map[string]string{
-	"ecr:GetAuthorizationToken":  "it returns a registry login token for the account and supports no resource-level permissions",
-	"cloudwatch:PutMetricData":   "custom metrics; restrict by the cloudwatch:namespace condition instead",
-	"cloudwatch:GetMetricData":   "reading metrics has no resource type",
-	"cloudwatch:ListMetrics":     "listing metrics has no resource type",
-	"xray:PutTraceSegments":      "sending traces has no resource type",
-	"xray:PutTelemetryRecords":   "sending X-Ray telemetry has no resource type",
-	"xray:GetSamplingRules":      "the X-Ray SDK's sampling rules have no resource type",
-	"xray:GetSamplingTargets":    "the X-Ray SDK's sampling targets have no resource type",
-	"sts:GetCallerIdentity":      "it needs no permission and takes no resource",
-	"s3:ListAllMyBuckets":        "listing the account's buckets has no resource type",
-	"ssm:DescribeParameters":     "listing parameters has no resource type",
-	"dynamodb:ListTables":        "listing tables has no resource type",
-	"sqs:ListQueues":             "listing queues has no resource type",
-	"sns:ListTopics":             "listing topics has no resource type",
-	"kms:ListKeys":               "listing keys has no resource type",
+	"ecr:GetAuthorizationToken": "it returns a registry login token for the account and supports no resource-level permissions",
+	"cloudwatch:PutMetricData":  "custom metrics; restrict by the cloudwatch:namespace condition instead",
+	"cloudwatch:GetMetricData":  "reading metrics has no resource type",
+	"cloudwatch:ListMetrics":    "listing metrics has no resource type",
+	"xray:PutTraceSegments":     "sending traces has no resource type",
+	"xray:PutTelemetryRecords":  "sending X-Ray telemetry has no resource type",
+	"xray:GetSamplingRules":     "the X-Ray SDK's sampling rules have no resource type",
+	"xray:GetSamplingTargets":   "the X-Ray SDK's sampling targets have no resource type",
+	"sts:GetCallerIdentity":     "it needs no permission and takes no resource",
+	"s3:ListAllMyBuckets":       "listing the account's buckets has no resource type",
+	"ssm:DescribeParameters":    "listing parameters has no resource type",
+	"dynamodb:ListTables":       "listing tables has no resource type",
+	"sqs:ListQueues":            "listing queues has no resource type",
+	"sns:ListTopics":            "listing topics has no resource type",
+	"kms:ListKeys":              "listing keys has no resource type",
+	// The wake controller (stack/idle.go) reads its own target group and
+	// the service's target health; ELBv2's Describe* actions take no resource
+	// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselasticloadbalancingv2.html).
+	"elasticloadbalancing:DescribeTargetGroups": "ELBv2 Describe* actions have no resource type",
+	"elasticloadbalancing:DescribeTargetHealth": "ELBv2 Describe* actions have no resource type",
 	"kms:ListAliases":            "listing aliases has no resource type",
 	"secretsmanager:ListSecrets": "listing secrets has no resource type",
 }

@@ -137,6 +137,23 @@ func variantSpecs() []specCase {
 			s.Ingress.Kind = spec.IngressURL
 			s.Service.Arch = spec.ArchX8664
 		})},
+		{name: "alb-idle-tls-schedule", spec: variant(func(s *spec.Spec) {
+			s.Ingress.CertificateARN = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
+			s.Ingress.Domain = "links.example.com"
+			s.Service.Idle = &spec.Idle{After: "15m"}
+			s.Service.Schedule = &spec.Schedule{Timezone: "Europe/Berlin", Awake: "Mon-Fri 08:00-12:00, Mon-Fri 13:00-20:00, Sat 10:00-14:00"}
+		})},
+		{name: "apigw-idle", spec: variant(func(s *spec.Spec) {
+			s.Ingress.Kind = spec.IngressAPIGW
+			s.Service.Idle = &spec.Idle{After: "15m"}
+		})},
+		{name: "apigw-idle-domain-schedule-long-names", spec: variant(func(s *spec.Spec) {
+			s.App = "abcdefghijklmnopqrstu"
+			s.Env = "abcdefghijk"
+			s.Ingress = spec.Ingress{Kind: spec.IngressAPIGW, Domain: "api.example.com", HostedZoneID: "Z123"}
+			s.Service.Idle = &spec.Idle{After: "24h"}
+			s.Service.Schedule = &spec.Schedule{Timezone: "America/New_York", Awake: "Mon-Fri 08:00-20:00"}
+		})},
 		{name: "long-names", spec: variant(func(s *spec.Spec) {
 			s.App = "abcdefghijklmnopqrstu"
 			s.Env = "abcdefghijk"

@@ -33,20 +33,25 @@ var controllerSource string
 // carries it: full-line comments dropped (template bytes are scarce: 51,200
 // inline) and wakepage's templates put in for PAGES as a JSON object, which
 // is also a Python dict literal.
-func ControllerCode() string {
-	pages, err := json.Marshal(map[string]string{
-		"HTMLWaking": wakepage.HTMLWaking, "HTMLClosed": wakepage.HTMLClosed, "HTMLClosedUnknown": wakepage.HTMLClosedUnknown,
-		"JSONWaking": wakepage.JSONWaking, "JSONClosed": wakepage.JSONClosed, "JSONClosedUnknown": wakepage.JSONClosedUnknown,
-	})
+// Only a schedule has closed pages, and the controller always knows when
+// the next window opens, so it never needs the "opening unknown" pages.
+func ControllerCode(schedule bool) string {
+	p := map[string]string{"HTMLWaking": wakepage.HTMLWaking, "JSONWaking": wakepage.JSONWaking}
+	if schedule {
+		p["HTMLClosed"], p["JSONClosed"] = wakepage.HTMLClosed, wakepage.JSONClosed
+	}
+	pages, err := json.Marshal(p)
 	if err != nil {
 		panic(err) // strings only: cannot fail
 	}
 	var out []string
 	for line := range strings.SplitSeq(controllerSource, "\n") {
-		if t := strings.TrimSpace(line); t == "" || strings.HasPrefix(t, "#") {
+		t := strings.TrimLeft(line, " ")
+		if t == "" || strings.HasPrefix(t, "#") {
 			continue
 		}
-		out = append(out, line)
+		// One space per level instead of four: Python needs only consistency.
+		out = append(out, strings.Repeat(" ", (len(line)-len(t))/4)+t)
 	}
 	return strings.Replace(strings.Join(out, "\n")+"\n", "__PAGES__", string(pages), 1)
 }
@@ -140,7 +145,7 @@ func (b *builder) idle() {
 		"Timeout":       10,
 		"Handler":       "index.handler",
 		"Role":          cfn.GetAtt("WakeRole", "Arn"),
-		"Code":          map[string]any{"ZipFile": ControllerCode()},
+		"Code":          map[string]any{"ZipFile": ControllerCode(b.s.Service.Schedule != nil)},
 		"Environment":   map[string]any{"Variables": env},
 	}).DependsOn = []string{"WakeLogGroup"}
 

@@ -123,6 +123,9 @@ func TestOutputsFollowTheContract(t *testing.T) {
 		want := []string{OutputURL, OutputTable, OutputLogGroup, OutputDashboardURL, OutputAlarmTopic, OutputBudget}
 		if c.spec.ECS() {
 			want = append(want, OutputCluster, OutputService)
+			if c.spec.Service.Idle != nil {
+				want = append(want, OutputWakeFunction)
+			}
 			if c.spec.Ingress.Kind == spec.IngressALB {
 				want = append(want, OutputTargetGroup)
 			}

@@ -9,7 +9,9 @@
 // bytes, the bodies are the exported templates below with plain {{NAME}}
 // placeholders, filled by string replacement in both languages (Go's
 // strings.Replacer, Python's str.replace) rather than by html/template, whose
-// syntax Python cannot read. Every placeholder value is HTML-escaped in the
+// syntax Python cannot read. The HTML leaves out the quotes it may (it
+// travels inside a JSON string inside Python inside a JSON template, where
+// each " costs up to four bytes). Every placeholder value is HTML-escaped in the
 // HTML bodies and JSON-encoded in the JSON bodies.
 package wakepage
 
@@ -57,11 +59,10 @@ type Page struct {
 // external resources): the waking page reloads itself with a meta refresh.
 const (
 	HTMLWaking = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="{{RETRY_AFTER}}">
+<html lang=en><head><meta charset=utf-8>
+<meta name=viewport content='width=device-width, initial-scale=1'>
+<meta http-equiv=refresh content={{RETRY_AFTER}}>
 <title>Waking up</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}</style>
 </head><body>
 <h1>Waking up</h1>
 <p>This service was asleep to save money and is starting now. It usually takes about a minute.</p>
@@ -69,10 +70,9 @@ const (
 </body></html>
 `
 	HTMLClosed = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang=en><head><meta charset=utf-8>
+<meta name=viewport content='width=device-width, initial-scale=1'>
 <title>Closed</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}</style>
 </head><body>
 <h1>Closed</h1>
 <p>This service sleeps outside its opening hours and does not wake on requests now.</p>
@@ -81,10 +81,9 @@ const (
 `
 	// HTMLClosedUnknown is the closed page when the opening time is not known.
 	HTMLClosedUnknown = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang=en><head><meta charset=utf-8>
+<meta name=viewport content='width=device-width, initial-scale=1'>
 <title>Closed</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}</style>
 </head><body>
 <h1>Closed</h1>
 <p>This service sleeps outside its opening hours and does not wake on requests now.</p>

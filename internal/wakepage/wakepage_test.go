@@ -58,7 +58,7 @@ func TestWakingPage(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
 		t.Errorf("browser: Content-Type %q", ct)
 	}
-	for _, want := range []string{"Waking up", "reloads by itself", `http-equiv="refresh" content="7"`} {
+	for _, want := range []string{"Waking up", "reloads by itself", `http-equiv=refresh content=7>`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("browser page lacks %q:\n%s", want, body)
 		}

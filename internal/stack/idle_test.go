@@ -1,0 +1,269 @@
+package stack
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/lowfare/lowfare/internal/spec"
+	"github.com/lowfare/lowfare/internal/testutil"
+)
+
+func idleSpec(kind, after string, schedule bool) *spec.Spec {
+	return variant(func(s *spec.Spec) {
+		s.Ingress.Kind = kind
+		s.Service.Idle = &spec.Idle{After: after}
+		if schedule {
+			s.Service.Schedule = &spec.Schedule{Timezone: "Europe/Berlin", Awake: "Mon-Fri 08:00-20:00, Sat 10:00-14:00"}
+		}
+	})
+}
+
+// policyOf returns the wake role's statements as action -> resources (JSON).
+func policyOf(t *testing.T, g map[string]any) map[string][]string {
+	t.Helper()
+	role := resourcesOfType(g, "AWS::IAM::Role")["WakeRole"]
+	if role == nil {
+		t.Fatal("no WakeRole")
+	}
+	out := map[string][]string{}
+	for _, p := range role["Policies"].([]any) {
+		for _, st := range p.(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			sm := st.(map[string]any)
+			for _, a := range asList(sm["Action"]) {
+				for _, r := range asList(sm["Resource"]) {
+					j, _ := json.Marshal(r)
+					out[a.(string)] = append(out[a.(string)], string(j))
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestIdleAbsentWithoutIdle(t *testing.T) {
+	for _, c := range allSpecs(t) {
+		if c.spec.Service.Idle != nil {
+			continue
+		}
+		for _, e := range build(t, c.spec).Entries {
+			if e.Part == PartIdle || strings.HasPrefix(e.LogicalID, "Wake") || e.LogicalID == "IdleAlarm" {
+				t.Errorf("%s: %s (%s) without service.idle", c.name, e.LogicalID, e.Type)
+			}
+		}
+	}
+}
+
+func TestIdleALB(t *testing.T) {
+	r := build(t, idleSpec(spec.IngressALB, "15m", false))
+	g := generic(t, r.Main)
+
+	alarm := resourcesOfType(g, "AWS::CloudWatch::Alarm")["IdleAlarm"]
+	if alarm == nil {
+		t.Fatal("no IdleAlarm")
+	}
+	if alarm["Namespace"] != "AWS/ApplicationELB" || alarm["MetricName"] != "RequestCount" || alarm["Statistic"] != "Sum" {
+		t.Errorf("alarm metric: %v %v %v", alarm["Namespace"], alarm["MetricName"], alarm["Statistic"])
+	}
+	wantDims := []any{map[string]any{"Name": "LoadBalancer", "Value": map[string]any{"Fn::GetAtt": []any{"LoadBalancer", "LoadBalancerFullName"}}}}
+	if !reflect.DeepEqual(alarm["Dimensions"], wantDims) {
+		t.Errorf("alarm dimensions %v, want %v", alarm["Dimensions"], wantDims)
+	}
+	checkIdleAlarm(t, alarm, 15*60)
+
+	fn := resourcesOfType(g, "AWS::Lambda::Function")["WakeFunction"]
+	if fn["Runtime"] != ControllerRuntime || !reflect.DeepEqual(fn["Architectures"], []any{"arm64"}) || fn["MemorySize"] != float64(128) || fn["Handler"] != "index.handler" {
+		t.Errorf("function: %v %v %v %v", fn["Runtime"], fn["Architectures"], fn["MemorySize"], fn["Handler"])
+	}
+	code := fn["Code"].(map[string]any)["ZipFile"].(string)
+	if !strings.Contains(code, "def handler(event, context):") || strings.Contains(code, "__PAGES__") || !strings.Contains(code, "waking up") {
+		t.Errorf("inline code lacks the handler or the pages")
+	}
+	env := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if env["INGRESS"] != "alb" || env["CONTROLLER_TG_NAME"] == nil || env["SERVICE_TG"] == nil || env["WINDOWS"] != nil {
+		t.Errorf("env: %v", env)
+	}
+
+	tg := resourcesOfType(g, "AWS::ElasticLoadBalancingV2::TargetGroup")["WakeTargetGroup"]
+	if tg["TargetType"] != "lambda" || len(tg["Targets"].([]any)) != 1 {
+		t.Errorf("wake target group: %v", tg)
+	}
+	if deps := r.Main.Resources["WakeTargetGroup"].DependsOn; !slices.Contains(deps, "WakeInvokeFromALB") {
+		t.Errorf("WakeTargetGroup depends on %v; the invoke permission must exist before the target registers", deps)
+	}
+
+	perms := resourcesOfType(g, "AWS::Lambda::Permission")
+	principals := map[string]bool{}
+	for id, p := range perms {
+		if p["Action"] != "lambda:InvokeFunction" || p["SourceArn"] == nil {
+			t.Errorf("%s: %v", id, p)
+		}
+		principals[p["Principal"].(string)] = true
+	}
+	if want := map[string]bool{"elasticloadbalancing.amazonaws.com": true, "lambda.alarms.cloudwatch.amazonaws.com": true}; !reflect.DeepEqual(principals, want) {
+		t.Errorf("invokers %v, want %v", principals, want)
+	}
+
+	pol := policyOf(t, g)
+	want := map[string][]string{
+		"logs:CreateLogStream":                           {`{"Fn::GetAtt":["WakeLogGroup","Arn"]}`},
+		"logs:PutLogEvents":                              {`{"Fn::GetAtt":["WakeLogGroup","Arn"]}`},
+		"ecs:DescribeServices":                           {`{"Ref":"Service"}`},
+		"ecs:UpdateService":                              {`{"Ref":"Service"}`},
+		"ecs:TagResource":                                {`{"Ref":"Service"}`},
+		"application-autoscaling:RegisterScalableTarget": {`{"Fn::Sub":"arn:${AWS::Partition}:application-autoscaling:${AWS::Region}:${AWS::AccountId}:scalable-target/*"}`},
+		"elasticloadbalancing:ModifyListener":            {`{"Ref":"HttpListener"}`},
+		"elasticloadbalancing:DescribeTargetGroups":      {`"*"`},
+		"elasticloadbalancing:DescribeTargetHealth":      {`"*"`},
+	}
+	if !reflect.DeepEqual(pol, want) {
+		t.Errorf("wake role:\n got %v\nwant %v", pol, want)
+	}
+	if _, ok := r.Main.Outputs[OutputWakeFunction]; !ok {
+		t.Errorf("no %s output", OutputWakeFunction)
+	}
+}
+
+func TestIdleALBWithTLSModifiesTheHTTPSListenerOnly(t *testing.T) {
+	s := idleSpec(spec.IngressALB, "15m", false)
+	s.Ingress.CertificateARN = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
+	pol := policyOf(t, generic(t, build(t, s).Main))
+	if got := pol["elasticloadbalancing:ModifyListener"]; !reflect.DeepEqual(got, []string{`{"Ref":"HttpsListener"}`}) {
+		t.Errorf("ModifyListener on %v, want the HTTPS listener (HTTP only redirects)", got)
+	}
+}
+
+func TestIdleAPIGW(t *testing.T) {
+	r := build(t, idleSpec(spec.IngressAPIGW, "1h30m", false))
+	g := generic(t, r.Main)
+	alarm := resourcesOfType(g, "AWS::CloudWatch::Alarm")["IdleAlarm"]
+	if alarm["Namespace"] != "AWS/ApiGateway" || alarm["MetricName"] != "Count" {
+		t.Errorf("alarm metric: %v %v", alarm["Namespace"], alarm["MetricName"])
+	}
+	wantDims := []any{
+		map[string]any{"Name": "ApiId", "Value": map[string]any{"Ref": "HttpApi"}},
+		map[string]any{"Name": "Stage", "Value": "$default"},
+	}
+	if !reflect.DeepEqual(alarm["Dimensions"], wantDims) {
+		t.Errorf("alarm dimensions %v, want %v", alarm["Dimensions"], wantDims)
+	}
+	checkIdleAlarm(t, alarm, 90*60)
+
+	integ := resourcesOfType(g, "AWS::ApiGatewayV2::Integration")["WakeIntegration"]
+	if integ["IntegrationType"] != "AWS_PROXY" || integ["PayloadFormatVersion"] != "2.0" {
+		t.Errorf("wake integration: %v", integ)
+	}
+	perms := resourcesOfType(g, "AWS::Lambda::Permission")
+	if p := perms["WakeInvokeFromAPI"]; p["Principal"] != "apigateway.amazonaws.com" ||
+		!reflect.DeepEqual(p["SourceArn"], map[string]any{"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*/$default"}) {
+		t.Errorf("API invoke permission: %v", p)
+	}
+	if len(perms) != 2 {
+		t.Errorf("%d invoke permissions, want 2 (API Gateway, the alarm)", len(perms))
+	}
+	pol := policyOf(t, g)
+	want := map[string][]string{
+		"logs:CreateLogStream":                           {`{"Fn::GetAtt":["WakeLogGroup","Arn"]}`},
+		"logs:PutLogEvents":                              {`{"Fn::GetAtt":["WakeLogGroup","Arn"]}`},
+		"ecs:DescribeServices":                           {`{"Ref":"Service"}`},
+		"ecs:UpdateService":                              {`{"Ref":"Service"}`},
+		"ecs:TagResource":                                {`{"Ref":"Service"}`},
+		"application-autoscaling:RegisterScalableTarget": {`{"Fn::Sub":"arn:${AWS::Partition}:application-autoscaling:${AWS::Region}:${AWS::AccountId}:scalable-target/*"}`},
+		"apigateway:PATCH":                               {`{"Fn::Sub":"arn:${AWS::Partition}:apigateway:${AWS::Region}::/apis/${HttpApi}/routes/${DefaultRoute}"}`},
+		"apigateway:GET":                                 {`{"Fn::Sub":"arn:${AWS::Partition}:apigateway:${AWS::Region}::/apis/${HttpApi}/integrations"}`},
+		"servicediscovery:GetInstancesHealthStatus":      {`{"Fn::GetAtt":["DiscoveryService","Arn"]}`},
+	}
+	if !reflect.DeepEqual(pol, want) {
+		t.Errorf("wake role:\n got %v\nwant %v", pol, want)
+	}
+}
+
+func checkIdleAlarm(t *testing.T, alarm map[string]any, afterSeconds int) {
+	t.Helper()
+	period, periods := alarm["Period"].(float64), alarm["EvaluationPeriods"].(float64)
+	if int(period*periods) != afterSeconds || alarm["DatapointsToAlarm"] != periods {
+		t.Errorf("alarm: %v s x %v periods (%v to alarm), want %d s in all, every period", period, periods, alarm["DatapointsToAlarm"], afterSeconds)
+	}
+	if alarm["TreatMissingData"] != "breaching" || alarm["ComparisonOperator"] != "LessThanThreshold" || alarm["Threshold"] != float64(1) {
+		t.Errorf("alarm: %v %v %v, want missing data breaching, < 1 request", alarm["TreatMissingData"], alarm["ComparisonOperator"], alarm["Threshold"])
+	}
+	if !reflect.DeepEqual(alarm["AlarmActions"], []any{map[string]any{"Fn::GetAtt": []any{"WakeFunction", "Arn"}}}) {
+		t.Errorf("alarm actions %v, want the wake function", alarm["AlarmActions"])
+	}
+}
+
+// With a schedule, the window ends invoke the controller (EventBridge
+// Scheduler, in the schedule's zone) instead of Application Auto Scaling
+// scheduled actions, and a window's start starts nothing.
+func TestIdleWithSchedule(t *testing.T) {
+	r := build(t, idleSpec(spec.IngressAPIGW, "15m", true))
+	g := generic(t, r.Main)
+	if st := resourcesOfType(g, "AWS::ApplicationAutoScaling::ScalableTarget")["ScalableTarget"]; st["ScheduledActions"] != nil {
+		t.Errorf("scheduled actions with idle: %v", st["ScheduledActions"])
+	}
+	sched := resourcesOfType(g, "AWS::Scheduler::Schedule")
+	var exprs []string
+	for _, p := range sched {
+		if p["ScheduleExpressionTimezone"] != "Europe/Berlin" {
+			t.Errorf("schedule zone %v", p["ScheduleExpressionTimezone"])
+		}
+		tgt := p["Target"].(map[string]any)
+		if tgt["Input"] != `{"lowfare":"sleep","reason":"schedule"}` {
+			t.Errorf("schedule input %v", tgt["Input"])
+		}
+		exprs = append(exprs, p["ScheduleExpression"].(string))
+	}
+	slices.Sort(exprs)
+	if want := []string{"cron(0 14 ? * SAT *)", "cron(0 20 ? * MON,TUE,WED,THU,FRI *)"}; !reflect.DeepEqual(exprs, want) {
+		t.Errorf("sleep schedules %v, want %v", exprs, want)
+	}
+	pol := resourcesOfType(g, "AWS::IAM::Role")["ScheduleRole"]
+	if j, _ := json.Marshal(pol["Policies"]); !strings.Contains(string(j), `"Action":["lambda:InvokeFunction"],"Effect":"Allow","Resource":{"Fn::GetAtt":["WakeFunction","Arn"]}`) {
+		t.Errorf("schedule role: %s", j)
+	}
+	env := resourcesOfType(g, "AWS::Lambda::Function")["WakeFunction"]["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if env["TZ_NAME"] != "Europe/Berlin" || env["WINDOWS"] != `[[[1,2,3,4,5],480,1200],[[6],600,840]]` {
+		t.Errorf("env TZ_NAME %v WINDOWS %v", env["TZ_NAME"], env["WINDOWS"])
+	}
+}
+
+// The idle alarm is one more alarm metric, which plan reports.
+func TestIdleCountsOneAlarm(t *testing.T) {
+	for _, kind := range []string{spec.IngressALB, spec.IngressAPIGW} {
+		without := build(t, variant(func(s *spec.Spec) { s.Ingress.Kind = kind })).AlarmMetrics
+		with := build(t, idleSpec(kind, "15m", false)).AlarmMetrics
+		if with != without+1 {
+			t.Errorf("%s: %d alarm metrics with idle, %d without; want one more", kind, with, without)
+		}
+	}
+}
+
+// cfn-lint (AWS's linter) passes the idle templates.
+func TestIdleCfnLint(t *testing.T) {
+	lint := testutil.CfnLint(t)
+	dir := t.TempDir()
+	var files []string
+	for name, s := range map[string]*spec.Spec{
+		"alb":          idleSpec(spec.IngressALB, "15m", false),
+		"alb-schedule": idleSpec(spec.IngressALB, "24h", true),
+		"apigw":        idleSpec(spec.IngressAPIGW, "5m", true),
+	} {
+		j, err := build(t, s).Main.JSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(dir, name+".json")
+		if err := os.WriteFile(f, j, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	if out, err := exec.Command(lint, files...).CombinedOutput(); err != nil {
+		t.Errorf("cfn-lint: %v\n%s", err, out)
+	}
+}
