@@ -1,7 +1,10 @@
 package stack
 
 import (
+	"bytes"
+	"compress/zlib"
 	_ "embed"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -29,13 +32,12 @@ const idleRetryAfter = wakepage.DefaultRetryAfter
 //go:embed idle_controller.py
 var controllerSource string
 
-// ControllerCode is the wake controller's Python source as the template
-// carries it: full-line comments dropped (template bytes are scarce: 51,200
-// inline) and wakepage's templates put in for PAGES as a JSON object, which
-// is also a Python dict literal.
-// Only a schedule has closed pages, and the controller always knows when
-// the next window opens, so it never needs the "opening unknown" pages.
-func ControllerCode(schedule bool) string {
+// ControllerSource is the wake controller's Python source: idle_controller.py
+// with wakepage's templates put in for PAGES as a JSON object (also a Python
+// dict literal). Only a schedule has closed pages, and the controller always
+// knows when the next window opens, so it never needs the "opening unknown"
+// pages.
+func ControllerSource(schedule bool) string {
 	p := map[string]string{"HTMLWaking": wakepage.HTMLWaking, "JSONWaking": wakepage.JSONWaking}
 	if schedule {
 		p["HTMLClosed"], p["JSONClosed"] = wakepage.HTMLClosed, wakepage.JSONClosed
@@ -44,16 +46,30 @@ func ControllerCode(schedule bool) string {
 	if err != nil {
 		panic(err) // strings only: cannot fail
 	}
+	// Full-line comments are for readers of idle_controller.py; the
+	// template carries the code without them.
 	var out []string
 	for line := range strings.SplitSeq(controllerSource, "\n") {
-		t := strings.TrimLeft(line, " ")
-		if t == "" || strings.HasPrefix(t, "#") {
-			continue
+		if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "#") {
+			out = append(out, line)
 		}
-		// One space per level instead of four: Python needs only consistency.
-		out = append(out, strings.Repeat(" ", (len(line)-len(t))/4)+t)
 	}
 	return strings.Replace(strings.Join(out, "\n")+"\n", "__PAGES__", string(pages), 1)
+}
+
+// ControllerCode is the controller as the template carries it (Code.ZipFile):
+// a two-line loader of the source, compressed. Template bytes are scarce
+// (51,200 inline, and the indented form must fit): the source travels
+// escaped twice, as a Python string inside a JSON string, and takes about
+// 9 KB that way; zlib and base64 bring it to about a third. The loader
+// names the file it comes from, which is the one to read.
+func ControllerCode(schedule bool) string {
+	var z bytes.Buffer
+	w, _ := zlib.NewWriterLevel(&z, zlib.BestCompression) // a valid level: no error
+	_, _ = w.Write([]byte(ControllerSource(schedule)))    // a bytes.Buffer does not fail
+	_ = w.Close()
+	return "# lowfare wake controller: internal/stack/idle_controller.py, compressed to fit the template\n" +
+		"import base64, zlib\nexec(zlib.decompress(base64.b64decode('" + base64.StdEncoding.EncodeToString(z.Bytes()) + "')))\n"
 }
 
 // IdleAlarmPeriod is the idle alarm's period in seconds: ingress metrics

@@ -80,9 +80,11 @@ func TestIdleALB(t *testing.T) {
 	if fn["Runtime"] != ControllerRuntime || !reflect.DeepEqual(fn["Architectures"], []any{"arm64"}) || fn["MemorySize"] != float64(128) || fn["Handler"] != "index.handler" {
 		t.Errorf("function: %v %v %v %v", fn["Runtime"], fn["Architectures"], fn["MemorySize"], fn["Handler"])
 	}
-	code := fn["Code"].(map[string]any)["ZipFile"].(string)
-	if !strings.Contains(code, "def handler(event, context):") || strings.Contains(code, "__PAGES__") || !strings.Contains(code, "waking up") {
-		t.Errorf("inline code lacks the handler or the pages")
+	if code := fn["Code"].(map[string]any)["ZipFile"].(string); code != ControllerCode(false) {
+		t.Errorf("inline code is not the controller")
+	}
+	if src := ControllerSource(false); !strings.Contains(src, "def handler(event, context):") || strings.Contains(src, "__PAGES__") || !strings.Contains(src, "waking up") || strings.Contains(src, `"HTMLClosed":`) {
+		t.Errorf("controller source lacks the handler or the waking pages, or has closed pages without a schedule")
 	}
 	env := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
 	if env["INGRESS"] != "alb" || env["CONTROLLER_TG_NAME"] == nil || env["SERVICE_TG"] == nil || env["WINDOWS"] != nil {
