@@ -48,6 +48,7 @@ type options struct {
 	dynalite string
 	variants string
 	rounds   int
+	rate     int
 }
 
 func main() {
@@ -58,6 +59,7 @@ func main() {
 	flag.StringVar(&o.endpoint, "dynamodb", "", "DynamoDB endpoint URL (default: start dynalite)")
 	flag.StringVar(&o.dynalite, "dynalite", "", "dynalite binary (default: $DYNALITE_BIN, PATH, /tmp/npmdyn/node_modules/.bin/dynalite)")
 	flag.StringVar(&o.variants, "variants", "links,floor", "servers to measure, comma-separated: links (cmd/links), links-nolog (cmd/links with LOG_LEVEL=warn: no request log), floor (302 from a map), plain (GetItem + 2 UpdateItem per redirect)")
+	flag.IntVar(&o.rate, "rate", 2000, "redirects per second offered to each server (paced, the same for all, so their CPU per request compares like for like); 0 = as fast as the connections go")
 	flag.IntVar(&o.rounds, "rounds", 1, "measure every variant this many times, interleaved, to show the spread on a loaded machine")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -121,15 +123,12 @@ func run(o options) error {
 	}
 	var results []result
 	for round := 1; round <= max(o.rounds, 1); round++ {
-		for i, v := range variants {
-			fmt.Fprintf(os.Stderr, "round %d: %s\n", round, v)
-			r, err := measure(o, v, bins[binFor(v)], endpoint, fmt.Sprintf("bench_%s_%d_%d_%d", strings.ReplaceAll(v, "-", "_"), round, i, time.Now().Unix()))
-			if err != nil {
-				return fmt.Errorf("%s: %w", v, err)
-			}
-			r.Round = round
-			results = append(results, r)
+		fmt.Fprintf(os.Stderr, "round %d: %s\n", round, o.variants)
+		rs, err := measureRound(o, variants, bins, endpoint, round)
+		if err != nil {
+			return err
 		}
+		results = append(results, rs...)
 	}
 	printReport(o, backend, results)
 	return nil
@@ -143,10 +142,72 @@ func binFor(variant string) string {
 	return variant
 }
 
-func measure(o options, variant, bin, endpoint, table string) (result, error) {
+// measureRound starts every variant's server and drives the redirect
+// phase against all of them at the same time, each at the same paced rate
+// over its own connections, so background load on a shared machine falls
+// on all servers alike within the same seconds. The create phases follow,
+// one server at a time.
+func measureRound(o options, variants []string, bins map[string]string, endpoint string, round int) ([]result, error) {
+	var servers []*server
+	defer func() {
+		for _, s := range servers {
+			s.stop()
+		}
+	}()
+	for i, v := range variants {
+		s, err := startServer(o, v, bins[binFor(v)], endpoint, fmt.Sprintf("bench_%s_%d_%d_%d", strings.ReplaceAll(v, "-", "_"), round, i, time.Now().Unix()))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", v, err)
+		}
+		servers = append(servers, s)
+	}
+	all := func(d time.Duration, measure bool) error {
+		var wg sync.WaitGroup
+		errs := make([]error, len(servers))
+		for i, s := range servers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = s.redirectPhase(o, d, measure)
+			}()
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+	if err := all(o.warmup, false); err != nil {
+		return nil, err
+	}
+	if err := all(o.duration, true); err != nil {
+		return nil, err
+	}
+	var out []result
+	for _, s := range servers {
+		if s.r.Variant != "floor" { // the floor has no store: its creates would measure nothing
+			if err := s.createPhase(o); err != nil {
+				return nil, fmt.Errorf("%s: %w", s.r.Variant, err)
+			}
+		} else {
+			s.r.PeakRSSMB = s.r.RSSAfterRedirMB
+		}
+		s.r.Round = round
+		out = append(out, s.r)
+	}
+	return out, nil
+}
+
+// server is one running variant.
+type server struct {
+	r      result
+	pid    int
+	base   string
+	client *http.Client
+	stop   func()
+}
+
+func startServer(o options, variant, bin, endpoint, table string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
-		return result{}, err
+		return nil, err
 	}
 	base := "http://127.0.0.1:" + port
 	args := []string{}
@@ -159,7 +220,7 @@ func measure(o options, variant, bin, endpoint, table string) (result, error) {
 		logLevel = "warn" // request lines are info
 	case "plain":
 		if err := createTableWith(filepath.Join(filepath.Dir(bin), "links"), endpoint, table); err != nil {
-			return result{}, err
+			return nil, err
 		}
 	}
 	cmd := exec.Command(bin, args...)
@@ -172,75 +233,83 @@ func measure(o options, variant, bin, endpoint, table string) (result, error) {
 	// The request log goes to a pipe we drain, as it would to awslogs.
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return result{}, err
+		return nil, err
 	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
-		return result{}, err
+		return nil, err
 	}
 	go io.Copy(io.Discard, stdout)
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	}()
-	pid := cmd.Process.Pid
-
-	client := newClient(o.conns)
-	if err := waitReady(client, base+"/readyz", 60*time.Second); err != nil {
-		return result{}, fmt.Errorf("%w; stderr: %s", err, stderr.String())
+	s := &server{r: result{Variant: variant}, pid: cmd.Process.Pid, base: base, client: newClient(o.conns),
+		stop: func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }}
+	if err := waitReady(s.client, base+"/readyz", 60*time.Second); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("%w; stderr: %s", err, stderr.String())
 	}
 	body := `{"url":"https://example.com/benchmark/target","slug":"bench"}`
-	if code, err := post(client, base+"/api/links", body); err != nil || code != http.StatusCreated {
-		return result{}, fmt.Errorf("preloading the link: %d %v", code, err)
+	if code, err := post(s.client, base+"/api/links", body); err != nil || code != http.StatusCreated {
+		s.stop()
+		return nil, fmt.Errorf("preloading the link: %d %v", code, err)
 	}
+	return s, nil
+}
 
-	r := result{Variant: variant}
-	redirect := func(c *http.Client) bool {
-		resp, err := c.Get(base + "/bench")
-		if err != nil {
-			return false
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusFound
+func (s *server) redirect(c *http.Client) bool {
+	resp, err := c.Get(s.base + "/bench")
+	if err != nil {
+		return false
 	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusFound
+}
+
+// redirectPhase drives paced redirects for d; with measure it records the
+// server's CPU per redirect over exactly that time.
+func (s *server) redirectPhase(o options, d time.Duration, measure bool) error {
+	if !measure {
+		paced(s.client, o.conns, o.rate, d, s.redirect)
+		return nil
+	}
+	cpu0, err := cpuTicks(s.pid)
+	if err != nil {
+		return err
+	}
+	ok, bad, elapsed := paced(s.client, o.conns, o.rate, d, s.redirect)
+	cpu1, err := cpuTicks(s.pid)
+	if err != nil {
+		return err
+	}
+	s.r.RedirectReqs, s.r.RedirectErrors = ok, bad
+	s.r.RedirectRPS = float64(ok) / elapsed.Seconds()
+	s.r.RedirectCPUus = perRequest(cpu1-cpu0, ok+bad)
+	s.r.RSSAfterRedirMB, err = peakRSSMB(s.pid)
+	return err
+}
+
+func (s *server) createPhase(o options) error {
 	var seq atomic.Int64
 	create := func(c *http.Client) bool {
 		n := seq.Add(1)
-		code, err := post(c, base+"/api/links", `{"url":"https://example.com/benchmark/`+strconv.FormatInt(n, 10)+`"}`)
+		code, err := post(c, s.base+"/api/links", `{"url":"https://example.com/benchmark/`+strconv.FormatInt(n, 10)+`"}`)
 		return err == nil && code == http.StatusCreated
 	}
-
-	load(client, o.conns, o.warmup, redirect)
-	cpu0, err := cpuTicks(pid)
+	load(s.client, o.conns, o.warmup, create)
+	cpu0, err := cpuTicks(s.pid)
 	if err != nil {
-		return result{}, err
+		return err
 	}
-	ok, bad, elapsed := load(client, o.conns, o.duration, redirect)
-	cpu1, _ := cpuTicks(pid)
-	r.RedirectReqs, r.RedirectErrors = ok, bad
-	r.RedirectRPS = float64(ok) / elapsed.Seconds()
-	r.RedirectCPUus = perRequest(cpu1-cpu0, ok+bad)
-	r.RSSAfterRedirMB, _ = peakRSSMB(pid)
-	if variant == "floor" {
-		// The floor has no store: its creates would measure nothing.
-		r.PeakRSSMB = r.RSSAfterRedirMB
-		return r, nil
-	}
-
-	load(client, o.conns, o.warmup, create)
-	cpu0, _ = cpuTicks(pid)
-	ok, bad, elapsed = load(client, o.conns, o.duration, create)
-	cpu1, _ = cpuTicks(pid)
-	r.CreateReqs, r.CreateErrors = ok, bad
-	r.CreateRPS = float64(ok) / elapsed.Seconds()
-	r.CreateCPUus = perRequest(cpu1-cpu0, ok+bad)
-	r.PeakRSSMB, err = peakRSSMB(pid)
+	ok, bad, elapsed := load(s.client, o.conns, o.duration, create)
+	cpu1, err := cpuTicks(s.pid)
 	if err != nil {
-		return result{}, err
+		return err
 	}
-	return r, nil
+	s.r.CreateReqs, s.r.CreateErrors = ok, bad
+	s.r.CreateRPS = float64(ok) / elapsed.Seconds()
+	s.r.CreateCPUus = perRequest(cpu1-cpu0, ok+bad)
+	s.r.PeakRSSMB, err = peakRSSMB(s.pid)
+	return err
 }
 
 // createTableWith creates the baseline's table by running links
@@ -298,6 +367,48 @@ func post(c *http.Client, url, body string) (int, error) {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// paced is load at a fixed total rate: with a closed loop, per-request CPU
+// depends on the throughput a server happens to get on a shared machine
+// (more requests per wake-up at higher rates), so two servers must see the
+// same offered load to compare. A worker that falls behind does not burst
+// to catch up. rate 0 is load.
+func paced(c *http.Client, conns, rate int, d time.Duration, fn func(*http.Client) bool) (ok, bad int64, elapsed time.Duration) {
+	if rate <= 0 {
+		return load(c, conns, d, fn)
+	}
+	var okN, badN atomic.Int64
+	interval := time.Duration(conns) * time.Second / time.Duration(rate)
+	start := time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for i := 0; i < conns; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			next := start.Add(interval * time.Duration(i) / time.Duration(conns))
+			for {
+				now := time.Now()
+				if next.After(deadline) {
+					return
+				}
+				if wait := next.Sub(now); wait > 0 {
+					time.Sleep(wait)
+				} else if -wait > interval {
+					next = now // behind: no burst
+				}
+				if fn(c) {
+					okN.Add(1)
+				} else {
+					badN.Add(1)
+				}
+				next = next.Add(interval)
+			}
+		}()
+	}
+	wg.Wait()
+	return okN.Load(), badN.Load(), time.Since(start)
 }
 
 // load runs fn from conns goroutines for d and counts successes and failures.
@@ -426,7 +537,11 @@ func printReport(o options, backend string, rs []result) {
 	host, _ := os.Hostname()
 	fmt.Printf("date: %s\n", time.Now().UTC().Format(time.RFC3339))
 	fmt.Printf("machine: %s, %d CPUs (nproc), %s, %s/%s, load average %s\n", host, runtime.NumCPU(), cpuModel(), runtime.GOOS, runtime.GOARCH, loadAvg())
-	fmt.Printf("endpoint: %s; %d connections; %s measured per phase after %s warm-up\n\n", backend, o.conns, o.duration, o.warmup)
+	offered := "as fast as they go"
+	if o.rate > 0 {
+		offered = fmt.Sprintf("paced at %d/s to each server, all servers at once", o.rate)
+	}
+	fmt.Printf("endpoint: %s; %d connections; redirects %s, creates as fast as they go; %s measured per phase after %s warm-up\n\n", backend, o.conns, offered, o.duration, o.warmup)
 	fmt.Println("| round | server | redirect CPU/req | redirects/s | redirect errors | create CPU/req | creates/s | create errors | peak RSS after redirects | peak RSS |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
@@ -437,8 +552,8 @@ func printReport(o options, backend string, rs []result) {
 		fmt.Printf("| %d | %s | %.1f µs | %.0f | %d | %s | %.1f MB | %.1f MB |\n",
 			r.Round, r.Variant, r.RedirectCPUus, r.RedirectRPS, r.RedirectErrors, create, r.RSSAfterRedirMB, r.PeakRSSMB)
 	}
-	// Ratios within each round: the variants of one round ran minutes apart
-	// at most, under the same background load.
+	// Ratios within each round: the redirect phases of one round ran in
+	// the same seconds, under the same background load.
 	fmt.Println()
 	for round := 1; round <= max(o.rounds, 1); round++ {
 		byName := map[string]float64{}
