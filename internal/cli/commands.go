@@ -26,6 +26,7 @@ func commands(opts *rootOptions) []*cobra.Command {
 		newDataCmd(opts),
 		newDestroyCmd(opts),
 		newDiffCmd(opts),
+		newSchemaCmd(opts),
 	}
 }
 

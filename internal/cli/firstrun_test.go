@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/goccy/go-yaml"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // project writes files under a fresh directory and returns the spec's path.
@@ -232,6 +235,75 @@ func TestJSONFormatsAndCompletion(t *testing.T) {
 			if !strings.Contains(out, w+"\n") {
 				t.Errorf("completion of %v lacks %s:\n%s", tc.args, w, out)
 			}
+		}
+	}
+}
+
+// Issue 12 item 13 (init's schema pointer) and 'lowfare schema': init
+// writes a modeline that names lowfare.schema.json, writes that file beside
+// the spec, and the spec it wrote validates against it.
+func TestInitWritesTheSchemaBesideTheSpec(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "elsewhere", "app")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "lowfare.yaml")
+	code, out, errOut := runCmd(t, "init", "-f", file)
+	if code != 0 {
+		t.Fatalf("init: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, filepath.Join(dir, "lowfare.schema.json")) {
+		t.Errorf("init does not say where the schema went: %s", out)
+	}
+	text, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(text), "\n")
+	if first != "# yaml-language-server: $schema=lowfare.schema.json" {
+		t.Fatalf("first line %q is not the modeline", first)
+	}
+	written, err := os.ReadFile(filepath.Join(dir, "lowfare.schema.json"))
+	if err != nil {
+		t.Fatalf("the modeline points at a file that does not exist: %v", err)
+	}
+	code, printed, _ := runCmd(t, "schema")
+	if code != 0 || printed != string(written) {
+		t.Errorf("lowfare schema (exit %d) differs from the file init wrote", code)
+	}
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(printed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("lowfare.schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("lowfare.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := yaml.Unmarshal(text, &v); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := json.Marshal(v); json.Unmarshal(j, &v) == nil {
+		if err := sch.Validate(v); err != nil {
+			t.Errorf("the spec init wrote does not validate against the schema beside it: %v", err)
+		}
+	}
+	// The examples point at the committed schema, a path that exists.
+	examples, _ := filepath.Glob(filepath.Join("..", "..", "examples", "*.yaml"))
+	for _, ex := range examples {
+		data, _ := os.ReadFile(ex)
+		line, _, _ := strings.Cut(string(data), "\n")
+		rel, ok := strings.CutPrefix(line, "# yaml-language-server: $schema=")
+		if !ok {
+			t.Errorf("%s has no modeline", ex)
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(filepath.Dir(ex), rel)); err != nil {
+			t.Errorf("%s: the modeline points at %s: %v", ex, rel, err)
 		}
 	}
 }

@@ -56,7 +56,7 @@ func runInit(c *cobra.Command, opts *rootOptions, f *initFlags) error {
 	if err := withRegion(s, opts.Region); err != nil {
 		return err
 	}
-	text := s.CommentedYAML()
+	text := append([]byte(schemaModeline), s.CommentedYAML()...)
 	if f.file == "-" {
 		_, err := c.OutOrStdout().Write(text)
 		return err
@@ -67,8 +67,12 @@ func runInit(c *cobra.Command, opts *rootOptions, f *initFlags) error {
 		}
 		return err
 	}
-	fmt.Fprintf(c.OutOrStdout(), "wrote %s (app %s, profile %s, ingress %s); next: lowfare plan -f %s\n",
-		f.file, s.App, s.Profile, s.Ingress.Kind, f.file)
+	schema, err := writeSchemaBeside(f.file)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.OutOrStdout(), "wrote %s (app %s, profile %s, ingress %s) and %s (for editors); next: %s\n",
+		f.file, s.App, s.Profile, s.Ingress.Kind, schema, nextCommand("plan -f "+f.file))
 	return nil
 }
 

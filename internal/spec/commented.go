@@ -44,7 +44,7 @@ func (s *Spec) CommentedYAML() []byte {
 	svc := s.Service
 	w.line("", "# lowfare.yaml: one app in one environment of one AWS region.")
 	w.line("", "# Every field is shown with its value; delete a line to take the default.")
-	w.line("", "# Check it with `lowfare plan`. Editor completion: docs/lowfare.schema.json.")
+	w.line("", "# Check it with `lowfare plan`. Editor completion: lowfare.schema.json (`lowfare schema`).")
 	w.field("app: "+quote(s.App), "[a-z][a-z0-9-]{1,20}")
 	w.field("env: "+quote(s.Env), "[a-z][a-z0-9-]{1,10}")
 	w.field("region: "+quote(s.Region), "AWS region")
