@@ -164,7 +164,7 @@ func TestPlanListsPartsThenWarnings(t *testing.T) {
 	}
 	order := []string{"\nregistry (bootstrap stack)\n", "AWS::ECR::Repository", "\nnetwork\n", "AWS::EC2::VPC", "\ningress\n",
 		"AWS::ElasticLoadBalancingV2::LoadBalancer", "\nservice\n", "\nscaling\n", "\ntable\n", "\nlogs\n", "\niam\n",
-		"\nobservability\n", "\nbudget\n", "CloudWatch alarm metrics: 8", "Warnings:", "beyond the always-free", "a month)"}
+		"\nobservability\n", "\nbudget\n", "CloudWatch alarm metrics: 10", "Warnings:", "beyond the always-free", "a month)"}
 	last := -1
 	for _, o := range order {
 		i := strings.Index(stdout, o)

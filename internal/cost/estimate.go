@@ -248,7 +248,7 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 				sh := t
 				sh.Ingress, sh.Arch = ingress, arch
 				sh.Spot = arch == spec.ArchX8664 && current.Spot
-				sh.Alarms = alarmCount(RuntimeECS, ingress)
+				sh.Alarms = alarmCount(RuntimeECS, ingress, sh.ScheduleSet)
 				shapes = append(shapes, sh)
 			}
 		}
@@ -257,7 +257,7 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 		sh := current
 		sh.Runtime, sh.Ingress, sh.Arch, sh.Spot, sh.Tasks = RuntimeServerless, ingress, spec.ArchARM64, false, 0
 		sh.HoursAwake, sh.Schedule, sh.ScheduleSet = HoursPerMonth, "24/7", false
-		sh.Alarms = alarmCount(RuntimeServerless, ingress)
+		sh.Alarms = alarmCount(RuntimeServerless, ingress, false)
 		if current.Runtime != RuntimeServerless {
 			sh.MemoryMB = current.MemoryMB
 		}

@@ -327,20 +327,27 @@ func parsed(t *testing.T, awake string) spec.ParsedSchedule {
 
 func TestAlarmCount(t *testing.T) {
 	s := spec.Default()
-	// 5xx rate (2 metrics) + p95 (1) + unhealthy targets (1) + throttles (2)
-	// + the CPU target-tracking policy's 2 = 8
-	if n := AlarmCount(s); n != 8 {
-		t.Errorf("alb alarm metrics %d, want 8", n)
+	// 5xx rate (errors, requests and the ALB's own 5xx: 3) + p95 (1) +
+	// throttles of the table and GSI1 (4) + the CPU target-tracking
+	// policy's 2 = 10
+	if n := AlarmCount(s); n != 10 {
+		t.Errorf("alb alarm metrics %d, want 10", n)
 	}
-	// apigw has no target group: 2 + 1 + 2 + 2 = 7
+	// apigw: 2 + 1 + 4 + 2 = 9
 	s.Ingress.Kind = spec.IngressAPIGW
-	if n := AlarmCount(s); n != 7 {
-		t.Errorf("apigw alarm metrics %d, want 7", n)
+	if n := AlarmCount(s); n != 9 {
+		t.Errorf("apigw alarm metrics %d, want 9", n)
 	}
-	// Lambda: errors (2) + p95 duration (1) + throttles (2), no target tracking = 5
+	// apigw with a schedule: the 5xx rate also reads the CPU metric that
+	// tells awake from asleep: 10
+	s.Service.Schedule = &spec.Schedule{Timezone: "UTC", Awake: "Mon-Fri 08:00-18:00"}
+	if n := AlarmCount(s); n != 10 {
+		t.Errorf("apigw with a schedule: alarm metrics %d, want 10", n)
+	}
+	// Lambda: errors (2) + p95 duration (1) + throttles (4), no target tracking = 7
 	s.Profile = spec.ProfileServerless
-	if n := AlarmCount(s); n != 5 {
-		t.Errorf("serverless alarm metrics %d, want 5", n)
+	if n := AlarmCount(s); n != 7 {
+		t.Errorf("serverless alarm metrics %d, want 7", n)
 	}
 }
 

@@ -28,7 +28,7 @@ func seedWorkload() Workload {
 }
 
 // seedShape is spec.Default() resolved: alb, arm64, one 0.25 vCPU / 0.5 GB
-// task 24/7, provisioned 5/5 with one GSI, 7-day logs, 8 alarm metrics.
+// task 24/7, provisioned 5/5 with one GSI, 7-day logs, 10 alarm metrics.
 func seedShape(t *testing.T) Shape {
 	t.Helper()
 	sh, err := ShapeOf(spec.Default())
@@ -207,7 +207,7 @@ func TestLineItems(t *testing.T) {
 		{"logs ingest lambda", find(t, none.logs(lambda), "logs_ingest"), itemWant{0.6, 0.6, 0}},
 
 		// alb: 5xx 2 + p95 1 + unhealthy 1 + throttles 2 + target tracking 2 = 8, 10 free: $0
-		{"alarms", find(t, none.monitoring(seed), "cloudwatch_alarms"), itemWant{8, 10, 0}},
+		{"alarms", find(t, none.monitoring(seed), "cloudwatch_alarms"), itemWant{10, 10, 0}},
 		// 13 alarms: 3 x $0.10 = $0.30
 		{"alarms beyond free", find(t, none.monitoring(manyAlarms), "cloudwatch_alarms"), itemWant{13, 10, 0.3}},
 		// 1 dashboard, 3 free: $0

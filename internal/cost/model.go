@@ -75,13 +75,15 @@ const (
 	// counts each metric in it. lowfare's template (internal/stack,
 	// observability.go) creates, in billed alarm metrics:
 	//   5xx rate: errors and requests, 2 (ALB, HTTP API; Lambda: errors
-	//   and invocations); p95 latency: 1; unhealthy targets (ALB only): 1;
-	//   DynamoDB throttles: reads and writes, 2.
+	//   and invocations), plus 1 on ECS: the ALB's own 5xx, or with an
+	//   HTTP API a service that sleeps (schedule, idle) the CPU metric that
+	//   tells awake from asleep; p95 latency: 1; DynamoDB throttles: reads
+	//   and writes of the table and of GSI1, 4.
 	// Each target-tracking policy adds two alarms of its own (ECS has one).
 	alarmMetrics5xx        = 2
+	alarmMetrics5xxECS     = 1
 	alarmMetricsLatency    = 1
-	alarmMetricsUnhealthy  = 1
-	alarmMetricsThrottles  = 2
+	alarmMetricsThrottles  = 4
 	alarmsPerTargetTrack   = 2
 	targetTrackingPolicies = 1
 	dashboards             = 1

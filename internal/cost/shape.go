@@ -138,18 +138,21 @@ func scheduleLabel(s spec.Schedule, ps spec.ParsedSchedule) string {
 // target-tracking policy creates (ECS has one, on CPU).
 func AlarmCount(s *spec.Spec) int {
 	if !s.ECS() {
-		return alarmCount(RuntimeServerless, s.Ingress.Kind)
+		return alarmCount(RuntimeServerless, s.Ingress.Kind, false)
 	}
-	return alarmCount(RuntimeECS, s.Ingress.Kind)
+	sleeps := s.Profile != spec.ProfileHA && (s.Service.Schedule != nil || s.Service.Idle != nil)
+	return alarmCount(RuntimeECS, s.Ingress.Kind, sleeps)
 }
 
-func alarmCount(rt Runtime, ingress string) int {
+// alarmCount is AlarmCount for a shape; sleeps: the ECS service has a
+// schedule or service.idle.
+func alarmCount(rt Runtime, ingress string, sleeps bool) int {
 	n := alarmMetrics5xx + alarmMetricsLatency + alarmMetricsThrottles
 	if rt == RuntimeServerless {
 		return n
 	}
-	if ingress != spec.IngressAPIGW {
-		n += alarmMetricsUnhealthy // the ALB target group's health
+	if ingress != spec.IngressAPIGW || sleeps {
+		n += alarmMetrics5xxECS
 	}
 	return n + targetTrackingPolicies*alarmsPerTargetTrack
 }

@@ -250,3 +250,156 @@ func TestVpcLinkSubnetsPinnedToSupportedZones(t *testing.T) {
 		t.Errorf("alb in ap-northeast-3: %v", err)
 	}
 }
+
+// alarmProps returns the properties of the alarm id in the main template.
+func alarmProps(t *testing.T, s *spec.Spec, id string) map[string]any {
+	t.Helper()
+	a := resourcesOfType(generic(t, build(t, s).Main), "AWS::CloudWatch::Alarm")[id]
+	if a == nil {
+		t.Fatalf("no alarm %s", id)
+	}
+	return a
+}
+
+// metricsByID indexes a metric-math alarm's metrics, and returns its
+// expression.
+func metricsByID(a map[string]any) (map[string]map[string]any, string) {
+	out := map[string]map[string]any{}
+	expr := ""
+	for _, m := range a["Metrics"].([]any) {
+		mm := m.(map[string]any)
+		out[mm["Id"].(string)] = mm
+		if e, ok := mm["Expression"].(string); ok && mm["ReturnData"] == true {
+			expr = e
+		}
+	}
+	return out, expr
+}
+
+// Item 9: the alarms fire when they should. The throttle alarm reads
+// GSI1's throttle events as well as the table's; the ALB's 5xx rate counts
+// the load balancer's own 5xx (a total outage, no target registered,
+// raises only those); with a schedule, the 5xx rate is gated on a task
+// being there, so the asleep service's 503s do not fire it.
+func TestAlarmsThatFire(t *testing.T) {
+	throttles, expr := metricsByID(alarmProps(t, spec.Default(), "AlarmThrottles"))
+	var index []string
+	for id, m := range throttles {
+		if stat, ok := m["MetricStat"].(map[string]any); ok {
+			dims := fmt.Sprint(stat["Metric"].(map[string]any)["Dimensions"])
+			if strings.Contains(dims, "Name:GlobalSecondaryIndexName Value:"+IndexName) {
+				index = append(index, stat["Metric"].(map[string]any)["MetricName"].(string))
+				if !strings.Contains(expr, id) {
+					t.Errorf("throttles: %s is not in %q", id, expr)
+				}
+			}
+		}
+	}
+	slices.Sort(index)
+	if !slices.Equal(index, []string{"ReadThrottleEvents", "WriteThrottleEvents"}) {
+		t.Errorf("throttles: GSI1 metrics %v, want reads and writes", index)
+	}
+
+	alb, expr := metricsByID(alarmProps(t, spec.Default(), "Alarm5xx"))
+	var elb string
+	for id, m := range alb {
+		if stat, ok := m["MetricStat"].(map[string]any); ok && stat["Metric"].(map[string]any)["MetricName"] == "HTTPCode_ELB_5XX_Count" {
+			elb = id
+		}
+	}
+	if elb == "" || !strings.Contains(expr, elb) {
+		t.Fatalf("alb 5xx: no HTTPCode_ELB_5XX_Count in the rate %q", expr)
+	}
+	// No target registered: RequestCount and the targets' 5xx have no
+	// data, the load balancer answered 40 requests 503.
+	if rate := evalRate(t, expr, map[string]float64{elb: 40}); rate <= 5 {
+		t.Errorf("alb 5xx with no targets: rate %v does not fire (%s)", rate, expr)
+	}
+	if rate := evalRate(t, expr, map[string]float64{"requests": 1000, "errors": 2}); rate > 5 {
+		t.Errorf("alb 5xx, 2 of 1000: rate %v fires", rate)
+	}
+
+	for _, kind := range []string{spec.IngressAPIGW, spec.IngressALB} {
+		sched := variant(func(s *spec.Spec) {
+			s.Ingress.Kind = kind
+			s.Service.Schedule = &spec.Schedule{Timezone: "Europe/Berlin", Awake: "Mon-Fri 08:00-20:00"}
+		})
+		_, expr := metricsByID(alarmProps(t, sched, "Alarm5xx"))
+		// Asleep: no task reports CPU, none is registered, and every
+		// request gets a 5xx from the front door.
+		asleep := map[string]float64{"errors": 30, "requests": 30}
+		if kind == spec.IngressALB {
+			asleep = map[string]float64{"frontErrors": 30}
+		}
+		if rate := evalRate(t, expr, asleep); rate > 5 {
+			t.Errorf("%s with a schedule, asleep: rate %v fires on every request (%s)", kind, rate, expr)
+		}
+		awake := map[string]float64{"errors": 30, "requests": 100, "awake": 5}
+		if rate := evalRate(t, expr, awake); rate <= 5 {
+			t.Errorf("%s with a schedule, awake with 30%% errors: rate %v does not fire (%s)", kind, rate, expr)
+		}
+		if r := build(t, sched); r.AlarmMetrics > freeAlarmMetrics {
+			t.Errorf("%s with a schedule: %d alarm metrics, over the %d free", kind, r.AlarmMetrics, freeAlarmMetrics)
+		}
+	}
+}
+
+// evalRate evaluates the rate expressions the alarms use for one period,
+// with metrics absent from values having no data (FILL(x, 0) gives 0; a
+// bare reference to a metric without data makes the result missing,
+// which the alarms treat as not breaching: returned as 0). It knows the
+// few forms observability.go writes: IF(cond, 100 * a / b, 0) where cond
+// is terms joined by AND, each "x > 0", and a, b are FILL sums or MAX.
+func evalRate(t *testing.T, expr string, values map[string]float64) float64 {
+	t.Helper()
+	inner, ok := strings.CutPrefix(expr, "IF(")
+	if !ok || !strings.HasSuffix(inner, ", 0)") {
+		t.Fatalf("unexpected expression %q", expr)
+	}
+	inner = strings.TrimSuffix(inner, ", 0)")
+	cond, rest, ok := strings.Cut(inner, ", 100 * ")
+	if !ok {
+		t.Fatalf("unexpected expression %q", expr)
+	}
+	num, den, ok := strings.Cut(rest, " / ")
+	if !ok {
+		t.Fatalf("unexpected expression %q", expr)
+	}
+	var term func(string) float64
+	term = func(s string) float64 {
+		s = strings.TrimSpace(s)
+		switch {
+		case strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")"):
+			return term(s[1 : len(s)-1])
+		case strings.Contains(s, " + "):
+			sum := 0.0
+			for _, p := range strings.Split(s, " + ") {
+				sum += term(p)
+			}
+			return sum
+		case strings.HasPrefix(s, "MAX([") && strings.HasSuffix(s, "])"):
+			m := 0.0
+			for _, p := range strings.Split(s[5:len(s)-2], ", FILL") {
+				if !strings.HasPrefix(p, "FILL") {
+					p = "FILL" + p
+				}
+				m = max(m, term(p))
+			}
+			return m
+		case strings.HasPrefix(s, "FILL(") && strings.HasSuffix(s, ", 0)"):
+			return values[s[5:len(s)-4]]
+		}
+		t.Fatalf("unexpected term %q in %q", s, expr)
+		return 0
+	}
+	for _, c := range strings.Split(cond, " AND ") {
+		lhs, ok := strings.CutSuffix(c, " > 0")
+		if !ok {
+			t.Fatalf("unexpected condition %q in %q", c, expr)
+		}
+		if term(lhs) <= 0 {
+			return 0
+		}
+	}
+	return 100 * term(num) / term(den)
+}

@@ -53,11 +53,22 @@ func (b *builder) observability() {
 		b.albAlarms()
 		widgets = append(ecsWidgets(), albWidgets()...)
 	}
-	b.alarm("AlarmThrottles", "dynamodb-throttles", "DynamoDB throttled reads or writes: raise table read/write or use billing on-demand", cfn.Props{
+	// Throttling on GSI1 is reported under the index's own dimension
+	// (TableName and GlobalSecondaryIndexName), not the table's
+	// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html):
+	// an alarm on the table alone misses a throttled index, and a
+	// throttled index write throttles the table write that caused it.
+	table := dim("TableName", cfn.Ref("Table"))
+	index := dim("GlobalSecondaryIndexName", IndexName)
+	b.alarm("AlarmThrottles", "dynamodb-throttles", "DynamoDB throttled reads or writes on the table or GSI1: raise table read/write or use billing on-demand", cfn.Props{
 		"Metrics": []any{
-			metricStat("reads", "AWS/DynamoDB", "ReadThrottleEvents", "Sum", 300, dim("TableName", cfn.Ref("Table"))),
-			metricStat("writes", "AWS/DynamoDB", "WriteThrottleEvents", "Sum", 300, dim("TableName", cfn.Ref("Table"))),
-			expression("throttles", "reads + writes", "throttled requests"),
+			metricStat("reads", "AWS/DynamoDB", "ReadThrottleEvents", "Sum", 300, table),
+			metricStat("writes", "AWS/DynamoDB", "WriteThrottleEvents", "Sum", 300, table),
+			metricStat("indexReads", "AWS/DynamoDB", "ReadThrottleEvents", "Sum", 300, table, index),
+			metricStat("indexWrites", "AWS/DynamoDB", "WriteThrottleEvents", "Sum", 300, table, index),
+			// FILL: a series without throttles has no data points, and a
+			// sum with a missing operand would be missing too.
+			expression("throttles", "FILL(reads, 0) + FILL(writes, 0) + FILL(indexReads, 0) + FILL(indexWrites, 0)", "throttled requests"),
 		},
 		"ComparisonOperator": "GreaterThanThreshold",
 		"Threshold":          0,
@@ -88,20 +99,70 @@ func (b *builder) alarm(id, suffix, description string, props cfn.Props) {
 	b.add(PartObservability, id, "AWS::CloudWatch::Alarm", props)
 }
 
-// errorRateAlarm (Alarm5xx) fires when more than 5% of the requests
-// (totalMetric, called totalID in the expression) over 5 minutes are
-// errors (errorsMetric): the same alarm for every front door.
-func (b *builder) errorRateAlarm(suffix, description, label, namespace string, d map[string]any, errorsMetric, totalID, totalMetric string) {
-	b.alarm("Alarm5xx", suffix, description, cfn.Props{
-		"Metrics": []any{
-			metricStat("errors", namespace, errorsMetric, "Sum", 300, d),
-			metricStat(totalID, namespace, totalMetric, "Sum", 300, d),
-			expression("rate", fmt.Sprintf("IF(%[1]s > 0, 100 * errors / %[1]s, 0)", totalID), label),
-		},
+// errorRate is the Alarm5xx of one front door: more than 5% of its
+// requests over 5 minutes were errors.
+type errorRate struct {
+	suffix, description, label, namespace string
+	dims                                  map[string]any
+	errors                                string // the error count metric
+	total                                 string // the request count metric
+	// uncounted is an error metric the front door does not count in
+	// total (the ALB's own 5xx: RequestCount counts only requests for
+	// which a target was chosen), or "".
+	uncounted string
+}
+
+// errorRateAlarm adds the alarm. While the service sleeps (a schedule or
+// service.idle) the front door answers every request with a 5xx, and the
+// alarm would fire on each, so then the rate counts only periods in which
+// a task was there to answer:
+//   - behind the ALB, periods in which RequestCount is above zero: it counts
+//     only requests for which a target was chosen, and with targets
+//     registered, even all unhealthy, the load balancer routes to them
+//     (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html);
+//   - otherwise, periods in which a task reported CPU (AWS/ECS
+//     CPUUtilization, free, sent only while tasks run
+//     (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/available-metrics.html)).
+//
+// The price: a service that cannot start any task while it should be
+// awake is not reported here; `lowfare status` shows it. Every variant
+// reads three metrics, so the alarms stay within CloudWatch's 10 free.
+func (b *builder) errorRateAlarm(r errorRate) {
+	errs, total := "FILL(errors, 0)", "FILL(requests, 0)"
+	metrics := []any{
+		metricStat("errors", r.namespace, r.errors, "Sum", 300, r.dims),
+		metricStat("requests", r.namespace, r.total, "Sum", 300, r.dims),
+	}
+	cond := total + " > 0"
+	switch {
+	case r.uncounted != "":
+		metrics = append(metrics, metricStat("frontErrors", r.namespace, r.uncounted, "Sum", 300, r.dims))
+		errs = "(FILL(errors, 0) + FILL(frontErrors, 0))"
+		if !b.sleeps() {
+			// The front door's own errors also count as requests where it
+			// answered them without a target: with no registered target
+			// at all the rate is 100%, not 0/0.
+			total = "MAX([FILL(requests, 0), FILL(frontErrors, 0)])"
+			cond = total + " > 0"
+		}
+	case b.sleeps():
+		metrics = append(metrics, metricStat("awake", "AWS/ECS", "CPUUtilization", "SampleCount", 300,
+			dim("ClusterName", cfn.Ref("Cluster")), dim("ServiceName", cfn.GetAtt("Service", "Name"))))
+		cond = "FILL(awake, 0) > 0 AND " + cond
+	}
+	metrics = append(metrics, expression("rate", fmt.Sprintf("IF(%s, 100 * %s / %s, 0)", cond, errs, total), r.label))
+	b.alarm("Alarm5xx", r.suffix, r.description, cfn.Props{
+		"Metrics":            metrics,
 		"ComparisonOperator": "GreaterThanThreshold",
 		"Threshold":          5,
 		"EvaluationPeriods":  1,
 	})
+}
+
+// sleeps reports whether the ECS service is at zero tasks at times by
+// design: a schedule (profile free) or service.idle.
+func (b *builder) sleeps() bool {
+	return b.s.ECS() && b.s.Profile != spec.ProfileHA && (b.s.Service.Schedule != nil || b.s.Service.Idle != nil)
 }
 
 // p95Alarm (AlarmLatency) fires when the p95 of metric stays above
@@ -121,26 +182,25 @@ func (b *builder) p95Alarm(suffix, description, namespace, metric string, thresh
 
 func (b *builder) albAlarms() {
 	lb := dim("LoadBalancer", cfn.GetAtt("LoadBalancer", "LoadBalancerFullName"))
-	tg := dim("TargetGroup", cfn.GetAtt("TargetGroup", "TargetGroupFullName"))
-	b.errorRateAlarm("5xx-rate", "More than 5% of requests answered 5xx over 5 minutes", "5xx percent",
-		"AWS/ApplicationELB", lb, "HTTPCode_Target_5XX_Count", "requests", "RequestCount")
+	// HTTPCode_ELB_5XX_Count is the load balancer's own 5xx (no healthy
+	// target, a target that reset or timed out): a total outage raises
+	// only this one, never HTTPCode_Target_5XX_Count
+	// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html).
+	b.errorRateAlarm(errorRate{suffix: "5xx-rate", description: "More than 5% of requests answered 5xx (by the tasks or the load balancer) over 5 minutes",
+		label: "5xx percent", namespace: "AWS/ApplicationELB", dims: lb,
+		errors: "HTTPCode_Target_5XX_Count", total: "RequestCount", uncounted: "HTTPCode_ELB_5XX_Count"})
 	b.p95Alarm("p95-latency", "p95 response time above 1 s for 10 minutes", "AWS/ApplicationELB", "TargetResponseTime", 1, lb) // seconds
-	b.alarm("AlarmUnhealthy", "unhealthy-targets", "A task fails its health check", cfn.Props{
-		"Namespace":          "AWS/ApplicationELB",
-		"MetricName":         "UnHealthyHostCount",
-		"Dimensions":         []any{tg, lb},
-		"Statistic":          "Maximum",
-		"Period":             60,
-		"EvaluationPeriods":  3,
-		"Threshold":          0,
-		"ComparisonOperator": "GreaterThanThreshold",
-	})
+	// No UnHealthyHostCount alarm: the 5xx rate above now counts the load
+	// balancer's own 5xx, which is what users get when no task answers,
+	// and the two throttle metrics of GSI1 need its place among the 10
+	// free alarm metrics. A failing task is replaced by ECS (its container
+	// health check) and shows in `lowfare status` (targets).
 }
 
 func (b *builder) apiAlarms() {
 	api := dim("ApiId", cfn.Ref("HttpApi"))
-	b.errorRateAlarm("5xx-rate", "More than 5% of requests answered 5xx over 5 minutes", "5xx percent",
-		"AWS/ApiGateway", api, "5xx", "requests", "Count")
+	b.errorRateAlarm(errorRate{suffix: "5xx-rate", description: "More than 5% of requests answered 5xx over 5 minutes",
+		label: "5xx percent", namespace: "AWS/ApiGateway", dims: api, errors: "5xx", total: "Count"})
 	b.p95Alarm("p95-latency", "p95 latency above 1 s for 10 minutes", "AWS/ApiGateway", "Latency", 1000, api) // milliseconds
 	// No target group, so no unhealthy-target metric: a failing task is
 	// replaced by ECS (container health check) and shows as 5xx above.
@@ -148,8 +208,8 @@ func (b *builder) apiAlarms() {
 
 func (b *builder) lambdaAlarms() {
 	fn := dim("FunctionName", cfn.Ref("Function"))
-	b.errorRateAlarm("error-rate", "More than 5% of invocations failed over 5 minutes", "error percent",
-		"AWS/Lambda", fn, "Errors", "invocations", "Invocations")
+	b.errorRateAlarm(errorRate{suffix: "error-rate", description: "More than 5% of invocations failed over 5 minutes",
+		label: "error percent", namespace: "AWS/Lambda", dims: fn, errors: "Errors", total: "Invocations"})
 	b.p95Alarm("p95-duration", "p95 duration above 1 s for 10 minutes", "AWS/Lambda", "Duration", 1000, fn) // milliseconds
 }
 
