@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -176,9 +175,7 @@ func runDeploy(ctx context.Context, opts *rootOptions, f *deployFlags, out, errO
 		if err != nil {
 			return err
 		}
-		ref := repo + ":" + image.Tag(built.Revision)
-		fmt.Fprintf(out, "Pushing %s\n", ref)
-		if imageURI, err = image.Push(ctx, built.Image, ref, auth); err != nil {
+		if imageURI, err = pushImage(ctx, out, built, repo+":"+image.Tag(built.Revision), auth); err != nil {
 			return err
 		}
 		markLive = func() error { return image.Retag(ctx, imageURI, stack.LiveImageTag, auth) }
@@ -206,29 +203,6 @@ func runDeploy(ctx context.Context, opts *rootOptions, f *deployFlags, out, errO
 // appStacks names the app's two stacks with their bodies, for preflight.
 func appStacks(s *spec.Spec, bootBody, mainBody []byte) preflight.Stacks {
 	return preflight.Stacks{Main: s.StackName(), Bootstrap: s.BootstrapStackName(), MainBody: mainBody, BootstrapBody: bootBody}
-}
-
-// buildImage builds service.image in the spec file's directory.
-func buildImage(ctx context.Context, file string, s *spec.Spec, out, errOut io.Writer) (*image.Built, error) {
-	dir, err := filepath.Abs(filepath.Dir(file))
-	if err != nil {
-		return nil, err
-	}
-	goarch, err := image.GOARCH(s.Service.Arch)
-	if err != nil {
-		return nil, usageErrf("%s: service.arch: %v", file, err)
-	}
-	fmt.Fprintf(out, "Building %s for linux/%s\n", s.Service.Image, goarch)
-	built, err := image.Build(ctx, image.Options{Dir: dir, Package: s.Service.Image, Arch: s.Service.Arch, Log: errOut})
-	if err != nil {
-		return nil, err
-	}
-	rev := built.Revision
-	if rev == "" {
-		rev = "unknown (not a git checkout)"
-	}
-	fmt.Fprintf(out, "Image %s, %.1f MB, revision %s\n", built.Digest, float64(built.Size)/1e6, rev)
-	return built, nil
 }
 
 // dryRun prints both change sets and deletes them. The image is built (not

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/image"
+	"github.com/lowfare/lowfare/internal/spec"
 )
 
 type imageFlags struct {
@@ -37,8 +41,15 @@ func newImageCmd(opts *rootOptions) *cobra.Command {
 the spec file's directory) with CGO off and -trimpath for linux/<arch>, and
 assembles an OCI image without Docker and without a base image: the static
 binary at /app/<name>, this machine's CA bundle, an /etc/passwd entry for
-uid 65532 (the image's user), and the Go toolchain's timezone data. The same
-tree gives the same digest.
+uid 65532 (the image's user), the Go toolchain's timezone data, and
+lowfare's health probe at /lowfare/healthcheck (the container health check).
+For profile serverless the entrypoint is lowfare's Lambda adapter at
+/lowfare/lambda-adapter, which runs the app on $PORT and turns Lambda
+invocations into HTTP requests to it. The same tree gives the same digest.
+
+The first build downloads and compiles the module's dependencies (minutes
+for the AWS SDK); later builds reuse Go's build cache. Progress and elapsed
+time show as it goes.
 
 --push REF uploads it (ECR registries authenticate with
 ecr:GetAuthorizationToken; others with your Docker credentials, or none).`,
@@ -95,10 +106,171 @@ func runImageBuild(ctx context.Context, opts *rootOptions, f *imageFlags, out, e
 			return fmt.Errorf("reading registry credentials for %s: %w", ref.Context().RegistryStr(), err)
 		}
 	}
-	pushed, err := image.Push(ctx, built.Image, f.push, auth)
+	_, err = pushImage(ctx, out, built, f.push, auth)
+	return err
+}
+
+// buildImage builds service.image in the spec file's directory, for the
+// spec's architecture and profile, showing what it does as it goes.
+func buildImage(ctx context.Context, file string, s *spec.Spec, out, errOut io.Writer) (*image.Built, error) {
+	dir, err := filepath.Abs(filepath.Dir(file))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	fmt.Fprintf(out, "Pushed %s\n", pushed)
-	return nil
+	goarch, err := image.GOARCH(s.Service.Arch)
+	if err != nil {
+		return nil, usageErrf("%s: service.arch: %v", file, err)
+	}
+	kind := "for ECS"
+	if !s.ECS() {
+		kind = "for Lambda (the Lambda adapter runs the app)"
+	}
+	fmt.Fprintf(out, "Building %s for linux/%s, %s\n", s.Service.Image, goarch, kind)
+	p := newProgress(out, isTerminal(out))
+	built, err := image.Build(ctx, image.Options{
+		Dir: dir, Package: s.Service.Image, Arch: s.Service.Arch,
+		Serverless: !s.ECS(), Log: errOut, Step: p.step,
+	})
+	elapsed := p.stop()
+	if err != nil {
+		return nil, err
+	}
+	rev := built.Revision
+	if rev == "" {
+		rev = "unknown (not a git checkout)"
+	}
+	fmt.Fprintf(out, "Image %s, %.1f MB, revision %s (built in %s)\n", built.Digest, float64(built.Size)/1e6, rev, roundElapsed(elapsed))
+	return built, nil
+}
+
+// pushImage pushes the built image to ref and returns its reference by
+// digest, showing layers and bytes as they go.
+func pushImage(ctx context.Context, out io.Writer, built *image.Built, ref string, auth authn.Authenticator) (string, error) {
+	layers, err := built.Image.Layers()
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(out, "Pushing %s: %d layers, %s\n", ref, len(layers), megabytes(built.Size))
+	p := newProgress(out, isTerminal(out))
+	p.step("pushing")
+	pushed, err := image.Push(ctx, built.Image, ref, auth, func(pr image.Progress) {
+		p.detail(fmt.Sprintf("%s of %s", megabytes(pr.Done), megabytes(pr.Total)))
+	})
+	elapsed := p.stop()
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(out, "Pushed %s (in %s)\n", pushed, roundElapsed(elapsed))
+	return pushed, nil
+}
+
+func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
+
+func roundElapsed(d time.Duration) time.Duration {
+	if d < 10*time.Second {
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Second)
+}
+
+// progress shows what a long step is doing and for how long: on a
+// terminal one live line, redrawn every second; elsewhere (a log, CI) a
+// line when a step starts and one every progressEvery while it lasts, so
+// a slow first build is never silent.
+type progress struct {
+	out   io.Writer
+	live  bool
+	every time.Duration // between plain lines
+
+	mu      sync.Mutex
+	what    string
+	extra   string
+	began   time.Time // of the whole run
+	since   time.Time // of the current step
+	drawn   bool      // a live line is on screen
+	printed time.Time // last plain line
+	done    chan struct{}
+	exited  chan struct{}
+}
+
+const progressEvery = 5 * time.Second
+
+func newProgress(out io.Writer, live bool) *progress {
+	p := &progress{out: out, live: live, every: progressEvery, began: time.Now(), done: make(chan struct{}), exited: make(chan struct{})}
+	go p.run()
+	return p
+}
+
+func (p *progress) run() {
+	defer close(p.exited)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case now := <-t.C:
+			p.mu.Lock()
+			p.show(now, false)
+			p.mu.Unlock()
+		}
+	}
+}
+
+// step starts a step.
+func (p *progress) step(what string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.what, p.extra, p.since = what, "", time.Now()
+	p.show(p.since, true)
+}
+
+// detail sets the step's running detail (bytes pushed).
+func (p *progress) detail(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.extra = s
+	if p.live {
+		p.show(time.Now(), false)
+	}
+}
+
+// show draws the current step; started says it has just begun. Callers
+// hold mu.
+func (p *progress) show(now time.Time, started bool) {
+	if p.what == "" {
+		return
+	}
+	line := p.what
+	if p.extra != "" {
+		line += ": " + p.extra
+	}
+	if p.live {
+		fmt.Fprintf(p.out, "\r\033[K  %s (%s)", line, now.Sub(p.since).Truncate(time.Second))
+		p.drawn = true
+		return
+	}
+	if started {
+		fmt.Fprintf(p.out, "  %s\n", line)
+		p.printed = now
+		return
+	}
+	if now.Sub(p.printed) >= p.every {
+		fmt.Fprintf(p.out, "  ... %s, %s elapsed\n", line, now.Sub(p.since).Truncate(time.Second))
+		p.printed = now
+	}
+}
+
+// stop ends the display (clearing a live line) and returns the time since
+// newProgress.
+func (p *progress) stop() time.Duration {
+	close(p.done)
+	<-p.exited
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprint(p.out, "\r\033[K")
+		p.drawn = false
+	}
+	return time.Since(p.began)
 }

@@ -1,6 +1,9 @@
 // Package image turns a Go main package into a small OCI image without
 // Docker: the static binary, CA certificates, a passwd entry for the
-// non-root user and timezone data, each in its own layer, on no base image.
+// non-root user, timezone data and lowfare's helpers (the health probe at
+// spec.HealthProbe; for profile serverless the Lambda adapter at
+// spec.LambdaAdapter, which becomes the entrypoint), each in its own layer,
+// on no base image.
 //
 // The result is reproducible: the same source tree (and the same Go
 // toolchain and CA bundle) gives the same digest, because every input that
@@ -79,8 +82,14 @@ type Options struct {
 	Created time.Time
 	// CACerts is the CA bundle on this machine; empty means DefaultCerts.
 	CACerts string
+	// Serverless builds the image for profile serverless: the Lambda
+	// adapter is its entrypoint, with the app's binary as its argument.
+	Serverless bool
 	// Log receives the go build output; nil discards it.
 	Log io.Writer
+	// Step, when set, is told what the build is doing as each step
+	// starts (for progress output); the build never waits on it.
+	Step func(what string)
 }
 
 // Built is an image ready to push.
@@ -136,7 +145,12 @@ func Build(ctx context.Context, o Options) (*Built, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
+	step := o.Step
+	if step == nil {
+		step = func(string) {}
+	}
 	bin := filepath.Join(tmp, name)
+	step(fmt.Sprintf("go build %s for linux/%s (the first build downloads and compiles its dependencies, which can take minutes)", o.Package, goarch))
 	if err := goBuild(ctx, o.Dir, o.Package, goarch, bin, o.Log); err != nil {
 		return nil, err
 	}
@@ -144,6 +158,27 @@ func Build(ctx context.Context, o Options) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
+	goroot, goVersion, err := toolchain(ctx)
+	if err != nil {
+		return nil, err
+	}
+	helpers := "health probe"
+	if o.Serverless {
+		helpers = "health probe and Lambda adapter"
+	}
+	step("building lowfare's " + helpers + " for linux/" + goarch + " (cached after the first build)")
+	cache := helperCache()
+	probe, err := helperBinary(ctx, cache, probePackage, goarch, goVersion)
+	if err != nil {
+		return nil, err
+	}
+	var adapter []byte
+	if o.Serverless {
+		if adapter, err = helperBinary(ctx, cache, adapterPackage, goarch, goVersion); err != nil {
+			return nil, err
+		}
+	}
+	step("assembling the image layers")
 	certsPath := o.CACerts
 	if certsPath == "" {
 		certsPath = DefaultCerts
@@ -152,15 +187,17 @@ func Build(ctx context.Context, o Options) (*Built, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the CA bundle to put in the image: %w (install ca-certificates, or pass another bundle)", err)
 	}
-	zoneinfo, err := toolchainZoneinfo(ctx)
+	zoneinfo, err := os.ReadFile(filepath.Join(goroot, "lib", "time", "zoneinfo.zip"))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading the Go toolchain's timezone data: %w", err)
 	}
 	img, err := Assemble(Files{
 		Name:     name,
 		Binary:   binary,
 		CACerts:  certs,
 		ZoneInfo: zoneinfo,
+		Probe:    probe,
+		Adapter:  adapter,
 	}, goarch, rev, created)
 	if err != nil {
 		return nil, err
@@ -182,6 +219,11 @@ type Files struct {
 	Binary   []byte
 	CACerts  []byte
 	ZoneInfo []byte // a zip of the zoneinfo tree, as Go ships it; nil leaves it out
+	Probe    []byte // the health probe, at spec.HealthProbe; nil leaves it out
+	// Adapter is the Lambda adapter, at spec.LambdaAdapter; when set it is
+	// the entrypoint and runs the app. nil builds an image whose entrypoint
+	// is the app itself.
+	Adapter []byte
 }
 
 // Assemble builds the image from its files. It is pure: the same inputs
@@ -214,6 +256,23 @@ func Assemble(f Files, goarch, revision string, created time.Time) (v1.Image, er
 		}
 		layers = append(layers, mutate.Addendum{Layer: tz, History: history(created, "lowfare: timezone data from the Go toolchain")})
 	}
+	if f.Probe != nil || f.Adapter != nil {
+		// lowfare's helpers change with lowfare, not with the app: their
+		// layer comes before the app's.
+		dir := strings.TrimPrefix(path.Dir(spec.HealthProbe), "/") + "/"
+		entries := []entry{{name: dir, dir: true, mode: 0o755}}
+		if f.Probe != nil {
+			entries = append(entries, entry{name: strings.TrimPrefix(spec.HealthProbe, "/"), mode: 0o755, data: f.Probe})
+		}
+		if f.Adapter != nil {
+			entries = append(entries, entry{name: strings.TrimPrefix(spec.LambdaAdapter, "/"), mode: 0o755, data: f.Adapter})
+		}
+		l, err := tarLayer(entries)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, mutate.Addendum{Layer: l, History: history(created, "lowfare: health probe and Lambda adapter")})
+	}
 	// The binary goes last: a code-only change replaces one layer.
 	app, err := tarLayer([]entry{
 		{name: "app/", dir: true, mode: 0o755},
@@ -224,6 +283,10 @@ func Assemble(f Files, goarch, revision string, created time.Time) (v1.Image, er
 	}
 	layers = append(layers, mutate.Addendum{Layer: app, History: history(created, "lowfare: go build "+f.Name)})
 
+	entrypoint := []string{BinDir + "/" + f.Name}
+	if f.Adapter != nil {
+		entrypoint = append([]string{spec.LambdaAdapter}, entrypoint...)
+	}
 	labels := map[string]string{}
 	if revision != "" {
 		labels[RevisionKey] = revision
@@ -235,7 +298,7 @@ func Assemble(f Files, goarch, revision string, created time.Time) (v1.Image, er
 		OS:           "linux",
 		Config: v1.Config{
 			User:       fmt.Sprintf("%d:%d", UID, GID),
-			Entrypoint: []string{BinDir + "/" + f.Name},
+			Entrypoint: entrypoint,
 			Env: []string{
 				"PATH=/app:/usr/local/bin:/usr/bin:/bin",
 				"SSL_CERT_FILE=" + CACertPath,
@@ -356,20 +419,21 @@ func releaseGOFLAGS(flags string) string {
 	return strings.Join(keep, " ")
 }
 
-// toolchainZoneinfo reads $GOROOT/lib/time/zoneinfo.zip.
-func toolchainZoneinfo(ctx context.Context) ([]byte, error) {
+// toolchain asks the Go toolchain for its GOROOT (whose
+// lib/time/zoneinfo.zip the image carries) and its version (which keys the
+// helper cache).
+func toolchain(ctx context.Context) (goroot, version string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "env", "GOROOT").Output()
+	out, err := exec.CommandContext(ctx, "go", "env", "GOROOT", "GOVERSION").Output()
 	if err != nil {
-		return nil, fmt.Errorf("go env GOROOT: %w", err)
+		return "", "", fmt.Errorf("go env GOROOT GOVERSION: %w", err)
 	}
-	p := filepath.Join(strings.TrimSpace(string(out)), "lib", "time", "zoneinfo.zip")
-	data, err := os.ReadFile(p)
-	if err != nil {
-		return nil, fmt.Errorf("reading the Go toolchain's timezone data: %w", err)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2 {
+		return "", "", fmt.Errorf("go env GOROOT GOVERSION: unexpected output %q", out)
 	}
-	return data, nil
+	return strings.TrimSpace(lines[0]), strings.TrimSpace(lines[1]), nil
 }
 
 func createdTime(t time.Time) (time.Time, error) {

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/lowfare/lowfare/internal/awsfake"
+	"github.com/lowfare/lowfare/internal/spec"
 )
 
 func testCtx(t *testing.T) context.Context {
@@ -66,13 +68,14 @@ func TestImageConfigAndFiles(t *testing.T) {
 	for _, tc := range []struct{ arch, goarch string }{{"arm64", "arm64"}, {"x86_64", "amd64"}} {
 		t.Run(tc.arch, func(t *testing.T) {
 			b := buildFixture(t, tc.arch, "abc")
-			assertConfig(t, b.Image, tc.goarch, "hello")
+			assertConfig(t, b.Image, tc.goarch, "hello", false)
 			files := imageFiles(t, b.Image)
 			for path, want := range map[string]struct {
 				mode int64
 				uid  int
 			}{
 				"app/hello":                           {0o755, 0},
+				"lowfare/healthcheck":                 {0o755, 0},
 				"etc/passwd":                          {0o644, 0},
 				"etc/group":                           {0o644, 0},
 				"etc/ssl/certs/ca-certificates.crt":   {0o644, 0},
@@ -100,8 +103,13 @@ func TestImageConfigAndFiles(t *testing.T) {
 			if !bytes.HasPrefix(files["usr/share/zoneinfo/Europe/Berlin"].data, []byte("TZif")) {
 				t.Error("Europe/Berlin is not a TZif file")
 			}
-			if bin := files["app/hello"].data; !bytes.HasPrefix(bin, []byte("\x7fELF")) {
-				t.Error("/app/hello is not an ELF binary")
+			for _, bin := range []string{"app/hello", "lowfare/healthcheck"} {
+				if !bytes.HasPrefix(files[bin].data, []byte("\x7fELF")) {
+					t.Errorf("/%s is not an ELF binary", bin)
+				}
+			}
+			if _, ok := files["lowfare/lambda-adapter"]; ok {
+				t.Error("an image for ECS carries the Lambda adapter")
 			}
 		})
 	}
@@ -129,7 +137,7 @@ func TestLinksImage(t *testing.T) {
 	if b.Size >= 15_000_000 {
 		t.Errorf("links image is %d bytes; want under 15 MB", b.Size)
 	}
-	assertConfig(t, b.Image, "arm64", "links")
+	assertConfig(t, b.Image, "arm64", "links", false)
 	roundTrip(t, b.Image)
 }
 
@@ -142,7 +150,7 @@ func roundTrip(t *testing.T, img v1.Image) {
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
-	byDigest, err := Push(testCtx(t), img, host+"/lowfare/app:abc", nil)
+	byDigest, err := Push(testCtx(t), img, host+"/lowfare/app:abc", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +235,9 @@ func assertSameImage(t *testing.T, want, got v1.Image) {
 	}
 }
 
-func assertConfig(t *testing.T, img v1.Image, arch, bin string) {
+// assertConfig checks the image config; the entrypoint is the app's binary,
+// or with serverless the Lambda adapter followed by it.
+func assertConfig(t *testing.T, img v1.Image, arch, bin string, serverless bool) {
 	t.Helper()
 	cf, err := img.ConfigFile()
 	if err != nil {
@@ -239,8 +249,12 @@ func assertConfig(t *testing.T, img v1.Image, arch, bin string) {
 	if cf.Config.User != "65532:65532" {
 		t.Errorf("user %q; want 65532:65532", cf.Config.User)
 	}
-	if len(cf.Config.Entrypoint) != 1 || cf.Config.Entrypoint[0] != "/app/"+bin {
-		t.Errorf("entrypoint %q; want [/app/%s]", cf.Config.Entrypoint, bin)
+	want := []string{"/app/" + bin}
+	if serverless {
+		want = []string{spec.LambdaAdapter, "/app/" + bin}
+	}
+	if !slices.Equal(cf.Config.Entrypoint, want) {
+		t.Errorf("entrypoint %q; want %q", cf.Config.Entrypoint, want)
 	}
 	if !cf.Created.Equal(time.Unix(0, 0)) {
 		t.Errorf("created %v; want the epoch", cf.Created)
@@ -391,10 +405,10 @@ func TestPushWithECRToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Push(testCtx(t), img, host+"/links:r", nil); err == nil {
+	if _, err := Push(testCtx(t), img, host+"/links:r", nil, nil); err == nil {
 		t.Fatal("anonymous push to an authenticated registry succeeded")
 	}
-	if _, err := Push(testCtx(t), img, host+"/links:r", auth); err != nil {
+	if _, err := Push(testCtx(t), img, host+"/links:r", auth, nil); err != nil {
 		t.Fatalf("push with the ECR token: %v", err)
 	}
 	if got := fake.Calls(); len(got) != 1 || got[0] != "GetAuthorizationToken" {

@@ -19,10 +19,17 @@ import (
 // PushTimeout bounds one push (all layers).
 const PushTimeout = 10 * time.Minute
 
+// Progress is how far a push is: bytes of the layers and config uploaded
+// (or found already in the registry) out of the total.
+type Progress struct {
+	Done, Total int64
+}
+
 // Push uploads img as ref (repo:tag) and returns the reference by digest
 // (repo@sha256:...), which is what a deploy should run: a tag can move, a
-// digest cannot.
-func Push(ctx context.Context, img v1.Image, ref string, auth authn.Authenticator) (string, error) {
+// digest cannot. onProgress, when set, is called as bytes go out, from
+// another goroutine; a successful Push returns after its last call.
+func Push(ctx context.Context, img v1.Image, ref string, auth authn.Authenticator, onProgress func(Progress)) (string, error) {
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		return "", fmt.Errorf("image reference %q: %w", ref, err)
@@ -32,9 +39,29 @@ func Push(ctx context.Context, img v1.Image, ref string, auth authn.Authenticato
 	}
 	ctx, cancel := context.WithTimeout(ctx, PushTimeout)
 	defer cancel()
-	if err := remote.Write(r, img, remote.WithAuth(auth), remote.WithContext(ctx)); err != nil {
+	opts := []remote.Option{remote.WithAuth(auth), remote.WithContext(ctx)}
+	done := make(chan struct{})
+	if onProgress != nil {
+		updates := make(chan v1.Update, 16)
+		opts = append(opts, remote.WithProgress(updates))
+		go func() {
+			defer close(done)
+			// remote.Write closes updates when it returns.
+			for u := range updates {
+				if u.Error == nil {
+					onProgress(Progress{Done: u.Complete, Total: u.Total})
+				}
+			}
+		}()
+	} else {
+		close(done)
+	}
+	if err := remote.Write(r, img, opts...); err != nil {
+		// Not waiting on done: remote.Write leaves updates open when it
+		// rejects its options before it starts.
 		return "", fmt.Errorf("pushing %s: %w", r, err)
 	}
+	<-done
 	d, err := img.Digest()
 	if err != nil {
 		return "", err

@@ -1,0 +1,245 @@
+// Command lambda-adapter is the entrypoint of the images lowfare builds for
+// profile serverless, at spec.LambdaAdapter (/lowfare/lambda-adapter):
+//
+//	lambda-adapter APP [ARGS...]
+//
+// It starts the app (an ordinary HTTP service following lowfare's app
+// contract) on 127.0.0.1:$PORT (8080 when unset), waits until it listens,
+// then serves the Lambda Runtime API loop: each invocation (a function URL
+// or HTTP API event, payload 2.0, or an API Gateway REST API event,
+// payload 1.0) becomes one HTTP request to the app, and the app's answer
+// becomes the invocation's response.
+//
+// The app does not see AWS_LAMBDA_RUNTIME_API, so an app that would serve
+// Lambda itself does not compete with the adapter for events. Outside
+// Lambda (no AWS_LAMBDA_RUNTIME_API) the adapter simply runs the app in
+// its place, so the same image also runs as a plain container.
+//
+// It uses the standard library only, so it adds little to the image.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// readyTimeout is a backstop for an app that neither listens nor exits;
+// Lambda's own init timeout normally ends the wait first.
+const readyTimeout = 10 * time.Minute
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Environ(), os.Stderr))
+}
+
+func run(args, environ []string, stderr io.Writer) int {
+	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "lambda-adapter: "+format+"\n", a...) }
+	if len(args) == 0 {
+		logf("usage: lambda-adapter APP [ARGS...]")
+		return 2
+	}
+	api := lookup(environ, "AWS_LAMBDA_RUNTIME_API")
+	if api == "" {
+		// Not under Lambda: be the app.
+		bin, err := exec.LookPath(args[0])
+		if err == nil {
+			err = syscall.Exec(bin, args, environ)
+		}
+		logf("running %s: %v", args[0], err)
+		return 1
+	}
+	port := lookup(environ, "PORT")
+	if port == "" {
+		port = "8080"
+	}
+	ctx := context.Background()
+	rt := newRuntimeClient(api)
+	if err := rt.enableSIGTERM(ctx); err != nil {
+		logf("%v; the app gets no SIGTERM at shutdown", err)
+	}
+
+	app := exec.Command(args[0], args[1:]...)
+	app.Env = append(without(environ, "AWS_LAMBDA_RUNTIME_API", "PORT"), "PORT="+port)
+	app.Stdout, app.Stderr = os.Stdout, os.Stderr
+	if err := app.Start(); err != nil {
+		return initFailed(ctx, rt, logf, "Runtime.InvalidEntrypoint", fmt.Sprintf("starting the app %s: %v", args[0], err))
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- app.Wait() }()
+
+	// SIGTERM (Lambda's shutdown, enabled above) and SIGINT go to the
+	// app, whose exit ends the adapter.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		for s := range sigs {
+			_ = app.Process.Signal(s)
+		}
+	}()
+
+	addr := net.JoinHostPort("127.0.0.1", port)
+	if err := waitListening(addr, exited); err != nil {
+		_ = app.Process.Kill()
+		return initFailed(ctx, rt, logf, "Runtime.ExitError", err.Error())
+	}
+	go func() {
+		err := <-exited
+		// Whether Lambda stopped it or it crashed, the environment is
+		// done: Lambda starts a fresh one for the next event.
+		logf("the app exited: %v", describeExit(err))
+		if err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}()
+
+	fw := newForwarder("http://" + addr)
+	for {
+		inv, err := rt.next(ctx)
+		if err != nil {
+			logf("%v", err)
+			return 1
+		}
+		payload, lerr := fw.invoke(ctx, inv)
+		if lerr != nil {
+			logf("invocation %s: %s", inv.id, lerr.Message)
+			err = rt.fail(ctx, inv.id, *lerr)
+		} else {
+			err = rt.respond(ctx, inv.id, payload)
+		}
+		if err != nil {
+			logf("%v", err)
+			return 1
+		}
+	}
+}
+
+func initFailed(ctx context.Context, rt *runtimeClient, logf func(string, ...any), typ, msg string) int {
+	logf("%s", msg)
+	if err := rt.initFail(ctx, lambdaError{Message: msg, Type: typ}); err != nil {
+		logf("%v", err)
+	}
+	return 1
+}
+
+// waitListening returns once something accepts connections on addr, or
+// with an error when the app exits first or readyTimeout passes.
+func waitListening(addr string, exited <-chan error) error {
+	deadline := time.Now().Add(readyTimeout)
+	wait := 5 * time.Millisecond
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("the app exited before it listened on %s: %s", addr, describeExit(err))
+		case <-time.After(wait):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the app did not listen on %s within %s (does it read $PORT?)", addr, readyTimeout)
+		}
+		wait = min(wait*2, 100*time.Millisecond)
+	}
+}
+
+func describeExit(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
+
+// forwarder sends invocations to the app.
+type forwarder struct {
+	base   string
+	client *http.Client
+}
+
+func newForwarder(base string) *forwarder {
+	return &forwarder{base: base, client: &http.Client{
+		Transport: &http.Transport{
+			Proxy:               nil, // the app is on this machine
+			DisableCompression:  true,
+			MaxIdleConnsPerHost: 4,
+			IdleConnTimeout:     90 * time.Second,
+		},
+		// The app's redirects go back to the caller, as from any proxy.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// invoke turns one invocation into a request to the app and its answer
+// into the response payload; an error is reported as the invocation's.
+func (f *forwarder) invoke(ctx context.Context, inv *invocation) ([]byte, *lambdaError) {
+	ev, err := parseEvent(inv.payload)
+	if err != nil {
+		return nil, &lambdaError{Type: "Adapter.InvalidEvent", Message: err.Error()}
+	}
+	if !inv.deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, inv.deadline)
+		defer cancel()
+	}
+	req, err := ev.request(ctx, f.base)
+	if err != nil {
+		return nil, &lambdaError{Type: "Adapter.InvalidEvent", Message: err.Error()}
+	}
+	if inv.traceID != "" && req.Header.Get("X-Amzn-Trace-Id") == "" {
+		req.Header.Set("X-Amzn-Trace-Id", inv.traceID)
+	}
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return nil, &lambdaError{Type: "Adapter.AppUnreachable", Message: fmt.Sprintf("%s %s: %v", req.Method, req.URL.RequestURI(), err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPayload+1))
+	if err != nil {
+		return nil, &lambdaError{Type: "Adapter.AppUnreachable", Message: fmt.Sprintf("%s %s: reading the answer: %v", req.Method, req.URL.RequestURI(), err)}
+	}
+	if len(body) > maxPayload {
+		return nil, &lambdaError{Type: "Adapter.ResponseTooLarge", Message: fmt.Sprintf("%s %s: the answer is over Lambda's %d-byte response limit", req.Method, req.URL.RequestURI(), maxPayload)}
+	}
+	payload, err := ev.encodeResponse(resp.StatusCode, resp.Header, body)
+	if err != nil {
+		return nil, &lambdaError{Type: "Adapter.InvalidResponse", Message: err.Error()}
+	}
+	if len(payload) > maxPayload {
+		return nil, &lambdaError{Type: "Adapter.ResponseTooLarge", Message: fmt.Sprintf("%s %s: the encoded answer (%d bytes, base64 adds a third) is over Lambda's %d-byte response limit", req.Method, req.URL.RequestURI(), len(payload), maxPayload)}
+	}
+	return payload, nil
+}
+
+func lookup(environ []string, name string) string {
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
+}
+
+func without(environ []string, names ...string) []string {
+	var out []string
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		drop := false
+		for _, n := range names {
+			drop = drop || k == n
+		}
+		if !drop {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

@@ -1,0 +1,146 @@
+package image
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// The helper binaries lowfare adds to the images it builds: the health
+// probe (spec.HealthProbe) in every image, the Lambda adapter
+// (spec.LambdaAdapter) in images for profile serverless.
+//
+// The user's module does not contain them, and lowfare may be a binary
+// installed with `go install`, far from its source tree. So their sources
+// are embedded here (standard-library-only main packages under probe/ and
+// adapter/) and compiled at image build time, for the image's GOARCH, in a
+// throwaway module of their own: nothing from the user's module (its
+// go.mod, vendor directory, GOFLAGS) can change them, and they need no
+// network. The results are cached by content (sources, Go version,
+// GOARCH) under the user cache directory, so only the first build for an
+// architecture compiles them.
+//
+//go:embed probe/main.go
+//go:embed adapter/main.go adapter/event.go adapter/runtime.go
+var helperSources embed.FS
+
+// helperModule is the throwaway module's path; its go directive is the
+// oldest Go the sources need (min, slices), so an older toolchain than
+// lowfare's own still builds them.
+const helperModule = "module lowfare.invalid/imagehelpers\n\ngo 1.22\n"
+
+// Helper packages (directories of helperSources).
+const (
+	probePackage   = "probe"
+	adapterPackage = "adapter"
+)
+
+// helperCache is where compiled helpers are kept: lowfare/image-helpers
+// under the user cache directory, or "" (no cache) when there is none.
+func helperCache() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "lowfare", "image-helpers")
+}
+
+// helperBinary returns the helper package pkg compiled for linux/goarch,
+// from cacheDir when it was built before ("" builds without a cache).
+func helperBinary(ctx context.Context, cacheDir, pkg, goarch, goVersion string) ([]byte, error) {
+	files, err := fs.Glob(helperSources, pkg+"/*.go")
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("lowfare carries no sources for the image helper %q", pkg)
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n%s\n", helperModule, goVersion, goarch)
+	for _, f := range files {
+		data, err := helperSources.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(h, "%s %d\n", f, len(data))
+		h.Write(data)
+	}
+	key := hex.EncodeToString(h.Sum(nil))[:32]
+
+	cached := ""
+	if cacheDir != "" {
+		cached = filepath.Join(cacheDir, key, pkg)
+		if data, err := os.ReadFile(cached); err == nil {
+			return data, nil
+		}
+	}
+	tmp, err := os.MkdirTemp("", "lowfare-helper-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	if err := os.WriteFile(filepath.Join(tmp, "go.mod"), []byte(helperModule), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(filepath.Join(tmp, pkg), 0o755); err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		data, _ := helperSources.ReadFile(f)
+		if err := os.WriteFile(filepath.Join(tmp, pkg, path.Base(f)), data, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	out := filepath.Join(tmp, "out")
+	if err := goBuildHelper(ctx, tmp, pkg, goarch, out); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		return nil, err
+	}
+	if cached != "" {
+		// Best effort: a cache that cannot be written only costs a
+		// rebuild next time. Rename makes the entry appear whole.
+		if err := os.MkdirAll(filepath.Dir(cached), 0o755); err == nil {
+			part := cached + ".part" + filepath.Base(tmp)
+			if os.WriteFile(part, data, 0o755) == nil && os.Rename(part, cached) != nil {
+				os.Remove(part)
+			}
+		}
+	}
+	return data, nil
+}
+
+// goBuildHelper compiles ./pkg of the throwaway module in dir. The
+// environment is the user's, minus what would tie the build to their
+// module (GOFLAGS such as -mod=vendor, a go.work).
+func goBuildHelper(ctx context.Context, dir, pkg, goarch, out string) error {
+	ctx, cancel := context.WithTimeout(ctx, BuildTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, "./"+pkg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch, "GOFLAGS=", "GOWORK=off", "GO111MODULE=on")
+	var stderr bytes.Buffer
+	cmd.Stdout = io.Discard
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return errors.New("building the image needs the Go toolchain: `go` is not on PATH")
+		}
+		msg := strings.TrimSpace(stderr.String())
+		if ctx.Err() != nil {
+			msg = ctx.Err().Error()
+		}
+		return fmt.Errorf("building lowfare's image helper %s (GOOS=linux GOARCH=%s) failed: %v\n%s", pkg, goarch, err, msg)
+	}
+	return nil
+}

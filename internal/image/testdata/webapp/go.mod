@@ -1,0 +1,3 @@
+module example.invalid/webapp
+
+go 1.22
