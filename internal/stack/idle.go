@@ -42,8 +42,10 @@ func ControllerSource(schedule bool) string {
 	if schedule {
 		p["HTMLClosed"], p["JSONClosed"] = wakepage.HTMLClosed, wakepage.JSONClosed
 	}
-	pages, err := json.Marshal(p)
-	if err != nil {
+	var pages bytes.Buffer
+	enc := json.NewEncoder(&pages)
+	enc.SetEscapeHTML(false) // Python reads < as it is; \u003c only hides it
+	if err := enc.Encode(p); err != nil {
 		panic(err) // strings only: cannot fail
 	}
 	// Full-line comments are for readers of idle_controller.py; the
@@ -54,7 +56,7 @@ func ControllerSource(schedule bool) string {
 			out = append(out, line)
 		}
 	}
-	return strings.Replace(strings.Join(out, "\n")+"\n", "__PAGES__", string(pages), 1)
+	return strings.Replace(strings.Join(out, "\n")+"\n", "__PAGES__", strings.TrimSpace(pages.String()), 1)
 }
 
 // ControllerCode is the controller as the template carries it (Code.ZipFile):

@@ -9,9 +9,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/testutil"
+	"github.com/lowfare/lowfare/internal/wakepage"
 )
 
 func idleSpec(kind, after string, schedule bool) *spec.Spec {
@@ -267,5 +269,70 @@ func TestIdleCfnLint(t *testing.T) {
 	}
 	if out, err := exec.Command(lint, files...).CombinedOutput(); err != nil {
 		t.Errorf("cfn-lint: %v\n%s", err, out)
+	}
+}
+
+// The controller's logic against moto_server with boto3 (the SDK its Lambda
+// runtime carries): testdata/idle/test_controller.py runs the source the
+// template carries and compares its pages with internal/wakepage's.
+func TestIdleControllerAgainstMoto(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts moto_server")
+	}
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not on PATH")
+	}
+	moto := testutil.Moto(t)
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAt, opens := time.Date(2026, 12, 5, 15, 0, 0, 0, berlin), time.Date(2026, 12, 7, 8, 0, 0, 0, berlin)
+	waking := wakepage.Page{Kind: wakepage.Waking, RetryAfter: idleRetryAfter}
+	closed := wakepage.Page{Kind: wakepage.Closed, Opens: opens}
+	expected, _ := json.Marshal(map[string]wakepage.Response{
+		"waking_html": wakepage.Render(waking, "text/html,application/xhtml+xml,*/*;q=0.8", time.Time{}),
+		"waking_json": wakepage.Render(waking, "application/json", time.Time{}),
+		"closed_html": wakepage.Render(closed, "text/html", closedAt),
+		"closed_json": wakepage.Render(closed, "application/json", closedAt),
+	})
+	cmd := exec.Command(python, "testdata/idle/test_controller.py")
+	cmd.Env = append(os.Environ(),
+		"MOTO_URL="+moto,
+		"CONTROLLER_PLAIN="+write("plain.py", ControllerSource(false)),
+		"CONTROLLER_SCHED="+write("sched.py", ControllerSource(true)),
+		"EXPECTED="+write("expected.json", string(expected)),
+	)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("controller tests failed: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+}
+
+// The inline loader runs: Python decompresses exactly ControllerSource.
+func TestIdleControllerCodeLoads(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not on PATH")
+	}
+	code := ControllerCode(true)
+	// Write out what exec would run instead of running it (that needs boto3
+	// and AWS): the loader's own decoding must give exactly the source.
+	out, err := exec.Command(python, "-c", strings.Replace(code, "exec(", "import sys; sys.stdout.buffer.write(", 1)).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != ControllerSource(true) {
+		t.Errorf("the loader's source differs from ControllerSource")
 	}
 }
