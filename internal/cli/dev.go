@@ -1,36 +1,70 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lowfare/lowfare/internal/devstack"
+	"github.com/lowfare/lowfare/internal/spec"
 )
 
-// newDevCmd runs the links service on this machine.
+// devFlags are the flags of `lowfare dev`.
+type devFlags struct {
+	file     string
+	port     int
+	data     string
+	endpoint string
+	quiet    bool
+	watch    bool
+	idle     time.Duration
+}
+
+// newDevCmd runs the spec's service (or, without a spec, links) on this
+// machine.
 func newDevCmd(_ *rootOptions) *cobra.Command {
-	o := devstack.Options{}
-	var quiet bool
+	f := &devFlags{}
 	cmd := &cobra.Command{
 		Use:   "dev",
-		Short: "Run the links service on this machine, no AWS account needed",
-		Long: `Run the links service on this machine against an in-process
+		Short: "Run your app (or, without a spec, links) on this machine, no AWS account needed",
+		Long: `Run the spec's service on this machine against an in-process
 DynamoDB-compatible endpoint (minidyn), so nothing but Go is needed.
 
-The service listens on 127.0.0.1 only. Its data survives restarts: the
-table is saved to a snapshot in the data directory every few seconds and
-on exit (Ctrl-C), and loaded on start. The admin token for DELETE comes
-from ADMIN_TOKEN, or is generated once and kept in the data directory
-(mode 0600).
+With a lowfare.yaml here (or -f), lowfare dev builds the Go main package
+of service.image for this machine and runs it with the app contract's
+environment (docs/apps.md): PORT, TABLE_NAME (a table with the stack's
+key schema, created on the local endpoint), AWS_ENDPOINT_URL_DYNAMODB,
+dummy credentials, the spec's env, and the spec's secrets, each from the
+environment or from the data directory's secrets.env (NAME=value lines).
+The app is served at 127.0.0.1:--port (default service.port); its output
+is shown; it is restarted when it exits. With --watch it is rebuilt and
+restarted when a Go file of its module changes (a failed build keeps the
+running one). With --idle (or the spec's service.idle.after) it is
+stopped after that long without a request, as the deployed service
+sleeps: the next request gets the waking page (503, Retry-After) and
+starts it.
 
-With --dynamodb-endpoint the service uses that endpoint instead (dynalite,
-DynamoDB Local, ...), with dummy credentials and no snapshot; the table is
-created there if it is missing.`,
-		Example: `  # start, then shorten a link, follow it and read its stats
+Without a spec it runs the reference service links in-process; its admin
+token for DELETE comes from ADMIN_TOKEN, or is generated once and kept in
+the data directory (mode 0600).
+
+Data survives restarts: the table is saved to a snapshot in the data
+directory every few seconds and on exit (Ctrl-C), and loaded on start.
+With --dynamodb-endpoint the app uses that endpoint instead (dynalite,
+DynamoDB Local, ...), with no snapshot.`,
+		Example: `  # your app: the spec in this directory, rebuilt on every save
+  lowfare dev --watch
+
+  # another spec; try the idle sleep with a short idle time
+  lowfare dev -f examples/guestbook/lowfare.yaml --idle 3s
+
+  # no spec: links; shorten a link, follow it and read its stats
   lowfare dev
   curl -si -X POST localhost:8080/api/links -H 'Content-Type: application/json' -d '{"url":"https://example.com","slug":"ex1"}'
   curl -si localhost:8080/ex1
@@ -38,48 +72,105 @@ created there if it is missing.`,
   curl -si -X DELETE -H "Authorization: Bearer $(cat .lowfare/dev/admin-token)" localhost:8080/api/links/ex1
 
   # another port and data directory
-  lowfare dev --port 9000 --data /tmp/links-data
+  lowfare dev --port 9000 --data /tmp/dev-data
 
   # against a dynalite started with: npx dynalite --port 4567
   lowfare dev --dynamodb-endpoint http://127.0.0.1:4567`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.Port < 0 || o.Port > 65535 {
-				return usageErrf("--port %d is out of range: use 1-65535, or 0 for any free port", o.Port)
-			}
-			if o.Endpoint != "" {
-				u, err := url.Parse(o.Endpoint)
-				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-					return usageErrf("--dynamodb-endpoint %q is not an http(s) URL, e.g. http://127.0.0.1:4567", o.Endpoint)
-				}
-			}
-			level := slog.LevelInfo
-			if quiet {
-				level = slog.LevelWarn
-			}
-			o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			o.AdminToken = os.Getenv("ADMIN_TOKEN")
-			out := cmd.OutOrStdout()
-			var snapshot string
-			o.Ready = func(i devstack.Info) {
-				snapshot = i.Snapshot
-				devstack.PrintInfo(out, i)
-			}
-			if err := devstack.Run(cmd.Context(), o); err != nil {
-				return err
-			}
-			if snapshot != "" {
-				fmt.Fprintf(out, "stopped; data saved in %s\n", snapshot)
-			} else {
-				fmt.Fprintln(out, "stopped")
-			}
-			return nil
+			return runDev(cmd, f)
 		},
 	}
-	f := cmd.Flags()
-	f.IntVar(&o.Port, "port", devstack.DefaultPort, "port to listen on (127.0.0.1); 0 picks a free one")
-	f.StringVar(&o.DataDir, "data", devstack.DefaultDataDir, "directory for the snapshot and the admin token")
-	f.StringVar(&o.Endpoint, "dynamodb-endpoint", "", "use this DynamoDB-compatible endpoint instead of the in-process one (no snapshot)")
-	f.BoolVarP(&quiet, "quiet", "q", false, "log only warnings, not every request")
+	fl := cmd.Flags()
+	addSpecFlag(cmd, &f.file)
+	fl.IntVar(&f.port, "port", devstack.DefaultPort, "port to serve on (127.0.0.1); 0 picks a free one (default: service.port, or 8080 for links)")
+	fl.StringVar(&f.data, "data", devstack.DefaultDataDir, "directory for the snapshot, secrets.env and the admin token")
+	fl.StringVar(&f.endpoint, "dynamodb-endpoint", "", "use this DynamoDB-compatible endpoint instead of the in-process one (no snapshot)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "log only warnings, not every request")
+	fl.BoolVar(&f.watch, "watch", false, "rebuild and restart the app when a Go file of its module changes")
+	fl.DurationVar(&f.idle, "idle", 0, "stop the app after this long without a request (overrides service.idle.after), e.g. 3s")
 	return cmd
+}
+
+func runDev(cmd *cobra.Command, f *devFlags) error {
+	if f.port < 0 || f.port > 65535 {
+		return usageErrf("--port %d is out of range: use 1-65535, or 0 for any free port", f.port)
+	}
+	if f.endpoint != "" {
+		u, err := url.Parse(f.endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usageErrf("--dynamodb-endpoint %q is not an http(s) URL, e.g. http://127.0.0.1:4567", f.endpoint)
+		}
+	}
+	if f.idle < 0 {
+		return usageErrf("--idle %s is negative: give a duration such as 3s or 15m", f.idle)
+	}
+	level := slog.LevelInfo
+	if f.quiet {
+		level = slog.LevelWarn
+	}
+	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+
+	explicit := cmd.Flags().Changed("file")
+	if _, err := os.Stat(f.file); !explicit && errors.Is(err, fs.ErrNotExist) {
+		if f.watch || f.idle > 0 {
+			return usageErrf("--watch and --idle run your app, and there is no %s here: pass -f with your spec, or run 'lowfare init'", f.file)
+		}
+		return runDevLinks(cmd, f, logger)
+	}
+	s, err := loadSpec(f.file)
+	if err != nil {
+		return err
+	}
+	if !s.Service.LocalPackage() {
+		return usageErrf("%s: service.image %q is an image reference: lowfare dev builds and runs a Go main package (such as . or ./cmd/server); point service.image at your package to run it here", f.file, s.Service.Image)
+	}
+	o := devstack.AppOptions{
+		Spec: s, SpecPath: f.file, Port: s.Service.Port, DataDir: f.data, Endpoint: f.endpoint,
+		Idle: devIdle(s, f.idle), Watch: f.watch,
+		AppOutput: cmd.ErrOrStderr(), Logger: logger,
+	}
+	if cmd.Flags().Changed("port") {
+		o.Port = f.port
+	}
+	out := cmd.OutOrStdout()
+	var snapshot string
+	o.Ready = func(i devstack.AppInfo) {
+		snapshot = i.Snapshot
+		devstack.PrintAppInfo(out, i)
+	}
+	if err := devstack.RunApp(cmd.Context(), o); err != nil {
+		return err
+	}
+	printStopped(out, snapshot)
+	return nil
+}
+
+// devIdle is the idle time of lowfare dev: --idle, else none.
+func devIdle(_ *spec.Spec, flag time.Duration) time.Duration {
+	return flag
+}
+
+func runDevLinks(cmd *cobra.Command, f *devFlags, logger *slog.Logger) error {
+	o := devstack.Options{Port: f.port, DataDir: f.data, Endpoint: f.endpoint, Logger: logger}
+	o.AdminToken = os.Getenv("ADMIN_TOKEN")
+	out := cmd.OutOrStdout()
+	var snapshot string
+	o.Ready = func(i devstack.Info) {
+		snapshot = i.Snapshot
+		devstack.PrintInfo(out, i)
+	}
+	if err := devstack.Run(cmd.Context(), o); err != nil {
+		return err
+	}
+	printStopped(out, snapshot)
+	return nil
+}
+
+func printStopped(out interface{ Write([]byte) (int, error) }, snapshot string) {
+	if snapshot != "" {
+		fmt.Fprintf(out, "stopped; data saved in %s\n", snapshot)
+	} else {
+		fmt.Fprintln(out, "stopped")
+	}
 }

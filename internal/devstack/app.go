@@ -1,0 +1,386 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lowfare/lowfare/internal/ddblocal"
+	"github.com/lowfare/lowfare/internal/links/store"
+	"github.com/lowfare/lowfare/internal/spec"
+)
+
+// Defaults of RunApp.
+const (
+	// DefaultStopTimeout is how long the app may take to exit after
+	// SIGTERM before it is killed: ECS's default stopTimeout.
+	DefaultStopTimeout = 30 * time.Second
+	// DefaultStartTimeout bounds a start: the build is done, so this is the
+	// app's own start-up until its health path answers 2xx.
+	DefaultStartTimeout = time.Minute
+	// DefaultWatchInterval is how often --watch looks at the sources.
+	DefaultWatchInterval = 500 * time.Millisecond
+)
+
+// AppOptions configure RunApp.
+type AppOptions struct {
+	Spec     *spec.Spec
+	SpecPath string // the spec file: service.image is relative to its directory
+	Port     int    // the port the app is served at on 127.0.0.1; 0: any free one
+	DataDir  string // "": DefaultDataDir
+	Endpoint string // a DynamoDB-compatible endpoint; "": in-process minidyn with a snapshot
+	// Idle stops the app after this long without a request; the next
+	// request gets the waking page and starts it again. 0: never.
+	Idle  time.Duration
+	Watch bool // rebuild and restart when the module's Go sources change
+	// Getenv looks up secrets in the environment of lowfare dev; nil: os.Getenv.
+	Getenv    func(string) string
+	AppOutput io.Writer    // the app's stdout and stderr; nil: discarded
+	Logger    *slog.Logger // lowfare dev's own messages; nil: discarded
+	Ready     func(AppInfo)
+
+	GoBin         string        // "": "go"
+	StopTimeout   time.Duration // 0: DefaultStopTimeout
+	StartTimeout  time.Duration // 0: DefaultStartTimeout
+	WatchInterval time.Duration // 0: DefaultWatchInterval
+}
+
+// AppInfo describes a running app for the banner.
+type AppInfo struct {
+	App         string // spec.App
+	URL         string // where the app is served, e.g. http://127.0.0.1:9090
+	Package     string // the package directory built
+	Endpoint    string // the DynamoDB endpoint
+	Table       string // TABLE_NAME
+	Snapshot    string // "" with an external endpoint
+	SecretsFile string // where secrets not in the environment are read from
+	Missing     []string
+	Idle        time.Duration
+	Watch       bool
+}
+
+// DevTable is the table name `lowfare dev` gives the spec's app.
+func DevTable(s *spec.Spec) string { return s.App + "-" + s.Env }
+
+// RunApp builds the spec's Go main package for this machine and runs it as
+// a child process with the app contract's environment (docs/apps.md): PORT,
+// TABLE_NAME on a DynamoDB endpoint on this machine, dummy credentials, the
+// spec's env and its secrets. A front server on o.Port forwards to it,
+// answers the waking page while it starts, restarts it when it exits and,
+// with o.Idle, stops it when nobody asks for it. It returns nil once ctx is
+// cancelled and everything has stopped.
+func RunApp(ctx context.Context, o AppOptions) error {
+	if err := o.fill(); err != nil {
+		return err
+	}
+	s := o.Spec
+	pkgDir, err := packageDir(o.SpecPath, s.Service.Image)
+	if err != nil {
+		return err
+	}
+	front, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.Port)))
+	if err != nil {
+		return fmt.Errorf("port %d is not free (%w): choose another with --port, or --port 0 for any free one", o.Port, err)
+	}
+	defer front.Close()
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return fmt.Errorf("creating the data directory: %w (choose another with --data)", err)
+	}
+	unlock, err := lockDataDir(o.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	secrets, missing, err := devSecrets(s.Service.Secrets, o.DataDir, o.Getenv)
+	if err != nil {
+		return err
+	}
+
+	info := AppInfo{
+		App: s.App, URL: "http://" + front.Addr().String(), Package: pkgDir,
+		Endpoint: o.Endpoint, Table: DevTable(s), SecretsFile: filepath.Join(o.DataDir, SecretsFile),
+		Missing: missing, Idle: o.Idle, Watch: o.Watch,
+	}
+	db, err := openDB(ctx, o.Endpoint, o.DataDir, info.Table, o.Logger)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	info.Endpoint, info.Snapshot = db.endpoint, db.snapshotPath()
+
+	b := &builder{goBin: o.GoBin, pkgDir: pkgDir, out: filepath.Join(o.DataDir, "bin")}
+	o.Logger.Info("building the app", "package", pkgDir)
+	began := time.Now()
+	bin, err := b.build(ctx)
+	if err != nil {
+		return err
+	}
+	o.Logger.Info("built", "package", pkgDir, "took", time.Since(began).Round(time.Millisecond))
+
+	env, appPort, err := appEnv(s, info, secrets)
+	if err != nil {
+		return err
+	}
+	sup := &supervisor{
+		env: env, port: appPort, healthPath: s.Service.Health.Path,
+		out: o.AppOutput, log: o.Logger, idle: o.Idle,
+		stopTimeout: o.StopTimeout, startTimeout: o.StartTimeout,
+		bins: make(chan string, 1), wake: make(chan struct{}, 1), first: make(chan error, 1),
+	}
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	supDone := make(chan error, 1)
+	go func() { supDone <- sup.run(runCtx, bin) }()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if o.Watch {
+		if root := moduleRoot(pkgDir); root != "" {
+			wg.Go(func() {
+				watch(runCtx, root, o.WatchInterval, func() {
+					o.Logger.Info("sources changed: rebuilding", "package", pkgDir)
+					nb, err := b.build(runCtx)
+					if err != nil {
+						if runCtx.Err() == nil {
+							o.Logger.Error("rebuild failed; the running app stays as it was", "err", err)
+						}
+						return
+					}
+					sup.replace(nb)
+				})
+			})
+		}
+	}
+	if err := sup.waitFirstStart(ctx); err != nil {
+		stopRun()
+		return errors.Join(err, <-supDone)
+	}
+
+	srv := &http.Server{
+		Handler:           sup.front(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(front) }()
+	if o.Ready != nil {
+		o.Ready(info)
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		stopRun()
+		return errors.Join(fmt.Errorf("serving %s: %w", info.URL, err), <-supDone)
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	stopRun()
+	runErr := <-supDone // the app has stopped (SIGTERM, then its stop budget)
+	return errors.Join(runErr, db.finalSnapshot(ctx))
+}
+
+func (o *AppOptions) fill() error {
+	if o.Spec == nil {
+		return errors.New("devstack: AppOptions.Spec is nil")
+	}
+	if !o.Spec.Service.LocalPackage() {
+		return fmt.Errorf("service.image %q is an image reference: lowfare dev builds and runs a Go main package (such as . or ./cmd/server)", o.Spec.Service.Image)
+	}
+	if o.Port < 0 || o.Port > 65535 {
+		return fmt.Errorf("port %d is out of range 0-65535", o.Port)
+	}
+	if o.DataDir == "" {
+		o.DataDir = DefaultDataDir
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.AppOutput == nil {
+		o.AppOutput = io.Discard
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.GoBin == "" {
+		o.GoBin = "go"
+	}
+	if o.StopTimeout <= 0 {
+		o.StopTimeout = DefaultStopTimeout
+	}
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = DefaultStartTimeout
+	}
+	if o.WatchInterval <= 0 {
+		o.WatchInterval = DefaultWatchInterval
+	}
+	return nil
+}
+
+// packageDir resolves service.image from the spec's directory, as the
+// image build does, and checks that it is a directory.
+func packageDir(specPath, image string) (string, error) {
+	dir := image
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(filepath.Dir(specPath), image)
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("service.image %q: %s is not a directory (it is resolved from the spec's directory): set service.image to the Go main package, such as . or ./cmd/server", image, dir)
+	}
+	return dir, nil
+}
+
+// appEnv is the app's environment: this process's, less anything that
+// could reach a real AWS account, plus the app contract's variables. It
+// returns the port the app listens on: PORT from the spec's env when it
+// sets one (the contract lets it), otherwise a free port of this machine.
+func appEnv(s *spec.Spec, info AppInfo, secrets map[string]string) ([]string, int, error) {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env,
+		"AWS_ACCESS_KEY_ID=lowfare-dev", "AWS_SECRET_ACCESS_KEY=lowfare-dev",
+		"AWS_REGION="+s.Region, "AWS_DEFAULT_REGION="+s.Region,
+		"AWS_ENDPOINT_URL_DYNAMODB="+info.Endpoint,
+		"AWS_EC2_METADATA_DISABLED=true",
+		"TABLE_NAME="+info.Table,
+	)
+	for _, k := range slices.Sorted(maps.Keys(s.Service.Env)) {
+		env = append(env, k+"="+s.Service.Env[k])
+	}
+	for _, k := range slices.Sorted(maps.Keys(secrets)) {
+		env = append(env, k+"="+secrets[k])
+	}
+	if p, ok := s.Service.Env["PORT"]; ok {
+		port, err := strconv.Atoi(p)
+		if err != nil || port < 1 || port > 65535 {
+			return nil, 0, fmt.Errorf("service.env.PORT %q is not a port number", p)
+		}
+		return env, port, nil
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, 0, err
+	}
+	return append(env, "PORT="+strconv.Itoa(port)), port, nil
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port for the app: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// devDB is the table's DynamoDB endpoint: in-process minidyn with a
+// snapshot, or the endpoint the user named.
+type devDB struct {
+	endpoint string
+	snap     *snapshotter
+	stop     func()
+	wg       sync.WaitGroup
+	cancel   context.CancelFunc
+}
+
+func openDB(ctx context.Context, endpoint, dataDir, table string, log *slog.Logger) (*devDB, error) {
+	db := &devDB{endpoint: endpoint, stop: func() {}, cancel: func() {}}
+	if endpoint == "" {
+		ep, stop, err := startMinidyn()
+		if err != nil {
+			return nil, err
+		}
+		db.endpoint, db.stop = ep, stop
+		db.snap = &snapshotter{
+			ddb:    ddblocal.NewClient(ep),
+			path:   filepath.Join(dataDir, SnapshotFile),
+			tables: map[string]tableSchema{table: schemaOf(store.TableInput(table))},
+			log:    log,
+		}
+		if err := db.snap.load(ctx); err != nil {
+			stop()
+			return nil, err
+		}
+	}
+	// The table has the stack's key schema (PK/SK and GSI1, internal/stack's
+	// Table* constants); store.CreateTable creates exactly that one, which
+	// stack's store contract test asserts.
+	if err := store.CreateTable(ctx, ddblocal.NewClient(db.endpoint), table); err != nil {
+		db.stop()
+		return nil, fmt.Errorf("preparing table %s at %s: %w", table, db.endpoint, err)
+	}
+	if db.snap != nil {
+		sctx, cancel := context.WithCancel(ctx)
+		db.cancel = cancel
+		db.wg.Go(func() { db.snap.loop(sctx, DefaultSnapshotInterval) })
+	}
+	return db, nil
+}
+
+func (db *devDB) snapshotPath() string {
+	if db.snap == nil {
+		return ""
+	}
+	return db.snap.path
+}
+
+// finalSnapshot stops the periodic snapshots and takes the last one, once
+// the app has stopped writing.
+func (db *devDB) finalSnapshot(ctx context.Context) error {
+	db.cancel()
+	db.wg.Wait()
+	if db.snap == nil {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalSnapshotTimeout)
+	defer cancel()
+	if err := db.snap.save(sctx); err != nil {
+		return fmt.Errorf("writing the final snapshot: %w", err)
+	}
+	return nil
+}
+
+func (db *devDB) close() {
+	db.cancel()
+	db.wg.Wait()
+	db.stop()
+}
+
+// PrintAppInfo writes the banner `lowfare dev` shows once the app is up.
+func PrintAppInfo(w io.Writer, i AppInfo) {
+	fmt.Fprintf(w, "%s is running at %s\n", i.App, i.URL)
+	fmt.Fprintf(w, "  app:         %s (restarted when it exits)\n", i.Package)
+	if i.Snapshot != "" {
+		fmt.Fprintf(w, "  data:        %s (saved every few seconds and on exit)\n", i.Snapshot)
+	}
+	fmt.Fprintf(w, "  DynamoDB:    %s (TABLE_NAME=%s)\n", i.Endpoint, i.Table)
+	if len(i.Missing) > 0 {
+		fmt.Fprintf(w, "  secrets:     %s not set: export them, or add NAME=value lines to %s\n", strings.Join(i.Missing, ", "), i.SecretsFile)
+	}
+	if i.Idle > 0 {
+		fmt.Fprintf(w, "  idle:        stops after %s without a request; the next request wakes it\n", i.Idle)
+	}
+	if i.Watch {
+		fmt.Fprintln(w, "  watch:       rebuilds and restarts when a Go file of its module changes")
+	}
+	fmt.Fprintln(w, "Press Ctrl-C to stop.")
+}

@@ -1,0 +1,234 @@
+package devstack
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lowfare/lowfare/internal/spec"
+	"github.com/lowfare/lowfare/internal/testutil"
+)
+
+// runningApp is one RunApp started by startApp.
+type runningApp struct {
+	info AppInfo
+	out  *testutil.Buffer // the app's output and lowfare dev's log
+	stop func() error
+}
+
+// copyApp copies testdata/app into a fresh directory (so --watch tests can
+// edit it) and loads its spec.
+func copyApp(t *testing.T) (dir string, s *spec.Spec) {
+	t.Helper()
+	dir = t.TempDir()
+	for _, name := range []string{"go.mod", "main.go", "lowfare.yaml"} {
+		data, err := os.ReadFile(filepath.Join("testdata", "app", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := spec.Load(filepath.Join(dir, "lowfare.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, s
+}
+
+func startApp(t *testing.T, dir string, o AppOptions) runningApp {
+	t.Helper()
+	out := &testutil.Buffer{}
+	o.SpecPath = filepath.Join(dir, "lowfare.yaml")
+	o.AppOutput = out
+	o.Logger = slog.New(slog.NewTextHandler(out, nil)) // lowfare dev's own lines, in the same buffer
+	if o.DataDir == "" {
+		o.DataDir = filepath.Join(dir, ".lowfare", "dev")
+	}
+	o.StopTimeout = 5 * time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan AppInfo, 1)
+	o.Ready = func(i AppInfo) { ready <- i }
+	done := make(chan error, 1)
+	go func() { done <- RunApp(ctx, o) }()
+	select {
+	case i := <-ready:
+		stopped := false
+		r := runningApp{info: i, out: out, stop: func() error {
+			if stopped {
+				return nil
+			}
+			stopped = true
+			cancel()
+			return <-done
+		}}
+		t.Cleanup(func() { _ = r.stop() })
+		return r
+	case err := <-done:
+		cancel()
+		t.Fatalf("RunApp returned before it was ready: %v\noutput:\n%s", err, out.String())
+	case <-time.After(3 * time.Minute):
+		cancel()
+		t.Fatalf("app not ready after 3 minutes\noutput:\n%s", out.String())
+	}
+	return runningApp{}
+}
+
+func getBody(t *testing.T, url string, header ...string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// eventually polls f every 50 ms until it is true or a minute has passed.
+func eventually(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after a minute", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestRunAppGivesTheAppContract runs a stand-in app (not links) and reads
+// back, through its own API, the environment lowfare dev gave it.
+func TestRunAppGivesTheAppContract(t *testing.T) {
+	dir, s := copyApp(t)
+	t.Setenv("API_KEY", "from-env")
+	t.Setenv("AWS_PROFILE", "someones-real-account")
+	r := startApp(t, dir, AppOptions{Spec: s, Port: 0})
+	for name, want := range map[string]string{
+		"TABLE_NAME":                "devtestapp-dev",
+		"GREETING":                  "hello",
+		"API_KEY":                   "from-env",
+		"AWS_ENDPOINT_URL_DYNAMODB": r.info.Endpoint,
+		"AWS_REGION":                "us-east-1",
+		"AWS_PROFILE":               "", // never a real account
+	} {
+		if code, _, got := getBody(t, r.info.URL+"/env/"+name); code != 200 || got != want {
+			t.Errorf("%s = %q (%d), want %q", name, got, code, want)
+		}
+	}
+	if _, _, port := getBody(t, r.info.URL+"/env/PORT"); port == "" || strings.HasSuffix(r.info.URL, ":"+port) {
+		t.Errorf("PORT = %q: the app listens on its own port behind %s", port, r.info.URL)
+	}
+	if _, _, host := getBody(t, r.info.URL+"/host"); "http://"+host != r.info.URL {
+		t.Errorf("the app saw Host %q, want the one the user asked for (%s)", host, r.info.URL)
+	}
+	if strings.Join(r.info.Missing, ",") != "MISSING_ONE" {
+		t.Errorf("missing secrets %v, want [MISSING_ONE]", r.info.Missing)
+	}
+	if err := r.out.WaitFor(context.Background(), "devtestapp listening on"); err != nil {
+		t.Error("the app's output is not shown:", err)
+	}
+	if err := r.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+}
+
+// TestRunAppRestartsAnAppThatExits: the app exits; lowfare dev starts it
+// again and meanwhile answers the waking page, never a connection error.
+func TestRunAppRestartsAnAppThatExits(t *testing.T) {
+	dir, s := copyApp(t)
+	r := startApp(t, dir, AppOptions{Spec: s})
+	_, _, pid1 := getBody(t, r.info.URL+"/pid")
+	resp, err := http.Post(r.info.URL+"/exit", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	sawWaking := false
+	eventually(t, "the app is back with a new process", func() bool {
+		code, h, pid := getBody(t, r.info.URL+"/pid")
+		if code == http.StatusServiceUnavailable && h.Get("Retry-After") != "" {
+			sawWaking = true
+		}
+		return code == 200 && pid != pid1
+	})
+	if err := r.out.WaitFor(context.Background(), "the app exited; restarting it"); err != nil {
+		t.Error(err)
+	}
+	_ = sawWaking // how often the restart is seen depends on timing; the 200 afterwards is what counts
+}
+
+// TestRunAppIdleSleepsAndWakes: after the idle time the app process is
+// stopped; the next request gets the waking page at once and starts it;
+// later requests reach it again.
+func TestRunAppIdleSleepsAndWakes(t *testing.T) {
+	dir, s := copyApp(t)
+	r := startApp(t, dir, AppOptions{Spec: s, Idle: 500 * time.Millisecond})
+	_, _, pid1 := getBody(t, r.info.URL+"/pid")
+	if err := r.out.WaitFor(context.Background(), "the app is asleep"); err != nil {
+		t.Fatal(err)
+	}
+	code, h, body := getBody(t, r.info.URL+"/pid", "Accept", "text/html")
+	if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || !strings.Contains(body, "Waking up") {
+		t.Fatalf("asleep: got %d Retry-After=%q %q, want the waking page", code, h.Get("Retry-After"), body)
+	}
+	code, h, body = getBody(t, r.info.URL+"/pid")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, `"error":"waking up"`) || h.Get("Content-Type") != "application/json" {
+		t.Fatalf("asleep, API client: got %d %q %q", code, h.Get("Content-Type"), body)
+	}
+	eventually(t, "the woken app answers", func() bool {
+		code, _, pid := getBody(t, r.info.URL+"/pid")
+		return code == 200 && pid != pid1
+	})
+	if n := strings.Count(r.out.String(), "devtestapp listening on"); n != 2 {
+		t.Errorf("the app started %d times, want 2 (once, then one wake for several requests)", n)
+	}
+}
+
+// TestRunAppWatchRebuilds: an edit to the app's source is picked up; a
+// broken edit keeps the running app.
+func TestRunAppWatchRebuilds(t *testing.T) {
+	dir, s := copyApp(t)
+	r := startApp(t, dir, AppOptions{Spec: s, Watch: true, WatchInterval: 100 * time.Millisecond})
+	if _, _, v := getBody(t, r.info.URL+"/version"); v != "v1" {
+		t.Fatalf("version %q, want v1", v)
+	}
+	main := filepath.Join(dir, "main.go")
+	src, err := os.ReadFile(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(src), `const version = "v1"`, `const version = v2 // not Go`, 1)
+	if err := os.WriteFile(main, []byte(broken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := r.out.WaitFor(ctx, "rebuild failed; the running app stays as it was"); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, v := getBody(t, r.info.URL+"/version"); code != 200 || v != "v1" {
+		t.Fatalf("after a failed rebuild: %d %q, want the running v1", code, v)
+	}
+	if err := os.WriteFile(main, []byte(strings.Replace(string(src), `"v1"`, `"v2"`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the rebuilt app answers v2", func() bool {
+		code, _, v := getBody(t, r.info.URL+"/version")
+		return code == 200 && v == "v2"
+	})
+}

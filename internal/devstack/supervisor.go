@@ -1,0 +1,342 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os/exec"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// appState is what the front server knows of the app.
+type appState int
+
+const (
+	stateStarting   appState = iota // building done, process started, health not yet 2xx
+	stateAwake                      // health answered 2xx: requests are forwarded
+	stateAsleep                     // stopped after idle: the next request wakes it
+	stateRestarting                 // exited or failed to start: it is started again
+)
+
+func (a appState) String() string {
+	return [...]string{"starting", "awake", "asleep", "restarting"}[a]
+}
+
+// supervisor runs the app process: starts it, waits for its health path,
+// restarts it when it exits, swaps in a rebuilt binary, and puts it to
+// sleep after idle. Only run's goroutine starts and stops processes; the
+// front server reads the state and asks for a wake.
+type supervisor struct {
+	env         []string
+	port        int
+	healthPath  string
+	out         io.Writer
+	log         *slog.Logger
+	idle        time.Duration
+	stopTimeout time.Duration
+	// startTimeout bounds one start until the health path answers 2xx.
+	startTimeout time.Duration
+
+	bins chan string   // a rebuilt binary (capacity 1: the newest wins)
+	wake chan struct{} // a request arrived while asleep (capacity 1)
+
+	mu       sync.Mutex
+	state    appState
+	lastSeen time.Time // the last request's start or end
+	inFlight int
+	first    chan error // the first start's outcome, once
+}
+
+// replace hands run a rebuilt binary, dropping one not yet picked up.
+func (s *supervisor) replace(bin string) {
+	for {
+		select {
+		case s.bins <- bin:
+			return
+		default:
+			select {
+			case <-s.bins:
+			default:
+			}
+		}
+	}
+}
+
+func (s *supervisor) set(st appState) {
+	s.mu.Lock()
+	s.state = st
+	s.mu.Unlock()
+}
+
+func (s *supervisor) get() appState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}
+
+// waitFirstStart returns once the app has answered its health path for the
+// first time, or why it did not.
+func (s *supervisor) waitFirstStart(ctx context.Context) error {
+	select {
+	case err := <-s.first:
+		return err
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// run supervises until ctx ends, then stops the app and returns.
+func (s *supervisor) run(ctx context.Context, bin string) error {
+	backoff := time.Second
+	first := true
+	for {
+		if s.get() == stateAsleep {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-s.wake:
+				s.log.Info("a request arrived: waking the app")
+			case bin = <-s.bins:
+				continue // the next wake starts the new build
+			}
+		}
+		s.set(stateStarting)
+		p, err := s.start(ctx, bin)
+		if first {
+			first = false
+			s.first <- err
+			if err != nil {
+				return nil // RunApp reports it
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			s.set(stateRestarting)
+			s.log.Error("the app did not start; trying again", "err", err, "in", backoff)
+			select {
+			case <-ctx.Done():
+				return nil
+			case bin = <-s.bins:
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 30*time.Second)
+			continue
+		}
+		s.mu.Lock()
+		s.state, s.lastSeen = stateAwake, time.Now() // idle counts from the wake
+		s.mu.Unlock()
+		began := time.Now()
+
+		switch why, nb := s.until(ctx, p); why {
+		case endCancelled:
+			s.stop(p)
+			return nil
+		case endIdle:
+			s.stop(p)
+			s.log.Info("no request for a while: the app is asleep (stopped); the next request wakes it", "idle", s.idle)
+		case endRebuilt:
+			s.set(stateRestarting)
+			s.log.Info("restarting the app with the new build")
+			s.stop(p)
+			bin = nb
+			backoff = time.Second
+		case endExited:
+			s.set(stateRestarting)
+			if time.Since(began) > 10*time.Second {
+				backoff = time.Second // it ran for a while: not a crash loop
+			}
+			s.log.Error("the app exited; restarting it", "status", exitStatus(p.err), "in", backoff)
+			select {
+			case <-ctx.Done():
+				return nil
+			case bin = <-s.bins:
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 30*time.Second)
+		}
+	}
+}
+
+type ending int
+
+const (
+	endCancelled ending = iota
+	endExited
+	endIdle
+	endRebuilt
+)
+
+// until waits while the app is awake and says why that ended.
+func (s *supervisor) until(ctx context.Context, p *proc) (ending, string) {
+	var tick <-chan time.Time
+	if s.idle > 0 {
+		t := time.NewTicker(min(max(s.idle/10, 50*time.Millisecond), time.Second))
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return endCancelled, ""
+		case <-p.exited:
+			return endExited, ""
+		case nb := <-s.bins:
+			return endRebuilt, nb
+		case <-tick:
+			s.mu.Lock()
+			asleep := s.inFlight == 0 && time.Since(s.lastSeen) >= s.idle
+			if asleep {
+				// Decided under the lock: a request from now on sees
+				// asleep and asks for a wake, which run takes once the
+				// process has stopped.
+				s.state = stateAsleep
+			}
+			s.mu.Unlock()
+			if asleep {
+				return endIdle, ""
+			}
+		}
+	}
+}
+
+// proc is one run of the app.
+type proc struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error // Wait's result, once exited is closed
+}
+
+// start runs bin and waits until GET <health path> answers 2xx.
+func (s *supervisor) start(ctx context.Context, bin string) (*proc, error) {
+	cmd := exec.Command(bin) // not CommandContext: stop sends SIGTERM first, as ECS does
+	cmd.Env = s.env
+	cmd.Stdout, cmd.Stderr = s.out, s.out
+	ownGroup(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", bin, err)
+	}
+	p := &proc{cmd: cmd, exited: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.exited) }()
+
+	health := "http://127.0.0.1:" + strconv.Itoa(s.port) + s.healthPath
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.NewTimer(s.startTimeout)
+	defer deadline.Stop()
+	last := "no answer"
+	for {
+		if code, err := get(ctx, client, health); err == nil {
+			if code >= 200 && code < 300 {
+				return p, nil
+			}
+			last = "answered " + strconv.Itoa(code)
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-p.exited:
+			return nil, fmt.Errorf("the app exited (%s) before GET %s answered 2xx; the app contract (docs/apps.md): listen on $PORT and answer service.health.path", exitStatus(p.err), health)
+		case <-ctx.Done():
+			s.stop(p)
+			return nil, ctx.Err()
+		case <-deadline.C:
+			s.stop(p)
+			return nil, fmt.Errorf("GET %s did not answer 2xx within %s (last: %s): the app must listen on $PORT (PORT=%d here) and answer service.health.path with 2xx (docs/apps.md)", health, s.startTimeout, last, s.port)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func get(ctx context.Context, c *http.Client, url string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// stop sends SIGTERM, waits up to the stop timeout, then kills.
+func (s *supervisor) stop(p *proc) {
+	select {
+	case <-p.exited:
+		return
+	default:
+	}
+	_ = terminate(p.cmd)
+	select {
+	case <-p.exited:
+	case <-time.After(s.stopTimeout):
+		s.log.Warn("the app did not exit after SIGTERM: killing it", "waited", s.stopTimeout)
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+func exitStatus(err error) string {
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return "status 0"
+	case errors.As(err, &ee):
+		return ee.ProcessState.String()
+	default:
+		return err.Error()
+	}
+}
+
+// front is the handler at the URL the user opens: it forwards to the app
+// while it is awake, and otherwise answers as the deployed service's
+// ingress does while the service sleeps or starts (the waking page), after
+// asking for a wake if it was asleep.
+func (s *supervisor) front() http.Handler {
+	target := &url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(s.port)}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.Host = r.In.Host // the app sees the host the user typed, as behind the ALB
+			r.SetXForwarded()
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, _ error) {
+			// The app went away between the state check and the request
+			// (it exited, or is being replaced): as good as starting.
+			writeWaking(w, r)
+		},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		st := s.state
+		s.inFlight++
+		s.lastSeen = time.Now()
+		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			s.inFlight--
+			s.lastSeen = time.Now()
+			s.mu.Unlock()
+		}()
+		if st == stateAwake {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		if st == stateAsleep {
+			select {
+			case s.wake <- struct{}{}:
+			default: // a wake is already asked for: one start, not two
+			}
+		}
+		writeWaking(w, r)
+	})
+}

@@ -1,0 +1,3 @@
+module devtestapp
+
+go 1.26
