@@ -146,9 +146,13 @@ func runDev(cmd *cobra.Command, f *devFlags) error {
 	return nil
 }
 
-// devIdle is the idle time of lowfare dev: --idle, else none.
-func devIdle(_ *spec.Spec, flag time.Duration) time.Duration {
-	return flag
+// devIdle is the idle time of lowfare dev: --idle, else the spec's
+// service.idle.after, else none.
+func devIdle(s *spec.Spec, flag time.Duration) time.Duration {
+	if flag > 0 || s.Service.Idle == nil {
+		return flag
+	}
+	return s.Service.Idle.Duration()
 }
 
 func runDevLinks(cmd *cobra.Command, f *devFlags, logger *slog.Logger) error {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -74,5 +76,127 @@ func TestDevHelpHasAnExample(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+var appURL = regexp.MustCompile(`guestbook is running at (http://127\.0\.0\.1:\d+)`)
+
+// TestDevRunsTheSpecsApp: lowfare dev -f runs the example app that is not
+// links, and a write and a read through its own API reach the local table.
+func TestDevRunsTheSpecsApp(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr testutil.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Execute(ctx, []string{"dev", "-f", "../../examples/guestbook/lowfare.yaml", "--port", "0", "--data", t.TempDir()}, strings.NewReader(""), &stdout, &stderr)
+	}()
+	wait, stop := context.WithTimeout(ctx, 5*time.Minute) // the first build downloads the app's modules
+	defer stop()
+	if err := stdout.WaitFor(wait, "Press Ctrl-C"); err != nil {
+		t.Fatalf("%v\nstderr: %s", err, stderr.String())
+	}
+	m := appURL.FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("no URL in the banner:\n%s", stdout.String())
+	}
+	url := m[1]
+	resp, err := http.Post(url+"/entries", "application/json", strings.NewReader(`{"name":"Ada","message":"hello from dev"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /entries = %d\nstderr: %s", resp.StatusCode, stderr.String())
+	}
+	resp, err = http.Get(url + "/entries")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	_, _ = body.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(body.String(), "hello from dev") {
+		t.Fatalf("GET /entries = %d %s", resp.StatusCode, body.String())
+	}
+	if !strings.Contains(stderr.String(), "guestbook listening on") {
+		t.Errorf("the app's own output is not shown:\n%s", stderr.String())
+	}
+	cancel()
+	if code := <-done; code != ExitOK {
+		t.Fatalf("exit %d after cancel\nstderr: %s", code, stderr.String())
+	}
+}
+
+func TestDevSpecBadInputIsExit2(t *testing.T) {
+	dir := t.TempDir()
+	ref := filepath.Join(dir, "ref.yaml")
+	if err := os.WriteFile(ref, []byte("app: refapp\nenv: dev\nservice: {image: public.ecr.aws/nginx/nginx:latest}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"dev", "-f", ref}, "image reference"},
+		{[]string{"dev", "-f", filepath.Join(dir, "nothere.yaml")}, "does not exist"},
+		{[]string{"dev", "--watch"}, "--watch and --idle run your app"},
+		{[]string{"dev", "--idle", "-3s"}, "negative"},
+	} {
+		var out, errb bytes.Buffer
+		if code := Execute(context.Background(), tc.args, strings.NewReader(""), &out, &errb); code != ExitUsage || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, errb.String(), ExitUsage, tc.want)
+		}
+	}
+}
+
+// TestDevIdle3s is the issue's check as a user runs it: with --idle 3s the
+// app is stopped after idle, the next request gets the waking page, and a
+// later one reaches the app again.
+func TestDevIdle3s(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr testutil.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Execute(ctx, []string{"dev", "-f", "../devstack/testdata/app/lowfare.yaml", "--port", "0", "--data", t.TempDir(), "--idle", "3s"}, strings.NewReader(""), &stdout, &stderr)
+	}()
+	wait, stop := context.WithTimeout(ctx, 3*time.Minute)
+	defer stop()
+	if err := stdout.WaitFor(wait, "Press Ctrl-C"); err != nil {
+		t.Fatalf("%v\nstderr: %s", err, stderr.String())
+	}
+	url := regexp.MustCompile(`devtestapp is running at (http://\S+)`).FindStringSubmatch(stdout.String())[1]
+	if !strings.Contains(stdout.String(), "stops after 3s without a request") {
+		t.Errorf("the banner does not say how idle acts:\n%s", stdout.String())
+	}
+	if err := stderr.WaitFor(wait, "the app is asleep"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(url + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("asleep: %d Retry-After=%q, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	for {
+		resp, err := http.Get(url + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case <-wait.Done():
+			t.Fatalf("the app never woke\nstderr: %s", stderr.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	cancel()
+	if code := <-done; code != ExitOK {
+		t.Fatalf("exit %d\nstderr: %s", code, stderr.String())
 	}
 }
