@@ -344,6 +344,12 @@ func TestAlarmCount(t *testing.T) {
 	if n := AlarmCount(s); n != 10 {
 		t.Errorf("apigw with a schedule: alarm metrics %d, want 10", n)
 	}
+	// service.idle adds its own alarm on the request count: 11
+	s.Service.Idle = &spec.Idle{After: "15m"}
+	if n := AlarmCount(s); n != 11 {
+		t.Errorf("apigw with idle: alarm metrics %d, want 11", n)
+	}
+	s.Service.Idle = nil
 	// Lambda: errors (2) + p95 duration (1) + throttles (4), no target tracking = 7
 	s.Profile = spec.ProfileServerless
 	if n := AlarmCount(s); n != 7 {

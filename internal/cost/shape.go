@@ -141,7 +141,11 @@ func AlarmCount(s *spec.Spec) int {
 		return alarmCount(RuntimeServerless, s.Ingress.Kind, false)
 	}
 	sleeps := s.Profile != spec.ProfileHA && (s.Service.Schedule != nil || s.Service.Idle != nil)
-	return alarmCount(RuntimeECS, s.Ingress.Kind, sleeps)
+	n := alarmCount(RuntimeECS, s.Ingress.Kind, sleeps)
+	if s.Service.Idle != nil {
+		n++ // the idle alarm on the ingress's request count
+	}
+	return n
 }
 
 // alarmCount is AlarmCount for a shape; sleeps: the ECS service has a

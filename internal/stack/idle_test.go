@@ -236,10 +236,15 @@ func TestIdleWithSchedule(t *testing.T) {
 	}
 }
 
-// The idle alarm is one more alarm metric, which plan reports.
+// The idle alarm is one more alarm metric, which plan reports. The base
+// sleeps by schedule, so its 5xx rate has the same gate (observability.go)
+// as an idle service's.
 func TestIdleCountsOneAlarm(t *testing.T) {
 	for _, kind := range []string{spec.IngressALB, spec.IngressAPIGW} {
-		without := build(t, variant(func(s *spec.Spec) { s.Ingress.Kind = kind })).AlarmMetrics
+		without := build(t, variant(func(s *spec.Spec) {
+			s.Ingress.Kind = kind
+			s.Service.Schedule = &spec.Schedule{Timezone: "UTC", Awake: "Mon-Fri 08:00-18:00"}
+		})).AlarmMetrics
 		with := build(t, idleSpec(kind, "15m", false)).AlarmMetrics
 		if with != without+1 {
 			t.Errorf("%s: %d alarm metrics with idle, %d without; want one more", kind, with, without)

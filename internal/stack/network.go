@@ -53,9 +53,8 @@ var vpcLinkZones = map[string][]string{
 }
 
 // mapVpcLinkZones is the template mapping the pinned subnets read their
-// zone from, by ${AWS::Region}: the template stays right under any
-// --region, and a region missing here fails at the change set, before
-// anything is created.
+// zone from, by ${AWS::Region}: a template deployed to a region it was not
+// built for fails at the change set, before anything is created.
 const mapVpcLinkZones = "VpcLinkZones"
 
 // pinsVpcLinkZones reports whether the spec's subnets must sit in VPC link
@@ -106,11 +105,14 @@ func (b *builder) network() {
 
 	pinned := pinsVpcLinkZones(b.s)
 	if pinned {
-		zones := map[string]map[string]any{}
-		for region, ids := range vpcLinkZones {
-			zones[region] = map[string]any{"Zone1": ids[0], "Zone2": ids[1]}
+		// Only the spec's region, to keep the template small: deployed to
+		// another one (--region), FindInMap fails the change set before
+		// anything is created.
+		if ids, ok := vpcLinkZones[b.s.Region]; ok { // Check refused the spec otherwise
+			b.main.Mappings[mapVpcLinkZones] = map[string]map[string]any{
+				b.s.Region: {"Zone1": ids[0], "Zone2": ids[1]},
+			}
 		}
-		b.main.Mappings[mapVpcLinkZones] = zones
 	}
 	for i, id := range publicSubnets {
 		props := cfn.Props{
