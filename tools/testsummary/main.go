@@ -1,0 +1,155 @@
+// Command testsummary reads `go test -json` on standard input, prints each
+// package's result as it finishes and the full output of every failed
+// test, and ends with one line: how many tests ran, passed, failed and
+// were skipped, and why they were skipped (the skip messages, counted).
+// It exits 1 when a test or a package failed, so `make test` fails too.
+//
+//	go test -json ./... | go run ./tools/testsummary
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// event is one line of `go test -json` (cmd/test2json).
+type event struct {
+	Action  string
+	Package string
+	Test    string
+	Elapsed float64
+	Output  string
+}
+
+type key struct{ pkg, test string }
+
+// summary accumulates the run.
+type summary struct {
+	out                  io.Writer
+	output               map[key][]string
+	passed, failed, skip int
+	skipReasons          map[string]int
+	failedTests          []string
+	failedPkgs           []string
+	noTests              int
+	buildFailed          bool
+}
+
+// fileLine is the "x_test.go:12: " prefix of a t.Log/t.Skip line.
+var fileLine = regexp.MustCompile(`^\s*[\w./-]+\.go:\d+: `)
+
+func newSummary(out io.Writer) *summary {
+	return &summary{out: out, output: map[key][]string{}, skipReasons: map[string]int{}}
+}
+
+func (s *summary) add(e event) {
+	k := key{e.Package, e.Test}
+	switch e.Action {
+	case "output":
+		s.output[k] = append(s.output[k], e.Output)
+		if e.Test == "" && (strings.HasPrefix(e.Output, "# ") || strings.Contains(e.Output, "[build failed]") || strings.Contains(e.Output, "[setup failed]")) {
+			s.buildFailed = true
+			fmt.Fprint(s.out, e.Output)
+		}
+	case "pass":
+		if e.Test != "" {
+			s.passed++
+		} else {
+			fmt.Fprintf(s.out, "ok   %s %.1fs\n", e.Package, e.Elapsed)
+		}
+		delete(s.output, k)
+	case "skip":
+		if e.Test == "" {
+			s.noTests++
+			break
+		}
+		s.skip++
+		s.skipReasons[skipReason(s.output[k])]++
+		delete(s.output, k)
+	case "fail":
+		if e.Test != "" {
+			s.failed++
+			s.failedTests = append(s.failedTests, e.Package+"."+e.Test)
+			fmt.Fprintf(s.out, "--- FAIL %s %s\n%s", e.Package, e.Test, strings.Join(s.output[k], ""))
+		} else {
+			s.failedPkgs = append(s.failedPkgs, e.Package)
+			// Package-level output (a panic, a timeout) says why.
+			fmt.Fprintf(s.out, "FAIL %s %.1fs\n%s", e.Package, e.Elapsed, strings.Join(s.output[k], ""))
+		}
+		delete(s.output, k)
+	}
+}
+
+// skipReason is the message a test skipped with: its last logged line
+// before "--- SKIP", without the file:line prefix.
+func skipReason(lines []string) string {
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(lines[i])
+		if l == "" || strings.HasPrefix(l, "--- SKIP") || strings.HasPrefix(l, "=== ") {
+			continue
+		}
+		return strings.TrimSpace(fileLine.ReplaceAllString(lines[i], ""))
+	}
+	return "no reason given"
+}
+
+// line is the closing one-line summary.
+func (s *summary) line() string {
+	status := "PASS"
+	if s.failed > 0 || len(s.failedPkgs) > 0 || s.buildFailed {
+		status = "FAIL"
+	}
+	msg := fmt.Sprintf("%s: %d tests ran: %d passed, %d failed, %d skipped", status, s.passed+s.failed+s.skip, s.passed, s.failed, s.skip)
+	if len(s.failedPkgs) > 0 {
+		msg += fmt.Sprintf("; failed packages: %s", strings.Join(s.failedPkgs, ", "))
+	}
+	if s.skip > 0 {
+		var reasons []string
+		for r, n := range s.skipReasons {
+			reasons = append(reasons, fmt.Sprintf("%d× %s", n, r))
+		}
+		slices.Sort(reasons)
+		msg += " (" + strings.Join(reasons, "; ") + ")"
+	}
+	return msg
+}
+
+func (s *summary) ok() bool {
+	return s.failed == 0 && len(s.failedPkgs) == 0 && !s.buildFailed
+}
+
+func run(in io.Reader, out io.Writer) bool {
+	s := newSummary(out)
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var e event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			// go test prints build errors as plain text beside the JSON.
+			fmt.Fprintln(out, sc.Text())
+			if strings.HasPrefix(sc.Text(), "FAIL") || strings.Contains(sc.Text(), "build failed") {
+				s.buildFailed = true
+			}
+			continue
+		}
+		s.add(e)
+	}
+	if err := sc.Err(); err != nil {
+		fmt.Fprintln(out, "testsummary: reading go test -json:", err)
+		s.buildFailed = true
+	}
+	fmt.Fprintln(out, s.line())
+	return s.ok()
+}
+
+func main() {
+	if !run(os.Stdin, os.Stdout) {
+		os.Exit(1)
+	}
+}
