@@ -380,8 +380,7 @@ func noChanges(reason string) bool {
 func (d *Deployer) describe(ctx context.Context, nameOrID string) (*types.Stack, error) {
 	out, err := d.CFN.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(nameOrID)})
 	if err != nil {
-		var ae smithy.APIError
-		if errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" && strings.Contains(ae.ErrorMessage(), "does not exist") {
+		if isNotFound(err) {
 			return nil, ErrStackNotFound
 		}
 		return nil, fmt.Errorf("describing stack %s: %w", nameOrID, err)
@@ -390,6 +389,13 @@ func (d *Deployer) describe(ctx context.Context, nameOrID string) (*types.Stack,
 		return nil, ErrStackNotFound
 	}
 	return &out.Stacks[0], nil
+}
+
+// isNotFound recognises CloudFormation's answer for a stack that does not
+// exist: ValidationError "Stack with id X does not exist".
+func isNotFound(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" && strings.Contains(ae.ErrorMessage(), "does not exist")
 }
 
 // Outputs returns the stack's outputs, or ErrStackNotFound.

@@ -50,6 +50,12 @@ func (w *watcher) fresh(ctx context.Context) ([]types.StackEvent, error) {
 	var token *string
 	for {
 		out, err := w.d.CFN.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String(w.stackID), NextToken: token})
+		if isNotFound(err) {
+			// CloudFormation keeps a deleted stack's events by ID for 90
+			// days; an endpoint that forgets it at once (moto) has
+			// finished the delete.
+			return nil, fmt.Errorf("reading the events of stack %s: %w", w.stack, ErrStackNotFound)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("reading the events of stack %s: %w", w.stack, err)
 		}
