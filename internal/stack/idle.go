@@ -105,7 +105,6 @@ func (b *builder) idle() {
 	env := map[string]any{
 		"CLUSTER":     cfn.Ref("Cluster"),
 		"SERVICE":     cfn.GetAtt("Service", "Name"),
-		"RESOURCE_ID": cfn.Sub("service/${Cluster}/${Service.Name}"),
 		"MIN":         fmt.Sprint(max(1, c.min)),
 		"MAX":         fmt.Sprint(max(1, c.max)),
 		"RETRY_AFTER": fmt.Sprint(idleRetryAfter),
@@ -150,13 +149,12 @@ func (b *builder) idle() {
 		"RetentionInDays": b.s.Logs.RetentionDays,
 	})
 	b.add(PartIdle, "WakeRole", "AWS::IAM::Role", cfn.Props{
-		"Description":              "The wake controller: this service's count and tags, its scaling bounds, this ingress's route, its log group",
 		"AssumeRolePolicyDocument": trust("lambda.amazonaws.com"),
 		"Policies":                 []any{inlinePolicy("wake", statements...)},
 	})
 	b.add(PartIdle, "WakeFunction", "AWS::Lambda::Function", cfn.Props{
 		"FunctionName":  b.n.WakeFunction,
-		"Description":   fmt.Sprintf("lowfare %s/%s: sleeps the service after %s without a request, wakes it on the next", b.s.App, b.s.Env, idle.After),
+		"Description":   "lowfare wake controller (service.idle)",
 		"Runtime":       ControllerRuntime,
 		"Architectures": []any{"arm64"},
 		"MemorySize":    128,
@@ -203,7 +201,7 @@ func (b *builder) idle() {
 	after := int(idle.Duration().Seconds())
 	alarm := cfn.Props{
 		"AlarmName":          b.n.alarmPrefix + "-idle",
-		"AlarmDescription":   fmt.Sprintf("No request for %s: the wake controller puts the service to sleep", idle.After),
+		"AlarmDescription":   "No request for " + idle.After + ": sleep",
 		"Statistic":          "Sum",
 		"Period":             IdleAlarmPeriod,
 		"EvaluationPeriods":  after / IdleAlarmPeriod,
@@ -260,7 +258,6 @@ func (b *builder) scheduleSleeps() {
 		}
 		n++
 		b.add(PartIdle, fmt.Sprintf("ScheduleSleep%d", n), "AWS::Scheduler::Schedule", cfn.Props{
-			"Description":                "The awake window ends: the wake controller puts the service to sleep",
 			"ScheduleExpression":         cronExpression(t),
 			"ScheduleExpressionTimezone": sched.Timezone,
 			"FlexibleTimeWindow":         map[string]any{"Mode": "OFF"},
@@ -279,7 +276,6 @@ func (b *builder) scheduleSleeps() {
 		"StringEquals": map[string]any{"aws:SourceAccount": cfn.Ref(cfn.AccountID)},
 	}
 	b.add(PartIdle, "ScheduleRole", "AWS::IAM::Role", cfn.Props{
-		"Description":              "EventBridge Scheduler: invoke the wake controller when an awake window ends",
 		"AssumeRolePolicyDocument": trustScheduler,
 		"Policies":                 []any{inlinePolicy("invoke-wake", statement([]string{"lambda:InvokeFunction"}, cfn.GetAtt("WakeFunction", "Arn")))},
 	})

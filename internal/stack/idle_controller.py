@@ -107,7 +107,7 @@ def bounds(lo, hi):
     # target tracking (and its min) cannot start a task; the spec's min
     # (at least 1) and max when awake.
     aas.register_scalable_target(ServiceNamespace='ecs', ScalableDimension='ecs:service:DesiredCount',
-                                 ResourceId=E['RESOURCE_ID'], MinCapacity=lo, MaxCapacity=hi)
+                                 ResourceId='service/%s/%s' % (E['CLUSTER'], E['SERVICE']), MinCapacity=lo, MaxCapacity=hi)
 
 
 def own_target():

@@ -236,18 +236,25 @@ func TestIdleWithSchedule(t *testing.T) {
 	}
 }
 
-// The idle alarm is one more alarm metric, which plan reports. The base
-// sleeps by schedule, so its 5xx rate has the same gate (observability.go)
-// as an idle service's.
+// The idle alarm is one more alarm metric than a service that sleeps on a
+// schedule has, and when that goes beyond the 10 free, the build warns with
+// the price (plan prints it).
 func TestIdleCountsOneAlarm(t *testing.T) {
 	for _, kind := range []string{spec.IngressALB, spec.IngressAPIGW} {
-		without := build(t, variant(func(s *spec.Spec) {
+		scheduled := build(t, variant(func(s *spec.Spec) {
 			s.Ingress.Kind = kind
-			s.Service.Schedule = &spec.Schedule{Timezone: "UTC", Awake: "Mon-Fri 08:00-18:00"}
+			s.Service.Schedule = &spec.Schedule{Timezone: "UTC", Awake: "Mon-Fri 08:00-20:00"}
 		})).AlarmMetrics
-		with := build(t, idleSpec(kind, "15m", false)).AlarmMetrics
-		if with != without+1 {
-			t.Errorf("%s: %d alarm metrics with idle, %d without; want one more", kind, with, without)
+		r := build(t, idleSpec(kind, "15m", true))
+		if r.AlarmMetrics != scheduled+1 {
+			t.Errorf("%s: %d alarm metrics with idle, %d with a schedule only; want one more", kind, r.AlarmMetrics, scheduled)
+		}
+		warned := false
+		for _, w := range r.Warnings {
+			warned = warned || (w.Part == PartObservability && w.MonthlyUSD > 0)
+		}
+		if warned != (r.AlarmMetrics > freeAlarmMetrics) {
+			t.Errorf("%s: %d alarm metrics, warned %v", kind, r.AlarmMetrics, warned)
 		}
 	}
 }

@@ -108,8 +108,7 @@ class ALB(Base):
         self.wake_tg = elb.create_target_group(Name=wake_name, TargetType="lambda")["TargetGroups"][0]["TargetGroupArn"]
         self.listener = elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=[
             {"Type": "forward", "TargetGroupArn": self.service_tg}])["Listeners"][0]["ListenerArn"]
-        self.env = {"INGRESS": "alb", "CLUSTER": self.cluster, "SERVICE": "links", "RESOURCE_ID": self.rid,
-                    "MIN": "1", "MAX": "2", "RETRY_AFTER": "5", "LISTENERS": self.listener,
+        self.env = {"INGRESS": "alb", "CLUSTER": self.cluster, "SERVICE": "links", "MIN": "1", "MAX": "2", "RETRY_AFTER": "5", "LISTENERS": self.listener,
                     "SERVICE_TG": self.service_tg, "CONTROLLER_TG_NAME": wake_name}
         self.c = load("CONTROLLER_PLAIN", self.env)
 
@@ -203,8 +202,7 @@ class Schedule(Base):
         ns_id = sd.get_operation(OperationId=ns)["Operation"]["Targets"]["NAMESPACE"]
         self.disc = sd.create_service(Name="links", NamespaceId=ns_id, HealthCheckCustomConfig={"FailureThreshold": 1},
                                       DnsConfig={"DnsRecords": [{"Type": "SRV", "TTL": 10}]})["Service"]["Id"]
-        self.env = {"INGRESS": "apigw", "CLUSTER": self.cluster, "SERVICE": "links", "RESOURCE_ID": self.rid,
-                    "MIN": "1", "MAX": "2", "RETRY_AFTER": "5", "API_ID": self.api, "ROUTE_ID": self.route,
+        self.env = {"INGRESS": "apigw", "CLUSTER": self.cluster, "SERVICE": "links", "MIN": "1", "MAX": "2", "RETRY_AFTER": "5", "API_ID": self.api, "ROUTE_ID": self.route,
                     "SERVICE_INTEGRATION": self.svc_int, "DISCOVERY_SERVICE": self.disc,
                     "TZ_NAME": "Europe/Berlin", "WINDOWS": WINDOWS}
         self.c = load("CONTROLLER_SCHED", self.env)
