@@ -13,8 +13,11 @@
 //	links [--create-table]   serve until SIGTERM/SIGINT, then shut down gracefully
 //	links healthcheck        GET /healthz on this machine; exit 0 or 1 (ECS health check)
 //
-// Under AWS Lambda (AWS_LAMBDA_RUNTIME_API set) the same handler serves
-// function URL and HTTP API events.
+// Under AWS Lambda it runs as it does on ECS: the image lowfare builds for
+// profile serverless starts lowfare's Lambda adapter (internal/image/adapter),
+// which runs links on $PORT, turns each function URL or HTTP API event into
+// a request to it, and passes Lambda's shutdown SIGTERM on, so the clicks
+// and request lines still buffered are written before the process ends.
 package main
 
 import (
@@ -32,7 +35,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -42,7 +44,6 @@ import (
 
 	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/links"
-	"github.com/lowfare/lowfare/internal/links/lambdahttp"
 	"github.com/lowfare/lowfare/internal/links/store"
 )
 
@@ -111,18 +112,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return exitFail
 		}
 	}
-	if getenv("AWS_LAMBDA_RUNTIME_API") != "" {
-		if prefix := getenv("SSM_PARAMETER_PREFIX"); cfg.AdminToken == "" && prefix != "" {
-			// Lambda cannot inject SecureString parameters as ECS does:
-			// read the token once per cold start.
-			token, err := secretFromSSM(ctx, ssm.NewFromConfig(awsCfg), prefix+"ADMIN_TOKEN")
-			if err != nil {
-				log.Error("reading the admin token", "parameter", prefix+"ADMIN_TOKEN", "error", err.Error())
-				return exitFail
-			}
-			cfg.AdminToken = token
+	if prefix := getenv("SSM_PARAMETER_PREFIX"); cfg.AdminToken == "" && prefix != "" {
+		// Lambda cannot inject SecureString parameters as ECS does; the
+		// stack passes their prefix instead: read the token once per cold
+		// start.
+		token, err := secretFromSSM(ctx, ssm.NewFromConfig(awsCfg), prefix+"ADMIN_TOKEN")
+		if err != nil {
+			log.Error("reading the admin token", "parameter", prefix+"ADMIN_TOKEN", "error", err.Error())
+			return exitFail
 		}
-		serveLambda(ctx, cfg, ddb, log, lw) // never returns
+		cfg.AdminToken = token
 	}
 	if err := links.Run(ctx, cfg, ddb, log, nil); err != nil {
 		log.Error("links stopped", "error", err.Error())
@@ -244,33 +243,6 @@ func secretFromSSM(ctx context.Context, c *ssm.Client, name string) (string, err
 		return "", err
 	}
 	return aws.ToString(out.Parameter.Value), nil
-}
-
-// lambdaStopBudget bounds the flush on Lambda's SIGTERM. The shutdown
-// phase lasts 500 ms with internal extensions registered (the SIGTERM
-// hook is one) and 2,000 ms with external ones (AWS Lambda Developer
-// Guide, "Understanding the Lambda execution environment lifecycle",
-// Shutdown phase); every invocation flushes already, so this is normally
-// an empty flush.
-const lambdaStopBudget = 450 * time.Millisecond
-
-// serveLambda serves the handler as a Lambda function. Clicks are flushed
-// after every invocation because Lambda freezes the process in between.
-func serveLambda(ctx context.Context, cfg links.Config, ddb *dynamodb.Client, log *slog.Logger, lw *links.LogWriter) {
-	st := store.New(ddb, cfg.TableName, store.Options{Logger: log})
-	after := func(ctx context.Context) error {
-		lw.Flush() // the request line, before Lambda freezes the process
-		return st.Flush(ctx)
-	}
-	a := &lambdahttp.Adapter{Handler: links.NewHandler(st, cfg, log), After: after, Log: log}
-	lambda.StartWithOptions(a.Invoke,
-		lambda.WithContext(ctx),
-		lambda.WithEnableSIGTERM(func() {
-			fctx, cancel := context.WithTimeout(context.Background(), lambdaStopBudget)
-			defer cancel()
-			_ = st.Close(fctx) // logs the clicks it could not save, if any
-			lw.Close()
-		}))
 }
 
 // healthcheck asks the running service on this machine whether it is alive.

@@ -5,6 +5,7 @@ package image
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -25,6 +26,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/lowfare/lowfare/internal/ddbtest"
+	"github.com/lowfare/lowfare/internal/links/store"
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
@@ -534,5 +537,56 @@ func TestServerlessImageUnderRIE(t *testing.T) {
 		if e.Method != "PUT" || e.RawQuery != "k=1&k=2" || string(e.Body) != "hello" || e.Cookie != "x=1" || e.XForwardedFor != "192.0.2.4" || !slices.Equal(e.Accept, []string{"a/b", "c/d"}) {
 			t.Errorf("the app saw %+v", e)
 		}
+	})
+}
+
+// TestLinksServerlessUnderRIE: links, which moved from its in-process
+// Lambda adapter to the shared one, still serves function URL events from
+// its serverless image: a form post creates a link (303), the slug
+// redirects (302), and the click reaches the table (its flusher runs in
+// the app, as on ECS). The table is an in-process minidyn.
+func TestLinksServerlessUnderRIE(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds links and the Lambda Runtime Interface Emulator")
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Build(testCtx(t), Options{Dir: root, Package: "./cmd/links", Arch: hostArch(t), Revision: "test", Serverless: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertConfig(t, b.Image, b.Arch, "links", true)
+	db := ddbtest.Minidyn(t)
+	table := ddbtest.NewTable(t, db, store.CreateTable)
+	url := underRIE(t, unpack(t, b.Image),
+		"TABLE_NAME="+table, "AWS_ENDPOINT_URL_DYNAMODB="+db.Endpoint, "AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local")
+
+	if got := invoke2(t, url, functionURLEvent("GET", "/healthz", "", nil, nil, nil)); got.StatusCode != 200 {
+		t.Fatalf("GET /healthz: %d %q", got.StatusCode, got.Body)
+	}
+	form := []byte("url=https%3A%2F%2Fexample.com%2Frie&slug=underrie")
+	got := invoke2(t, url, functionURLEvent("POST", "/", "",
+		map[string]string{"content-type": "application/x-www-form-urlencoded", "host": "fnid.lambda-url.us-east-1.on.aws"}, nil, form))
+	if got.StatusCode != 303 || got.Headers["Location"] != "/s/underrie" {
+		t.Fatalf("form post: %d %v %q", got.StatusCode, got.Headers, got.Body)
+	}
+	got = invoke2(t, url, functionURLEvent("GET", "/underrie", "", nil, nil, nil))
+	if got.StatusCode != 302 || got.Headers["Location"] != "https://example.com/rie" {
+		t.Fatalf("redirect: %d %v", got.StatusCode, got.Headers)
+	}
+	fresh := store.New(db.Client, table, store.Options{FlushInterval: time.Hour})
+	t.Cleanup(func() { fresh.Close(context.Background()) })
+	waitFor(t, "the click never reached the table", func() error {
+		st, err := fresh.Stats(testCtx(t), "underrie", time.Now(), 1)
+		if err != nil {
+			return err
+		}
+		if st.Total != 1 {
+			return fmt.Errorf("%d clicks in the table", st.Total)
+		}
+		return nil
 	})
 }
