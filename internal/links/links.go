@@ -1,16 +1,18 @@
 // Package links is the reference service lowfare deploys: a link shortener
 // with a JSON API, server-rendered pages and a redirect path kept lean
 // (cached lookups, clicks counted in memory and flushed in batches) so one
-// 0.25 vCPU task serves thousands of redirects a second.
+// 0.25 vCPU task serves thousands of redirects a second. docs/links.md
+// describes the HTTP side: configuration, the create limits, the headers.
 //
 // Routes:
 //
-//	POST   /api/links           create {"url","slug"?} -> 201 | 400 | 409
+//	POST   /api/links           create {"url","slug"?} (application/json; CREATE_TOKEN
+//	                            when set) -> 201 | 400 | 401/403 | 409 | 415 | 429
 //	GET    /api/links           newest first, ?limit=1..100&cursor=
 //	GET    /api/links/{slug}    link, total clicks, clicks per day (7 days)
 //	DELETE /api/links/{slug}    Authorization: Bearer ADMIN_TOKEN
 //	GET    /{slug}              302 to the target, counts a click
-//	GET    /                    the form and recent links (POST / submits it)
+//	GET    /                    the form and this browser's recent links (POST / submits it)
 //	GET    /s/{slug}            stats page with an SVG chart
 //	GET    /healthz, /readyz    liveness (touches nothing), readiness (the table)
 package links
