@@ -107,7 +107,11 @@ func (l *rateLimiter) clients() int {
 // (routing.http.xff_header_processing.mode = append: "the load balancer
 // appends the IP address of the client to the existing header", see
 // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/x-forwarded-headers.html);
-// an entry may carry a port (routing.http.xff_client_port.enabled).
+// an entry may carry a port (routing.http.xff_client_port.enabled). An
+// HTTP API adds X-Forwarded-For itself and lets no parameter mapping touch
+// it (a reserved header, see "Reserved headers" in
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-parameter-mapping.html):
+// whether it appends or replaces, the right-most entry is the one it wrote.
 //
 // IPv6 clients are keyed by their /64, the block one host usually holds.
 // ok is false when the address cannot be read (a proxy that did not add a
