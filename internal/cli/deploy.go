@@ -163,9 +163,9 @@ func runDeploy(ctx context.Context, opts *rootOptions, f *deployFlags, out, errO
 	imageURI := s.Service.Image
 	var markLive func() error // set when this deploy pushed the image
 	if image.IsLocalPackage(s.Service.Image) {
-		repo := bootRes.Outputs[stack.OutputRepositoryURI]
-		if repo == "" {
-			return fmt.Errorf("stack %s has no %s output; was it created by another tool?", boot.Name, stack.OutputRepositoryURI)
+		repo, err := repositoryURI(ctx, d, cfg, boot.Name, bootRes.Outputs)
+		if err != nil {
+			return err
 		}
 		built, err := buildImage(ctx, f.file, s, out, errOut)
 		if err != nil {
@@ -198,6 +198,27 @@ func runDeploy(ctx context.Context, opts *rootOptions, f *deployFlags, out, errO
 	fmt.Fprintf(out, "\nOutputs of %s:\n", main.Name)
 	deploy.PrintOutputs(out, res.Outputs, stack.OutputURL)
 	return nil
+}
+
+// repositoryURI is the bootstrap stack's repository: its output, else the
+// repository found through the stack's resources (a stack without outputs:
+// older lowfare, or moto).
+func repositoryURI(ctx context.Context, d *deploy.Deployer, cfg aws.Config, bootName string, outputs map[string]string) (string, error) {
+	if uri := outputs[stack.OutputRepositoryURI]; uri != "" {
+		return uri, nil
+	}
+	name, err := d.PhysicalID(ctx, bootName, "Repository")
+	if err != nil {
+		return "", err
+	}
+	if name == "" {
+		return "", fmt.Errorf("stack %s has no %s output and no Repository resource; was it created by another tool?", bootName, stack.OutputRepositoryURI)
+	}
+	out, err := ecr.NewFromConfig(cfg).DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{name}})
+	if err != nil || len(out.Repositories) == 0 {
+		return "", fmt.Errorf("stack %s: reading its repository %s: %v", bootName, name, err)
+	}
+	return aws.ToString(out.Repositories[0].RepositoryUri), nil
 }
 
 // appStacks names the app's two stacks with their bodies, for preflight.

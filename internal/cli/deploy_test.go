@@ -615,3 +615,19 @@ func TestPlanCheck(t *testing.T) {
 		t.Errorf("plan --check changed something: cfn %v, role %v", cfn, w.iam.HasRole("AWSServiceRoleForECS"))
 	}
 }
+
+// A bootstrap stack without outputs (an older lowfare, or moto, whose
+// change sets leave Outputs empty) still gives deploy its repository:
+// DescribeStackResources names it, DescribeRepositories gives its URI.
+func TestDeployFindsTheRepositoryWithoutOutputs(t *testing.T) {
+	w := newDepWorld(t, depSpec)
+	w.cfn.SetScenario("lowfare-links-dev-bootstrap", awsfake.CFNScenario{StepsPerPoll: 100, PhysicalIDs: map[string]string{"Repository": "lowfare-links-dev"}})
+	w.ecr.Repositories = map[string]string{"lowfare-links-dev": w.registry + "/lowfare-links-dev"}
+	code, out, errOut := depRun(t, "", "deploy", "-f", w.spec, "--poll", "1ms")
+	if code != 0 || !strings.Contains(out, "Pushing "+w.registry+"/lowfare-links-dev:") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, _, ecr, _, _ := w.calls(); !slices.Contains(ecr, "DescribeRepositories") {
+		t.Errorf("ECR calls %v", ecr)
+	}
+}

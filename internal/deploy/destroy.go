@@ -72,6 +72,25 @@ func (d *Deployer) skipped(ctx context.Context, name string) ([]Retained, error)
 	return kept, nil
 }
 
+// PhysicalID returns the physical ID of a stack's resource by logical ID
+// ("" when the stack has no such resource), read the way CloudFormation
+// reports it: for a stack whose outputs are missing (made by an older
+// lowfare, or by an endpoint such as moto whose change sets leave Outputs
+// empty).
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackResources.html
+func (d *Deployer) PhysicalID(ctx context.Context, stack, logicalID string) (string, error) {
+	out, err := d.CFN.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String(stack), LogicalResourceId: aws.String(logicalID)})
+	if err != nil {
+		return "", fmt.Errorf("finding %s in stack %s: %w", logicalID, stack, err)
+	}
+	for _, r := range out.StackResources {
+		if aws.ToString(r.LogicalResourceId) == logicalID {
+			return aws.ToString(r.PhysicalResourceId), nil
+		}
+	}
+	return "", nil
+}
+
 // PrintRetained lists retained resources, one a line, with how to delete
 // a table (the resource lowfare retains on purpose).
 func PrintRetained(w io.Writer, kept []Retained) {
