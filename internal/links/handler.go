@@ -236,13 +236,24 @@ const apiTableDownMsg = "the link table did not answer; try again"
 // JSON, with the cause kept for the request log.
 func apiTableDown(w http.ResponseWriter, r *http.Request, err error) {
 	storeFailed(w, err)
+	retryIfBusy(w, err)
 	writeJSONError(w, http.StatusServiceUnavailable, apiTableDownMsg)
 }
 
 // pageTableDown is apiTableDown for the HTML pages.
 func (h *handler) pageTableDown(w http.ResponseWriter, r *http.Request, err error) {
 	storeFailed(w, err)
+	retryIfBusy(w, err)
 	h.pages.renderError(w, http.StatusServiceUnavailable, "The link table did not answer. Try again in a moment.")
+}
+
+// retryIfBusy adds Retry-After when the store turned the call away because
+// all its table calls were in use (store.ErrBusy): that passes within
+// about a second, unlike an outage, for which we cannot say when.
+func retryIfBusy(w http.ResponseWriter, err error) {
+	if errors.Is(err, store.ErrBusy) {
+		w.Header().Set("Retry-After", "1")
+	}
 }
 
 func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {

@@ -1,10 +1,13 @@
 package links
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/lowfare/lowfare/internal/links/store"
 )
 
 // TestSecurityHeaders checks the headers every response carries, pages,
@@ -109,5 +112,30 @@ func TestRecentCookie(t *testing.T) {
 	}
 	if i, j := strings.Index(body, "/s/minel"), strings.Index(body, "/s/minec"); i < 0 || j < 0 || i > j || strings.Contains(body, "/s/mineb") {
 		t.Errorf("want minel first, minec last, mineb dropped:\n%s", body)
+	}
+}
+
+// busyStore is a store whose every table call is turned away, as
+// store.Store does when all its calls are in use.
+type busyStore struct{ store.API }
+
+func (busyStore) Resolve(context.Context, string) (string, error) { return "", store.ErrBusy }
+func (busyStore) List(context.Context, int, string) (store.Page, error) {
+	return store.Page{}, store.ErrBusy
+}
+
+// TestBusyIs503 checks that store.ErrBusy is a 503 with Retry-After on
+// the redirect and in the API, and is in the request log.
+func TestBusyIs503(t *testing.T) {
+	s := newTestService(t, Config{})
+	s.h = NewHandler(busyStore{s.st}, Config{RequestLog: s.logs, CreateRate: -1}, newJSONLogger(s.logs))
+	for _, path := range []string{"/some-slug", "/api/links"} {
+		r := s.do(t, call{method: "GET", path: path})
+		if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "1" {
+			t.Errorf("%s with the store busy: %d, Retry-After %q; want 503 and 1", path, r.StatusCode, r.Header.Get("Retry-After"))
+		}
+	}
+	if !strings.Contains(s.logs.String(), "store busy") {
+		t.Errorf("ErrBusy not in the request log:\n%s", s.logs.String())
 	}
 }
