@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -26,6 +27,12 @@ func newInitCmd(opts *rootOptions) *cobra.Command {
 		Short: "Write a commented lowfare.yaml",
 		Long: `init writes a lowfare.yaml with every field, its value and a short comment.
 Delete any line to take its default; run 'lowfare plan' to see what it costs.
+
+init looks at the directory the file goes to: a Go main package there
+becomes service.image (.), the directory's name the app's name, and, when
+the source shows them, the port it listens on (a literal ":8080", or the
+default it gives $PORT) and its health route (/healthz or /health). It says
+what it guessed and from where; anything it could not tell keeps the default.
 
 For init, --profile is the lowfare profile (free, ha or serverless), not an
 AWS profile. --region sets the spec's region.
@@ -49,15 +56,30 @@ An existing file is left alone unless --force is given. -f - writes to stdout.`,
 }
 
 func runInit(c *cobra.Command, opts *rootOptions, f *initFlags) error {
-	s, err := spec.New(f.app, f.profile, f.ingress)
+	dir := filepath.Dir(f.file)
+	if f.file == "-" {
+		dir = "."
+	}
+	g := guessApp(dir)
+	app := f.app
+	if app == "" && g.app != "" {
+		app = g.app
+	} else {
+		g.dropApp()
+	}
+	s, err := spec.New(app, f.profile, f.ingress)
 	if err != nil {
 		return usageErr(flagProblems(err))
+	}
+	if err := g.apply(s); err != nil {
+		return err
 	}
 	if err := withRegion(s, opts.Region); err != nil {
 		return err
 	}
 	text := append([]byte(schemaModeline), s.CommentedYAML()...)
 	if f.file == "-" {
+		g.print(c.ErrOrStderr(), dir)
 		_, err := c.OutOrStdout().Write(text)
 		return err
 	}
@@ -73,6 +95,7 @@ func runInit(c *cobra.Command, opts *rootOptions, f *initFlags) error {
 	}
 	fmt.Fprintf(c.OutOrStdout(), "wrote %s (app %s, profile %s, ingress %s) and %s (for editors); next: %s\n",
 		f.file, s.App, s.Profile, s.Ingress.Kind, schema, nextCommand("plan -f "+f.file))
+	g.print(c.OutOrStdout(), dir)
 	return nil
 }
 
@@ -105,7 +128,13 @@ func withRegion(s *spec.Spec, region string) error {
 		return nil
 	}
 	s.Region = region
-	if _, err := spec.Parse("--region", s.CommentedYAML()); err != nil {
+	return recheck(s, "--region")
+}
+
+// recheck validates s as the loader would, through the YAML it would be
+// written as (which loads back equal: spec's round-trip tests).
+func recheck(s *spec.Spec, name string) error {
+	if _, err := spec.Parse(name, s.CommentedYAML()); err != nil {
 		return usageErr(flagProblems(err))
 	}
 	return nil

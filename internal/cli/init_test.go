@@ -167,3 +167,90 @@ func TestLoadProblemsExitTwo(t *testing.T) {
 		t.Errorf("missing file: %v, want exit 2", err)
 	}
 }
+
+// writeGo writes a Go file into dir/name (made as needed) and returns dir.
+func writeGo(t *testing.T, dir, file, src string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+const guestbookLike = `package main
+
+import (
+	"net/http"
+	"os"
+)
+
+func main() {
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "3000"
+	}
+	http.HandleFunc("GET /health", func(http.ResponseWriter, *http.Request) {})
+	http.ListenAndServe(":"+port, nil)
+}
+`
+
+func TestGuessApp(t *testing.T) {
+	tests := []struct {
+		name, file, src string
+		want            appGuess // notes: each must appear in some note
+	}{
+		{"shop", "main.go", guestbookLike, appGuess{image: ".", app: "shop", port: 3000, healthPath: "/health",
+			notes: []string{"package main in main.go", "app: shop", "main.go:11: the default it gives $PORT", "main.go:13"}}},
+		{"fixed-port", "server.go", "package main\n\nimport \"net/http\"\n\nfunc main() {\n\thttp.HandleFunc(\"/healthz\", nil)\n\thttp.ListenAndServe(\":9000\", nil)\n}\n",
+			appGuess{image: ".", app: "fixed-port", port: 9000, healthPath: "/healthz", notes: []string{`server.go:7 listens on ":9000"; it does not read $PORT`}}},
+		{"Not_A_Name", "main.go", "package main\n\nfunc main() {}\n",
+			appGuess{image: ".", notes: []string{"service.port stays 8080", "service.health.path stays /healthz"}}},
+		{"library", "lib.go", "package lib\n\nconst addr = \":9000\"\n", appGuess{notes: []string{"no Go main package"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeGo(t, filepath.Join(t.TempDir(), tt.name), tt.file, tt.src)
+			writeGo(t, dir, "main_test.go", "package main\n\nconst testPort = \":1234\"\n")
+			g := guessApp(dir)
+			if g.image != tt.want.image || g.app != tt.want.app || g.port != tt.want.port || g.healthPath != tt.want.healthPath {
+				t.Errorf("got %+v, want %+v", g, tt.want)
+			}
+			all := strings.Join(g.notes, "\n")
+			for _, n := range tt.want.notes {
+				if !strings.Contains(all, n) {
+					t.Errorf("no note with %q in:\n%s", n, all)
+				}
+			}
+		})
+	}
+}
+
+// init in a directory with a Go main package writes a spec for it and
+// says what it guessed; --app wins over the directory's name.
+func TestInitGuessesFromTheDirectory(t *testing.T) {
+	dir := writeGo(t, filepath.Join(t.TempDir(), "guestbook"), "main.go", guestbookLike)
+	path := filepath.Join(dir, "lowfare.yaml")
+	code, stdout, stderr := runCLI(t, "init", "-f", path)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	s, err := spec.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.App != "guestbook" || s.Service.Image != "." || s.Service.Port != 3000 || s.Service.Health.Path != "/health" || len(s.Service.Secrets) != 0 {
+		t.Errorf("spec %+v", s.Service)
+	}
+	for _, want := range []string{"service.image: .", "service.port: 3000", "service.health.path: /health", "app: guestbook"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	code, stdout, _ = runCLI(t, "init", "-f", path, "--force", "--app", "book")
+	if s, err := spec.Load(path); code != ExitOK || err != nil || s.App != "book" || s.Service.Port != 3000 || strings.Contains(stdout, "app: guestbook") {
+		t.Errorf("--app: exit %d, %v, %+v\n%s", code, err, s, stdout)
+	}
+}
