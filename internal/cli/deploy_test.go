@@ -481,6 +481,13 @@ func TestImageBuildCommand(t *testing.T) {
 	if !strings.Contains(out, "for linux/amd64") || !strings.Contains(out, "Image sha256:") || !strings.Contains(out, " MB,") {
 		t.Errorf("output:\n%s", out)
 	}
+	// Issue 12 item 5: each step says what it does, the first build warns
+	// that it downloads and compiles dependencies, the end says how long.
+	for _, want := range []string{"  go build ./cmd/hello for linux/amd64 (the first build downloads and compiles", "  building lowfare's health probe", "(built in "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
 	if code, _, errOut := depRun(t, "", "image", "build", "-f", w.spec, "--arch", "sparc"); code != 2 {
 		t.Errorf("--arch sparc: exit %d (%s)", code, errOut)
 	}
@@ -558,7 +565,7 @@ func TestImageBuildPush(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	if !strings.Contains(out, "Pushed "+strings.TrimSuffix(ref, ":dev")+"@sha256:") {
+	if !strings.Contains(out, "Pushed "+strings.TrimSuffix(ref, ":dev")+"@sha256:") || !strings.Contains(out, "Pushing "+ref+": 5 layers, ") {
 		t.Errorf("output:\n%s", out)
 	}
 	if _, _, ecr, _, _ := w.calls(); len(ecr) != 0 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -235,28 +236,32 @@ func (p *progress) detail(s string) {
 	}
 }
 
-// show draws the current step; started says it has just begun. Callers
-// hold mu.
+// show draws the current step; started says it has just begun, which
+// prints the step whole on a line of its own. A live line then carries only
+// the step's short form (up to " ("), so it fits a terminal's width and
+// redraws in place. Callers hold mu.
 func (p *progress) show(now time.Time, started bool) {
 	if p.what == "" {
 		return
 	}
-	line := p.what
+	short, _, _ := strings.Cut(p.what, " (")
 	if p.extra != "" {
-		line += ": " + p.extra
+		short += ": " + p.extra
 	}
-	if p.live {
-		fmt.Fprintf(p.out, "\r\033[K  %s (%s)", line, now.Sub(p.since).Truncate(time.Second))
-		p.drawn = true
-		return
-	}
-	if started {
-		fmt.Fprintf(p.out, "  %s\n", line)
+	elapsed := now.Sub(p.since).Truncate(time.Second)
+	switch {
+	case started:
+		if p.drawn {
+			fmt.Fprint(p.out, "\r\033[K")
+			p.drawn = false
+		}
+		fmt.Fprintf(p.out, "  %s\n", p.what)
 		p.printed = now
-		return
-	}
-	if now.Sub(p.printed) >= p.every {
-		fmt.Fprintf(p.out, "  ... %s, %s elapsed\n", line, now.Sub(p.since).Truncate(time.Second))
+	case p.live:
+		fmt.Fprintf(p.out, "\r\033[K  %s (%s)", short, elapsed)
+		p.drawn = true
+	case now.Sub(p.printed) >= p.every:
+		fmt.Fprintf(p.out, "  ... %s, %s elapsed\n", short, elapsed)
 		p.printed = now
 	}
 }
