@@ -2,7 +2,6 @@ package links
 
 import (
 	"io"
-	"os"
 	"time"
 )
 
@@ -31,8 +30,10 @@ type Config struct {
 	BaseURL       string
 	FlushInterval time.Duration // click aggregation flush; 0 = store.DefaultFlushInterval
 	ShutdownGrace time.Duration // 0 = default 25s
-	// RequestLog receives one JSON line per request; nil = os.Stdout.
-	// cmd/links passes a LogWriter, which batches the writes.
+	// RequestLog receives one JSON line per request, encoded by hand;
+	// cmd/links passes a LogWriter, which batches the writes. nil: request
+	// lines go through the slog logger given to NewHandler instead (slower,
+	// for embedders such as lowfare dev that format their own logs).
 	RequestLog io.Writer
 	StopBudget time.Duration // from SIGTERM to the end of the final click flush; 0 = DefaultStopBudget
 }
@@ -80,9 +81,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CreateRate == 0 {
 		c.CreateRate = DefaultCreateRate
-	}
-	if c.RequestLog == nil {
-		c.RequestLog = os.Stdout
 	}
 	return c
 }

@@ -74,7 +74,7 @@ func NewHandler(st store.API, cfg Config, log *slog.Logger) http.Handler {
 type middleware struct {
 	next http.Handler
 	log  *slog.Logger // decides whether request lines are wanted (LOG_LEVEL)
-	out  io.Writer    // where request lines go
+	out  io.Writer    // where request lines go; nil: through log
 }
 
 // recorder remembers what the handler wrote, for the log line.
@@ -178,6 +178,10 @@ func (m *middleware) logRequest(r *http.Request, rec *recorder, id string, start
 	}
 	if rec.err != nil {
 		line.err = rec.err.Error()
+	}
+	if m.out == nil {
+		m.log.LogAttrs(context.Background(), level, "request", line.attrs()...)
+		return
 	}
 	bp := lineBuffers.Get().(*[]byte)
 	b := line.appendTo((*bp)[:0])

@@ -28,11 +28,27 @@ func logLines(t *testing.T, s *testService) []map[string]any {
 	return out
 }
 
+// TestRequestLog checks the request lines both ways they are written:
+// encoded by hand (Config.RequestLog, what cmd/links does) and through the
+// slog logger (RequestLog nil, what lowfare dev does). Both have the
+// same fields.
 func TestRequestLog(t *testing.T) {
+	for _, byHand := range []bool{true, false} {
+		t.Run(map[bool]string{true: "by hand", false: "through slog"}[byHand], func(t *testing.T) {
+			testRequestLog(t, byHand)
+		})
+	}
+}
+
+func testRequestLog(t *testing.T, byHand bool) {
 	s := newTestService(t, Config{AdminToken: testToken})
 	s.create(t, "https://example.com/", "logged")
 	s.logs = &testutil.Buffer{} // only the calls below
-	s.h = NewHandler(s.st, Config{AdminToken: testToken, RequestLog: s.logs}, newJSONLogger(s.logs))
+	cfg := Config{AdminToken: testToken}
+	if byHand {
+		cfg.RequestLog = s.logs
+	}
+	s.h = NewHandler(s.st, cfg, newJSONLogger(s.logs))
 
 	resp := s.do(t, call{method: "GET", path: "/logged?token=" + testToken, header: map[string]string{"X-Request-Id": "req-42"}})
 	if got := resp.Header.Get("X-Request-Id"); got != "req-42" {

@@ -2,6 +2,7 @@ package links
 
 import (
 	"io"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -167,6 +168,23 @@ func (l *requestLine) appendTo(b []byte) []byte {
 		b = appendJSONString(b, l.err)
 	}
 	return append(b, "}\n"...)
+}
+
+// attrs are the line's fields for a slog logger (Config.RequestLog nil):
+// the same fields as appendTo writes, after slog's time, level and msg.
+func (l *requestLine) attrs() []slog.Attr {
+	a := []slog.Attr{
+		slog.String("method", l.method),
+		slog.String("path", l.path),
+		slog.Int("status", l.status),
+		slog.Int64("bytes", l.bytes),
+		slog.Float64("duration_ms", float64(l.duration.Microseconds())/1000),
+		slog.String("request_id", l.id),
+	}
+	if l.err != "" {
+		a = append(a, slog.String("error", l.err))
+	}
+	return a
 }
 
 // appendTimeUTC writes t as 2006-01-02T15:04:05.000Z.
