@@ -65,8 +65,16 @@ type faultState struct {
 // NewFaultProxy starts a proxy in front of b for the test's lifetime.
 func NewFaultProxy(t testing.TB, b Backend) *FaultProxy {
 	t.Helper()
-	p := &FaultProxy{
-		target:   strings.TrimRight(b.Endpoint, "/"),
+	p, stop := StartFaultProxy(b.Endpoint)
+	t.Cleanup(stop)
+	return p
+}
+
+// StartFaultProxy starts a proxy in front of the DynamoDB endpoint (a
+// base URL) for programs such as benchmarks; stop ends it.
+func StartFaultProxy(endpoint string) (p *FaultProxy, stop func()) {
+	p = &FaultProxy{
+		target:   strings.TrimRight(endpoint, "/"),
 		fwd:      &http.Client{Timeout: time.Minute},
 		closed:   make(chan struct{}),
 		faults:   map[string]*faultState{},
@@ -75,14 +83,13 @@ func NewFaultProxy(t testing.TB, b Backend) *FaultProxy {
 		peak:     map[string]int{},
 	}
 	srv := httptest.NewServer(p)
-	t.Cleanup(func() {
+	p.URL = srv.URL
+	p.Client = NewClient(srv.URL)
+	return p, func() {
 		close(p.closed) // hanging handlers return
 		srv.CloseClientConnections()
 		srv.Close()
-	})
-	p.URL = srv.URL
-	p.Client = NewClient(srv.URL)
-	return p
+	}
 }
 
 // Set makes op (an operation name such as "UpdateItem", or "*" for every

@@ -113,9 +113,16 @@ type slugJob struct {
 // plan returns the writes of a flush: every unresolved write again, and a
 // new write with seq for every counter that has fresh clicks and no
 // unresolved write.
-func (b *clickBuffer) plan(seq int64) []*slugJob {
+func (b *clickBuffer) plan(seq int64) ([]*slugJob, Unsaved) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	var abandoned Unsaved
+	for c, w := range b.writes {
+		if seq-w.seq > maxRetryAge.Milliseconds() {
+			abandoned.add(c, w)
+			b.removeWriteLocked(c)
+		}
+	}
 	jobs := make(map[string]*slugJob, len(b.fresh)+len(b.bySlug))
 	job := func(slug string) *slugJob {
 		j, ok := jobs[slug]
@@ -159,7 +166,7 @@ func (b *clickBuffer) plan(seq int64) []*slugJob {
 	for _, j := range jobs {
 		out = append(out, j)
 	}
-	return out
+	return out, abandoned
 }
 
 func (b *clickBuffer) addWriteLocked(c counter, w *write) {
@@ -262,18 +269,22 @@ func (b *clickBuffer) unsaved() Unsaved {
 		}
 	}
 	for c, w := range b.writes {
-		switch {
-		case c.day == "" && w.maybeApplied:
-			u.InDoubtTotal += w.clicks
-		case c.day == "":
-			u.LostTotal += w.clicks
-		case w.maybeApplied:
-			u.InDoubtDay += w.clicks
-		default:
-			u.LostDay += w.clicks
-		}
+		u.add(c, w)
 	}
 	return u
+}
+
+func (u *Unsaved) add(c counter, w *write) {
+	switch {
+	case c.day == "" && w.maybeApplied:
+		u.InDoubtTotal += w.clicks
+	case c.day == "":
+		u.LostTotal += w.clicks
+	case w.maybeApplied:
+		u.InDoubtDay += w.clicks
+	default:
+		u.LostDay += w.clicks
+	}
 }
 
 // RecordClick counts one click of slug at time at (its UTC day). It never
@@ -288,7 +299,7 @@ func (st *Store) RecordClick(slug string, at time.Time) {
 func newWriterID() string {
 	var b [7]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))[:10]
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))[:writerIDLen]
 }
 
 // nextSeq returns a sequence number above every one this Store has used.
@@ -336,7 +347,13 @@ const flushWorkers = 8
 func (st *Store) Flush(ctx context.Context) error {
 	st.flushMu.Lock()
 	defer st.flushMu.Unlock()
-	jobs := st.clicks.plan(st.nextSeq())
+	jobs, abandoned := st.clicks.plan(st.nextSeq())
+	if !abandoned.zero() {
+		st.log.Error("clicks given up: their writes kept failing for "+maxRetryAge.String(),
+			"table", st.table,
+			"clicks_lost", abandoned.LostTotal, "day_clicks_lost", abandoned.LostDay,
+			"clicks_in_doubt", abandoned.InDoubtTotal, "day_clicks_in_doubt", abandoned.InDoubtDay)
+	}
 	if len(jobs) == 0 {
 		return nil
 	}
@@ -429,6 +446,77 @@ func maybeApplied(err error) bool {
 // needs every attempt's error), and the flusher retries anyway.
 func oneAttempt(o *dynamodb.Options) { o.RetryMaxAttempts = 1 }
 
+// Writer attributes stay on an item after their writer is gone. A TOTAL
+// item is written by every task that ever counts a click of the link, so
+// without clean-up it would grow by about 20 bytes per task lifetime and
+// cost more WCU per write once past 1 KB. A write that is still
+// unresolved after maxRetryAge is given up (and logged), so no writer
+// ever retries a sequence number older than that; an attribute older
+// than pruneAge can therefore never again be the proof of a retry, and
+// any writer may remove it. DAY items need none of this: only the tasks
+// of one day write them.
+const (
+	maxRetryAge = 6 * time.Hour
+	pruneAge    = 2 * maxRetryAge
+	// writerIDLen is the length of newWriterID's IDs.
+	writerIDLen = 10
+)
+
+// isWriterAttr tells a writer attribute (w + writer ID) from the item's
+// other attributes.
+func isWriterAttr(name string) bool {
+	if len(name) != 1+writerIDLen || name[0] != 'w' {
+		return false
+	}
+	for _, r := range name[1:] {
+		if (r < 'a' || r > 'z') && (r < '2' || r > '7') {
+			return false
+		}
+	}
+	return true
+}
+
+// pruneWriters removes the attributes of writers older than pruneAge from
+// a TOTAL item (as the write that returned item left it), each on the
+// condition that it is unchanged. Best effort: it costs one write per
+// item and departed writer, and a failure only leaves them for later.
+func (st *Store) pruneWriters(ctx context.Context, slug string, item map[string]types.AttributeValue) {
+	cutoff := time.Now().Add(-pruneAge).UnixMilli()
+	names := map[string]string{}
+	values := map[string]types.AttributeValue{}
+	var removes, conds []string
+	for name, v := range item {
+		if name == st.writerAttr || !isWriterAttr(name) {
+			continue
+		}
+		if seq, err := getN(item, name); err != nil || seq >= cutoff {
+			continue
+		}
+		i := len(removes)
+		names[fmt.Sprintf("#p%d", i)] = name
+		values[fmt.Sprintf(":p%d", i)] = v
+		removes = append(removes, fmt.Sprintf("#p%d", i))
+		conds = append(conds, fmt.Sprintf("#p%d = :p%d", i, i))
+		if len(removes) == 20 {
+			break // the rest on a later write
+		}
+	}
+	if len(removes) == 0 {
+		return
+	}
+	_, err := st.ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &st.table,
+		Key:                       key(linkPK(slug), skTotal),
+		UpdateExpression:          aws.String("REMOVE " + strings.Join(removes, ", ")),
+		ConditionExpression:       aws.String(strings.Join(conds, " AND ")),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	}, oneAttempt)
+	if err != nil && !isConditionFailed(err) {
+		st.log.Debug("removing departed writers from a click counter failed", "slug", slug, "err", err)
+	}
+}
+
 // tokenCondition is true when the item has not yet seen write #q of
 // writer #w: the proof that a retry does not apply a count twice.
 const tokenCondition = "(attribute_not_exists(#w) OR #w < :q)"
@@ -437,7 +525,10 @@ const tokenCondition = "(attribute_not_exists(#w) OR #w < :q)"
 // the link is gone. A missing counter of a live link (Create's second
 // write failed) is created.
 func (st *Store) writeTotal(ctx context.Context, slug string, w *write) error {
-	err := st.addTotal(ctx, slug, w, true)
+	item, err := st.addTotal(ctx, slug, w, true)
+	if err == nil {
+		st.pruneWriters(ctx, slug, item)
+	}
 	if !isConditionFailed(err) {
 		return err
 	}
@@ -465,21 +556,23 @@ func (st *Store) writeTotal(ctx context.Context, slug string, w *write) error {
 	if _, err := st.get(ctx, slug); err != nil {
 		return err // ErrNotFound: the link is gone
 	}
-	err = st.addTotal(ctx, slug, w, false)
+	_, err = st.addTotal(ctx, slug, w, false)
 	if isConditionFailed(err) {
 		return nil // applied by an attempt whose answer was lost
 	}
 	return err
 }
 
-// addTotal adds w's clicks to the TOTAL item; with onlyIfExists it fails
-// its condition instead of creating a missing counter.
-func (st *Store) addTotal(ctx context.Context, slug string, w *write, onlyIfExists bool) error {
+// addTotal adds w's clicks to the TOTAL item and returns the item as the
+// write left it; with onlyIfExists it fails its condition instead of
+// creating a missing counter.
+func (st *Store) addTotal(ctx context.Context, slug string, w *write, onlyIfExists bool) (map[string]types.AttributeValue, error) {
 	cond := tokenCondition
 	if onlyIfExists {
 		cond = "attribute_exists(PK) AND " + cond
 	}
-	_, err := st.ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := st.ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		ReturnValues:             types.ReturnValueAllNew, // to see departed writers (pruneWriters)
 		TableName:                &st.table,
 		Key:                      key(linkPK(slug), skTotal),
 		UpdateExpression:         aws.String("ADD #c :n SET #t = :t, #w = :q"),
@@ -490,9 +583,12 @@ func (st *Store) addTotal(ctx context.Context, slug string, w *write, onlyIfExis
 		},
 	}, oneAttempt)
 	if err != nil && !isConditionFailed(err) {
-		return fmt.Errorf("adding %d clicks to the total of %q: %w", w.clicks, slug, err)
+		return nil, fmt.Errorf("adding %d clicks to the total of %q: %w", w.clicks, slug, err)
 	}
-	return err
+	if err != nil {
+		return nil, err
+	}
+	return out.Attributes, nil
 }
 
 // writeDay adds w to a DAY bucket, creating it when needed. A failed

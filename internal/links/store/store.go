@@ -20,10 +20,12 @@
 //     TOTAL with clicks=0 (which also resets a counter left behind by an
 //     earlier link of the same slug).
 //   - Resolve a slug for a redirect: GetItem META (eventually consistent),
-//     behind an in-process cache (see Options.CacheTTL).
+//     behind an in-process LRU cache that serves a known target when the
+//     table fails (see Options.CacheTTL, cache.go).
 //   - Count a click: buffered in memory; every FlushInterval one UpdateItem
 //     ADD on TOTAL (conditional on TOTAL existing) and one on DAY#<day> per
-//     slug and day clicked.
+//     slug and day clicked, each carrying this Store's token so a retry
+//     is never applied twice (clicks.go).
 //   - Get a link: GetItem META (strongly consistent).
 //   - Stats of a link for the last N days: one Query PK=LINK#<slug> AND
 //     SK >= DAY#<first day>, which returns the DAY items of the window, META
@@ -34,9 +36,11 @@
 //     PK=LINK#<slug> (keys only) and BatchWriteItem the deletes.
 //   - Readiness: GetItem of a key that never exists.
 //
-// No transactions are used: dynalite, the second implementation the tests
-// run against, has none. docs/data-model.md has the capacity math and what a
-// crash can lose.
+// No transactions are used: dynalite and minidyn, two of the
+// implementations the tests run against, have none, and a transactional
+// write costs twice the WCU. Every table call goes through one limit
+// (Options.MaxCalls). docs/data-model.md has the capacity math and exactly
+// what a fault can lose.
 package store
 
 import (

@@ -136,7 +136,21 @@ func testList(t *testing.T, b ddbtest.Backend) {
 	}
 }
 
+// skipConcurrentOnMoto skips a test of concurrent writes to one item on
+// moto: moto 5.2.1 does not serialise them. Of 400 concurrent "ADD c :n"
+// on one key it kept 396, and of 50 concurrent conditional PutItems
+// (attribute_not_exists) two succeeded. DynamoDB serialises writes to an
+// item, and minidyn and dynalite do too; on moto such a test cannot tell
+// right from wrong.
+func skipConcurrentOnMoto(t *testing.T, b ddbtest.Backend) {
+	t.Helper()
+	if b.Name == "moto" {
+		t.Skip("moto does not serialise concurrent writes to one item (lost updates, two winners of a conditional put)")
+	}
+}
+
 func testConcurrentCreate(t *testing.T, b ddbtest.Backend) {
+	skipConcurrentOnMoto(t, b)
 	st, _ := newStore(t, b, store.Options{})
 	ctx := ddbtest.Context(t)
 	const n = 50
@@ -389,6 +403,7 @@ func countItems(t *testing.T, b ddbtest.Backend, table, pk string) int {
 // Two tasks (two Stores on one table) count clicks of one link at once;
 // their ADDs merge exactly.
 func testTwoTasks(t *testing.T, b ddbtest.Backend) {
+	skipConcurrentOnMoto(t, b)
 	a, table := newStore(t, b, store.Options{})
 	ctx := ddbtest.Context(t)
 	other := store.New(b.Client, table, store.Options{FlushInterval: time.Hour})

@@ -1,0 +1,407 @@
+// Command cachebench measures the links service's resolve cache from the
+// outside (issue 11): the process's own CPU per redirect with 20,000
+// distinct links filling the cache, against the cache-warm figure (100
+// links) of a second process measured in turns in the same run, and its
+// peak RSS while
+// 2,000 distinct slugs miss the cache at once against a table that takes
+// 2 s to answer.
+//
+// It builds cmd/links, starts minidyn in this process (plus a
+// ddbtest.FaultProxy that delays GetItem for the miss phase), seeds the
+// links through the store, drives load with its own HTTP client, and reads
+// the links process's utime+stime from /proc/<pid>/stat and VmHWM from
+// /proc/<pid>/status, so neither the load generator's nor minidyn's CPU
+// or memory is counted.
+//
+//	go run ./bench/cachebench                 # or bench/cache.sh
+//	go run ./bench/cachebench -n 100000 -c 32
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	miniserver "github.com/truora/minidyn/server"
+
+	"github.com/lowfare/lowfare/internal/ddblocal"
+	"github.com/lowfare/lowfare/internal/ddbtest"
+	"github.com/lowfare/lowfare/internal/links/store"
+)
+
+// clockTicks is USER_HZ, the unit of utime/stime in /proc/<pid>/stat.
+const clockTicks = 100
+
+const table = "links"
+
+func main() {
+	links := flag.Int("links", 20000, "distinct links of the full-cache phase (the cache holds store.DefaultCacheSize)")
+	warmLinks := flag.Int("warm-links", 100, "distinct links of the cache-warm phase")
+	n := flag.Int("n", 200000, "redirects per measured phase")
+	conns := flag.Int("c", 32, "concurrent connections")
+	misses := flag.Int("misses", 2000, "concurrent distinct misses of the memory phase")
+	delay := flag.Duration("delay", 2*time.Second, "how long the table takes to answer GetItem in the memory phase")
+	rounds := flag.Int("rounds", 2, "measure warm and full this many times, interleaved")
+	flag.Parse()
+	if err := run(*links, *warmLinks, *n, *conns, *misses, *delay, *rounds); err != nil {
+		fmt.Fprintln(os.Stderr, "cachebench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(nLinks, warmLinks, n, conns, misses int, delay time.Duration, rounds int) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "cachebench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "links")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/links").CombinedOutput(); err != nil {
+		return fmt.Errorf("building cmd/links: %v\n%s", err, out)
+	}
+
+	endpoint, stopMini, err := startMinidyn()
+	if err != nil {
+		return err
+	}
+	defer stopMini()
+	ddb := ddblocal.NewClient(endpoint)
+	if err := store.CreateTable(ctx, ddb, table); err != nil {
+		return err
+	}
+	slugs := make([]string, nLinks)
+	for i := range slugs {
+		slugs[i] = fmt.Sprintf("c%05d", i)
+	}
+	t0 := time.Now()
+	if err := seed(ctx, ddb, slugs); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "seeded %d links in %s\n", nLinks, time.Since(t0).Round(time.Second))
+
+	fmt.Printf("date: %s\nmachine: %s/%s, %d CPUs\ncommand: bench/cache.sh %s\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), strings.Join(os.Args[1:], " "))
+
+	// CPU per redirect. Two links processes side by side, measured in
+	// turns so both see the same machine load: "warm" has only the 100
+	// links it serves in its cache; "full" has all 20,000 resolved (its
+	// cache at capacity) and serves the same 100 hot links ("full, hot":
+	// the cost of a full cache) and then all 20,000 at random ("full, all":
+	// past the 15 s TTL every link is read again, so this adds one GetItem
+	// per link per 15 s whatever the cache does). Both talk to minidyn
+	// through a proxy that only counts GetItem calls.
+	counter, stopCounter := ddbtest.StartFaultProxy(endpoint)
+	defer stopCounter()
+	warmSrv, err := startLinks(bin, counter.URL)
+	if err != nil {
+		return err
+	}
+	defer warmSrv.stop()
+	fullSrv, err := startLinks(bin, counter.URL)
+	if err != nil {
+		return err
+	}
+	defer fullSrv.stop()
+	client := newClient(conns)
+	hot := slugs[:warmLinks]
+	if _, err := load(client, warmSrv.url, hot, len(hot), 4, true); err != nil {
+		return err
+	}
+	// Fill the cache: every link resolved once, by fewer connections than
+	// the store's call limit (more would be answered 503, by design).
+	if _, err := load(client, fullSrv.url, slugs, len(slugs), min(conns, store.DefaultMaxCalls/2), true); err != nil {
+		return err
+	}
+	measure := func(srv *server, set []string) (float64, float64, error) {
+		cpu0, err := cpuTime(srv.pid())
+		if err != nil {
+			return 0, 0, err
+		}
+		reads0 := counter.Calls("GetItem")
+		got, err := load(client, srv.url, set, n, conns, false)
+		if err != nil {
+			return 0, 0, err
+		}
+		cpu1, _ := cpuTime(srv.pid())
+		return float64(cpu1-cpu0) / float64(got), float64(counter.Calls("GetItem")-reads0) / float64(got), nil
+	}
+	fmt.Println("| round | phase | links served | cache holds | CPU per redirect | GetItem per redirect | ratio to warm |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
+	var sumWarm, sumHot, sumAll float64
+	for r := range rounds {
+		warm, wr, err := measure(warmSrv, hot)
+		if err != nil {
+			return err
+		}
+		full, fr, err := measure(fullSrv, hot)
+		if err != nil {
+			return err
+		}
+		all, ar, err := measure(fullSrv, slugs)
+		if err != nil {
+			return err
+		}
+		sumWarm, sumHot, sumAll = sumWarm+warm, sumHot+full, sumAll+all
+		fmt.Printf("| %d | warm | %d | %d | %.1f µs | %.3f | 1.00 |\n", r+1, warmLinks, warmLinks, warm/1e3, wr)
+		fmt.Printf("| %d | full, hot | %d | %d | %.1f µs | %.3f | %.2f |\n", r+1, warmLinks, nLinks, full/1e3, fr, full/warm)
+		fmt.Printf("| %d | full, all | %d | %d | %.1f µs | %.3f | %.2f |\n", r+1, nLinks, nLinks, all/1e3, ar, all/warm)
+	}
+	fmt.Printf("\nAll rounds: warm %.1f µs, full (hot) %.1f µs = **%.2f × warm**; full (all links) %.1f µs = %.2f × warm.\n\n",
+		sumWarm/float64(rounds)/1e3, sumHot/float64(rounds)/1e3, sumHot/sumWarm, sumAll/float64(rounds)/1e3, sumAll/sumWarm)
+	warmSrv.stop()
+	fullSrv.stop()
+
+	// Peak RSS: distinct misses at once against a slow table.
+	proxy, stopProxy := ddbtest.StartFaultProxy(endpoint)
+	defer stopProxy()
+	proxy.Set("GetItem", ddbtest.Fault{Slow: delay})
+	srv, err := startLinks(bin, proxy.URL)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	rssBefore, err := peakRSS(srv.pid())
+	if err != nil {
+		return err
+	}
+	statuses := concurrentMisses(newClient(misses), srv.url, misses)
+	rss, err := peakRSS(srv.pid())
+	if err != nil {
+		return err
+	}
+	fmt.Println("| phase | concurrent misses | table delay | answers | GetItem calls (peak in flight) | peak RSS |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- |")
+	fmt.Printf("| misses | %d | %s | %s | %d (%d) | %.1f MB (%.1f MB idle) |\n",
+		misses, delay, statuses, proxy.Calls("GetItem"), proxy.PeakInFlight("GetItem"), float64(rss)/(1<<20), float64(rssBefore)/(1<<20))
+	return nil
+}
+
+func startMinidyn() (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: miniserver.NewServer(), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+// seed creates the links through the store (so the items are exactly
+// what the service writes), 16 at a time.
+func seed(ctx context.Context, ddb *dynamodb.Client, slugs []string) error {
+	st := store.New(ddb, table, store.Options{})
+	defer st.Close(ctx)
+	var (
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	for range store.DefaultMaxCalls {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(slugs); i = int(next.Add(1) - 1) {
+				l := store.Link{Slug: slugs[i], URL: "https://example.com/" + slugs[i]}
+				if err := st.Create(ctx, l); err != nil {
+					errOnce.Do(func() { firstErr = err })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return firstErr
+}
+
+type server struct {
+	cmd *exec.Cmd
+	url string
+}
+
+func (s *server) pid() int { return s.cmd.Process.Pid }
+
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(35 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func startLinks(bin, endpoint string) (*server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(),
+		"PORT="+strconv.Itoa(port), "TABLE_NAME="+table,
+		"AWS_ENDPOINT_URL_DYNAMODB="+endpoint, "AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local")
+	cmd.Stdout = io.Discard // the request log is written, as in production
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(port)}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		resp, err := http.Get(s.url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("links did not answer /healthz on port %d", port)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func newClient(conns int) *http.Client {
+	return &http.Client{
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: &http.Transport{
+			MaxIdleConns:        conns,
+			MaxIdleConnsPerHost: conns,
+			IdleConnTimeout:     time.Minute,
+		},
+	}
+}
+
+// load sends n redirects over slugs from conns goroutines (in order when
+// sequential, at random otherwise) and returns how many were 302.
+func load(c *http.Client, base string, slugs []string, n, conns int, sequential bool) (int, error) {
+	var (
+		next, ok atomic.Int64
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	for range conns {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				slug := slugs[i%len(slugs)]
+				if !sequential {
+					slug = slugs[r.IntN(len(slugs))]
+				}
+				resp, err := c.Get(base + "/" + slug)
+				if err != nil {
+					errOnce.Do(func() { firstErr = err })
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusFound {
+					errOnce.Do(func() { firstErr = fmt.Errorf("GET /%s: %s", slug, resp.Status) })
+					return
+				}
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return int(ok.Load()), firstErr
+}
+
+// concurrentMisses sends n requests for distinct unknown slugs at once
+// and summarises the answers.
+func concurrentMisses(c *http.Client, base string, n int) string {
+	var (
+		mu     sync.Mutex
+		counts = map[string]int{}
+		wg     sync.WaitGroup
+		start  = make(chan struct{})
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			status := "error"
+			resp, err := c.Get(fmt.Sprintf("%s/miss%05d", base, i))
+			if err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				status = strconv.Itoa(resp.StatusCode)
+			}
+			mu.Lock()
+			counts[status]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	var parts []string
+	for _, s := range []string{"302", "404", "503", "error"} {
+		if counts[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d × %s", counts[s], s))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// cpuTime is the process's utime+stime in nanoseconds.
+func cpuTime(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name (which may hold spaces) in parentheses.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0, errors.New("short /proc/<pid>/stat")
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("bad /proc/<pid>/stat: %q", s)
+	}
+	return (ut + st) * (int64(time.Second) / clockTicks), nil
+}
+
+// peakRSS is VmHWM from /proc/<pid>/status, in bytes.
+func peakRSS(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmHWM")
+}
