@@ -62,7 +62,7 @@ func TestCostJSONShape(t *testing.T) {
 	if !*got.FitsBudget || *got.TotalUSD >= 10 || *got.BudgetUSD != 10 {
 		t.Errorf("apigw + office hours: total %v of %v, fits %v; want under $10", *got.TotalUSD, *got.BudgetUSD, *got.FitsBudget)
 	}
-	if len(got.Items) == 0 || len(got.Compare) != 11 {
+	if len(got.Items) == 0 || len(got.Compare) != 15 {
 		t.Fatalf("%d items, %d compare rows", len(got.Items), len(got.Compare))
 	}
 	for _, k := range []string{"name", "quantity", "unit", "unit_usd", "free_quantity", "usd"} {
@@ -178,13 +178,13 @@ func writePlanCost(w io.Writer, s *spec.Spec) error {
 
 func TestWritePlanCost(t *testing.T) {
 	// The seed is over budget: plan names the cheapest shape that fits, and
-	// the cheapest that keeps ECS: apigw, arm64, office hours.
+	// the cheapest that keeps ECS: apigw, arm64, sleeping when idle.
 	var b bytes.Buffer
 	if err := writePlanCost(&b, spec.Default()); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"OVER BUDGET", "$34.68", "cheapest shape that fits: serverless", "apigw · arm64 · Mon-Fri 08:00-20:00 UTC"} {
+	for _, want := range []string{"OVER BUDGET", "$34.68", "cheapest shape that fits: serverless", "keeps ECS Fargate: apigw · arm64 · idle after 15m, 60 active h"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan estimate lacks %q:\n%s", want, out)
 		}
@@ -215,15 +215,16 @@ func TestWritePlanCost(t *testing.T) {
 }
 
 // TestPlanNamesTheShapeThatFits runs 'lowfare plan' as a user would: the
-// seed ends over budget with the apigw + office-hours shape named; that
-// shape, written in the spec, ends within budget.
+// seed ends over budget with the apigw + idle-sleep shape named; that
+// shape, written in the spec, ends within budget, and so does apigw with
+// office hours.
 func TestPlanNamesTheShapeThatFits(t *testing.T) {
 	var out, errb bytes.Buffer
 	code := Execute(context.Background(), []string{"plan", "-f", specFile(t, seedSpec)}, strings.NewReader(""), &out, &errb)
 	if code != ExitOK {
 		t.Fatalf("plan exit %d: %s", code, errb.String())
 	}
-	for _, want := range []string{"OVER BUDGET", "cheapest shape that fits", "apigw · arm64 · Mon-Fri 08:00-20:00 UTC"} {
+	for _, want := range []string{"OVER BUDGET", "cheapest shape that fits", "keeps ECS Fargate: apigw · arm64 · idle after 15m, 60 active h"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("plan output lacks %q:\n%s", want, out.String())
 		}
@@ -237,4 +238,22 @@ func TestPlanNamesTheShapeThatFits(t *testing.T) {
 	if !strings.Contains(out.String(), "Within budget") {
 		t.Errorf("apigw + office hours plan is not within budget:\n%s", out.String())
 	}
+	out.Reset()
+	errb.Reset()
+	code = Execute(context.Background(), []string{"plan", "-f", specFile(t, apigwIdleSpec)}, strings.NewReader(""), &out, &errb)
+	if code != ExitOK {
+		t.Fatalf("plan exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"Within budget", "CloudWatch alarm metrics: 11"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("apigw + idle plan lacks %q:\n%s", want, out.String())
+		}
+	}
 }
+
+const apigwIdleSpec = `app: links
+service:
+  idle: {after: 15m}
+ingress:
+  kind: apigw
+`

@@ -57,7 +57,8 @@ func TestPricesWhatTheStackBuilds(t *testing.T) {
 			check("Cloud Map service", types["AWS::ServiceDiscovery::Service"], priced["cloud_map_discovery"])
 			check("private DNS namespace", types["AWS::ServiceDiscovery::PrivateDnsNamespace"], priced["cloud_map_namespace_zone"])
 			check("Fargate service", types["AWS::ECS::Service"], priced["fargate_vcpu"])
-			check("Lambda function", types["AWS::Lambda::Function"], priced["lambda_requests"])
+			check("Lambda function", types["AWS::Lambda::Function"], priced["lambda_requests"] || priced["wake_controller_requests"])
+			check("wake controller", res.Main.Resources["WakeFunction"] != nil, priced["wake_controller_requests"])
 			if types["AWS::EC2::NatGateway"] {
 				t.Error("the template has a NAT gateway")
 			}

@@ -184,6 +184,9 @@ func notes(r *Report, s *spec.Spec) []string {
 	if r.Shape.Runtime == RuntimeECS && r.Shape.ScheduleSet {
 		n = append(n, fmt.Sprintf("Awake %s: %.1f h a month (awake hours a week x 730/168; DST shifts ignored). Requests are assumed to arrive while awake.", r.Shape.Schedule, r.Shape.HoursAwake))
 	}
+	if r.Shape.Runtime == RuntimeECS && r.Shape.Idle {
+		n = append(n, idleNote(r.Shape))
+	}
 	if r.Shape.Runtime == RuntimeECS && s.Profile == spec.ProfileHA && s.Service.Schedule != nil {
 		n = append(n, "Profile ha never sleeps: the schedule is not priced.")
 	}
@@ -229,6 +232,11 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 	if base.Tasks < 1 {
 		base.Tasks = 1
 	}
+	if base.Idle {
+		// The spec's own awake window, without idle sleep: the rows below
+		// add idle sleep themselves.
+		base.Idle, base.HoursAwake, base.Schedule = false, base.WindowHours, strings.TrimSuffix(base.Schedule, idleSuffix(base))
+	}
 	always := base
 	always.HoursAwake, always.Schedule, always.ScheduleSet = HoursPerMonth, "24/7", false
 	scheduled := base
@@ -241,6 +249,16 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 	if current.AlwaysOn {
 		// Profile ha does not sleep; a schedule is not one of its shapes.
 		times = times[:1]
+	} else {
+		// An idle row per ECS shape: the spec's idle and window, or 15m
+		// idle at the default active hours, 24/7.
+		idle := always
+		after, active, derived := idleAssumedAfter, spec.ActiveHoursDefault, true
+		if current.Idle && current.Runtime == RuntimeECS {
+			idle = base
+			after, active, derived = current.IdleAfter, current.ActiveHours, current.ActiveHoursDerived
+		}
+		times = append(times, idle.withIdle(active, after, derived))
 	}
 	for _, ingress := range []string{spec.IngressALB, spec.IngressAPIGW} {
 		for _, arch := range []string{spec.ArchARM64, spec.ArchX8664} {
@@ -248,7 +266,10 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 				sh := t
 				sh.Ingress, sh.Arch = ingress, arch
 				sh.Spot = arch == spec.ArchX8664 && current.Spot
-				sh.Alarms = alarmCount(RuntimeECS, ingress, sh.ScheduleSet)
+				sh.Alarms = alarmCount(RuntimeECS, ingress, sh.ScheduleSet || sh.Idle)
+				if sh.Idle {
+					sh.Alarms += alarmMetricsIdle
+				}
 				shapes = append(shapes, sh)
 			}
 		}
@@ -290,7 +311,16 @@ func sameShape(a, b Shape) bool {
 	if a.Runtime == RuntimeServerless {
 		return true
 	}
-	return a.Arch == b.Arch && a.Spot == b.Spot && a.HoursAwake == b.HoursAwake && a.Tasks == b.Tasks
+	return a.Arch == b.Arch && a.Spot == b.Spot && a.HoursAwake == b.HoursAwake && a.Tasks == b.Tasks && a.Idle == b.Idle
+}
+
+// idleSuffix is what withIdle appended to a shape's schedule label.
+func idleSuffix(sh Shape) string {
+	s := fmt.Sprintf("idle after %s, %g active h", spec.DurationText(sh.IdleAfter), round1(sh.ActiveHours))
+	if sh.ScheduleSet {
+		return ", " + s
+	}
+	return s
 }
 
 // throughputNote warns when the average traffic alone needs more provisioned

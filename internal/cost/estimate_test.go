@@ -103,9 +103,9 @@ func TestAPIGWScheduledFits(t *testing.T) {
 
 func TestCompareNamesTheShapeThatFits(t *testing.T) {
 	r := estimate(t, spec.Default(), Options{Compare: true})
-	// alb / apigw x arm64 / x86_64 x 24/7 / scheduled, 2 serverless, 1 reference.
-	if len(r.Compare) != 11 {
-		t.Fatalf("%d compare rows, want 11", len(r.Compare))
+	// alb / apigw x arm64 / x86_64 x 24/7 / scheduled / idle, 2 serverless, 1 reference.
+	if len(r.Compare) != 15 {
+		t.Fatalf("%d compare rows, want 15", len(r.Compare))
 	}
 	var current, reference int
 	for _, c := range r.Compare {
@@ -131,11 +131,18 @@ func TestCompareNamesTheShapeThatFits(t *testing.T) {
 	if !ok {
 		t.Fatal("no container shape fits")
 	}
-	if best.Shape.Ingress != spec.IngressAPIGW || best.Shape.Arch != spec.ArchARM64 || !best.Shape.ScheduleSet {
+	// Sleeping when idle (15m, 60 active hours assumed) beats office hours.
+	if best.Shape.Ingress != spec.IngressAPIGW || best.Shape.Arch != spec.ArchARM64 || !best.Shape.Idle || best.Shape.ScheduleSet {
 		t.Errorf("cheapest container shape that fits: %s", best.Shape.Name())
 	}
-	if math.Abs(best.TotalUSD-apigwScheduledHandTotal) > 0.05 {
-		t.Errorf("its total $%.2f, want about $%.2f", best.TotalUSD, apigwScheduledHandTotal)
+	if math.Abs(best.TotalUSD-apigwIdle60HandTotal) > 0.005 {
+		t.Errorf("its total $%.2f, want $%.2f", best.TotalUSD, apigwIdle60HandTotal)
+	}
+	for _, c := range r.Compare {
+		if c.Shape.Ingress == spec.IngressAPIGW && c.Shape.Arch == spec.ArchARM64 && c.Shape.ScheduleSet && !c.Shape.Idle &&
+			math.Abs(c.TotalUSD-apigwScheduledHandTotal) > 0.05 {
+			t.Errorf("apigw office hours $%.2f, want about $%.2f", c.TotalUSD, apigwScheduledHandTotal)
+		}
 	}
 	overall, ok := r.CheapestFit()
 	if !ok || overall.Shape.Runtime != RuntimeServerless {
@@ -147,7 +154,7 @@ func TestCompareNamesTheShapeThatFits(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"OVER BUDGET", "cheapest shape that fits:", "apigw · arm64 · Mon-Fri 08:00-20:00 UTC"} {
+	for _, want := range []string{"OVER BUDGET", "cheapest shape that fits:", "apigw · arm64 · idle after 15m, 60 active h"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}

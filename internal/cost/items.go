@@ -30,6 +30,9 @@ func (pr pricer) items(sh Shape) []Item {
 		default:
 			items = append(items, pr.alb(sh)...)
 		}
+		if sh.Idle {
+			items = append(items, pr.wakeController(sh)...)
+		}
 	case RuntimeServerless:
 		items = append(items, pr.lambda(sh)...)
 		if sh.Ingress == spec.IngressAPIGW {

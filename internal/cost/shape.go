@@ -3,6 +3,7 @@ package cost
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/lowfare/lowfare/internal/spec"
 )
@@ -44,6 +45,15 @@ type Shape struct {
 	Retention   int // log retention, days
 	ScheduleSet bool
 	AlwaysOn    bool // profile ha: never sleeps, so no scheduled variant
+
+	// Idle sleep (service.idle): HoursAwake is then the idle hours within
+	// WindowHours (730, or the schedule's awake hours).
+	Idle               bool
+	IdleAfter          time.Duration
+	ActiveHours        float64
+	ActiveHoursDerived bool
+	Wakes              float64
+	WindowHours        float64
 }
 
 // Name is how a shape is named in the compare rows and by plan.
@@ -118,6 +128,14 @@ func ShapeOf(s *spec.Spec) (Shape, error) {
 		sh.Schedule = scheduleLabel(*s.Service.Schedule, ps)
 		sh.ScheduleSet = true
 	}
+	if idle := s.Service.Idle; idle != nil {
+		after := idle.Duration()
+		if after <= 0 {
+			return Shape{}, fmt.Errorf("service.idle.after %q: not a duration", idle.After)
+		}
+		active, derived := ActiveHours(s, sh.HoursAwake)
+		sh = sh.withIdle(active, after, derived)
+	}
 	return sh, nil
 }
 
@@ -143,7 +161,7 @@ func AlarmCount(s *spec.Spec) int {
 	sleeps := s.Profile != spec.ProfileHA && (s.Service.Schedule != nil || s.Service.Idle != nil)
 	n := alarmCount(RuntimeECS, s.Ingress.Kind, sleeps)
 	if s.Service.Idle != nil {
-		n++ // the idle alarm on the ingress's request count
+		n += alarmMetricsIdle // the idle alarm on the ingress's request count
 	}
 	return n
 }
@@ -160,3 +178,6 @@ func alarmCount(rt Runtime, ingress string, sleeps bool) int {
 	}
 	return n + targetTrackingPolicies*alarmsPerTargetTrack
 }
+
+// alarmMetricsIdle is service.idle's alarm on the ingress's request count.
+const alarmMetricsIdle = 1
