@@ -53,12 +53,21 @@ func hostArch(t *testing.T) string {
 	return ""
 }
 
-// buildApp builds package pkg of the testdata module fixture (copied out of
+// The apps the tests build: guestbook, the example app that is not links
+// (its own module, the AWS SDK, a table), and testdata/webapp, which
+// answers with what it received, cookies and binary bodies (guestbook has
+// neither).
+const (
+	guestbookDir = "../../examples/guestbook"
+	webappDir    = "testdata/webapp"
+)
+
+// buildApp builds package pkg of the module in moduleDir (copied out of
 // this checkout, see buildFixture) for this machine.
-func buildApp(t *testing.T, fixture, pkg string, serverless bool) *Built {
+func buildApp(t *testing.T, moduleDir, pkg string, serverless bool) *Built {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", fixture))); err != nil {
+	if err := os.CopyFS(dir, os.DirFS(moduleDir)); err != nil {
 		t.Fatal(err)
 	}
 	b, err := Build(testCtx(t), Options{Dir: dir, Package: pkg, Arch: hostArch(t), Revision: "test", Serverless: serverless})
@@ -248,14 +257,21 @@ func waitFor(t *testing.T, what string, f func() error) {
 // command (the one internal/stack puts in the task definition:
 // spec.HealthProbe and the health path) from the image's filesystem: it
 // passes while the app runs, fails on a path that is not 2xx, and fails
-// once the app is stopped.
+// once the app is stopped. Guestbook's /health needs no table, only
+// TABLE_NAME set.
 func TestHealthProbeInImage(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: builds an image and runs its binaries")
+		t.Skip("-short: builds images and runs their binaries")
 	}
-	r := unpack(t, buildApp(t, "webapp", ".", false).Image)
+	for _, dir := range []string{guestbookDir, webappDir} {
+		t.Run(filepath.Base(dir), func(t *testing.T) { testHealthProbe(t, dir) })
+	}
+}
+
+func testHealthProbe(t *testing.T, moduleDir string) {
+	r := unpack(t, buildApp(t, moduleDir, ".", false).Image)
 	port := freePort(t)
-	env := []string{"PORT=" + port}
+	env := []string{"PORT=" + port, "TABLE_NAME=unused", "AWS_REGION=us-east-1"}
 	app := start(t, r.command(env, r.config.Config.Entrypoint...))
 
 	probe := func(path string) (int, string) {
@@ -334,10 +350,19 @@ func underRIE(t *testing.T, r *rootfs, env ...string) string {
 		t.Fatal(err)
 	}
 	invoke := "127.0.0.1:" + freePort(t)
+	entrypoint := slices.Clone(r.config.Config.Entrypoint)
+	if !r.chroot {
+		// The image's paths, found in its unpacked tree.
+		for i, e := range entrypoint {
+			if strings.HasPrefix(e, "/") {
+				entrypoint[i] = filepath.Join(r.dir, e)
+			}
+		}
+	}
 	args := append([]string{"/usr/local/bin/aws-lambda-rie",
 		"--runtime-api-address", "127.0.0.1:" + freePort(t),
 		"--runtime-interface-emulator-address", invoke,
-	}, r.config.Config.Entrypoint...)
+	}, entrypoint...)
 	start(t, r.command(append([]string{"PORT=" + freePort(t)}, env...), args...))
 	return "http://" + invoke + "/2015-03-31/functions/function/invocations"
 }
@@ -440,7 +465,7 @@ func TestServerlessImageUnderRIE(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: builds an image and the Lambda Runtime Interface Emulator")
 	}
-	b := buildApp(t, "webapp", ".", true)
+	b := buildApp(t, webappDir, ".", true)
 	assertConfig(t, b.Image, b.Arch, "app", true) // service.image "." is /app/app
 	r := unpack(t, b.Image)
 	url := underRIE(t, r)
@@ -589,4 +614,43 @@ func TestLinksServerlessUnderRIE(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestGuestbookServerlessUnderRIE: the example app, unchanged, as a Lambda
+// function: function URL events for POST /entries (a JSON body, sent
+// base64 as a function URL does for a binary-marked body) and GET /entries
+// come back with the app's status, headers and body, against its table on
+// an in-process minidyn.
+func TestGuestbookServerlessUnderRIE(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds guestbook and the Lambda Runtime Interface Emulator")
+	}
+	b := buildApp(t, guestbookDir, ".", true)
+	db := ddbtest.Minidyn(t)
+	table := ddbtest.NewTable(t, db, store.CreateTable) // PK/SK strings and GSI1, as the stack makes it
+	url := underRIE(t, unpack(t, b.Image),
+		"TABLE_NAME="+table, "AWS_ENDPOINT_URL_DYNAMODB="+db.Endpoint, "AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local")
+
+	post := invoke2(t, url, functionURLEvent("POST", "/entries", "",
+		map[string]string{"content-type": "application/json"}, []string{"visitor=1"},
+		[]byte(`{"name":"Ada","message":"hello from Lambda"}`)))
+	if post.StatusCode != 201 || post.Headers["Content-Type"] != "application/json" || post.IsBase64Encoded {
+		t.Fatalf("POST /entries: %d %v base64=%v %q", post.StatusCode, post.Headers, post.IsBase64Encoded, post.Body)
+	}
+	var created struct{ ID, Name, Message string }
+	if err := json.Unmarshal([]byte(post.Body), &created); err != nil || created.Name != "Ada" || created.ID == "" {
+		t.Fatalf("POST /entries body %q: %v", post.Body, err)
+	}
+	get := invoke2(t, url, functionURLEvent("GET", "/entries", "", map[string]string{"accept": "application/json"}, nil, nil))
+	var entries []struct{ ID, Name, Message string }
+	if err := json.Unmarshal([]byte(get.Body), &entries); err != nil || get.StatusCode != 200 {
+		t.Fatalf("GET /entries: %d %q: %v", get.StatusCode, get.Body, err)
+	}
+	if len(entries) != 1 || entries[0].ID != created.ID || entries[0].Message != "hello from Lambda" {
+		t.Errorf("GET /entries: %+v; want the entry just posted", entries)
+	}
+	if bad := invoke2(t, url, functionURLEvent("POST", "/entries", "", map[string]string{"content-type": "application/json"}, nil, []byte(`{`))); bad.StatusCode != 400 {
+		t.Errorf("POST /entries with bad JSON: %d; want the app's 400", bad.StatusCode)
+	}
 }
