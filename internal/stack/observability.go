@@ -358,7 +358,9 @@ func tableWidgets() []any {
 	tb := "${Table}"
 	return []any{
 		widget("DynamoDB consumed capacity", "Sum", series("AWS/DynamoDB", "TableName", tb, "ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits")...),
-		widget("DynamoDB throttles", "Sum", series("AWS/DynamoDB", "TableName", tb, "ReadThrottleEvents", "WriteThrottleEvents")...),
+		widget("DynamoDB throttles (table, GSI1)", "Sum", append(series("AWS/DynamoDB", "TableName", tb, "ReadThrottleEvents", "WriteThrottleEvents"),
+			[]any{"AWS/DynamoDB", "ReadThrottleEvents", "TableName", tb, "GlobalSecondaryIndexName", IndexName},
+			[]any{"AWS/DynamoDB", "WriteThrottleEvents", "TableName", tb, "GlobalSecondaryIndexName", IndexName})...),
 	}
 }
 
