@@ -165,8 +165,11 @@ func checkZone(ctx context.Context, c *Clients, s *spec.Spec, problem func(strin
 	}
 }
 
-// certARN is arn:aws:acm:<region>:<account>:certificate/<id>.
-var certARN = regexp.MustCompile(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):[0-9]{12}:certificate/.+$`)
+// certARN is arn:aws:acm:<region>:<account>:certificate/<id>; compiled
+// on first use, so commands that never check pay nothing at start.
+var certARN = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):[0-9]{12}:certificate/.+$`)
+})
 
 // checkCertificate: a given certificate is in the stack's region (a load
 // balancer and a regional API Gateway domain take only certificates of
@@ -178,7 +181,7 @@ func checkCertificate(ctx context.Context, c *Clients, s *spec.Spec, problem fun
 	if arn == "" {
 		return
 	}
-	m := certARN.FindStringSubmatch(arn)
+	m := certARN().FindStringSubmatch(arn)
 	if m == nil {
 		problem("ingress.certificate_arn %s: not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)", arn)
 		return
@@ -382,7 +385,9 @@ func checkNames(ctx context.Context, c *Clients, st Stacks, problem, note func(s
 }
 
 // ecrImage is <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repo>[:tag][@digest].
-var ecrImage = regexp.MustCompile(`^([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([a-z0-9][a-z0-9._/-]*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[0-9a-f]{64}))?$`)
+var ecrImage = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([a-z0-9][a-z0-9._/-]*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[0-9a-f]{64}))?$`)
+})
 
 // checkImage: an ECR image reference names an image that exists (a task
 // that cannot pull fails only after the service's deployment times out).
@@ -394,7 +399,7 @@ func checkImage(ctx context.Context, c *Clients, s *spec.Spec, problem, note fun
 	if s.Service.LocalPackage() {
 		return
 	}
-	m := ecrImage.FindStringSubmatch(ref)
+	m := ecrImage().FindStringSubmatch(ref)
 	if m == nil {
 		if strings.Contains(ref, ".dkr.ecr.") {
 			problem("service.image %s: not a valid ECR image reference (<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag][@sha256:digest])", ref)
