@@ -167,6 +167,10 @@ func TestJourneyOnMoto(t *testing.T) {
 
 	f := j.write("lowfare.yaml", spec("ingress: {kind: alb}\n"))
 	j.ok(t, "s3cret\n", "secrets", "set", "ADMIN_TOKEN", "-f", f)
+	if out := j.ok(t, "", "plan", "--check", "-f", f); !strings.Contains(out, "ok: nothing a deploy would trip over") {
+		t.Errorf("plan --check before the first deploy:\n%s", out)
+	}
+	j.noStacks(t)
 	out := j.ok(t, "", "deploy", "-f", f, "--poll", "200ms")
 	if !strings.Contains(out, "Creating stack lowfare-links-dev:") {
 		t.Fatalf("deploy output:\n%s", out)
