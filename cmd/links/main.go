@@ -54,6 +54,16 @@ const (
 	exitUsage = 2
 )
 
+// On Lambda, the shutdown phase after SIGTERM lasts 500 ms with an internal
+// extension registered (lowfare's Lambda adapter registers one so that the
+// app gets SIGTERM at all) (AWS Lambda Developer Guide, "Understanding the
+// Lambda execution environment lifecycle", Shutdown phase). The drain and
+// the final click flush fit inside it.
+const (
+	lambdaDrain      = 50 * time.Millisecond
+	lambdaStopBudget = 450 * time.Millisecond
+)
+
 // awsCallTimeout bounds every DynamoDB HTTP call.
 const awsCallTimeout = 10 * time.Second
 
@@ -165,6 +175,13 @@ func configFromEnv(getenv func(string) string) (links.Config, slog.Level, error)
 	}
 	if cfg.TableName == "" {
 		return links.Config{}, 0, errors.New("TABLE_NAME is not set; set it to the DynamoDB table, e.g. TABLE_NAME=links")
+	}
+	if getenv("AWS_LAMBDA_FUNCTION_NAME") != "" {
+		// On Lambda (run by lowfare's adapter, which passes Lambda's
+		// variables on) SIGTERM comes only between invocations, so no
+		// request is in flight, and SIGKILL follows within the shutdown
+		// phase: the final click flush gets lambdaStopBudget.
+		cfg.ShutdownGrace, cfg.StopBudget = lambdaDrain, lambdaStopBudget
 	}
 	if cfg.BaseURL != "" && !strings.HasPrefix(cfg.BaseURL, "http://") && !strings.HasPrefix(cfg.BaseURL, "https://") {
 		return links.Config{}, 0, fmt.Errorf("BASE_URL=%q must start with http:// or https://", cfg.BaseURL)

@@ -56,6 +56,13 @@ func TestConfigFromEnv(t *testing.T) {
 			}
 		})
 	}
+	// On Lambda the stop budget is the shutdown phase's, not ECS's.
+	cfg, _, err := configFromEnv(func(k string) string {
+		return map[string]string{"TABLE_NAME": "links", "AWS_LAMBDA_FUNCTION_NAME": "fn"}[k]
+	})
+	if err != nil || cfg.StopBudget != lambdaStopBudget || cfg.ShutdownGrace != lambdaDrain {
+		t.Errorf("on Lambda: stop budget %v, drain %v (%v); want %v and %v", cfg.StopBudget, cfg.ShutdownGrace, err, lambdaStopBudget, lambdaDrain)
+	}
 }
 
 func TestUsageErrors(t *testing.T) {
