@@ -274,7 +274,11 @@ func runDataExport(cmd *cobra.Command, opts *rootOptions, f *dataFlags, out stri
 	if out == "-" {
 		where = "standard output"
 	}
-	fmt.Fprintf(stderr, "Exported %d items of table %s to %s (scan segments: %d).\n", sum.Items, t.table, where, sum.Header.Segments)
+	segNote := fmt.Sprintf("scan segments: %d", sum.Header.Segments)
+	if sum.Header.Segments != segments {
+		segNote += fmt.Sprintf(" of the %d asked for: this endpoint does not split a Scan into segments", segments)
+	}
+	fmt.Fprintf(stderr, "Exported %d items of table %s to %s (%s).\n", sum.Items, t.table, where, segNote)
 	return nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -305,5 +307,75 @@ func TestInitWritesTheSchemaBesideTheSpec(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(filepath.Dir(ex), rel)); err != nil {
 			t.Errorf("%s: the modeline points at %s: %v", ex, rel, err)
 		}
+	}
+}
+
+// Issue 12 item 13, the smaller ones.
+func TestItem13Details(t *testing.T) {
+	b, src := dataWorld(t, 30)
+
+	// export: the segments it scanned with, and a rate no higher than the
+	// one it announced.
+	code, _, errOut := opsRun(t, "", "data", "export", "--dynamodb-endpoint", b.Endpoint, "--table", src, "--segments", "4", "--rate", "20", "-o", filepath.Join(t.TempDir(), "x.jsonl"))
+	if code != 0 {
+		t.Fatalf("export: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "(20 RCU/s)") || !strings.Contains(errOut, "scan segments: 1 of the 4 asked for") {
+		t.Errorf("export's messages:\n%s", errOut)
+	}
+	m := regexp.MustCompile(`exported \d+ items in \S+ \(\d+ items/s, ([\d.]+) RCU/s\)`).FindAllStringSubmatch(errOut, -1)
+	if len(m) == 0 {
+		t.Fatalf("export printed no progress line:\n%s", errOut)
+	}
+	for _, line := range m {
+		if rate, _ := strconv.ParseFloat(line[1], 64); rate > 20.05 {
+			t.Errorf("export announced 20 RCU/s and reports %s", line[0])
+		}
+	}
+
+	// import: no progress line twice.
+	file := filepath.Join(t.TempDir(), "links.jsonl")
+	if code, _, errOut := opsRun(t, "", "data", "export", "--dynamodb-endpoint", b.Endpoint, "--table", src, "--rate", "unlimited", "-o", file); code != 0 {
+		t.Fatalf("export: %s", errOut)
+	}
+	code, _, errOut = opsRun(t, "", "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", emptyTable(t, b), "--rate", "unlimited", file)
+	if code != 0 {
+		t.Fatalf("import: exit %d: %s", code, errOut)
+	}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(errOut, "\n") {
+		if strings.HasPrefix(line, "imported ") {
+			if seen[line] {
+				t.Errorf("import printed %q twice:\n%s", line, errOut)
+			}
+			seen[line] = true
+		}
+	}
+	if len(seen) == 0 {
+		t.Errorf("import printed no progress line:\n%s", errOut)
+	}
+
+	// secrets set with standard input from /dev/null: not a terminal.
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	var out, errb strings.Builder
+	code = Execute(t.Context(), []string{"secrets", "set", "ADMIN_TOKEN", "-f", specFile(t, "app: links\nenv: dev\n")}, devnull, &out, &errb)
+	if code != ExitUsage || strings.Contains(errb.String(), "terminal") || !strings.Contains(errb.String(), "is empty") {
+		t.Errorf("secrets set < /dev/null: exit %d, %q", code, errb.String())
+	}
+	if isTTY(devnull) {
+		t.Error("/dev/null is taken for a terminal")
+	}
+
+	// The serverless plan does not mention target tracking it lacks.
+	code, plan, errOut := runCmd(t, "plan", "-f", specFile(t, "app: links\nenv: dev\nprofile: serverless\nservice:\n  image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/links:v1\n"))
+	if code != 0 || strings.Contains(strings.ToLower(plan), "target tracking") {
+		t.Errorf("serverless plan: exit %d %s\n%s", code, errOut, plan)
+	}
+	if _, plan, _ := runCmd(t, "plan", "-f", specFile(t, "app: links\nenv: dev\n")); !strings.Contains(plan, "target tracking counts 2") {
+		t.Errorf("the ECS plan lost its target-tracking note:\n%s", plan)
 	}
 }

@@ -53,7 +53,7 @@ dropped), so it never appears in the shell history:
 			if err != nil {
 				return err
 			}
-			if from == "" && isTerminal(cmd.InOrStdin()) {
+			if from == "" && isTTY(cmd.InOrStdin()) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "Reading %s from the terminal (it will show as you type): end with Enter, then Ctrl-D.\n", name)
 			}
 			value, err := readSecretValue(cmd.InOrStdin(), from)

@@ -102,6 +102,7 @@ func Export(ctx context.Context, ddb *dynamodb.Client, w io.Writer, o ExportOpti
 	var units atomic.Uint64 // milli-units, summed by the segments
 	start := o.Clock.Now()
 	lastReport := start
+	reported := int64(-1) // items at the last progress line; -1: none yet
 	every := o.ProgressEvery
 	if every <= 0 {
 		every = 2 * time.Second
@@ -130,7 +131,7 @@ func Export(ctx context.Context, ddb *dynamodb.Client, w io.Writer, o ExportOpti
 			}
 			if o.Progress != nil {
 				if now := o.Clock.Now(); now.Sub(lastReport) >= every {
-					lastReport = now
+					lastReport, reported = now, sum.Items
 					o.Progress(Progress{Items: sum.Items, Units: float64(units.Load()) / 1000, Elapsed: now.Sub(start)})
 				}
 			}
@@ -148,7 +149,7 @@ func Export(ctx context.Context, ddb *dynamodb.Client, w io.Writer, o ExportOpti
 	if err := bw.Flush(); err != nil {
 		return sum, fmt.Errorf("writing the export: %w", err)
 	}
-	if o.Progress != nil {
+	if o.Progress != nil && (reported < 0 || reported != sum.Items) {
 		o.Progress(Progress{Items: sum.Items, Units: float64(units.Load()) / 1000, Elapsed: o.Clock.Now().Sub(start)})
 	}
 	return sum, nil
@@ -208,13 +209,16 @@ func scanSegment(ctx context.Context, ddb *dynamodb.Client, o ExportOptions, seg
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		// Every page is paid for, the last one too: an endpoint that
+		// answers a whole table in one page (minidyn ignores Limit) would
+		// otherwise be read at any rate.
+		if err := o.Limiter.Charge(ctx, cost); err != nil {
+			return err
+		}
 		if len(out.LastEvaluatedKey) == 0 {
 			return nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
-		if err := o.Limiter.Charge(ctx, cost); err != nil {
-			return err
-		}
 	}
 }
 

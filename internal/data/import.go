@@ -122,7 +122,8 @@ func Import(ctx context.Context, ddb *dynamodb.Client, r io.Reader, o ImportOpti
 	if err := w.flush(ctx); err != nil {
 		return res, err
 	}
-	if o.Progress != nil {
+	// The closing line, unless the last batch's line already said it all.
+	if o.Progress != nil && (w.reported == nil || w.reported.Items != w.res.Written || w.reported.Skipped != w.res.Skipped) {
 		o.Progress(w.progress())
 	}
 	return res, nil
@@ -144,6 +145,7 @@ type batchWriter struct {
 	res        *ImportResult
 	batch      []map[string]types.AttributeValue
 	start      time.Time
+	reported   *Progress // the last line printed, so the closing one is not a copy
 	lastReport time.Time
 }
 
@@ -208,7 +210,9 @@ func (w *batchWriter) flush(ctx context.Context) error {
 		}
 		if now := w.o.Clock.Now(); now.Sub(w.lastReport) >= every {
 			w.lastReport = now
-			w.o.Progress(w.progress())
+			p := w.progress()
+			w.reported = &p
+			w.o.Progress(p)
 		}
 	}
 	return nil

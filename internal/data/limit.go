@@ -46,7 +46,8 @@ func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
 // charges what a request consumed (or will consume) and then waits until
 // the bucket is back to zero, so a page whose size is known only after it
 // was read is still paid for before the next request goes out. Burst is
-// one second's worth: after an idle pause the next request is not held.
+// one second's worth: after an idle pause the next request is not held
+// (the bucket starts empty, so a run never averages above the rate).
 type Limiter struct {
 	rate  float64 // units per second; <= 0: unlimited
 	clock Clock
@@ -61,7 +62,10 @@ func NewLimiter(rate float64, clock Clock) *Limiter {
 	if clock == nil {
 		clock = RealClock{}
 	}
-	return &Limiter{rate: rate, clock: clock, tokens: rate, last: clock.Now()}
+	// The bucket starts empty: a run that reads less than a second's
+	// worth still takes its units/rate seconds, so its average rate, which
+	// progress reports, never exceeds the announced one.
+	return &Limiter{rate: rate, clock: clock, tokens: 0, last: clock.Now()}
 }
 
 // Rate is the configured rate in units per second (0: unlimited).

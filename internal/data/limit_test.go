@@ -57,33 +57,32 @@ func TestLimiterPacesToRate(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
 	l := NewLimiter(20, clock)
-	// One second of burst, then 20 units a second: 100 units in pages of
-	// 5 take (100-20)/20 = 4 s of waiting.
+	// The bucket starts empty (a short export must not average above the
+	// rate it announced): 100 units in pages of 5 take 100/20 = 5 s.
 	for range 20 {
 		if err := l.Charge(ctx, 5); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got, want := clock.total(), 4*time.Second; got != want {
-		t.Fatalf("waited %s in total for 100 units at 20/s with a burst of 20, want %s", got, want)
+	if got, want := clock.total(), 5*time.Second; got != want {
+		t.Fatalf("waited %s in total for 100 units at 20/s, want %s", got, want)
 	}
-	// The first four pages fit the burst and do not wait.
-	if len(clock.slept) != 16 {
-		t.Fatalf("%d of 20 charges waited, want 16 (the first 4 fit the burst)", len(clock.slept))
+	if len(clock.slept) != 20 {
+		t.Fatalf("%d of 20 charges waited, want 20 (no burst at the start)", len(clock.slept))
 	}
 }
 
 func TestLimiterRefillsWhileIdle(t *testing.T) {
 	clock := newFakeClock()
 	l := NewLimiter(10, clock)
-	_ = l.Charge(context.Background(), 10) // spends the burst
+	_ = l.Charge(context.Background(), 10) // an empty bucket: waits 1 s
 	clock.advance(time.Hour)               // idle: refills, but only up to one second's worth
 	_ = l.Charge(context.Background(), 10)
-	if got := clock.total(); got != 0 {
-		t.Fatalf("waited %s after an idle hour, want 0", got)
+	if got := clock.total(); got != time.Second {
+		t.Fatalf("waited %s after an idle hour, want only the first charge's 1s", got)
 	}
 	_ = l.Charge(context.Background(), 10)
-	if got := clock.total(); got != time.Second {
+	if got := clock.total(); got != 2*time.Second {
 		t.Fatalf("waited %s once the refilled burst was spent, want 1s (the burst must not grow past one second)", got)
 	}
 }
@@ -91,8 +90,8 @@ func TestLimiterRefillsWhileIdle(t *testing.T) {
 func TestLimiterBigChargeWaitsItsCost(t *testing.T) {
 	clock := newFakeClock()
 	l := NewLimiter(4, clock)
-	_ = l.Charge(context.Background(), 4+10) // a page that cost more than the burst
-	if got, want := clock.total(), 2500*time.Millisecond; got != want {
+	_ = l.Charge(context.Background(), 4+10) // a page that cost 3.5 s of rate
+	if got, want := clock.total(), 3500*time.Millisecond; got != want {
 		t.Fatalf("waited %s, want %s", got, want)
 	}
 }
