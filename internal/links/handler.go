@@ -80,6 +80,7 @@ type middleware struct {
 // recorder remembers what the handler wrote, for the log line.
 type recorder struct {
 	http.ResponseWriter
+	start  time.Time // when the request arrived
 	status int
 	bytes  int64
 	err    error // a store error worth logging; never user input or headers
@@ -131,7 +132,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr["X-Content-Type-Options"] = hdrNosniff
 	hdr["Referrer-Policy"] = hdrNoReferrer
 	rec := recorders.Get().(*recorder)
-	*rec = recorder{ResponseWriter: w}
+	*rec = recorder{ResponseWriter: w, start: start}
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -303,12 +304,21 @@ func (h *handler) redirect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodGet {
-		h.st.RecordClick(slug, h.now())
+		h.st.RecordClick(slug, h.arrival(w))
 	}
 	hdr := w.Header()
 	hdr["Location"] = []string{target}
 	hdr["Cache-Control"] = hdrNoStoreCache
 	w.WriteHeader(http.StatusFound)
+}
+
+// arrival is when the request arrived, as the middleware saw it (one
+// clock read fewer per redirect), else now.
+func (h *handler) arrival(w http.ResponseWriter) time.Time {
+	if rec, ok := w.(*recorder); ok && !rec.start.IsZero() {
+		return rec.start
+	}
+	return h.now()
 }
 
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
