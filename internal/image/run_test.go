@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -225,14 +226,25 @@ func start(t *testing.T, cmd *exec.Cmd) *exec.Cmd {
 	return cmd
 }
 
+// testLog shows a process's output in the test log and keeps it.
 type testLog struct {
 	t    *testing.T
 	name string
+	mu   sync.Mutex
+	all  bytes.Buffer
 }
 
 func (l *testLog) Write(p []byte) (int, error) {
 	l.t.Logf("%s: %s", l.name, bytes.TrimRight(p, "\n"))
-	return len(p), nil
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.all.Write(p)
+}
+
+func (l *testLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.all.String()
 }
 
 // waitFor retries f until it succeeds or the test's context ends; it
@@ -337,16 +349,16 @@ func rieBinary(t *testing.T) string {
 // underRIE starts the image's entrypoint under the Runtime Interface
 // Emulator (installed where AWS's base images keep it,
 // /usr/local/bin/aws-lambda-rie) and returns its invoke URL.
-func underRIE(t *testing.T, r *rootfs, env ...string) string {
+func underRIE(t *testing.T, r *rootfs, env ...string) (string, *exec.Cmd) {
 	t.Helper()
-	rie, err := os.ReadFile(rieBinary(t))
+	rieBin, err := os.ReadFile(rieBinary(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.MkdirAll(filepath.Join(r.dir, "usr/local/bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(r.dir, "usr/local/bin/aws-lambda-rie"), rie, 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(r.dir, "usr/local/bin/aws-lambda-rie"), rieBin, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	invoke := "127.0.0.1:" + freePort(t)
@@ -363,8 +375,8 @@ func underRIE(t *testing.T, r *rootfs, env ...string) string {
 		"--runtime-api-address", "127.0.0.1:" + freePort(t),
 		"--runtime-interface-emulator-address", invoke,
 	}, entrypoint...)
-	start(t, r.command(append([]string{"PORT=" + freePort(t)}, env...), args...))
-	return "http://" + invoke + "/2015-03-31/functions/function/invocations"
+	rie := start(t, r.command(append([]string{"PORT=" + freePort(t)}, env...), args...))
+	return "http://" + invoke + "/2015-03-31/functions/function/invocations", rie
 }
 
 // invokeRaw sends one event and returns the function's response payload.
@@ -468,7 +480,7 @@ func TestServerlessImageUnderRIE(t *testing.T) {
 	b := buildApp(t, webappDir, ".", true)
 	assertConfig(t, b.Image, b.Arch, "app", true) // service.image "." is /app/app
 	r := unpack(t, b.Image)
-	url := underRIE(t, r)
+	url, _ := underRIE(t, r)
 
 	t.Run("GET", func(t *testing.T) {
 		got := invoke2(t, url, functionURLEvent("GET", "/echo", "a=1&a=2&q=x%20y",
@@ -585,7 +597,7 @@ func TestLinksServerlessUnderRIE(t *testing.T) {
 	assertConfig(t, b.Image, b.Arch, "links", true)
 	db := ddbtest.Minidyn(t)
 	table := ddbtest.NewTable(t, db, store.CreateTable)
-	url := underRIE(t, unpack(t, b.Image),
+	url, _ := underRIE(t, unpack(t, b.Image),
 		"TABLE_NAME="+table, "AWS_ENDPOINT_URL_DYNAMODB="+db.Endpoint, "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local")
 
@@ -628,7 +640,7 @@ func TestGuestbookServerlessUnderRIE(t *testing.T) {
 	b := buildApp(t, guestbookDir, ".", true)
 	db := ddbtest.Minidyn(t)
 	table := ddbtest.NewTable(t, db, store.CreateTable) // PK/SK strings and GSI1, as the stack makes it
-	url := underRIE(t, unpack(t, b.Image),
+	url, rie := underRIE(t, unpack(t, b.Image),
 		"TABLE_NAME="+table, "AWS_ENDPOINT_URL_DYNAMODB="+db.Endpoint, "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local")
 
@@ -653,4 +665,49 @@ func TestGuestbookServerlessUnderRIE(t *testing.T) {
 	if bad := invoke2(t, url, functionURLEvent("POST", "/entries", "", map[string]string{"content-type": "application/json"}, nil, []byte(`{`))); bad.StatusCode != 400 {
 		t.Errorf("POST /entries with bad JSON: %d; want the app's 400", bad.StatusCode)
 	}
+
+	// Lambda's shutdown: SIGTERM to the runtime process (the adapter,
+	// which registered an extension so that Lambda sends it), passed on to
+	// the app; guestbook drains and exits 0, and the adapter with it.
+	adapter := childRunning(t, rie.Process.Pid, spec.LambdaAdapter)
+	if err := syscall.Kill(adapter, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the adapter did not exit after SIGTERM", func() error {
+		if running(adapter) {
+			return errors.New("still running")
+		}
+		return nil
+	})
+	if out := rie.Stdout.(*testLog).String(); !strings.Contains(out, "lambda-adapter: the app exited: exit status 0") {
+		t.Errorf("after SIGTERM the adapter did not report the app's clean exit:\n%s", out)
+	}
+}
+
+// childRunning returns the pid of parent's child whose command is cmd.
+func childRunning(t *testing.T, parent int, cmd string) int {
+	t.Helper()
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", parent))
+	for _, f := range tasks {
+		data, _ := os.ReadFile(f)
+		for _, field := range strings.Fields(string(data)) {
+			pid, _ := strconv.Atoi(field)
+			argv, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			if first, _, _ := bytes.Cut(argv, []byte{0}); strings.HasSuffix(string(first), cmd) {
+				return pid
+			}
+		}
+	}
+	t.Fatalf("no child of %d runs %s", parent, cmd)
+	return 0
+}
+
+// running reports whether pid is alive (not gone, not a zombie).
+func running(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, rest, _ := bytes.Cut(stat, []byte(") "))
+	return len(rest) > 0 && rest[0] != 'Z'
 }
