@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -88,6 +89,11 @@ func runScale(cmd *cobra.Command, opts *rootOptions, s *spec.Spec, do func(*ops.
 func printScale(w io.Writer, res *ops.ScaleResult, now time.Time) {
 	set := res.Set
 	fmt.Fprintf(w, "%s: %d desired, bounds %d-%d\n", res.Service.Service, set.Desired, set.Min, set.Max)
+	if res.Idle != "" {
+		// service.idle: the wake controller did it and decides what follows.
+		fmt.Fprintf(w, "Done by the wake controller, which moved the ingress with it. %s%s.\n", strings.ToUpper(res.Idle[:1]), res.Idle[1:])
+		return
+	}
 	if res.Next == nil {
 		fmt.Fprintln(w, "No scheduled action follows: this holds until you change it (lowfare scale, sleep or wake).")
 		return

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -41,6 +42,7 @@ type Clients struct {
 	ELB            *elbv2.Client
 	CloudWatch     *cloudwatch.Client
 	STS            *sts.Client
+	Lambda         *lambda.Client // service.idle: the wake controller
 }
 
 // NewClients builds every client from one configuration.
@@ -52,6 +54,7 @@ func NewClients(cfg aws.Config) *Clients {
 		SSM:            ssm.NewFromConfig(cfg),
 		Budgets:        budgets.NewFromConfig(cfg),
 		AutoScaling:    applicationautoscaling.NewFromConfig(cfg),
+		Lambda:         lambda.NewFromConfig(cfg),
 		ELB:            elbv2.NewFromConfig(cfg),
 		CloudWatch:     cloudwatch.NewFromConfig(cfg),
 		STS:            sts.NewFromConfig(cfg),
@@ -137,13 +140,14 @@ func DescribeStack(ctx context.Context, cf *cloudformation.Client, s *spec.Spec)
 // ARN, whose last part ServiceOf takes).
 // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackResources.html
 var OutputResources = map[string]string{
-	stack.OutputCluster:     "Cluster",
-	stack.OutputService:     "Service",
-	stack.OutputTable:       "Table",
-	stack.OutputLogGroup:    "LogGroup",
-	stack.OutputAlarmTopic:  "AlarmTopic",
-	stack.OutputTargetGroup: "TargetGroup",
-	stack.OutputFunction:    "Function",
+	stack.OutputCluster:      "Cluster",
+	stack.OutputService:      "Service",
+	stack.OutputTable:        "Table",
+	stack.OutputLogGroup:     "LogGroup",
+	stack.OutputAlarmTopic:   "AlarmTopic",
+	stack.OutputTargetGroup:  "TargetGroup",
+	stack.OutputFunction:     "Function",
+	stack.OutputWakeFunction: "WakeFunction",
 }
 
 // wantedOutputs are the outputs of OutputResources that the template of s
@@ -154,6 +158,9 @@ func wantedOutputs(s *spec.Spec) []string {
 		out = append(out, stack.OutputCluster, stack.OutputService)
 		if s.Ingress.Kind == spec.IngressALB {
 			out = append(out, stack.OutputTargetGroup)
+		}
+		if s.Service.Idle != nil {
+			out = append(out, stack.OutputWakeFunction)
 		}
 	} else {
 		out = append(out, stack.OutputFunction)

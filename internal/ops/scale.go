@@ -2,8 +2,10 @@ package ops
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"time"
 
@@ -11,8 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/lowfare/lowfare/internal/spec"
+	"github.com/lowfare/lowfare/internal/stack"
 )
 
 // ErrNotECS is returned by the scaling commands for the serverless
@@ -34,6 +38,8 @@ type ScaleResult struct {
 	// wake after a sleep, the next sleep after a wake, the next action of
 	// either kind after a scale. Nil when the service has no schedule.
 	Next *ScheduledRun `json:"next,omitempty"`
+	// Idle says how service.idle acts next ("" without it).
+	Idle string `json:"idle,omitempty"`
 }
 
 // CheckScale validates a requested task count against the spec: bad input
@@ -64,19 +70,29 @@ func Scale(ctx context.Context, c *Clients, s *spec.Spec, n int) (*ScaleResult, 
 }
 
 // Sleep scales the service to zero tasks (min = max = desired = 0) until
-// the next scheduled wake.
+// the next scheduled wake. With service.idle the wake controller does it,
+// so that the ingress moves to the waking page with it, and the next
+// request wakes the service.
 func Sleep(ctx context.Context, c *Clients, s *spec.Spec) (*ScaleResult, error) {
 	if !s.ECS() {
 		return nil, ErrNotECS
+	}
+	if s.Service.Idle != nil {
+		return idleAct(ctx, c, s, "sleep")
 	}
 	return setCapacity(ctx, c, s, Capacity{}, func(sc *Schedule) *ScheduledRun { return sc.NextWake })
 }
 
 // Wake restores min, max and desired from the spec. It lasts until the next
-// scheduled sleep, which the result names.
+// scheduled sleep, which the result names. With service.idle the wake
+// controller starts the service (and routes the ingress back once a task
+// is healthy, on the next request).
 func Wake(ctx context.Context, c *Clients, s *spec.Spec) (*ScaleResult, error) {
 	if !s.ECS() {
 		return nil, ErrNotECS
+	}
+	if s.Service.Idle != nil {
+		return idleAct(ctx, c, s, "wake")
 	}
 	cnt := s.Service.Count
 	return setCapacity(ctx, c, s, Capacity{Min: int32(cnt.Min), Max: int32(cnt.Max), Desired: int32(cnt.Desired)},
@@ -217,4 +233,74 @@ func NextScheduled(ctx context.Context, c *Clients, ref ServiceRef, now time.Tim
 		}
 	}
 	return sched, nil
+}
+
+// idleAct asks the wake controller (internal/stack/idle_controller.py) to
+// sleep or wake the service, with reason "manual", so that the scaling
+// bounds, the desired count, the ingress's route and the state lowfare
+// status reads all change together, by the one piece of code that changes
+// them when idle.
+//
+// After a wake it sends one request to the app's URL: the idle alarm counts
+// the ingress's requests and changes state only when they start or stop,
+// so a wake nobody uses would otherwise never put the service back to sleep.
+func idleAct(ctx context.Context, c *Clients, s *spec.Spec, action string) (*ScaleResult, error) {
+	st, err := DescribeStack(ctx, c.CloudFormation, s)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := ServiceOf(st)
+	if err != nil {
+		return nil, err
+	}
+	fn, err := st.Output(stack.OutputWakeFunction)
+	if err != nil {
+		return nil, err
+	}
+	payload, _ := json.Marshal(map[string]string{"lowfare": action, "reason": "manual"}) // strings: cannot fail
+	out, err := call(ctx, func(ctx context.Context) (*lambda.InvokeOutput, error) {
+		return c.Lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(fn), Payload: payload})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("asking the wake controller %s to %s: %w", fn, action, err)
+	}
+	if out.FunctionError != nil {
+		return nil, fmt.Errorf("the wake controller %s failed to %s (%s): %s; its log group is /aws/lambda/%s", fn, action, aws.ToString(out.FunctionError), out.Payload, fn)
+	}
+	after := s.Service.Idle.After
+	res := &ScaleResult{Service: ref}
+	if action == "sleep" {
+		res.Idle = "idle: the next request wakes it (a waking page while it starts, about 90 s)"
+		if s.Service.Schedule != nil {
+			res.Idle += "; outside the awake windows requests get a page saying when it opens"
+		}
+		return res, nil
+	}
+	cnt := s.Service.Count
+	res.Set = Capacity{Min: int32(max(1, cnt.Min)), Max: int32(max(1, cnt.Max)), Desired: int32(max(1, cnt.Min))}
+	res.Idle = fmt.Sprintf("idle: requests reach it once a task is healthy (about 90 s); it sleeps again after %s without a request", after)
+	if url := st.Outputs[stack.OutputURL]; url != "" {
+		if pokeErr := poke(ctx, url+s.Service.Health.Path); pokeErr == nil {
+			res.Idle += " (lowfare sent one request to start that count)"
+		} else {
+			res.Idle += fmt.Sprintf(" once one arrives (lowfare's own request failed: %v)", pokeErr)
+		}
+	}
+	return res, nil
+}
+
+// poke sends one GET and reads nothing of the answer: a 503 waking page is
+// as good as a 200 for the alarm's count.
+func poke(ctx context.Context, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -63,6 +64,71 @@ type ServiceStatus struct {
 	Pending int32  `json:"pending"`
 	Min     *int32 `json:"min,omitempty"`
 	Max     *int32 `json:"max,omitempty"`
+	// Sleep is whether the service is asleep, waking or awake, and why.
+	Sleep SleepState `json:"sleep"`
+}
+
+// SleepState says whether a service sleeps, since when and why. With
+// service.idle the wake controller records it in the service's tags
+// (lowfare:sleep, lowfare:sleep-reason, lowfare:sleep-since); without, it
+// follows from the counts and the reason is the schedule or lowfare sleep.
+type SleepState struct {
+	State  string    `json:"state"`            // asleep | waking | awake
+	Reason string    `json:"reason,omitempty"` // idle | schedule | manual | request
+	Since  time.Time `json:"since,omitzero"`
+	// Next says how service.idle acts next ("" without it).
+	Next string `json:"next,omitempty"`
+}
+
+// The tags the wake controller writes (internal/stack/idle_controller.py).
+const (
+	tagSleep       = "lowfare:sleep"
+	tagSleepReason = "lowfare:sleep-reason"
+	tagSleepSince  = "lowfare:sleep-since"
+)
+
+// sleepState reads the state from the controller's tags when they are
+// there, else from the counts.
+func sleepState(s *spec.Spec, desired, running int32, tags map[string]string) SleepState {
+	var st SleepState
+	if state := tags[tagSleep]; state != "" && s.Service.Idle != nil {
+		st.State, st.Reason = state, tags[tagSleepReason]
+		st.Since, _ = time.Parse(time.RFC3339, tags[tagSleepSince])
+		// A deploy or lowfare scale can start tasks behind the controller's
+		// back: the counts win over a tag that says asleep.
+		if state == "asleep" && desired > 0 {
+			st.State, st.Reason, st.Since = "waking", "manual", time.Time{}
+		}
+	} else {
+		switch {
+		case desired == 0:
+			st.State, st.Reason = "asleep", "manual"
+			if s.Service.Schedule != nil {
+				st.Reason = "schedule or manual"
+			}
+		case running == 0:
+			st.State = "waking"
+		default:
+			st.State = "awake"
+		}
+		if st.State == "waking" && running > 0 {
+			st.State = "awake"
+		}
+	}
+	if idle := s.Service.Idle; idle != nil {
+		switch st.State {
+		case "asleep":
+			st.Next = "the next request wakes it"
+			if s.Service.Schedule != nil {
+				st.Next += " (inside the awake windows; outside them it gets the closed page)"
+			}
+		case "waking":
+			st.Next = "the ingress returns to the service on the first request after a task is healthy"
+		default:
+			st.Next = "sleeps after " + idle.After + " without a request"
+		}
+	}
+	return st
 }
 
 // TargetStatus is one load balancer target's health.
@@ -116,7 +182,7 @@ func GetStatus(ctx context.Context, c *Clients, s *spec.Spec, now time.Time) (*S
 			note("service", err)
 		} else {
 			wg.Go(func() {
-				if svc, err := serviceStatus(ctx, c, ref); err != nil {
+				if svc, err := serviceStatus(ctx, c, s, ref); err != nil {
 					note("service", err)
 				} else {
 					out.Service = svc
@@ -168,9 +234,10 @@ func GetStatus(ctx context.Context, c *Clients, s *spec.Spec, now time.Time) (*S
 	return out, nil
 }
 
-func serviceStatus(ctx context.Context, c *Clients, ref ServiceRef) (*ServiceStatus, error) {
+func serviceStatus(ctx context.Context, c *Clients, s *spec.Spec, ref ServiceRef) (*ServiceStatus, error) {
 	out, err := call(ctx, func(ctx context.Context) (*ecs.DescribeServicesOutput, error) {
-		return c.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(ref.Cluster), Services: []string{ref.Service}})
+		return c.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(ref.Cluster), Services: []string{ref.Service},
+			Include: []ecstypes.ServiceField{ecstypes.ServiceFieldTags}})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("describing service %s in cluster %s: %w", ref.Service, ref.Cluster, err)
@@ -181,6 +248,11 @@ func serviceStatus(ctx context.Context, c *Clients, ref ServiceRef) (*ServiceSta
 	sv := out.Services[0]
 	res := &ServiceStatus{Cluster: ref.Cluster, Name: ref.Service, Status: aws.ToString(sv.Status),
 		Desired: sv.DesiredCount, Running: sv.RunningCount, Pending: sv.PendingCount}
+	tags := map[string]string{}
+	for _, t := range sv.Tags {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	res.Sleep = sleepState(s, sv.DesiredCount, sv.RunningCount, tags)
 	tgt, err := call(ctx, func(ctx context.Context) (*applicationautoscaling.DescribeScalableTargetsOutput, error) {
 		return c.AutoScaling.DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{
 			ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceIds: []string{ref.ResourceID()},
@@ -302,6 +374,7 @@ func (st *Status) WriteText(w io.Writer, now time.Time) error {
 			bounds = fmt.Sprintf(", bounds %d-%d", *sv.Min, *sv.Max)
 		}
 		p("service", "%s %s: %d desired, %d running, %d pending%s", sv.Name, strings.ToLower(sv.Status), sv.Desired, sv.Running, sv.Pending, bounds)
+		p("state", "%s", sv.Sleep.Describe(now))
 	}
 	if st.Function != "" {
 		p("function", "%s (Lambda; scales by itself)", st.Function)
@@ -361,6 +434,8 @@ func (st *Status) WriteText(w io.Writer, now time.Time) error {
 		for _, u := range sc.Unpredictable {
 			p("schedule", "%s", u)
 		}
+	} else if st.Service != nil && st.Service.Sleep.Next != "" {
+		p("schedule", "no scheduled actions: with service.idle the wake controller sleeps and wakes it (and ends the awake windows, if any)")
 	} else if st.Service != nil {
 		p("schedule", "none: runs around the clock")
 	}
@@ -368,6 +443,25 @@ func (st *Status) WriteText(w io.Writer, now time.Time) error {
 		p(part, "unavailable: %s", st.Unavailable[part])
 	}
 	return tw.Flush()
+}
+
+// Describe is the state line: "asleep since 2026-12-01T10:00:00Z (3h 5m,
+// idle); idle: the next request wakes it".
+func (st SleepState) Describe(now time.Time) string {
+	line := st.State
+	if !st.Since.IsZero() {
+		line += fmt.Sprintf(" since %s (%s ago", st.Since.UTC().Format(time.RFC3339), humanDuration(now.Sub(st.Since)))
+		if st.Reason != "" {
+			line += ", " + st.Reason
+		}
+		line += ")"
+	} else if st.Reason != "" {
+		line += " (" + st.Reason + ")"
+	}
+	if st.Next != "" {
+		line += "; idle: " + st.Next
+	}
+	return line
 }
 
 // Describe renders a run in its own time zone with how far off it is:
