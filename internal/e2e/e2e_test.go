@@ -1,6 +1,7 @@
 // Package e2e runs the real lowfare binary through a user's journey against
-// moto (moto_server, an AWS emulator nobody here wrote): secrets, deploy, an
-// unchanged deploy, status, scale, sleep, wake, logs, data export, import and
+// moto (moto_server, an AWS emulator nobody here wrote): secrets, plan
+// --check, deploy --dry-run (nothing left behind), deploy, an unchanged
+// deploy, status, scale, sleep, wake, logs, data export, import and
 // migrate, destroy, destroy --delete-data, deletion protection, and the
 // preflight failures. The SDK clients the assertions use talk to moto
 // directly; lowfare talks to it through a small proxy that works around the
@@ -169,6 +170,10 @@ func TestJourneyOnMoto(t *testing.T) {
 	j.ok(t, "s3cret\n", "secrets", "set", "ADMIN_TOKEN", "-f", f)
 	if out := j.ok(t, "", "plan", "--check", "-f", f); !strings.Contains(out, "ok: nothing a deploy would trip over") {
 		t.Errorf("plan --check before the first deploy:\n%s", out)
+	}
+	j.noStacks(t)
+	if out := j.ok(t, "", "deploy", "--dry-run", "-f", f, "--poll", "200ms"); !strings.Contains(out, "Dry run: the change sets were deleted; nothing was changed.") {
+		t.Errorf("deploy --dry-run:\n%s", out)
 	}
 	j.noStacks(t)
 	out := j.ok(t, "", "deploy", "-f", f, "--poll", "200ms")
