@@ -103,6 +103,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	lw := links.NewLogWriter(stdout)
 	defer lw.Close()
 	cfg.RequestLog = lw
+	if getenv("AWS_LAMBDA_FUNCTION_NAME") != "" {
+		// Lambda freezes the process between invocations: a batched line
+		// would wait for the next one, or be lost with the environment.
+		cfg.RequestLog = lw.Direct()
+	}
 	log := slog.New(slog.NewJSONHandler(lw.Direct(), &slog.HandlerOptions{Level: level}))
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)

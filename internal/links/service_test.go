@@ -128,5 +128,3 @@ func (s *testService) flush(t testing.TB) {
 }
 
 func newJSONLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
-
-func (s *testService) now() time.Time { return time.Now() }
