@@ -440,6 +440,11 @@ func (v *validator) envVars() {
 			v.fail(path, "%q is not an environment variable name; use letters, digits and _, not starting with a digit", shorten(name))
 		case slices.Contains(reservedVars, name):
 			v.fail(path, "%s is set by lowfare (the DynamoDB table's name); choose another name", name)
+		case name == "PORT" && svc.Env[name] != strconv.Itoa(svc.Port) && v.ok("service.port"):
+			// The ingress, the security group and the Lambda adapter all
+			// use service.port: a different PORT would leave the app
+			// listening where nothing sends requests.
+			v.fail(path, "PORT %q differs from service.port %d, where the ingress sends requests; set service.port instead and remove PORT from env (lowfare sets PORT to service.port)", shorten(svc.Env[name]), svc.Port)
 		case !v.s.ECS() && strings.HasPrefix(name, "AWS_"):
 			v.fail(path, "Lambda reserves names starting with AWS_; choose another name")
 		}
