@@ -379,3 +379,16 @@ func TestItem13Details(t *testing.T) {
 		t.Errorf("the ECS plan lost its target-tracking note:\n%s", plan)
 	}
 }
+
+// Issue 12 item 2: image build of a path that is not a main package says
+// what to do, once, with exit 2, instead of go build's error twice.
+func TestImageBuildRefusesAnUnbuildablePath(t *testing.T) {
+	file := project(t, map[string]string{"go.mod": "module x\n", "lowfare.yaml": "app: links\nenv: dev\nservice:\n  image: ./cmd/nothere\n"})
+	code, out, errOut := runCmd(t, "image", "build", "-f", file)
+	if code != ExitUsage || !strings.Contains(errOut, "service.image ./cmd/nothere") || !strings.Contains(errOut, "does not exist") {
+		t.Fatalf("image build: exit %d\n%s%s", code, out, errOut)
+	}
+	if n := strings.Count(out+errOut, "does not exist"); n != 1 {
+		t.Errorf("the problem is said %d times:\n%s%s", n, out, errOut)
+	}
+}

@@ -74,6 +74,11 @@ func runImageBuild(ctx context.Context, opts *rootOptions, f *imageFlags, out, e
 	if !image.IsLocalPackage(s.Service.Image) {
 		return usageErrf("%s: service.image %q is an image reference, used as it is: nothing to build", f.file, s.Service.Image)
 	}
+	// What plan warns about, refused here with what to do, before go build
+	// would say it in its own words.
+	if msg := imageProblem(f.file, s); msg != "" {
+		return usageErrf("%s: %s", f.file, msg)
+	}
 	if f.arch != "" {
 		if _, err := image.GOARCH(f.arch); err != nil {
 			return usageErrf("--arch: %v", err)
