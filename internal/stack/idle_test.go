@@ -259,30 +259,8 @@ func TestIdleCountsOneAlarm(t *testing.T) {
 	}
 }
 
-// cfn-lint (AWS's linter) passes the idle templates.
-func TestIdleCfnLint(t *testing.T) {
-	lint := testutil.CfnLint(t)
-	dir := t.TempDir()
-	var files []string
-	for name, s := range map[string]*spec.Spec{
-		"alb":          idleSpec(spec.IngressALB, "15m", false),
-		"alb-schedule": idleSpec(spec.IngressALB, "24h", true),
-		"apigw":        idleSpec(spec.IngressAPIGW, "5m", true),
-	} {
-		j, err := build(t, s).Main.JSON()
-		if err != nil {
-			t.Fatal(err)
-		}
-		f := filepath.Join(dir, name+".json")
-		if err := os.WriteFile(f, j, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, f)
-	}
-	if out, err := exec.Command(lint, files...).CombinedOutput(); err != nil {
-		t.Errorf("cfn-lint: %v\n%s", err, out)
-	}
-}
+// cfn-lint covers the idle templates in TestCfnLintMatrix (its sleep kinds
+// include idle, alone and with a schedule, on both ingresses).
 
 // The controller's logic against moto_server with boto3 (the SDK its Lambda
 // runtime carries): testdata/idle/test_controller.py runs the source the
