@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -249,6 +250,22 @@ func TestSecretsCommands(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("list lacks %q:\n%s", want, out)
 		}
+	}
+	all += out + errOut
+
+	// Issue 12 item 12: the same as JSON, names and versions, no values.
+	code, out, errOut = opsRun(t, "", "secrets", "list", "-f", file, "--format", "json")
+	var listed struct {
+		Prefix  string `json:"prefix"`
+		Secrets []struct {
+			Name    string `json:"name"`
+			Version int64  `json:"version"`
+			InSpec  bool   `json:"in_spec"`
+		} `json:"secrets"`
+		Missing []string `json:"missing"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &listed) != nil || listed.Prefix != "/lowfare/links/dev/" || len(listed.Secrets) != 2 || !slices.Equal(listed.Missing, []string{"DB_KEY"}) {
+		t.Errorf("list --format json: exit %d %s\n%s", code, errOut, out)
 	}
 	all += out + errOut
 
