@@ -33,6 +33,7 @@ import (
 //
 //go:embed probe/main.go
 //go:embed adapter/main.go adapter/event.go adapter/runtime.go
+//go:embed adapter/sysproc_linux.go adapter/sysproc_other.go
 var helperSources embed.FS
 
 // helperModule is the throwaway module's path; its go directive is the

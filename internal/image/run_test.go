@@ -375,6 +375,12 @@ func underRIE(t *testing.T, r *rootfs, env ...string) (string, *exec.Cmd) {
 		"--runtime-api-address", "127.0.0.1:" + freePort(t),
 		"--runtime-interface-emulator-address", invoke,
 	}, entrypoint...)
+	if r.chroot {
+		// Registered before start, so it runs after the RIE is killed:
+		// nothing the image started (the adapter puts the app in its own
+		// process group, out of reach of the kill) may outlive it.
+		t.Cleanup(func() { noneLeft(t, r.dir) })
+	}
 	rie := start(t, r.command(append([]string{"PORT=" + freePort(t)}, env...), args...))
 	return "http://" + invoke + "/2015-03-31/functions/function/invocations", rie
 }
@@ -710,4 +716,34 @@ func running(pid int) bool {
 	}
 	_, rest, _ := bytes.Cut(stat, []byte(") "))
 	return len(rest) > 0 && rest[0] != 'Z'
+}
+
+// noneLeft fails the test when a process still runs chrooted in root once
+// the kernel has had a while to deliver the parent-death signals.
+func noneLeft(t *testing.T, root string) {
+	var left []string
+	for range 600 { // up to 30 s
+		left = left[:0]
+		procs, _ := filepath.Glob("/proc/[0-9]*/root")
+		for _, p := range procs {
+			if dir, err := os.Readlink(p); err == nil && dir == root {
+				pid := strings.Split(p, "/")[2]
+				if n, _ := strconv.Atoi(pid); running(n) {
+					argv, _ := os.ReadFile("/proc/" + pid + "/cmdline")
+					left = append(left, pid+" "+string(bytes.ReplaceAll(argv, []byte{0}, []byte(" "))))
+				}
+			}
+		}
+		if len(left) == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, l := range left {
+		if pid, _, _ := strings.Cut(l, " "); pid != "" {
+			n, _ := strconv.Atoi(pid)
+			_ = syscall.Kill(n, syscall.SIGKILL)
+		}
+	}
+	t.Errorf("processes of the image outlived the emulator (killed now): %q", left)
 }

@@ -69,6 +69,7 @@ func run(args, environ []string, stderr io.Writer) int {
 	app := exec.Command(args[0], args[1:]...)
 	app.Env = append(without(environ, "AWS_LAMBDA_RUNTIME_API", "PORT"), "PORT="+port)
 	app.Stdout, app.Stderr = os.Stdout, os.Stderr
+	tieToAdapter(app)
 	if err := app.Start(); err != nil {
 		return initFailed(ctx, rt, logf, "Runtime.InvalidEntrypoint", fmt.Sprintf("starting the app %s: %v", args[0], err))
 	}
@@ -106,6 +107,7 @@ func run(args, environ []string, stderr io.Writer) int {
 		inv, err := rt.next(ctx)
 		if err != nil {
 			logf("%v", err)
+			_ = app.Process.Kill()
 			return 1
 		}
 		payload, lerr := fw.invoke(ctx, inv)
@@ -117,6 +119,7 @@ func run(args, environ []string, stderr io.Writer) int {
 		}
 		if err != nil {
 			logf("%v", err)
+			_ = app.Process.Kill()
 			return 1
 		}
 	}
