@@ -290,10 +290,21 @@ func (st *Store) Resolve(ctx context.Context, slug string) (string, error) {
 	}
 	l, leader := st.cache.join(slug)
 	if leader {
-		// Other requests wait on this read: one client going away must
-		// not fail them, so the read runs on its own with its own
-		// deadline (context values such as traces are kept).
-		go st.lookup(context.WithoutCancel(ctx), slug, l, st.cache.generation())
+		gen := st.cache.generation()
+		// The slot is taken here, so a miss that finds none costs no
+		// goroutine (2,000 concurrent misses must stay cheap).
+		wctx, cancel := context.WithTimeout(ctx, st.busyWait)
+		err := st.acquire(wctx)
+		cancel()
+		if err != nil {
+			l.err = ErrBusy
+			st.cache.finish(slug, l)
+		} else {
+			// Other requests wait on this read: one client going away
+			// must not fail them, so the read runs on its own with its
+			// own deadline (context values such as traces are kept).
+			go st.lookup(context.WithoutCancel(ctx), slug, l, gen)
+		}
 	}
 	// A target already cached waits for its refresh only briefly: a table
 	// this slow is a table that does not answer.
@@ -322,17 +333,10 @@ func (st *Store) Resolve(ctx context.Context, slug string) (string, error) {
 	return "", err
 }
 
-// lookup reads slug's target for the Resolves waiting on l and caches the
-// answer.
+// lookup reads slug's target for the Resolves waiting on l, in a call
+// slot the caller took, and caches the answer.
 func (st *Store) lookup(ctx context.Context, slug string, l *lookup, gen uint64) {
 	defer st.cache.finish(slug, l)
-	wctx, cancel := context.WithTimeout(ctx, st.busyWait)
-	err := st.acquire(wctx)
-	cancel()
-	if err != nil {
-		l.err = ErrBusy
-		return
-	}
 	defer st.release()
 	rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
 	defer cancel()
