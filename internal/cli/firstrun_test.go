@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -390,5 +391,26 @@ func TestImageBuildRefusesAnUnbuildablePath(t *testing.T) {
 	}
 	if n := strings.Count(out+errOut, "does not exist"); n != 1 {
 		t.Errorf("the problem is said %d times:\n%s%s", n, out, errOut)
+	}
+}
+
+// Issue 12 item 12: version from the build information when there is no
+// VCS stamp.
+func TestReadVersion(t *testing.T) {
+	for _, tc := range []struct {
+		bi   *debug.BuildInfo
+		want string
+	}{
+		{&debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "1d6b5603613771396fe0391c75f3a7795e863532"}, {Key: "vcs.time", Value: "2026-12-01T09:00:00Z"}, {Key: "vcs.modified", Value: "true"}}},
+			"lowfare devel (1d6b5603613771396fe0391c75f3a7795e863532, modified, 2026-12-01T09:00:00Z), go1.26.8"},
+		{&debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v0.0.0-20261201095751-1d6b56036137"}},
+			"lowfare v0.0.0-20261201095751-1d6b56036137 (1d6b56036137), go1.26.8"},
+		{&debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.0"}}, "lowfare v1.2.0, go1.26.8"},
+		{&debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}}, "lowfare devel (no VCS stamp: built outside a git checkout or with -buildvcs=false), go1.26.8"},
+	} {
+		if got := readVersion(tc.bi, true).String(); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("version = %q, want %q...", got, tc.want)
+		}
 	}
 }
