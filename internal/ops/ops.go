@@ -1,7 +1,9 @@
 // Package ops runs the day-2 commands against a deployed app: status, logs,
 // scale, sleep and wake, and secrets. It finds the app's resources through
-// the main stack's outputs (internal/stack/contract.go) and talks to each
-// service through the real SDK clients, every call under its own timeout.
+// the main stack's outputs (internal/stack/contract.go), or by logical ID
+// through DescribeStackResources when an output is missing
+// (OutputResources), and talks to each service through the real SDK
+// clients, every call under its own timeout.
 package ops
 
 import (
