@@ -62,10 +62,12 @@ func NewLimiter(rate float64, clock Clock) *Limiter {
 	if clock == nil {
 		clock = RealClock{}
 	}
-	// The bucket starts empty: a run that reads less than a second's
-	// worth still takes its units/rate seconds, so its average rate, which
-	// progress reports, never exceeds the announced one.
-	return &Limiter{rate: rate, clock: clock, tokens: 0, last: clock.Now()}
+	// The bucket starts empty, at the first charge (not here: time between
+	// creating the limiter and the run starting would otherwise fill it):
+	// a run that reads less than a second's worth still takes its
+	// units/rate seconds, so its average rate, which progress reports,
+	// never exceeds the announced one.
+	return &Limiter{rate: rate, clock: clock}
 }
 
 // Rate is the configured rate in units per second (0: unlimited).
@@ -84,6 +86,9 @@ func (l *Limiter) Charge(ctx context.Context, units float64) error {
 	}
 	l.mu.Lock()
 	now := l.clock.Now()
+	if l.last.IsZero() {
+		l.last = now
+	}
 	if elapsed := now.Sub(l.last).Seconds(); elapsed > 0 {
 		l.tokens = math.Min(l.rate, l.tokens+elapsed*l.rate)
 	}
