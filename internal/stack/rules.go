@@ -101,15 +101,17 @@ func Check(s *spec.Spec) ([]Warning, error) {
 		envBytes := 0
 		for _, k := range slices.Sorted(maps.Keys(svc.Env)) {
 			envBytes += len(k) + len(svc.Env[k])
-			if strings.HasPrefix(k, "AWS_") || k == "SSM_PARAMETER_PREFIX" {
+			if strings.HasPrefix(k, "AWS_") || k == "SSM_PARAMETER_PREFIX" || k == "LOWFARE_SECRETS" {
 				bad("service.env."+k, "Lambda reserves this name; rename the variable")
 			}
 		}
 		if envBytes > 4096 {
 			bad("service.env", "%d bytes: Lambda takes at most 4 KB of environment variables", envBytes)
 		}
-		if len(svc.Secrets) > 0 {
-			warn(PartServerless, 0, "Lambda cannot inject SSM SecureString parameters as environment variables: the function gets SSM_PARAMETER_PREFIX=%s and may read %s itself", s.SecretPrefix(), strings.Join(svc.Secrets, ", "))
+		if len(svc.Secrets) > 0 && !svc.LocalPackage() {
+			// Images lowfare builds start at its Lambda adapter, which reads
+			// the secrets into the app's environment; another image must.
+			warn(PartServerless, 0, "Lambda cannot inject SSM SecureString parameters as environment variables, and service.image is not built by lowfare (no Lambda adapter): the function gets SSM_PARAMETER_PREFIX=%s and LOWFARE_SECRETS=%s and must read them itself", s.SecretPrefix(), strings.Join(svc.Secrets, ","))
 		}
 	default:
 		bad("profile", "%q is not a profile; use free, ha or serverless", s.Profile)

@@ -123,7 +123,11 @@ func TestRuleWarnings(t *testing.T) {
 		{"function url domain", func(s *spec.Spec) {
 			s.Profile, s.Ingress = spec.ProfileServerless, spec.Ingress{Kind: spec.IngressURL, Domain: "x.example.com", HostedZoneID: "Z1"}
 		}, PartIngress, "cannot take a custom domain", 0},
-		{"serverless secrets", func(s *spec.Spec) { s.Profile, s.Ingress.Kind = spec.ProfileServerless, spec.IngressURL }, PartServerless, "SSM_PARAMETER_PREFIX", 0},
+		{"serverless secrets, image not built by lowfare", func(s *spec.Spec) {
+			s.Profile, s.Ingress.Kind = spec.ProfileServerless, spec.IngressURL
+			s.Service.Secrets = []string{"ADMIN_TOKEN"}
+			s.Service.Image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"
+		}, PartServerless, "LOWFARE_SECRETS=ADMIN_TOKEN and must read them itself", 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -194,5 +198,24 @@ func TestNamesFit(t *testing.T) {
 	}
 	if p1.LoadBalancer != p2.LoadBalancer {
 		t.Error("a port change renames the load balancer")
+	}
+}
+
+// TestServerlessSecretsReachTheAdapter: for an image lowfare builds, the
+// function names its secrets for the Lambda adapter, which puts them in the
+// app's environment, so plan has nothing to warn about.
+func TestServerlessSecretsReachTheAdapter(t *testing.T) {
+	s := spec.Default()
+	s.Profile, s.Ingress.Kind = spec.ProfileServerless, spec.IngressURL
+	s.Service.Secrets = []string{"B_KEY", "A_TOKEN"}
+	r := build(t, s)
+	for _, w := range r.Warnings {
+		if strings.Contains(w.Message, "SecureString") {
+			t.Errorf("warns although the adapter reads the secrets: %s", w.Message)
+		}
+	}
+	env := r.Main.Resources["Function"].Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if env["LOWFARE_SECRETS"] != "A_TOKEN,B_KEY" || env["SSM_PARAMETER_PREFIX"] != s.SecretPrefix() {
+		t.Errorf("function environment %v: want LOWFARE_SECRETS=A_TOKEN,B_KEY and the prefix", env)
 	}
 }

@@ -1,6 +1,9 @@
 package stack
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/lowfare/lowfare/internal/cfn"
 	"github.com/lowfare/lowfare/internal/spec"
 )
@@ -14,9 +17,12 @@ func (b *builder) serverless() {
 	s := b.s
 	env := b.plainEnv()
 	if len(s.Service.Secrets) > 0 {
-		// Lambda cannot inject SecureString parameters; the function may
-		// read them from here (Check warns).
+		// Lambda cannot inject SecureString parameters as ECS does (its
+		// Environment takes plain values only): the image's Lambda adapter
+		// reads these names under this prefix at init, with the function's
+		// role, and gives them to the app as environment variables.
 		env["SSM_PARAMETER_PREFIX"] = s.SecretPrefix()
+		env["LOWFARE_SECRETS"] = strings.Join(slices.Sorted(slices.Values(s.Service.Secrets)), ",")
 	}
 	b.add(PartServerless, "Function", "AWS::Lambda::Function", cfn.Props{
 		"Description":   "lowfare " + s.App + "/" + s.Env,

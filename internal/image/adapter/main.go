@@ -66,8 +66,12 @@ func run(args, environ []string, stderr io.Writer) int {
 		logf("%v; the app gets no SIGTERM at shutdown", err)
 	}
 
+	secrets, err := secretEnv(ctx, environ, &http.Client{Timeout: secretsTimeout})
+	if err != nil {
+		return initFailed(ctx, rt, logf, "Runtime.SecretsError", err.Error())
+	}
 	app := exec.Command(args[0], args[1:]...)
-	app.Env = append(without(environ, "AWS_LAMBDA_RUNTIME_API", "PORT"), "PORT="+port)
+	app.Env = append(append(without(environ, "AWS_LAMBDA_RUNTIME_API", "PORT", envSecretNames), secrets...), "PORT="+port)
 	app.Stdout, app.Stderr = os.Stdout, os.Stderr
 	tieToAdapter(app)
 	if err := app.Start(); err != nil {
