@@ -252,9 +252,19 @@ func TestSIGTERMWithRequestsInFlight(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("links did not log that it is shutting down")
 	}
-	// New connections are refused now that the listener is closed.
-	if _, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 2*time.Second); err == nil {
-		t.Error("links still accepts connections after SIGTERM")
+	// New connections are refused once the listener is closed. The log line
+	// comes just before Shutdown closes it, so look until it is (a bounded
+	// wait, not a timing assertion).
+	refused := false
+	for deadline := time.Now().Add(10 * time.Second); !refused && time.Now().Before(deadline); {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 2*time.Second)
+		if refused = err != nil; !refused {
+			c.Close()
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if !refused {
+		t.Error("links still accepts connections 10 s after SIGTERM")
 	}
 	for i, pw := range writers {
 		fmt.Fprintf(pw, `{"url":"https://example.com/%d","slug":"inflight%d"}`, i, i)
