@@ -53,32 +53,11 @@ func startApp(t *testing.T, dir string, o AppOptions) runningApp {
 		o.DataDir = filepath.Join(dir, ".lowfare", "dev")
 	}
 	o.StopTimeout = 5 * time.Second
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan AppInfo, 1)
-	o.Ready = func(i AppInfo) { ready <- i }
-	done := make(chan error, 1)
-	go func() { done <- RunApp(ctx, o) }()
-	select {
-	case i := <-ready:
-		stopped := false
-		r := runningApp{info: i, out: out, stop: func() error {
-			if stopped {
-				return nil
-			}
-			stopped = true
-			cancel()
-			return <-done
-		}}
-		t.Cleanup(func() { _ = r.stop() })
-		return r
-	case err := <-done:
-		cancel()
-		t.Fatalf("RunApp returned before it was ready: %v\noutput:\n%s", err, out.String())
-	case <-time.After(3 * time.Minute):
-		cancel()
-		t.Fatalf("app not ready after 3 minutes\noutput:\n%s", out.String())
-	}
-	return runningApp{}
+	info, stop := startReady(t, 3*time.Minute, func(ctx context.Context, ready func(AppInfo)) error {
+		o.Ready = ready
+		return RunApp(ctx, o)
+	}, out.String)
+	return runningApp{info: info, out: out, stop: stop}
 }
 
 func getBody(t *testing.T, url string, header ...string) (int, http.Header, string) {

@@ -24,32 +24,44 @@ type running struct {
 
 func start(t *testing.T, o Options) running {
 	t.Helper()
+	info, stop := startReady(t, time.Minute, func(ctx context.Context, ready func(Info)) error {
+		o.Ready = ready
+		return Run(ctx, o)
+	}, func() string { return "" })
+	return running{info: info, stop: stop}
+}
+
+// startReady runs run in the background until it calls ready, and returns
+// what it was given and a stop that cancels run and returns its result
+// (also called when the test ends). output is quoted when run fails first.
+func startReady[I any](t *testing.T, wait time.Duration, run func(ctx context.Context, ready func(I)) error, output func() string) (I, func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan Info, 1)
-	o.Ready = func(i Info) { ready <- i }
+	readyCh := make(chan I, 1)
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, o) }()
+	go func() { done <- run(ctx, func(i I) { readyCh <- i }) }()
+	var zero I
 	select {
-	case i := <-ready:
+	case i := <-readyCh:
 		stopped := false
-		r := running{info: i, stop: func() error {
+		stop := func() error {
 			if stopped {
 				return nil
 			}
 			stopped = true
 			cancel()
 			return <-done
-		}}
-		t.Cleanup(func() { _ = r.stop() })
-		return r
+		}
+		t.Cleanup(func() { _ = stop() })
+		return i, stop
 	case err := <-done:
 		cancel()
-		t.Fatalf("Run returned before it was ready: %v", err)
-	case <-time.After(time.Minute):
+		t.Fatalf("returned before it was ready: %v\n%s", err, output())
+	case <-time.After(wait):
 		cancel()
-		t.Fatal("dev stack not ready after a minute")
+		t.Fatalf("not ready after %s\n%s", wait, output())
 	}
-	return running{}
+	return zero, nil
 }
 
 var noRedirect = &http.Client{
