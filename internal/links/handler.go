@@ -42,7 +42,7 @@ type handler struct {
 // and panic recovery.
 func NewHandler(st store.API, cfg Config, log *slog.Logger) http.Handler {
 	cfg = cfg.withDefaults()
-	h := &handler{st: newLimitedStore(st, maxStoreCalls), cfg: cfg, log: log, pages: mustPages(), now: time.Now,
+	h := &handler{st: st, cfg: cfg, log: log, pages: mustPages(), now: time.Now,
 		creates: newRateLimiter(cfg.CreateRate, time.Minute, maxRateClients), crossOrigin: http.NewCrossOriginProtection()}
 	if cfg.BaseURL != "" {
 		// Behind a proxy that rewrites Host (API Gateway), Origin is the

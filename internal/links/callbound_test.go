@@ -17,7 +17,9 @@ import (
 )
 
 // TestStoreCallsAreBounded holds DynamoDB requests at a gate in front of a
-// real minidyn: with maxStoreCalls creates waiting there, another create
+// real minidyn: the store bounds its own table calls (store.Options.MaxCalls,
+// which also covers misses and the click flusher), so with
+// store.DefaultMaxCalls creates waiting there, another create
 // must not reach the table (its expired context makes it give up at once
 // with 503 instead of queueing), and once the gate opens all of them finish.
 func TestStoreCallsAreBounded(t *testing.T) {
@@ -26,10 +28,10 @@ func TestStoreCallsAreBounded(t *testing.T) {
 	gate := make(chan struct{})
 	var arrived atomic.Int32
 	var arrivedAll sync.WaitGroup
-	arrivedAll.Add(maxStoreCalls)
+	arrivedAll.Add(store.DefaultMaxCalls)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !open.Load() && strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".PutItem") {
-			if arrived.Add(1) <= maxStoreCalls {
+			if arrived.Add(1) <= store.DefaultMaxCalls {
 				arrivedAll.Done()
 			}
 			<-gate
@@ -44,8 +46,8 @@ func TestStoreCallsAreBounded(t *testing.T) {
 	}
 	s := newServiceOn(t, b, table, Config{})
 
-	codes := make(chan int, maxStoreCalls)
-	for i := 0; i < maxStoreCalls; i++ {
+	codes := make(chan int, store.DefaultMaxCalls)
+	for i := 0; i < store.DefaultMaxCalls; i++ {
 		go func() {
 			r := s.do(t, call{method: "POST", path: "/api/links", body: fmt.Sprintf(`{"url":"https://example.com","slug":"held%d"}`, i)})
 			codes <- r.StatusCode
@@ -63,16 +65,16 @@ func TestStoreCallsAreBounded(t *testing.T) {
 		t.Errorf("create beyond the bound: status %d, want 503", rec.Code)
 	}
 	// It gave up waiting for a slot, not inside the SDK.
-	if !strings.Contains(s.logs.String(), "waiting for a free store slot") {
+	if !strings.Contains(s.logs.String(), "waiting for a free table call") {
 		t.Errorf("the extra create did not wait for a slot; log:\n%s", s.logs.String())
 	}
-	if n := arrived.Load(); n != maxStoreCalls {
-		t.Errorf("%d PutItems reached the table, want %d", n, maxStoreCalls)
+	if n := arrived.Load(); n != store.DefaultMaxCalls {
+		t.Errorf("%d PutItems reached the table, want %d", n, store.DefaultMaxCalls)
 	}
 
 	open.Store(true)
 	close(gate)
-	for i := 0; i < maxStoreCalls; i++ {
+	for i := 0; i < store.DefaultMaxCalls; i++ {
 		select {
 		case c := <-codes:
 			if c != http.StatusCreated {
