@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/lowfare/lowfare/internal/cfn"
 )
 
 // Defaults for a Deployer's zero fields.
@@ -26,10 +28,6 @@ const (
 	DefaultTimeout = 30 * time.Minute
 	DefaultPoll    = 5 * time.Second
 )
-
-// MaxTemplateBody is CloudFormation's limit for an inline TemplateBody;
-// larger templates must go through S3, which lowfare does not do.
-const MaxTemplateBody = 51200
 
 // API is the part of the CloudFormation client a deploy uses;
 // *cloudformation.Client implements it.
@@ -159,8 +157,8 @@ func (d *Deployer) Plan(ctx context.Context, s Stack) ([]Change, error) {
 // prepare is the common path: find the stack, make the change set, then
 // either describe it (plan != nil) or execute it.
 func (d *Deployer) prepare(ctx context.Context, s Stack, plan *[]Change) (*Result, error) {
-	if len(s.Body) > MaxTemplateBody {
-		return nil, fmt.Errorf("stack %s: template is %d bytes; CloudFormation takes at most %d inline", s.Name, len(s.Body), MaxTemplateBody)
+	if len(s.Body) > cfn.MaxTemplateBody {
+		return nil, fmt.Errorf("stack %s: template is %d bytes; CloudFormation takes at most %d inline", s.Name, len(s.Body), cfn.MaxTemplateBody)
 	}
 	cur, err := d.describe(ctx, s.Name)
 	if err != nil && !errors.Is(err, ErrStackNotFound) {

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 
 	"github.com/lowfare/lowfare/internal/awsfake"
+	"github.com/lowfare/lowfare/internal/cfn"
 	"github.com/lowfare/lowfare/internal/testutil"
 )
 
@@ -320,7 +321,7 @@ func TestDeleteFailure(t *testing.T) {
 
 func TestTemplateTooLarge(t *testing.T) {
 	e := newEnv(t)
-	_, err := e.d.Deploy(testCtx(t), Stack{Name: stackName, Body: bytes.Repeat([]byte(" "), MaxTemplateBody+1)})
+	_, err := e.d.Deploy(testCtx(t), Stack{Name: stackName, Body: bytes.Repeat([]byte(" "), cfn.MaxTemplateBody+1)})
 	if err == nil || len(e.fake.Calls()) != 0 {
 		t.Fatalf("err %v, calls %v; want a local error and no request", err, e.fake.Calls())
 	}
