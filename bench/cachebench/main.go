@@ -18,9 +18,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -40,13 +38,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	miniserver "github.com/truora/minidyn/server"
 
+	"github.com/lowfare/lowfare/bench/internal/procstat"
 	"github.com/lowfare/lowfare/internal/ddblocal"
 	"github.com/lowfare/lowfare/internal/ddbtest"
 	"github.com/lowfare/lowfare/internal/links/store"
 )
-
-// clockTicks is USER_HZ, the unit of utime/stime in /proc/<pid>/stat.
-const clockTicks = 100
 
 const table = "links"
 
@@ -133,7 +129,7 @@ func run(nLinks, warmLinks, n, conns, misses int, delay time.Duration, rounds in
 	}
 	measure := func(srv *server, set []string) (float64, float64, error) {
 		settle(counter)
-		cpu0, err := cpuTime(srv.pid())
+		cpu0, err := cpuNanos(srv.pid())
 		if err != nil {
 			return 0, 0, err
 		}
@@ -142,7 +138,7 @@ func run(nLinks, warmLinks, n, conns, misses int, delay time.Duration, rounds in
 		if err != nil {
 			return 0, 0, err
 		}
-		cpu1, _ := cpuTime(srv.pid())
+		cpu1, _ := cpuNanos(srv.pid())
 		return float64(cpu1-cpu0) / float64(got), float64(counter.Calls("GetItem")-reads0) / float64(got), nil
 	}
 	fmt.Println("| round | phase | links served | cache holds | CPU per redirect | GetItem per redirect | ratio to warm |")
@@ -180,12 +176,12 @@ func run(nLinks, warmLinks, n, conns, misses int, delay time.Duration, rounds in
 		return err
 	}
 	defer srv.stop()
-	rssBefore, err := peakRSS(srv.pid())
+	rssBefore, err := procstat.PeakRSS(srv.pid())
 	if err != nil {
 		return err
 	}
 	statuses := concurrentMisses(newClient(misses), srv.url, misses)
-	rss, err := peakRSS(srv.pid())
+	rss, err := procstat.PeakRSS(srv.pid())
 	if err != nil {
 		return err
 	}
@@ -386,39 +382,8 @@ func concurrentMisses(c *http.Client, base string, n int) string {
 	return strings.Join(parts, ", ")
 }
 
-// cpuTime is the process's utime+stime in nanoseconds.
-func cpuTime(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command name (which may hold spaces) in parentheses.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 13 {
-		return 0, errors.New("short /proc/<pid>/stat")
-	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("bad /proc/<pid>/stat: %q", s)
-	}
-	return (ut + st) * (int64(time.Second) / clockTicks), nil
-}
-
-// peakRSS is VmHWM from /proc/<pid>/status, in bytes.
-func peakRSS(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, errors.New("no VmHWM")
+// cpuNanos is the server's CPU time so far, in nanoseconds.
+func cpuNanos(pid int) (int64, error) {
+	d, err := procstat.CPU(pid)
+	return int64(d), err
 }

@@ -15,7 +15,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -34,11 +33,9 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-)
 
-// clockTicks is USER_HZ, the unit of utime/stime in /proc/<pid>/stat; it
-// is 100 on every Linux architecture Go supports.
-const clockTicks = 100
+	"github.com/lowfare/lowfare/bench/internal/procstat"
+)
 
 type options struct {
 	conns    int
@@ -272,12 +269,12 @@ func (s *server) redirectPhase(o options, d time.Duration, measure bool) error {
 		paced(s.client, o.conns, o.rate, d, s.redirect)
 		return nil
 	}
-	cpu0, err := cpuTicks(s.pid)
+	cpu0, err := procstat.CPU(s.pid)
 	if err != nil {
 		return err
 	}
 	ok, bad, elapsed := paced(s.client, o.conns, o.rate, d, s.redirect)
-	cpu1, err := cpuTicks(s.pid)
+	cpu1, err := procstat.CPU(s.pid)
 	if err != nil {
 		return err
 	}
@@ -296,12 +293,12 @@ func (s *server) createPhase(o options) error {
 		return err == nil && code == http.StatusCreated
 	}
 	load(s.client, o.conns, o.warmup, create)
-	cpu0, err := cpuTicks(s.pid)
+	cpu0, err := procstat.CPU(s.pid)
 	if err != nil {
 		return err
 	}
 	ok, bad, elapsed := load(s.client, o.conns, o.duration, create)
-	cpu1, err := cpuTicks(s.pid)
+	cpu1, err := procstat.CPU(s.pid)
 	if err != nil {
 		return err
 	}
@@ -338,11 +335,18 @@ func createTableWith(linksBin, endpoint, table string) error {
 	return nil
 }
 
-func perRequest(ticks int64, n int64) float64 {
+// perRequest is CPU time per request in µs.
+func perRequest(cpu time.Duration, n int64) float64 {
 	if n == 0 {
 		return 0
 	}
-	return float64(ticks) * (1e6 / clockTicks) / float64(n)
+	return cpu.Seconds() * 1e6 / float64(n)
+}
+
+// peakRSSMB is the server's peak resident set in MB (10^6 bytes).
+func peakRSSMB(pid int) (float64, error) {
+	b, err := procstat.PeakRSS(pid)
+	return float64(b) / 1e6, err
 }
 
 func newClient(conns int) *http.Client {
@@ -432,43 +436,6 @@ func load(c *http.Client, conns int, d time.Duration, fn func(*http.Client) bool
 	}
 	wg.Wait()
 	return okN.Load(), badN.Load(), time.Since(start)
-}
-
-// cpuTicks is utime+stime of pid (fields 14 and 15 of /proc/<pid>/stat).
-func cpuTicks(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) may contain spaces; fields after ')' are fixed.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0, errors.New("short /proc/<pid>/stat")
-	}
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, errors.New("bad /proc/<pid>/stat")
-	}
-	return u + st, nil
-}
-
-// peakRSSMB is VmHWM of pid in MB (10^6 bytes).
-func peakRSSMB(pid int) (float64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
-			return kb * 1024 / 1e6, err
-		}
-	}
-	return 0, errors.New("no VmHWM in /proc/<pid>/status")
 }
 
 func waitReady(c *http.Client, url string, d time.Duration) error {
