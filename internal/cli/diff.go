@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -138,7 +137,7 @@ func runDiff(cmd *cobra.Command, opts *rootOptions, f *diffFlags) error {
 			if err != nil {
 				return err
 			}
-			d.Result.Other = append(d.Result.Other, tagChanges(tags, stack.StackTags(s))...)
+			d.Result.Other = append(d.Result.Other, cfndiff.TagChanges(tags, stack.StackTags(s))...)
 		}
 		diffs = append(diffs, d)
 	}
@@ -245,32 +244,4 @@ func stackTags(ctx context.Context, c *cloudformation.Client, name string) (map[
 		}
 	}
 	return tags, nil
-}
-
-// tagChanges lists the stack tags that differ.
-func tagChanges(old, want map[string]string) []cfndiff.Entry {
-	var keys []string
-	for k := range old {
-		keys = append(keys, k)
-	}
-	for k := range want {
-		if _, ok := old[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	var out []cfndiff.Entry
-	for _, k := range keys {
-		o, inOld := old[k]
-		n, inNew := want[k]
-		switch {
-		case !inOld:
-			out = append(out, cfndiff.Entry{Section: "StackTags", Name: k, Op: cfndiff.OpAdd, Changes: []cfndiff.Change{{Path: "Value", Op: cfndiff.OpAdd, New: n}}})
-		case !inNew:
-			out = append(out, cfndiff.Entry{Section: "StackTags", Name: k, Op: cfndiff.OpRemove, Changes: []cfndiff.Change{{Path: "Value", Op: cfndiff.OpRemove, Old: o}}})
-		case o != n:
-			out = append(out, cfndiff.Entry{Section: "StackTags", Name: k, Op: cfndiff.OpChange, Changes: []cfndiff.Change{{Path: "Value", Op: cfndiff.OpChange, Old: o, New: n}}})
-		}
-	}
-	return out
 }

@@ -411,7 +411,8 @@ func section(doc map[string]any, name string) map[string]any {
 	return m
 }
 
-func keys(a, b map[string]any) []string {
+// keys are the keys of a and b together, sorted.
+func keys[V any](a, b map[string]V) []string {
 	var ks []string
 	for k := range a {
 		ks = append(ks, k)
@@ -428,4 +429,24 @@ func keys(a, b map[string]any) []string {
 func str(v any) string {
 	s, _ := v.(string)
 	return s
+}
+
+// TagChanges lists the stack tags that differ between the deployed stack
+// (old) and the one lowfare would deploy (want), as entries of section
+// StackTags: tags live on the stack, not in the template.
+func TagChanges(old, want map[string]string) []Entry {
+	var out []Entry
+	for _, k := range keys(old, want) {
+		o, inOld := old[k]
+		n, inNew := want[k]
+		switch {
+		case !inOld:
+			out = append(out, Entry{Section: "StackTags", Name: k, Op: OpAdd, Changes: []Change{{Path: "Value", Op: OpAdd, New: n}}})
+		case !inNew:
+			out = append(out, Entry{Section: "StackTags", Name: k, Op: OpRemove, Changes: []Change{{Path: "Value", Op: OpRemove, Old: o}}})
+		case o != n:
+			out = append(out, Entry{Section: "StackTags", Name: k, Op: OpChange, Changes: []Change{{Path: "Value", Op: OpChange, Old: o, New: n}}})
+		}
+	}
+	return out
 }
