@@ -338,17 +338,29 @@ func (v *validator) count() {
 	}
 }
 
+// maySleep refuses a way of sleeping (schedule, idle) on the profiles that
+// have none: ha never sleeps, serverless costs nothing idle. It reports
+// whether the setting is worth checking further.
+func (v *validator) maySleep(path, ha, serverless string) bool {
+	switch v.s.Profile {
+	case ProfileHA:
+		v.fail(path, "%s", ha)
+		return false
+	case ProfileServerless:
+		v.fail(path, "%s", serverless)
+		return false
+	}
+	return true
+}
+
 func (v *validator) schedule() {
 	sch := v.s.Service.Schedule
 	if sch == nil {
 		return
 	}
-	switch v.s.Profile {
-	case ProfileHA:
-		v.fail("service.schedule", "profile ha never sleeps; remove the schedule, or use profile free")
-		return
-	case ProfileServerless:
-		v.fail("service.schedule", "profile serverless already costs nothing between requests; remove the schedule")
+	if !v.maySleep("service.schedule",
+		"profile ha never sleeps; remove the schedule, or use profile free",
+		"profile serverless already costs nothing between requests; remove the schedule") {
 		return
 	}
 	if _, err := loadZone(sch.Timezone); err != nil {
@@ -364,12 +376,9 @@ func (v *validator) idle() {
 	if idle == nil {
 		return
 	}
-	switch v.s.Profile {
-	case ProfileHA:
-		v.fail("service.idle", "profile ha never sleeps; remove idle, or use profile free")
-		return
-	case ProfileServerless:
-		v.fail("service.idle", "profile serverless already costs nothing while idle (Lambda bills per request); remove idle")
+	if !v.maySleep("service.idle",
+		"profile ha never sleeps; remove idle, or use profile free",
+		"profile serverless already costs nothing while idle (Lambda bills per request); remove idle") {
 		return
 	}
 	d, err := time.ParseDuration(strings.TrimSpace(idle.After))
