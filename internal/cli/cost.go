@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lowfare/lowfare/internal/cost"
+	"github.com/lowfare/lowfare/internal/price"
 )
 
 // costFlags are the workload overrides and output choices of 'lowfare cost'.
@@ -60,7 +61,7 @@ Formulas and assumptions: docs/cost-model.md.`,
 
 func runCost(cmd *cobra.Command, opts *rootOptions, f *costFlags) error {
 	if f.print {
-		_, err := cmd.OutOrStdout().Write(cost.BuiltinJSON())
+		_, err := cmd.OutOrStdout().Write(price.BuiltinJSON())
 		return err
 	}
 	if f.format != "text" && f.format != "json" {
@@ -84,12 +85,12 @@ func runCost(cmd *cobra.Command, opts *rootOptions, f *costFlags) error {
 			return usageErrf("--%s %v: must be a number, zero or more", n.flag, n.v)
 		}
 	}
-	table, err := cost.BuiltinTable()
+	table, err := price.BuiltinTable()
 	if err != nil {
 		return err
 	}
 	if f.prices != "" {
-		if table, err = cost.LoadTable(f.prices); err != nil {
+		if table, err = price.LoadTable(f.prices); err != nil {
 			return usageErrf("--prices: %v", err)
 		}
 	}
@@ -116,7 +117,7 @@ func runCost(cmd *cobra.Command, opts *rootOptions, f *costFlags) error {
 		Workload: w,
 		Compare:  f.compare,
 	})
-	var unknown *cost.UnknownRegionError
+	var unknown *price.UnknownRegionError
 	switch {
 	case errors.As(err, &unknown) && opts.Region != "":
 		return usageErrf("--region: %v", err)

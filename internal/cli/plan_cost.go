@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/lowfare/lowfare/internal/cost"
+	"github.com/lowfare/lowfare/internal/price"
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
@@ -23,7 +24,7 @@ func planEstimate(s *spec.Spec) (*planEst, error) {
 		Workload: cost.WorkloadOf(s),
 		Compare:  true,
 	})
-	var unknown *cost.UnknownRegionError
+	var unknown *price.UnknownRegionError
 	if errors.As(err, &unknown) {
 		// A region without prices does not make the plan wrong: say so.
 		return &planEst{unavailable: fmt.Sprintf("the built-in price table has no prices for %s (it has %s)", unknown.Region, joinList(unknown.Supported))}, nil

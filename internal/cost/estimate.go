@@ -7,13 +7,14 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/lowfare/lowfare/internal/price"
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
 // Options are the inputs beside the spec.
 type Options struct {
-	Table    *Table // nil: the built-in table
-	Region   string // empty: the spec's region
+	Table    *price.Table // nil: the built-in table
+	Region   string       // empty: the spec's region
 	FreeTier FreeTier
 	Workload Workload
 	Compare  bool // also price the other shapes
@@ -116,7 +117,7 @@ func Estimate(s *spec.Spec, o Options) (*Report, error) {
 	table := o.Table
 	if table == nil {
 		var err error
-		if table, err = BuiltinTable(); err != nil {
+		if table, err = price.BuiltinTable(); err != nil {
 			return nil, err
 		}
 	}
@@ -151,7 +152,7 @@ func Estimate(s *spec.Spec, o Options) (*Report, error) {
 		Region:     region,
 		FreeTier:   ft,
 		PricesName: table.Name,
-		PriceDates: prices.dates(),
+		PriceDates: prices.Dates(),
 		Workload:   o.Workload,
 		LogGB:      pr.logGB(sh),
 		Shape:      sh,

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lowfare/lowfare/internal/price"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/testutil"
 )
@@ -284,9 +285,9 @@ func TestEstimateErrors(t *testing.T) {
 	s := spec.Default()
 	s.Region = "ap-south-1"
 	_, err := Estimate(s, Options{Workload: WorkloadOf(s)})
-	var unknown *UnknownRegionError
+	var unknown *price.UnknownRegionError
 	if !errors.As(err, &unknown) {
-		t.Errorf("unknown region error is %T, want *UnknownRegionError", err)
+		t.Errorf("unknown region error is %T, want *price.UnknownRegionError", err)
 	}
 }
 

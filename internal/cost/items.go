@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/lowfare/lowfare/internal/price"
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
 // pricer prices the line items of one shape. Each method is one part of the
 // architecture, so each can be checked by hand in the tests.
 type pricer struct {
-	p  RegionPrices
+	p  price.RegionPrices
 	ft FreeTier
 	w  Workload
 }

@@ -4,14 +4,15 @@ import (
 	"math"
 	"testing"
 
+	"github.com/lowfare/lowfare/internal/price"
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
 // usEast1 is the built-in us-east-1 price list, the one the hand arithmetic
 // below uses.
-func usEast1(t *testing.T) RegionPrices {
+func usEast1(t *testing.T) price.RegionPrices {
 	t.Helper()
-	table, err := BuiltinTable()
+	table, err := price.BuiltinTable()
 	if err != nil {
 		t.Fatal(err)
 	}

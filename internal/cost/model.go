@@ -8,14 +8,16 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/lowfare/lowfare/internal/price"
 )
 
 // The assumptions of the model. docs/cost-model.md explains each one and
 // where it comes from; change them there and here together.
 const (
-	// HoursPerMonth is the average month AWS pricing pages use: 365 days x
-	// 24 h / 12 months.
-	HoursPerMonth = 730.0
+	// HoursPerMonth is the average month AWS pricing pages use (one
+	// definition, in internal/price).
+	HoursPerMonth = price.HoursPerMonth
 	hoursPerWeek  = 168.0
 	daysPerMonth  = HoursPerMonth / 24 // 30.4167
 
@@ -95,18 +97,19 @@ const (
 	cdkMemoryMB    = 512
 )
 
-// Always-free allowances: every free-tier model has them.
+// Always-free allowances: every free-tier model has them (internal/price
+// holds them with the prices).
 const (
-	freeDynamoDBStorageGB = 25.0
-	freeDynamoDBRCU       = 25.0 // provisioned, table and GSIs together
-	freeDynamoDBWCU       = 25.0
-	freeLogsGB            = 5.0 // ingest, storage and Insights scans together
-	freeAlarms            = 10.0
-	freeDashboards        = 3.0
-	freeCustomMetrics     = 10.0
-	freeLambdaRequestsM   = 1.0 // million requests
-	freeLambdaGBSeconds   = 400000.0
-	freeTransferOutGB     = 100.0
+	freeDynamoDBStorageGB = price.FreeDynamoDBStorageGB
+	freeDynamoDBRCU       = price.FreeDynamoDBRCU
+	freeDynamoDBWCU       = price.FreeDynamoDBWCU
+	freeLogsGB            = price.FreeLogsGB
+	freeAlarms            = price.FreeAlarms
+	freeDashboards        = price.FreeDashboards
+	freeCustomMetrics     = price.FreeCustomMetrics
+	freeLambdaRequestsM   = price.FreeLambdaRequestsM
+	freeLambdaGBSeconds   = price.FreeLambdaGBSeconds
+	freeTransferOutGB     = price.FreeTransferOutGB
 )
 
 // The 12-month offers of accounts opened before 2025-07-15.
@@ -194,16 +197,16 @@ type Item struct {
 }
 
 // newItem prices quantity beyond the free allowance at price.
-func newItem(name, desc string, qty float64, unit string, price Price, free float64) Item {
+func newItem(name, desc string, qty float64, unit string, p price.Price, free float64) Item {
 	billable := math.Max(0, qty-free)
 	return Item{
 		Name:         name,
 		Description:  desc,
 		Quantity:     qty,
 		Unit:         unit,
-		UnitUSD:      price.USD,
+		UnitUSD:      p.USD,
 		FreeQuantity: free,
-		USD:          billable * price.USD,
+		USD:          billable * p.USD,
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/lowfare/lowfare/internal/cfn"
+	"github.com/lowfare/lowfare/internal/price"
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
@@ -236,7 +237,7 @@ func expression(id, expr, label string) map[string]any {
 // alarmBudget counts the alarm metrics CloudWatch bills (a metric-math
 // alarm bills each metric it reads; each target-tracking policy adds two
 // alarms) and warns beyond the 10 free ones.
-func alarmBudget(t *cfn.Template) []Warning {
+func alarmBudget(t *cfn.Template, region string) []Warning {
 	n := countAlarmMetrics(t)
 	if n <= freeAlarmMetrics {
 		return nil
@@ -244,7 +245,7 @@ func alarmBudget(t *cfn.Template) []Warning {
 	return []Warning{{
 		Part:       PartObservability,
 		Message:    fmt.Sprintf("%d alarm metrics (target tracking adds 2 per policy) is beyond CloudWatch's 10 free", n),
-		MonthlyUSD: float64(n-freeAlarmMetrics) * usdPerAlarmMetric,
+		MonthlyUSD: float64(n-freeAlarmMetrics) * price.Builtin(region).AlarmMonth.USD,
 	}}
 }
 

@@ -176,12 +176,12 @@ func TestAlarmBudgetWarnsBeyondTen(t *testing.T) {
 		tmpl.Add("A"+string(rune('a'+i)), &cfn.Resource{Type: "AWS::CloudWatch::Alarm", Properties: cfn.Props{}})
 	}
 	tmpl.Add("P", &cfn.Resource{Type: "AWS::ApplicationAutoScaling::ScalingPolicy", Properties: cfn.Props{"PolicyType": "TargetTrackingScaling"}})
-	ws := alarmBudget(tmpl)
+	ws := alarmBudget(tmpl, "us-east-1")
 	if len(ws) != 1 || ws[0].MonthlyUSD < 0.099 || ws[0].MonthlyUSD > 0.101 || !strings.Contains(ws[0].Message, "11 alarm metrics") {
 		t.Errorf("warnings %v, want one for 11 metrics at $0.10", ws)
 	}
 	delete(tmpl.Resources, "Aa")
-	if ws := alarmBudget(tmpl); len(ws) != 0 {
+	if ws := alarmBudget(tmpl, "us-east-1"); len(ws) != 0 {
 		t.Errorf("10 metrics warned: %v", ws)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/lowfare/lowfare/internal/price"
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
@@ -31,16 +32,12 @@ func (e *RulesError) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// Prices behind the warnings (us-east-1 list prices, checked 2026-11; the
-// full, dated table with sources is internal/cost).
+// The free allowances behind the warnings; their prices come from the
+// built-in price table (internal/price) for the spec's region.
 const (
-	hoursPerMonth     = 730
-	freeRCU           = 25
-	freeWCU           = 25
-	usdPerRCUHour     = 0.00013
-	usdPerWCUHour     = 0.00065
-	freeAlarmMetrics  = 10
-	usdPerAlarmMetric = 0.10
+	freeRCU          = int(price.FreeDynamoDBRCU)
+	freeWCU          = int(price.FreeDynamoDBWCU)
+	freeAlarmMetrics = int(price.FreeAlarms)
 )
 
 // Check applies the rules: errors (a *RulesError) for what AWS would refuse
@@ -140,7 +137,8 @@ func Check(s *spec.Spec) ([]Warning, error) {
 		}
 		rcu, wcu := 2*s.Table.Read, 2*s.Table.Write // the table and GSI1
 		if rcu > freeRCU || wcu > freeWCU {
-			usd := float64(max(0, rcu-freeRCU))*usdPerRCUHour*hoursPerMonth + float64(max(0, wcu-freeWCU))*usdPerWCUHour*hoursPerMonth
+			p := price.Builtin(s.Region)
+			usd := (float64(max(0, rcu-freeRCU))*p.DynamoDBRCUHour.USD + float64(max(0, wcu-freeWCU))*p.DynamoDBWCUHour.USD) * price.HoursPerMonth
 			warn(PartTable, usd, "provisioned %d RCU / %d WCU (table and GSI1 together) is beyond the always-free 25 RCU / 25 WCU", rcu, wcu)
 		}
 	case spec.BillingOnDemand:

@@ -106,7 +106,7 @@ func Build(s *spec.Spec) (*Result, error) {
 	b.budget()
 	b.applyTags()
 
-	warnings = append(warnings, alarmBudget(b.main)...)
+	warnings = append(warnings, alarmBudget(b.main, s.Region)...)
 	warnings = append(warnings, sizeWarnings(b.boot, b.main)...)
 	return &Result{
 		Bootstrap:    b.boot,

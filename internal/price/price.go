@@ -1,4 +1,9 @@
-package cost
+// Package price is lowfare's one price table: dated us-east-1 (and other
+// regions') list prices with their sources, embedded as prices.json, and the
+// always-free allowances that do not vary by region. The estimate
+// (internal/cost) and the spec rules' warnings (internal/stack) both read
+// it, so a price is written once.
+package price
 
 import (
 	"bytes"
@@ -17,7 +22,7 @@ import (
 // builtinPrices is the price table that ships with lowfare. It is data, not
 // code, so a price change is a one-line diff with its date and source.
 //
-//go:embed prices/prices.json
+//go:embed prices.json
 var builtinPrices []byte
 
 // Price is one list price in USD with the month it was checked and where it
@@ -126,7 +131,7 @@ func BuiltinTable() (*Table, error) {
 }
 
 // LoadTable reads a price table in the built-in format (see
-// internal/cost/prices/prices.json).
+// internal/price/prices.json).
 func LoadTable(path string) (*Table, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -149,7 +154,7 @@ func ParseTable(name string, data []byte) (*Table, error) {
 	}
 	t.Name = name
 	if len(t.Regions) == 0 {
-		return nil, fmt.Errorf("%s: no regions: the table needs a \"regions\" object with at least one region, like the built-in internal/cost/prices/prices.json", name)
+		return nil, fmt.Errorf("%s: no regions: the table needs a \"regions\" object with at least one region, like the built-in internal/price/prices.json", name)
 	}
 	var problems []string
 	for _, region := range t.RegionNames() {
@@ -238,11 +243,44 @@ func (t *Table) Region(region string) (RegionPrices, error) {
 	return rp, nil
 }
 
-// dates lists the distinct months the prices were checked, sorted.
-func (r RegionPrices) dates() []string {
+// Dates lists the distinct months the prices were checked, sorted.
+func (r RegionPrices) Dates() []string {
 	seen := map[string]bool{}
 	for _, f := range r.fields() {
 		seen[f.price.Date] = true
 	}
 	return slices.Sorted(maps.Keys(seen))
+}
+
+// HoursPerMonth is the average month AWS pricing pages use: 365 days x 24
+// hours / 12 months.
+const HoursPerMonth = 730.0
+
+// Always-free allowances (every free-tier model has them), per month.
+// https://aws.amazon.com/free/ lists them as "Always free".
+const (
+	FreeDynamoDBStorageGB = 25.0
+	FreeDynamoDBRCU       = 25.0 // provisioned, table and GSIs together
+	FreeDynamoDBWCU       = 25.0
+	FreeLogsGB            = 5.0 // ingest, storage and Insights scans together
+	FreeAlarms            = 10.0
+	FreeDashboards        = 3.0
+	FreeCustomMetrics     = 10.0
+	FreeLambdaRequestsM   = 1.0 // million requests
+	FreeLambdaGBSeconds   = 400000.0
+	FreeTransferOutGB     = 100.0
+)
+
+// Builtin returns the built-in table's prices for region, or us-east-1's
+// when the table has none for it: for warnings, which name a rough figure,
+// never for the estimate, which refuses an unknown region.
+func Builtin(region string) RegionPrices {
+	t, err := BuiltinTable()
+	if err != nil {
+		panic(err) // the tests reject a binary whose table does not parse
+	}
+	if rp, ok := t.Regions[region]; ok {
+		return rp
+	}
+	return t.Regions["us-east-1"]
 }

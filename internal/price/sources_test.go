@@ -1,11 +1,11 @@
-package cost
+package price
 
 import (
 	"strings"
 	"testing"
 )
 
-// Issue 12 item 14: the two figures the issue names, and sources that say
+// Two figures once wrong in the table, and sources that say
 // where each price comes from and how sure it is.
 func TestPriceSources(t *testing.T) {
 	table, err := BuiltinTable()
