@@ -74,6 +74,7 @@ func schemaRules() map[string]map[string]any {
 		"service.secrets":                 {"uniqueItems": true},
 		"service.secrets[]":               {"pattern": varPattern.String()},
 		"ingress.kind":                    {"enum": []string{IngressALB, IngressAPIGW, IngressURL}},
+		"service.idle.serve":              {"enum": []string{ServeApp, ServePage}},
 		"ingress.hosted_zone_id":          {"pattern": "^(Z[A-Z0-9]{1,31})?$"},
 		"ingress.certificate_arn":         {"pattern": "^(arn:aws(-[a-z]+)*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+)?$"},
 		"table.billing":                   {"enum": []string{BillingProvisioned, BillingOnDemand}},

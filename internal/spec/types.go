@@ -108,12 +108,26 @@ type Schedule struct {
 	Awake    string `yaml:"awake" json:"awake" doc:"Windows such as \"Mon-Fri 08:00-20:00\", separated by commas."`
 }
 
-// Idle puts the service to sleep when nobody uses it (issue 10): after
-// After without a request it scales to zero tasks, and the next request
-// gets a waking page and starts it.
+// Idle puts the service to sleep when nobody uses it: after After without
+// a request it scales to zero tasks. While it sleeps, Serve says who
+// answers: the same app on Lambda (ServeApp), or a waking page that starts
+// the service (ServePage).
 type Idle struct {
 	After string `yaml:"after" json:"after" doc:"How long without a request before sleeping: a duration of whole minutes from 5m to 24h, such as 15m or 1h30m."`
+	Serve string `yaml:"serve,omitempty" json:"serve,omitempty" doc:"Who answers while the service sleeps: app (the same image on Lambda, through lowfare's adapter; the service wakes only when traffic is sustained) or page (a waking page that starts the service). Default app for images lowfare builds, page for an image reference."`
 }
+
+// What answers requests while an idle service sleeps (Idle.Serve).
+const (
+	// ServeApp: the app itself, from its image on Lambda.
+	ServeApp = "app"
+	// ServePage: a waking page (503, Retry-After) that starts the service.
+	ServePage = "page"
+)
+
+// ServesApp reports whether the sleeping service is answered by the app on
+// Lambda (serve: app).
+func (i *Idle) ServesApp() bool { return i != nil && i.Serve == ServeApp }
 
 // Idle limits: below 5 minutes a service sleeps between a user's clicks;
 // CloudWatch evaluates an alarm over at most one day.

@@ -51,6 +51,14 @@ func applyProfileDefaults(s *Spec, d *decoder) {
 			svc.ReadonlyRoot = false
 		}
 	}
+	// Only an image lowfare builds carries the Lambda adapter that serve:
+	// app needs; an image reference gets the waking page.
+	if svc.Idle != nil && !d.has("service.idle.serve") {
+		svc.Idle.Serve = ServePage
+		if svc.LocalPackage() {
+			svc.Idle.Serve = ServeApp
+		}
+	}
 	// "cpu: 1024" alone takes the smallest memory Fargate pairs with it.
 	if s.ECS() && d.has("service.cpu") && !d.has("service.memory") {
 		if sizes := FargateMemory(svc.CPU); len(sizes) > 0 {
@@ -391,6 +399,10 @@ func (v *validator) idle() {
 		v.fail("service.idle.after", "%s is not a whole number of minutes (the idle alarm counts requests per minute); use such as %s", idle.After, DurationText(max(IdleMin, d.Round(time.Minute))))
 	case d < IdleMin || d > IdleMax:
 		v.fail("service.idle.after", "%s is outside 5m to 24h; use such as 15m", idle.After)
+	}
+	if v.enum("service.idle.serve", "serve", idle.Serve, ServeApp, ServePage) &&
+		idle.Serve == ServeApp && !v.s.Service.LocalPackage() {
+		v.fail("service.idle.serve", "serve: app runs the image on Lambda through lowfare's adapter, which only images lowfare builds carry; %q is an image reference: use serve: page, or name a Go main package in service.image", shorten(v.s.Service.Image))
 	}
 }
 
