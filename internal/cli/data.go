@@ -19,6 +19,7 @@ import (
 	"github.com/lowfare/lowfare/internal/data"
 	"github.com/lowfare/lowfare/internal/ddblocal"
 	"github.com/lowfare/lowfare/internal/devstack"
+	"github.com/lowfare/lowfare/internal/links"
 	"github.com/lowfare/lowfare/internal/ops"
 	"github.com/lowfare/lowfare/internal/stack"
 )
@@ -427,7 +428,7 @@ Migrations:
 
 func migrationList() string {
 	var b strings.Builder
-	for _, m := range data.Migrations() {
+	for _, m := range links.Migrations() {
 		fmt.Fprintf(&b, "  %d %s\n", m.ID, m.Name)
 	}
 	return b.String()
@@ -445,7 +446,7 @@ func runDataMigrate(cmd *cobra.Command, opts *rootOptions, f *dataFlags, dryRun 
 		Read: f.limiter(t.capacity.Read), Write: f.limiter(t.capacity.Write),
 		Log: cmd.ErrOrStderr(),
 	}
-	list := data.Migrations()
+	list := links.Migrations()
 	if dryRun {
 		plan, err := m.Plan(ctx, list)
 		if err != nil {

@@ -1,5 +1,5 @@
-// Package data moves and migrates the data of the links single table,
-// through aws-sdk-go-v2's DynamoDB client only, so the same code runs
+// Package data moves and migrates the data of an app's single table,
+// whatever its items, through aws-sdk-go-v2's DynamoDB client only, so the same code runs
 // against DynamoDB, minidyn and dynalite.
 //
 //   - Export: a parallel Scan into JSON Lines, a header line (format
@@ -10,8 +10,10 @@
 //     sent, writes with BatchWriteItem (overwrite) or conditional PutItem
 //     (skip-existing), retries what DynamoDB throttles or leaves
 //     unprocessed, and checks the trailer.
-//   - Migrations: numbered, idempotent Go functions; the applied version
-//     and a lock (owner + expiry) are items of the table itself.
+//   - Migrations: numbered, idempotent Go functions that the app's own
+//     package supplies (links' history is internal/links.Migrations); the
+//     applied version and a lock (owner + expiry) are items of the table
+//     itself.
 //
 // Every long operation is paced by a Limiter in capacity units per
 // second, so it leaves the live service its share of a small provisioned

@@ -166,7 +166,7 @@ func (w *batchWriter) holds(item map[string]types.AttributeValue) bool {
 // units is the write capacity an item costs: its size in KB, once for
 // the table and once more for each index whose keys it has.
 func (w *batchWriter) units(item map[string]types.AttributeValue) float64 {
-	u := writeUnits(ItemSize(item))
+	u := ItemWriteUnits(item)
 	writes := 1.0
 	for _, ix := range w.header.Indexes {
 		has := true

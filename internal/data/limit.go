@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 )
 
@@ -108,6 +109,11 @@ func readUnits(bytes int) float64 { return math.Ceil(float64(max(bytes, 1))/4096
 
 // writeUnits is what writing an item of size bytes costs: 1 KB per unit.
 func writeUnits(bytes int) float64 { return math.Ceil(float64(max(bytes, 1)) / 1024) }
+
+// ItemWriteUnits is what writing item costs in write capacity units: one
+// per started KB of its size (ItemSize). A migration that writes items
+// with index keys charges it once more per index.
+func ItemWriteUnits(item map[string]types.AttributeValue) float64 { return writeUnits(ItemSize(item)) }
 
 // Backoff is the retry policy for throttled calls and unprocessed items:
 // exponential from Base to Max with full jitter, at most Attempts tries.

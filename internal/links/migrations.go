@@ -1,4 +1,4 @@
-package data
+package links
 
 import (
 	"context"
@@ -10,13 +10,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/lowfare/lowfare/internal/data"
 	"github.com/lowfare/lowfare/internal/links/store"
 )
 
 // Migrations is the links table's history of data migrations, oldest
-// first. Append; never renumber or remove one that has shipped.
-func Migrations() []Migration {
-	return []Migration{
+// first, for data.Migrator (which is generic: it knows nothing of links'
+// items). Append; never renumber or remove one that has shipped.
+func Migrations() []data.Migration {
+	return []data.Migration{
 		{ID: 1, Name: "backfill-gsi1-keys", Up: backfillGSI1},
 		{ID: 2, Name: "backfill-day-expiry", Up: backfillDayExpiry},
 	}
@@ -30,6 +32,8 @@ const (
 	linksMetaSK    = "META"
 	linksDayPrefix = "DAY#"
 	linksDayLayout = "2006-01-02"
+	// linksExpiresAttr is the table's TTL attribute (stack's table part).
+	linksExpiresAttr = "expires_at"
 )
 
 // backfillGSI1 gives link (META) items without GSI1 keys the keys the
@@ -37,10 +41,10 @@ const (
 // imported from another tool lack them and so never show in the list,
 // though their redirects work. Items already keyed are left alone (the
 // update is conditional), so the migration is idempotent.
-func backfillGSI1(ctx context.Context, m *Migrator) error {
+func backfillGSI1(ctx context.Context, m *data.Migrator) error {
 	return m.Scan(ctx, "#sk = :meta AND attribute_not_exists(#g1pk)",
 		map[string]string{"#sk": "SK", "#g1pk": "GSI1PK"},
-		map[string]types.AttributeValue{":meta": str(linksMetaSK)},
+		map[string]types.AttributeValue{":meta": sAttr(linksMetaSK)},
 		func(item map[string]types.AttributeValue) error {
 			pk := stringAttr(item, "PK")
 			slug, ok := strings.CutPrefix(pk, "LINK#")
@@ -56,13 +60,13 @@ func backfillGSI1(ctx context.Context, m *Migrator) error {
 			// SET: META items never change after they are written, so
 			// nothing is lost, and minidyn (lowfare dev) drops the other
 			// entries of an index when an update adds an item to it.
-			item["GSI1PK"] = str(store.GSI1PartitionKey)
-			item["GSI1SK"] = str(store.GSI1SortKey(created, slug))
+			item["GSI1PK"] = sAttr(store.GSI1PartitionKey)
+			item["GSI1SK"] = sAttr(store.GSI1SortKey(created, slug))
 			_, err = m.Put(ctx, &dynamodb.PutItemInput{
 				Item:                     item,
 				ConditionExpression:      aws.String("attribute_exists(PK) AND attribute_not_exists(#g1pk)"),
 				ExpressionAttributeNames: map[string]string{"#g1pk": "GSI1PK"},
-			}, 2*writeUnits(ItemSize(item)))
+			}, 2*data.ItemWriteUnits(item))
 			return err
 		})
 }
@@ -71,10 +75,10 @@ func backfillGSI1(ctx context.Context, m *Migrator) error {
 // expiry the store sets (the day + 400 days), so the table's TTL removes
 // them instead of keeping them forever. Idempotent: the update only
 // applies while expires_at is missing.
-func backfillDayExpiry(ctx context.Context, m *Migrator) error {
+func backfillDayExpiry(ctx context.Context, m *data.Migrator) error {
 	return m.Scan(ctx, "begins_with(#sk, :day) AND attribute_not_exists(#e)",
-		map[string]string{"#sk": "SK", "#e": attrExpires},
-		map[string]types.AttributeValue{":day": str(linksDayPrefix)},
+		map[string]string{"#sk": "SK", "#e": linksExpiresAttr},
+		map[string]types.AttributeValue{":day": sAttr(linksDayPrefix)},
 		func(item map[string]types.AttributeValue) error {
 			pk, sk := stringAttr(item, "PK"), stringAttr(item, "SK")
 			day, err := time.Parse(linksDayLayout, strings.TrimPrefix(sk, linksDayPrefix))
@@ -84,10 +88,10 @@ func backfillDayExpiry(ctx context.Context, m *Migrator) error {
 			}
 			expires := strconv.FormatInt(day.Add(store.ClickRetention).Unix(), 10)
 			_, err = m.Update(ctx, &dynamodb.UpdateItemInput{
-				Key:                       map[string]types.AttributeValue{"PK": str(pk), "SK": str(sk)},
+				Key:                       map[string]types.AttributeValue{"PK": sAttr(pk), "SK": sAttr(sk)},
 				UpdateExpression:          aws.String("SET #e = :e"),
 				ConditionExpression:       aws.String("attribute_exists(PK) AND attribute_not_exists(#e)"),
-				ExpressionAttributeNames:  map[string]string{"#e": attrExpires},
+				ExpressionAttributeNames:  map[string]string{"#e": linksExpiresAttr},
 				ExpressionAttributeValues: map[string]types.AttributeValue{":e": &types.AttributeValueMemberN{Value: expires}},
 			})
 			return err
@@ -100,3 +104,5 @@ func stringAttr(item map[string]types.AttributeValue, name string) string {
 	}
 	return ""
 }
+
+func sAttr(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
