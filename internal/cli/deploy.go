@@ -125,6 +125,11 @@ func runDeploy(ctx context.Context, opts *rootOptions, f *deployFlags, out, errO
 	if err != nil {
 		return err
 	}
+	// The templates are built for the region they are deployed to: their
+	// per-region parts (the VPC link zones) hold the spec's region alone.
+	if err := withRegion(s, opts.Region); err != nil {
+		return err
+	}
 	bootBody, mainBody, err := templates(f.file, s)
 	if err != nil {
 		return err
