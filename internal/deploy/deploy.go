@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
-	"github.com/aws/smithy-go"
 
+	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/cfn"
 )
 
@@ -85,8 +85,9 @@ type Change struct {
 	Replacement string // True, False, Conditional; empty for Add and Remove
 }
 
-// ErrStackNotFound is returned for a stack that does not exist.
-var ErrStackNotFound = errors.New("stack does not exist")
+// ErrStackNotFound is returned for a stack that does not exist: the one
+// value every package that reads stacks wraps (awsconf.ErrStackNotFound).
+var ErrStackNotFound = awsconf.ErrStackNotFound
 
 // FailedError is a stack operation that ended in failure.
 type FailedError struct {
@@ -378,7 +379,7 @@ func noChanges(reason string) bool {
 func (d *Deployer) describe(ctx context.Context, nameOrID string) (*types.Stack, error) {
 	out, err := d.CFN.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(nameOrID)})
 	if err != nil {
-		if isNotFound(err) {
+		if awsconf.IsStackNotFound(err) {
 			return nil, ErrStackNotFound
 		}
 		return nil, fmt.Errorf("describing stack %s: %w", nameOrID, err)
@@ -387,13 +388,6 @@ func (d *Deployer) describe(ctx context.Context, nameOrID string) (*types.Stack,
 		return nil, ErrStackNotFound
 	}
 	return &out.Stacks[0], nil
-}
-
-// isNotFound recognises CloudFormation's answer for a stack that does not
-// exist: ValidationError "Stack with id X does not exist".
-func isNotFound(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" && strings.Contains(ae.ErrorMessage(), "does not exist")
 }
 
 // Outputs returns the stack's outputs, or ErrStackNotFound.

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 
+	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/deploy"
 	"github.com/lowfare/lowfare/internal/deploy/preflight"
 	"github.com/lowfare/lowfare/internal/image"
@@ -164,7 +165,7 @@ func (rn *Runner) builtImage(ctx context.Context, r *Release, bootName string) (
 	switch {
 	case err == nil && outs[stack.OutputRepositoryURI] != "":
 		repo = outs[stack.OutputRepositoryURI]
-	case err != nil && !errors.Is(err, deploy.ErrStackNotFound):
+	case err != nil && !errors.Is(err, awsconf.ErrStackNotFound):
 		return "", err
 	}
 	built, err := rn.Images.Build(ctx, r)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/deploy"
 	"github.com/lowfare/lowfare/internal/ops"
 	"github.com/lowfare/lowfare/internal/spec"
@@ -32,7 +33,7 @@ type Inventory struct {
 func (rn *Runner) TakeStock(ctx context.Context, s *spec.Spec) (*Inventory, error) {
 	inv := &Inventory{Spec: s, Region: rn.AWS.Region, Main: s.StackName(), Bootstrap: s.BootstrapStackName()}
 	mainSt, err := ops.DescribeStack(ctx, rn.AWS.CloudFormation, s)
-	if err != nil && !errors.Is(err, ops.ErrStackNotFound) {
+	if err != nil && !errors.Is(err, awsconf.ErrStackNotFound) {
 		return nil, err
 	}
 	known := ""
@@ -40,7 +41,7 @@ func (rn *Runner) TakeStock(ctx context.Context, s *spec.Spec) (*Inventory, erro
 		known = mainSt.Outputs[stack.OutputTable]
 	}
 	_, err = rn.Stacks.Outputs(ctx, inv.Bootstrap)
-	if err != nil && !errors.Is(err, deploy.ErrStackNotFound) {
+	if err != nil && !errors.Is(err, awsconf.ErrStackNotFound) {
 		return nil, err
 	}
 	inv.BootstrapExists = err == nil

@@ -12,7 +12,6 @@ package preflight
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -29,8 +28,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/smithy-go"
 
+	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/ops"
 	"github.com/lowfare/lowfare/internal/spec"
 )
@@ -127,14 +126,6 @@ func call[T any](ctx context.Context, fn func(context.Context) (T, error)) (T, e
 	return fn(ctx)
 }
 
-func errorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
 // checkZone: the hosted zone exists, is public, and is the domain's zone
 // (the domain or a parent of it), or the alias record and the DNS
 // validation of the certificate fail in the stack.
@@ -148,7 +139,7 @@ func checkZone(ctx context.Context, c *Clients, s *spec.Spec, problem func(strin
 		return c.Route53.GetHostedZone(ctx, &route53.GetHostedZoneInput{Id: aws.String(in.HostedZoneID)})
 	})
 	switch {
-	case errorCode(err) == "NoSuchHostedZone":
+	case awsconf.ErrorCode(err) == "NoSuchHostedZone":
 		problem("ingress.hosted_zone_id %s: no such hosted zone in this account (Route 53); check the ID with 'aws route53 list-hosted-zones'", in.HostedZoneID)
 		return
 	case err != nil:
@@ -194,7 +185,7 @@ func checkCertificate(ctx context.Context, c *Clients, s *spec.Spec, problem fun
 		return c.ACM.DescribeCertificate(ctx, &acm.DescribeCertificateInput{CertificateArn: aws.String(arn)})
 	})
 	switch {
-	case errorCode(err) == "ResourceNotFoundException":
+	case awsconf.ErrorCode(err) == "ResourceNotFoundException":
 		problem("ingress.certificate_arn %s: no such certificate in %s (ACM); check it with 'aws acm list-certificates --region %s'", arn, c.cfg.Region, c.cfg.Region)
 		return
 	case err != nil:
@@ -259,7 +250,7 @@ func checkServiceLinkedRole(ctx context.Context, c *Clients, note func(string, .
 		return c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(ECSServiceRole)})
 	})
 	switch {
-	case errorCode(err) == "NoSuchEntity":
+	case awsconf.ErrorCode(err) == "NoSuchEntity":
 		note("the ECS service-linked role %s does not exist yet: deploy creates it (iam:CreateServiceLinkedRole)", ECSServiceRole)
 	case err != nil:
 		note("the ECS service-linked role %s could not be checked: %v", ECSServiceRole, err)
@@ -287,7 +278,7 @@ func EnsureServiceLinkedRole(ctx context.Context, c *iam.Client) (created bool, 
 	switch {
 	case err == nil:
 		return true, nil
-	case errorCode(err) == "EntityAlreadyExists", errorCode(err) == "InvalidInput" && strings.Contains(err.Error(), "has been taken in this account"):
+	case awsconf.ErrorCode(err) == "EntityAlreadyExists", awsconf.ErrorCode(err) == "InvalidInput" && strings.Contains(err.Error(), "has been taken in this account"):
 		return false, nil
 	}
 	return false, fmt.Errorf("creating the ECS service-linked role %s: %w; an administrator can create it once with: %s", ECSServiceRole, err, slrCreateAdvice)
@@ -370,7 +361,7 @@ func checkNames(ctx context.Context, c *Clients, st Stacks, problem, note func(s
 			return c.CloudFormation.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{PhysicalResourceId: aws.String(name)})
 		})
 		if err != nil {
-			if errorCode(err) != "ValidationError" { // "Stack for <name> does not exist": nobody's
+			if !awsconf.IsStackNotFound(err) { // "Stack for <name> does not exist": nobody's
 				note("%s %s: could not check its owner: %v", names[name], name, err)
 			}
 			continue
@@ -425,7 +416,7 @@ func checkImage(ctx context.Context, c *Clients, s *spec.Spec, problem, note fun
 	_, err := call(ctx, func(ctx context.Context) (*ecr.DescribeImagesOutput, error) {
 		return client.DescribeImages(ctx, &ecr.DescribeImagesInput{RegistryId: aws.String(account), RepositoryName: aws.String(repo), ImageIds: []ecrtypes.ImageIdentifier{id}})
 	})
-	switch code := errorCode(err); {
+	switch code := awsconf.ErrorCode(err); {
 	case err == nil:
 	case code == "RepositoryNotFoundException":
 		problem("service.image %s: ECR repository %s does not exist in account %s, %s", ref, repo, account, region)
