@@ -114,7 +114,7 @@ func isTerminal(stream any) bool {
 // newRunner connects a release runner to the account of cfg, printing to
 // out (stack events, progress) and errOut (the build's log, warnings).
 func newRunner(cfg aws.Config, out, errOut io.Writer, timeout, poll time.Duration) *release.Runner {
-	clients := release.NewClients(cfg)
+	clients := awsconf.NewClients(cfg)
 	return &release.Runner{
 		AWS: clients,
 		Stacks: &deploy.Deployer{

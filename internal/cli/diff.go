@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/spf13/cobra"
 
 	"github.com/lowfare/lowfare/internal/awsconf"
@@ -102,7 +101,7 @@ func runDiff(cmd *cobra.Command, opts *rootOptions, f *diffFlags) error {
 		if err != nil {
 			return err
 		}
-		live = cloudformation.NewFromConfig(cfg)
+		live = awsconf.NewClients(cfg).CloudFormation
 	}
 
 	var diffs []stackDiff

@@ -18,7 +18,7 @@ import (
 // Preflight asks AWS, read-only, what a rollback would otherwise reveal:
 // nothing is created or changed; a failure is a *preflight.Error.
 func (rn *Runner) Preflight(ctx context.Context, r *Release) error {
-	return preflight.Check(ctx, rn.AWS.Preflight, r.Spec, r.PreflightStacks()).Err()
+	return preflight.Check(ctx, rn.AWS, r.Spec, r.PreflightStacks()).Err()
 }
 
 // Deploy releases r: preflight, the ECS service-linked role, the bootstrap
@@ -61,7 +61,7 @@ func (rn *Runner) ensureRole(ctx context.Context, r *Release) error {
 	if !r.Spec.ECS() {
 		return nil
 	}
-	created, err := preflight.EnsureServiceLinkedRole(ctx, rn.AWS.Preflight.IAM)
+	created, err := preflight.EnsureServiceLinkedRole(ctx, rn.AWS.IAM)
 	if err != nil {
 		return err
 	}

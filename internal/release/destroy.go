@@ -31,7 +31,7 @@ type Inventory struct {
 
 // TakeStock reads which of the app's stacks and tables exist.
 func (rn *Runner) TakeStock(ctx context.Context, s *spec.Spec) (*Inventory, error) {
-	inv := &Inventory{Spec: s, Region: rn.AWS.Region, Main: s.StackName(), Bootstrap: s.BootstrapStackName()}
+	inv := &Inventory{Spec: s, Region: rn.AWS.Region(), Main: s.StackName(), Bootstrap: s.BootstrapStackName()}
 	mainSt, err := ops.DescribeStack(ctx, rn.AWS.CloudFormation, s)
 	if err != nil && !errors.Is(err, awsconf.ErrStackNotFound) {
 		return nil, err

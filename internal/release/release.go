@@ -19,13 +19,9 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/deploy"
 	"github.com/lowfare/lowfare/internal/deploy/preflight"
 	"github.com/lowfare/lowfare/internal/image"
@@ -98,28 +94,6 @@ func (r *Release) mainStack(imageURI string) deploy.Stack {
 	}
 }
 
-// Clients are the AWS clients a release uses, all from one configuration.
-type Clients struct {
-	Region         string
-	CloudFormation *cloudformation.Client
-	ECR            *ecr.Client
-	DynamoDB       *dynamodb.Client
-	SSM            *ssm.Client
-	Preflight      *preflight.Clients
-}
-
-// NewClients builds every client from cfg.
-func NewClients(cfg aws.Config) *Clients {
-	return &Clients{
-		Region:         cfg.Region,
-		CloudFormation: cloudformation.NewFromConfig(cfg),
-		ECR:            ecr.NewFromConfig(cfg),
-		DynamoDB:       dynamodb.NewFromConfig(cfg),
-		SSM:            ssm.NewFromConfig(cfg),
-		Preflight:      preflight.NewClients(cfg),
-	}
-}
-
 // Images builds and pushes the app's image; the CLI's implementation shows
 // its own progress as it goes.
 type Images interface {
@@ -146,7 +120,7 @@ type Reporter interface {
 
 // Runner runs releases against one account and region.
 type Runner struct {
-	AWS *Clients
+	AWS *awsconf.Clients
 	// Stacks runs the stack operations on AWS.CloudFormation, streaming
 	// their events to its Out.
 	Stacks *deploy.Deployer
