@@ -58,11 +58,11 @@ func runDestroy(ctx context.Context, opts *rootOptions, f *destroyFlags, in io.R
 	if f.timeout <= 0 {
 		return usageErrf("--timeout %s: must be positive", f.timeout)
 	}
+	// No withRegion: destroy builds no template, and must still clean up
+	// a stack that a spec refused for --region's region (a certificate
+	// elsewhere) left behind. specAWS takes --region all the same.
 	s, err := loadSpec(f.file)
 	if err != nil {
-		return err
-	}
-	if err := withRegion(s, opts.Region); err != nil {
 		return err
 	}
 	cfg, err := specAWS(ctx, opts, s)
