@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,14 +9,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 
 	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/deploy"
-	"github.com/lowfare/lowfare/internal/deploy/preflight"
 	"github.com/lowfare/lowfare/internal/image"
+	"github.com/lowfare/lowfare/internal/release"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/stack"
 )
@@ -65,23 +63,29 @@ and deletes them: nothing changes.`,
 	return c
 }
 
-// templates builds both stacks' bodies; a spec that breaks a rule is bad
+// loadRelease reads the spec with --region in place of its own and builds
+// both templates once, for that region. A spec that breaks a rule is bad
 // input (exit 2) and stops before any AWS call.
-func templates(file string, s *spec.Spec) (boot, main []byte, err error) {
-	res, err := stack.Build(s)
+func loadRelease(opts *rootOptions, file string) (*release.Release, error) {
+	s, err := loadSpec(file)
 	if err != nil {
-		return nil, nil, usageErrf("%s: %v", file, err)
+		return nil, err
+	}
+	if err := withRegion(s, opts.Region); err != nil {
+		return nil, err
+	}
+	r, err := release.New(file, s)
+	var bad *release.InputError
+	if errors.As(err, &bad) {
+		return nil, usageErr(bad)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if msg := imageProblem(file, s); msg != "" {
-		return nil, nil, usageErrf("%s: %s", file, msg)
+		return nil, usageErrf("%s: %s", file, msg)
 	}
-	if boot, err = json.Marshal(res.Bootstrap); err != nil {
-		return nil, nil, err
-	}
-	if main, err = json.Marshal(res.Main); err != nil {
-		return nil, nil, err
-	}
-	return boot, main, nil
+	return r, nil
 }
 
 // specAWS loads the AWS configuration for a spec: --aws-profile, and --region
@@ -107,155 +111,80 @@ func isTerminal(stream any) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-func newDeployer(cfg aws.Config, out io.Writer, timeout, poll time.Duration) *deploy.Deployer {
-	return &deploy.Deployer{
-		CFN:     cloudformation.NewFromConfig(cfg),
-		Out:     out,
-		Live:    isTerminal(out),
-		Timeout: timeout,
-		Poll:    poll,
+// newRunner connects a release runner to the account of cfg, printing to
+// out (stack events, progress) and errOut (the build's log, warnings).
+func newRunner(cfg aws.Config, out, errOut io.Writer, timeout, poll time.Duration) *release.Runner {
+	clients := awsconf.NewClients(cfg)
+	return &release.Runner{
+		AWS: clients,
+		Stacks: &deploy.Deployer{
+			CFN:     clients.CloudFormation,
+			Out:     out,
+			Live:    isTerminal(out),
+			Timeout: timeout,
+			Poll:    poll,
+		},
+		Images: cliImages{out: out, errOut: errOut},
+		Report: cliReport{out: out, errOut: errOut},
 	}
+}
+
+// cliImages builds and pushes the image as 'lowfare image build' does,
+// with its progress lines.
+type cliImages struct{ out, errOut io.Writer }
+
+func (c cliImages) Build(ctx context.Context, r *release.Release) (*image.Built, error) {
+	return buildImage(ctx, r.File, r.Spec, c.out, c.errOut)
+}
+
+func (c cliImages) Push(ctx context.Context, built *image.Built, ref string, auth authn.Authenticator) (string, error) {
+	return pushImage(ctx, c.out, built, ref, auth)
+}
+
+// cliReport prints what a release does.
+type cliReport struct{ out, errOut io.Writer }
+
+func (c cliReport) RoleCreated(name string) {
+	fmt.Fprintf(c.out, "Created the ECS service-linked role %s (once per account).\n", name)
+}
+
+func (c cliReport) Unchanged(stack string) { fmt.Fprintf(c.out, "Stack %s: no changes.\n", stack) }
+
+func (c cliReport) Changes(stack string, changes []deploy.Change) {
+	deploy.PrintChanges(c.out, stack, changes)
+}
+
+func (c cliReport) Warning(err error) { fmt.Fprintf(c.errOut, "warning: %v\n", err) }
+
+func (c cliReport) TableDeleted(name string) {
+	fmt.Fprintf(c.out, "Deleted table %s and its data.\n", name)
 }
 
 func runDeploy(ctx context.Context, opts *rootOptions, f *deployFlags, out, errOut io.Writer) error {
 	if f.timeout <= 0 {
 		return usageErrf("--timeout %s: must be positive", f.timeout)
 	}
-	s, err := loadSpec(f.file)
+	r, err := loadRelease(opts, f.file)
 	if err != nil {
 		return err
 	}
-	bootBody, mainBody, err := templates(f.file, s)
+	cfg, err := specAWS(ctx, opts, r.Spec)
 	if err != nil {
 		return err
 	}
-	cfg, err := specAWS(ctx, opts, s)
-	if err != nil {
-		return err
-	}
-	pre := preflight.NewClients(cfg)
-	if err := preflight.Check(ctx, pre, s, appStacks(s, bootBody, mainBody)).Err(); err != nil {
-		return err
-	}
-	d := newDeployer(cfg, out, f.timeout, f.poll)
-	boot := deploy.Stack{Name: s.BootstrapStackName(), Body: bootBody, Tags: stack.StackTags(s)}
-
+	rn := newRunner(cfg, out, errOut, f.timeout, f.poll)
 	if f.dryRun {
-		return dryRun(ctx, d, f, s, boot, mainBody, out, errOut)
-	}
-	if s.ECS() {
-		created, err := preflight.EnsureServiceLinkedRole(ctx, pre.IAM)
-		if err != nil {
+		if err := rn.DryRun(ctx, r); err != nil {
 			return err
 		}
-		if created {
-			fmt.Fprintf(out, "Created the ECS service-linked role %s (once per account).\n", preflight.ECSServiceRole)
-		}
+		fmt.Fprintln(out, "Dry run: the change sets were deleted; nothing was changed.")
+		return nil
 	}
-
-	bootRes, err := d.Deploy(ctx, boot)
+	res, err := rn.Deploy(ctx, r)
 	if err != nil {
 		return err
 	}
-	if !bootRes.Changed {
-		fmt.Fprintf(out, "Stack %s: no changes.\n", boot.Name)
-	}
-	imageURI := s.Service.Image
-	var markLive func() error // set when this deploy pushed the image
-	if image.IsLocalPackage(s.Service.Image) {
-		repo, err := repositoryURI(ctx, d, cfg, boot.Name, bootRes.Outputs)
-		if err != nil {
-			return err
-		}
-		built, err := buildImage(ctx, f.file, s, out, errOut)
-		if err != nil {
-			return err
-		}
-		auth, err := image.ECRAuth(ctx, ecr.NewFromConfig(cfg))
-		if err != nil {
-			return err
-		}
-		if imageURI, err = pushImage(ctx, out, built, repo+":"+image.Tag(built.Revision), auth); err != nil {
-			return err
-		}
-		markLive = func() error { return image.Retag(ctx, imageURI, stack.LiveImageTag, auth) }
-	}
-	main := deploy.Stack{Name: s.StackName(), Body: mainBody, Parameters: map[string]string{stack.ParamImageURI: imageURI}, CreateParameters: stack.CreateParameters(s), Tags: stack.StackTags(s)}
-	res, err := d.Deploy(ctx, main)
-	if err != nil {
-		return err
-	}
-	if !res.Changed {
-		fmt.Fprintf(out, "Stack %s: no changes.\n", main.Name)
-	}
-	if markLive != nil {
-		// The stack runs this image now: the repository's lifecycle policy
-		// never expires the one tagged stack.LiveImageTag.
-		if err := markLive(); err != nil {
-			fmt.Fprintf(errOut, "warning: the deploy succeeded, but tagging its image %s failed (%v); until a deploy tags it, the repository's lifecycle policy may expire it once newer images are pushed\n", stack.LiveImageTag, err)
-		}
-	}
-	fmt.Fprintf(out, "\nOutputs of %s:\n", main.Name)
+	fmt.Fprintf(out, "\nOutputs of %s:\n", r.Spec.StackName())
 	deploy.PrintOutputs(out, res.Outputs, stack.OutputURL)
-	return nil
-}
-
-// repositoryURI is the bootstrap stack's repository: its output, else the
-// repository found through the stack's resources (a stack without outputs:
-// older lowfare, or moto).
-func repositoryURI(ctx context.Context, d *deploy.Deployer, cfg aws.Config, bootName string, outputs map[string]string) (string, error) {
-	if uri := outputs[stack.OutputRepositoryURI]; uri != "" {
-		return uri, nil
-	}
-	name, err := d.PhysicalID(ctx, bootName, "Repository")
-	if err != nil {
-		return "", err
-	}
-	if name == "" {
-		return "", fmt.Errorf("stack %s has no %s output and no Repository resource; was it created by another tool?", bootName, stack.OutputRepositoryURI)
-	}
-	out, err := ecr.NewFromConfig(cfg).DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{name}})
-	if err != nil || len(out.Repositories) == 0 {
-		return "", fmt.Errorf("stack %s: reading its repository %s: %v", bootName, name, err)
-	}
-	return aws.ToString(out.Repositories[0].RepositoryUri), nil
-}
-
-// appStacks names the app's two stacks with their bodies, for preflight.
-func appStacks(s *spec.Spec, bootBody, mainBody []byte) preflight.Stacks {
-	return preflight.Stacks{Main: s.StackName(), Bootstrap: s.BootstrapStackName(), MainBody: mainBody, BootstrapBody: bootBody}
-}
-
-// dryRun prints both change sets and deletes them. The image is built (not
-// pushed) so the main change set shows whether the code changed.
-func dryRun(ctx context.Context, d *deploy.Deployer, f *deployFlags, s *spec.Spec, boot deploy.Stack, mainBody []byte, out, errOut io.Writer) error {
-	changes, err := d.Plan(ctx, boot)
-	if err != nil {
-		return err
-	}
-	deploy.PrintChanges(out, boot.Name, changes)
-	imageURI := s.Service.Image
-	if image.IsLocalPackage(s.Service.Image) {
-		repo := "<repository of " + boot.Name + ">"
-		outs, err := d.Outputs(ctx, boot.Name)
-		switch {
-		case err == nil && outs[stack.OutputRepositoryURI] != "":
-			repo = outs[stack.OutputRepositoryURI]
-		case err != nil && !errors.Is(err, deploy.ErrStackNotFound):
-			return err
-		}
-		built, err := buildImage(ctx, f.file, s, out, errOut)
-		if err != nil {
-			return err
-		}
-		imageURI = repo + "@" + built.Digest.String()
-	}
-	main := deploy.Stack{Name: s.StackName(), Body: mainBody, Parameters: map[string]string{stack.ParamImageURI: imageURI}, CreateParameters: stack.CreateParameters(s), Tags: stack.StackTags(s)}
-	changes, err = d.Plan(ctx, main)
-	if err != nil {
-		return err
-	}
-	deploy.PrintChanges(out, main.Name, changes)
-	fmt.Fprintln(out, "Dry run: the change sets were deleted; nothing was changed.")
 	return nil
 }

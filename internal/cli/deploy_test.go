@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -19,6 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/lowfare/lowfare/internal/awsfake"
@@ -636,5 +640,35 @@ func TestDeployFindsTheRepositoryWithoutOutputs(t *testing.T) {
 	}
 	if _, _, ecr, _, _ := w.calls(); !slices.Contains(ecr, "DescribeRepositories") {
 		t.Errorf("ECR calls %v", ecr)
+	}
+}
+
+// deploy --region builds the templates for that region, as synth, plan and
+// diff do: with ingress apigw the subnets read their VPC link zones from a
+// mapping keyed by ${AWS::Region}, and a mapping for the spec's region
+// alone fails in AWS when the stack goes to another one.
+func TestDeployRegionFlagBuildsForThatRegion(t *testing.T) {
+	w := newDepWorld(t, "app: links\nenv: dev\nregion: us-east-1\nservice:\n  image: public.ecr.aws/nginx/nginx:1.27\ningress:\n  kind: apigw\n")
+	code, out, errOut := depRun(t, "", "deploy", "-f", w.spec, "--poll", "1ms", "--region", "eu-west-1")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("eu-west-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := cloudformation.NewFromConfig(cfg).GetTemplate(context.Background(), &cloudformation.GetTemplateInput{StackName: aws.String("lowfare-links-dev")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tmpl struct {
+		Mappings map[string]map[string]map[string]string
+	}
+	if err := json.Unmarshal([]byte(aws.ToString(got.TemplateBody)), &tmpl); err != nil {
+		t.Fatal(err)
+	}
+	zones := tmpl.Mappings["VpcLinkZones"]
+	if _, ok := zones["eu-west-1"]; !ok || len(zones) != 1 {
+		t.Errorf("the deployed template's VpcLinkZones mapping has %v; want eu-west-1 alone", slices.Sorted(maps.Keys(zones)))
 	}
 }

@@ -9,13 +9,11 @@ import (
 	"os"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
-	"github.com/aws/smithy-go"
 	"github.com/spf13/cobra"
 
+	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/cfn/cfndiff"
+	"github.com/lowfare/lowfare/internal/release"
 	"github.com/lowfare/lowfare/internal/stack"
 )
 
@@ -97,16 +95,13 @@ func runDiff(cmd *cobra.Command, opts *rootOptions, f *diffFlags) error {
 	if err != nil {
 		return err
 	}
-	var live templateGetter
-	var describe func(context.Context, string) (map[string]string, error)
+	var live release.TemplateReader
 	if against == nil {
 		cfg, err := specAWS(cmd.Context(), opts, s)
 		if err != nil {
 			return err
 		}
-		client := cloudformation.NewFromConfig(cfg)
-		live = client
-		describe = func(ctx context.Context, name string) (map[string]string, error) { return stackTags(ctx, client, name) }
+		live = awsconf.NewClients(cfg).CloudFormation
 	}
 
 	var diffs []stackDiff
@@ -115,29 +110,9 @@ func runDiff(cmd *cobra.Command, opts *rootOptions, f *diffFlags) error {
 		if role == "bootstrap" {
 			name, tmpl = s.BootstrapStackName(), res.Bootstrap
 		}
-		want, err := templateMap(tmpl)
-		if err != nil {
-			return err
-		}
 		d := stackDiff{Stack: name, Role: role, Against: f.against, Deployed: true}
-		old := against
-		if against == nil {
-			d.Against = "deployed stack"
-			old, err = deployedTemplate(cmd.Context(), live, name)
-			if errors.Is(err, errNoStack) {
-				d.Deployed, err = false, nil
-			}
-			if err != nil {
-				return err
-			}
-		}
-		d.Result = cfndiff.Templates(old, want)
-		if against == nil && d.Deployed {
-			tags, err := describe(cmd.Context(), name)
-			if err != nil {
-				return err
-			}
-			d.Result.Other = append(d.Result.Other, cfndiff.TagChanges(tags, stack.StackTags(s))...)
+		if err := d.compare(cmd.Context(), live, tmpl, stack.StackTags(s), against); err != nil {
+			return err
 		}
 		diffs = append(diffs, d)
 	}
@@ -200,48 +175,28 @@ func templateMap(t any) (map[string]any, error) {
 	return m, json.Unmarshal(data, &m)
 }
 
-var errNoStack = errors.New("stack does not exist")
-
-// templateGetter is the CloudFormation call diff reads templates with.
-type templateGetter interface {
-	GetTemplate(context.Context, *cloudformation.GetTemplateInput, ...func(*cloudformation.Options)) (*cloudformation.GetTemplateOutput, error)
-}
-
-// deployedTemplate is the template the stack was last deployed with
-// (TemplateStage Original: as submitted, before transforms).
-// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_GetTemplate.html
-func deployedTemplate(ctx context.Context, c templateGetter, name string) (map[string]any, error) {
-	out, err := c.GetTemplate(ctx, &cloudformation.GetTemplateInput{StackName: aws.String(name), TemplateStage: cfntypes.TemplateStageOriginal})
-	if notFound(err) {
-		return nil, errNoStack
+// compare diffs the template lowfare would deploy, tmpl, with against,
+// or, when against is nil, with the deployed stack's template and tags.
+func (d *stackDiff) compare(ctx context.Context, live release.TemplateReader, tmpl any, tags map[string]string, against map[string]any) error {
+	want, err := templateMap(tmpl)
+	if err != nil {
+		return err
+	}
+	if against != nil {
+		d.Result = cfndiff.Templates(against, want)
+		return nil
+	}
+	d.Against = "deployed stack"
+	dep, err := release.ReadDeployed(ctx, live, d.Stack)
+	if errors.Is(err, awsconf.ErrStackNotFound) {
+		d.Deployed = false
+		d.Result = cfndiff.Templates(nil, want)
+		return nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("getting the template of %s: %w", name, err)
+		return err
 	}
-	doc, err := cfndiff.Parse([]byte(aws.ToString(out.TemplateBody)))
-	if err != nil {
-		return nil, fmt.Errorf("the template of %s: %w", name, err)
-	}
-	return doc, nil
-}
-
-func notFound(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" && strings.Contains(ae.ErrorMessage(), "does not exist")
-}
-
-// stackTags are the tags of a deployed stack, which deploy sets from the
-// spec (stack.StackTags) and CloudFormation propagates to the resources.
-func stackTags(ctx context.Context, c *cloudformation.Client, name string) (map[string]string, error) {
-	out, err := c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
-	if err != nil {
-		return nil, fmt.Errorf("describing %s: %w", name, err)
-	}
-	tags := map[string]string{}
-	for _, st := range out.Stacks {
-		for _, t := range st.Tags {
-			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
-	}
-	return tags, nil
+	d.Result = cfndiff.Templates(dep.Template, want)
+	d.Result.Other = append(d.Result.Other, cfndiff.TagChanges(dep.Tags, tags)...)
+	return nil
 }

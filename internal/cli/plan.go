@@ -10,7 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/deploy/preflight"
+	"github.com/lowfare/lowfare/internal/release"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/stack"
 )
@@ -202,7 +204,7 @@ func planCheck(ctx context.Context, opts *rootOptions, s *spec.Spec, res *stack.
 	if err != nil {
 		return err
 	}
-	r := preflight.Check(ctx, preflight.NewClients(cfg), s, appStacks(s, boot, main))
+	r := preflight.Check(ctx, awsconf.NewClients(cfg), s, release.PreflightStacks(s, boot, main))
 	fmt.Fprintf(w, "\nChecks against AWS (%s, read-only):\n", cfg.Region)
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "  note:", n)

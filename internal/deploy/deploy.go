@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
-	"github.com/aws/smithy-go"
 
+	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/cfn"
 )
 
@@ -85,8 +85,9 @@ type Change struct {
 	Replacement string // True, False, Conditional; empty for Add and Remove
 }
 
-// ErrStackNotFound is returned for a stack that does not exist.
-var ErrStackNotFound = errors.New("stack does not exist")
+// ErrStackNotFound is returned for a stack that does not exist: the one
+// value every package that reads stacks wraps (awsconf.ErrStackNotFound).
+var ErrStackNotFound = awsconf.ErrStackNotFound
 
 // FailedError is a stack operation that ended in failure.
 type FailedError struct {
@@ -138,10 +139,29 @@ func (d *Deployer) printf(format string, args ...any) {
 
 // Deploy creates or updates the stack through a change set and waits for
 // the result. An update without changes is not an error (Changed false).
+// A stack left ROLLBACK_COMPLETE by a failed first deploy is deleted and
+// created again.
 func (d *Deployer) Deploy(ctx context.Context, s Stack) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.timeout())
 	defer cancel()
-	return d.prepare(ctx, s, nil)
+	cur, err := d.current(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if cur != nil && failedCreate(cur) {
+		if err := d.recreate(ctx, s.Name, cur); err != nil {
+			return nil, err
+		}
+		cur = nil
+	}
+	cs, err := d.createChangeSet(ctx, s, cur)
+	if err != nil {
+		return nil, err
+	}
+	if cs.noChanges {
+		return d.unchanged(ctx, s.Name, cur, cs.stackID)
+	}
+	return d.execute(ctx, s.Name, cs)
 }
 
 // Plan creates the change set, returns its changes and deletes it again:
@@ -149,52 +169,116 @@ func (d *Deployer) Deploy(ctx context.Context, s Stack) (*Result, error) {
 func (d *Deployer) Plan(ctx context.Context, s Stack) ([]Change, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.timeout())
 	defer cancel()
-	var changes []Change
-	_, err := d.prepare(ctx, s, &changes)
-	return changes, err
+	cur, err := d.current(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if cur != nil && failedCreate(cur) {
+		return nil, fmt.Errorf("stack %s is %s from a failed first deploy; a deploy deletes and recreates it, so there is no change set to show", s.Name, cur.StackStatus)
+	}
+	cs, err := d.createChangeSet(ctx, s, cur)
+	if err != nil || cs.noChanges {
+		return nil, err
+	}
+	d.deleteChangeSet(ctx, cs.id)
+	if cur == nil { // CreateChangeSet made an empty REVIEW_IN_PROGRESS stack; remove it
+		if err := d.removeEmpty(ctx, s.Name, cs.stackID); err != nil {
+			return nil, err
+		}
+	}
+	return cs.changes, nil
 }
 
-// prepare is the common path: find the stack, make the change set, then
-// either describe it (plan != nil) or execute it.
-func (d *Deployer) prepare(ctx context.Context, s Stack, plan *[]Change) (*Result, error) {
+// current is the stack as it is (nil when it does not exist), checked for
+// what stops any change set: a template over the inline limit, a stack
+// busy with another operation.
+func (d *Deployer) current(ctx context.Context, s Stack) (*types.Stack, error) {
 	if len(s.Body) > cfn.MaxTemplateBody {
 		return nil, fmt.Errorf("stack %s: template is %d bytes; CloudFormation takes at most %d inline", s.Name, len(s.Body), cfn.MaxTemplateBody)
 	}
 	cur, err := d.describe(ctx, s.Name)
-	if err != nil && !errors.Is(err, ErrStackNotFound) {
+	if errors.Is(err, ErrStackNotFound) {
+		return nil, nil
+	}
+	if err != nil {
 		return nil, d.wrap(ctx, s.Name, "", err)
 	}
+	if st := string(cur.StackStatus); st != "REVIEW_IN_PROGRESS" && strings.HasSuffix(st, "_IN_PROGRESS") {
+		return nil, fmt.Errorf("stack %s is busy (%s): wait until it finishes (lowfare status), then deploy again", s.Name, st)
+	}
+	return cur, nil
+}
+
+// failedCreate reports a stack whose first deploy failed and rolled back:
+// it cannot be updated, only deleted.
+func failedCreate(st *types.Stack) bool {
+	return st.StackStatus == types.StackStatusRollbackComplete || st.StackStatus == types.StackStatusRollbackFailed
+}
+
+// recreate deletes a stack left by a failed first deploy, naming the
+// resources its rollback kept, so that it can be created again.
+func (d *Deployer) recreate(ctx context.Context, name string, cur *types.Stack) error {
+	d.printf("Stack %s is %s from a failed first deploy; deleting it before creating it again.\n", name, cur.StackStatus)
+	if kept, err := d.skipped(ctx, name); err == nil && len(kept) > 0 {
+		d.printf("That deploy's rollback kept these resources; they stay after the stack is gone:\n")
+		PrintRetained(d.Out, kept)
+	}
+	_, err := d.deleteAndWait(ctx, name, aws.ToString(cur.StackId))
+	return err
+}
+
+// changeSet is a change set ready to execute or to show, or the news that
+// CloudFormation found nothing to do (and none is left behind).
+type changeSet struct {
+	id, stackID string
+	kind        types.ChangeSetType
+	changes     []Change
+	noChanges   bool
+}
+
+// createChangeSet makes the change set that brings cur (nil: no stack yet)
+// to s and waits until CloudFormation has computed it. From its return on,
+// a change set with changes must be executed or deleted.
+func (d *Deployer) createChangeSet(ctx context.Context, s Stack, cur *types.Stack) (*changeSet, error) {
 	kind := types.ChangeSetTypeUpdate
-	existed := cur != nil
-	if cur != nil {
-		switch st := string(cur.StackStatus); {
-		case st == "REVIEW_IN_PROGRESS":
-			kind = types.ChangeSetTypeCreate
-		case st == "ROLLBACK_COMPLETE" || st == "ROLLBACK_FAILED":
-			if plan != nil {
-				return nil, fmt.Errorf("stack %s is %s from a failed first deploy; a deploy deletes and recreates it, so there is no change set to show", s.Name, st)
-			}
-			d.printf("Stack %s is %s from a failed first deploy; deleting it before creating it again.\n", s.Name, st)
-			if kept, err := d.skipped(ctx, s.Name); err == nil && len(kept) > 0 {
-				d.printf("That deploy's rollback kept these resources; they stay after the stack is gone:\n")
-				PrintRetained(d.Out, kept)
-			}
-			if _, err := d.deleteAndWait(ctx, s.Name, aws.ToString(cur.StackId)); err != nil {
-				return nil, err
-			}
-			kind, existed = types.ChangeSetTypeCreate, false
-		case strings.HasSuffix(st, "_IN_PROGRESS"):
-			return nil, fmt.Errorf("stack %s is busy (%s): wait until it finishes (lowfare status), then deploy again", s.Name, st)
-		}
-	} else {
+	if cur == nil || cur.StackStatus == types.StackStatusReviewInProgress {
 		kind = types.ChangeSetTypeCreate
 	}
+	created, err := d.CFN.CreateChangeSet(ctx, changeSetInput(s, kind))
+	if err != nil && cur != nil && noChanges(err.Error()) {
+		// Some endpoints (moto; CloudFormation itself for some updates)
+		// refuse the change set outright instead of making a FAILED one;
+		// the AWS CLI's deploy treats both as "no changes", and so do we
+		// (awscli customizations/cloudformation/deployer.py).
+		return &changeSet{stackID: aws.ToString(cur.StackId), kind: kind, noChanges: true}, nil
+	}
+	if err != nil {
+		return nil, d.wrap(ctx, s.Name, "", fmt.Errorf("creating a change set for stack %s: %w", s.Name, err))
+	}
+	cs := &changeSet{id: aws.ToString(created.Id), stackID: aws.ToString(created.StackId), kind: kind}
+	changes, status, reason, err := d.waitChangeSet(ctx, s.Name, cs.id)
+	if err != nil {
+		return nil, err
+	}
+	if status == types.ChangeSetStatusFailed {
+		d.deleteChangeSet(ctx, cs.id)
+		if !noChanges(reason) {
+			return nil, fmt.Errorf("stack %s: the change set failed: %s", s.Name, reason)
+		}
+		cs.noChanges = true
+	}
+	cs.changes = changes
+	return cs, nil
+}
 
+// changeSetInput is the CreateChangeSet request for s: its parameters
+// (CreateParameters too when the change set creates the stack) and tags
+// in a stable order.
+func changeSetInput(s Stack, kind types.ChangeSetType) *cloudformation.CreateChangeSetInput {
 	now := time.Now().UTC()
-	csName := fmt.Sprintf("lowfare-%s-%09d", now.Format("20060102-150405"), now.Nanosecond())
 	in := &cloudformation.CreateChangeSetInput{
 		StackName:     aws.String(s.Name),
-		ChangeSetName: aws.String(csName),
+		ChangeSetName: aws.String(fmt.Sprintf("lowfare-%s-%09d", now.Format("20060102-150405"), now.Nanosecond())),
 		ChangeSetType: kind,
 		TemplateBody:  aws.String(string(s.Body)),
 		Capabilities:  []types.Capability{types.CapabilityCapabilityIam, types.CapabilityCapabilityNamedIam},
@@ -213,71 +297,38 @@ func (d *Deployer) prepare(ctx context.Context, s Stack, plan *[]Change) (*Resul
 	for _, k := range slices.Sorted(maps.Keys(s.Tags)) {
 		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(s.Tags[k])})
 	}
-	created, err := d.CFN.CreateChangeSet(ctx, in)
-	if err != nil && existed && noChanges(err.Error()) {
-		// Some endpoints (moto; CloudFormation itself for some updates)
-		// refuse the change set outright instead of making a FAILED one;
-		// the AWS CLI's deploy treats both as "no changes", and so do we
-		// (awscli customizations/cloudformation/deployer.py).
-		if plan != nil {
-			*plan = nil
-		}
-		outputs, err := d.Outputs(ctx, s.Name)
-		if err != nil {
-			return nil, err
-		}
-		return &Result{StackID: aws.ToString(cur.StackId), Status: string(cur.StackStatus), Outputs: outputs}, nil
+	return in
+}
+
+// unchanged is the result of a deploy with nothing to do: the stack as it
+// is, with its outputs.
+func (d *Deployer) unchanged(ctx context.Context, name string, cur *types.Stack, stackID string) (*Result, error) {
+	if cur == nil {
+		return &Result{StackID: stackID}, nil
 	}
-	if err != nil {
-		return nil, d.wrap(ctx, s.Name, "", fmt.Errorf("creating a change set for stack %s: %w", s.Name, err))
-	}
-	csID, stackID := aws.ToString(created.Id), aws.ToString(created.StackId)
-	changes, status, reason, err := d.waitChangeSet(ctx, s.Name, csID)
+	outputs, err := d.Outputs(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	// From here on the change set must not be left behind.
-	if status == types.ChangeSetStatusFailed {
-		d.deleteChangeSet(ctx, csID)
-		if noChanges(reason) {
-			if plan != nil {
-				*plan = nil
-			}
-			if !existed {
-				return &Result{StackID: stackID}, nil
-			}
-			outputs, err := d.Outputs(ctx, s.Name)
-			if err != nil {
-				return nil, err
-			}
-			return &Result{StackID: stackID, Status: string(cur.StackStatus), Outputs: outputs}, nil
-		}
-		return nil, fmt.Errorf("stack %s: the change set failed: %s", s.Name, reason)
-	}
-	if plan != nil {
-		*plan = changes
-		d.deleteChangeSet(ctx, csID)
-		if !existed { // CreateChangeSet made an empty REVIEW_IN_PROGRESS stack; remove it
-			if err := d.removeEmpty(ctx, s.Name, stackID); err != nil {
-				return nil, err
-			}
-		}
-		return &Result{StackID: stackID, Changed: len(changes) > 0}, nil
-	}
+	return &Result{StackID: stackID, Status: string(cur.StackStatus), Outputs: outputs}, nil
+}
 
-	w := &watcher{d: d, stack: s.Name, stackID: stackID, total: len(changes), done: map[string]bool{}}
+// execute runs the change set and follows the stack's events until it
+// succeeds or fails.
+func (d *Deployer) execute(ctx context.Context, name string, cs *changeSet) (*Result, error) {
+	w := &watcher{d: d, stack: name, stackID: cs.stackID, total: len(cs.changes), done: map[string]bool{}}
 	if err := w.mark(ctx); err != nil {
-		d.deleteChangeSet(ctx, csID)
-		return nil, d.wrap(ctx, s.Name, "", err)
+		d.deleteChangeSet(ctx, cs.id)
+		return nil, d.wrap(ctx, name, "", err)
 	}
 	verb := "Updating"
-	if kind == types.ChangeSetTypeCreate {
+	if cs.kind == types.ChangeSetTypeCreate {
 		verb = "Creating"
 	}
-	d.printf("%s stack %s: %d resource %s.\n", verb, s.Name, len(changes), plural(len(changes), "change", "changes"))
-	if _, err := d.CFN.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{ChangeSetName: aws.String(csID)}); err != nil {
-		d.deleteChangeSet(ctx, csID)
-		return nil, d.wrap(ctx, s.Name, "", fmt.Errorf("executing the change set for stack %s: %w", s.Name, err))
+	d.printf("%s stack %s: %d resource %s.\n", verb, name, len(cs.changes), plural(len(cs.changes), "change", "changes"))
+	if _, err := d.CFN.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{ChangeSetName: aws.String(cs.id)}); err != nil {
+		d.deleteChangeSet(ctx, cs.id)
+		return nil, d.wrap(ctx, name, "", fmt.Errorf("executing the change set for stack %s: %w", name, err))
 	}
 	final, err := w.wait(ctx)
 	if err != nil {
@@ -286,8 +337,8 @@ func (d *Deployer) prepare(ctx context.Context, s Stack, plan *[]Change) (*Resul
 	if !succeeded(final.StackStatus) {
 		return nil, w.failure(final)
 	}
-	d.printf("Stack %s: %s in %s.\n", s.Name, final.StackStatus, w.elapsed())
-	return &Result{StackID: stackID, Status: string(final.StackStatus), Changed: true, Outputs: outputMap(final.Outputs)}, nil
+	d.printf("Stack %s: %s in %s.\n", name, final.StackStatus, w.elapsed())
+	return &Result{StackID: cs.stackID, Status: string(final.StackStatus), Changed: true, Outputs: outputMap(final.Outputs)}, nil
 }
 
 // removeEmpty deletes the REVIEW_IN_PROGRESS stack a CREATE change set
@@ -378,7 +429,7 @@ func noChanges(reason string) bool {
 func (d *Deployer) describe(ctx context.Context, nameOrID string) (*types.Stack, error) {
 	out, err := d.CFN.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(nameOrID)})
 	if err != nil {
-		if isNotFound(err) {
+		if awsconf.IsStackNotFound(err) {
 			return nil, ErrStackNotFound
 		}
 		return nil, fmt.Errorf("describing stack %s: %w", nameOrID, err)
@@ -387,13 +438,6 @@ func (d *Deployer) describe(ctx context.Context, nameOrID string) (*types.Stack,
 		return nil, ErrStackNotFound
 	}
 	return &out.Stacks[0], nil
-}
-
-// isNotFound recognises CloudFormation's answer for a stack that does not
-// exist: ValidationError "Stack with id X does not exist".
-func isNotFound(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" && strings.Contains(ae.ErrorMessage(), "does not exist")
 }
 
 // Outputs returns the stack's outputs, or ErrStackNotFound.

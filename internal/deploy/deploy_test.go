@@ -150,6 +150,14 @@ func TestCreateFailureRollsBack(t *testing.T) {
 	}
 	golden(t, "create_failed", e.out.String())
 
+	// A dry run has no change set to show for it, and deletes nothing.
+	if _, err := e.d.Plan(testCtx(t), stackV1("repo@sha256:aaa")); err == nil || !strings.Contains(err.Error(), "is ROLLBACK_COMPLETE from a failed first deploy") {
+		t.Errorf("plan of a ROLLBACK_COMPLETE stack: %v", err)
+	}
+	if st, _ := e.fake.StackStatus(stackName); st != "ROLLBACK_COMPLETE" {
+		t.Errorf("the plan left the stack %s", st)
+	}
+
 	// The next deploy replaces the empty rolled-back stack.
 	e.fake.SetScenario(stackName, awsfake.CFNScenario{})
 	e.out.Reset()

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+
+	"github.com/lowfare/lowfare/internal/awsconf"
 )
 
 const stackType = "AWS::CloudFormation::Stack"
@@ -50,7 +52,7 @@ func (w *watcher) fresh(ctx context.Context) ([]types.StackEvent, error) {
 	var token *string
 	for {
 		out, err := w.d.CFN.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String(w.stackID), NextToken: token})
-		if isNotFound(err) {
+		if awsconf.IsStackNotFound(err) {
 			// CloudFormation keeps a deleted stack's events by ID for 90
 			// days; an endpoint that forgets it at once (moto) has
 			// finished the delete.

@@ -2,7 +2,6 @@ package ops
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
+	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/stack"
 )
@@ -91,8 +91,7 @@ func printEvents(ctx context.Context, c *cloudwatchlogs.Client, group, filter st
 			return c.FilterLogEvents(ctx, in)
 		})
 		if err != nil {
-			var rnf interface{ ErrorCode() string }
-			if errors.As(err, &rnf) && rnf.ErrorCode() == "ResourceNotFoundException" {
+			if awsconf.IsResourceNotFound(err) {
 				return latest, fmt.Errorf("log group %s does not exist: has the service been deployed and started? (%w)", group, err)
 			}
 			return latest, fmt.Errorf("reading log group %s: %w", group, err)

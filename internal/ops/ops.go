@@ -8,7 +8,6 @@ package ops
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -24,8 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 
+	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/stack"
 )
@@ -70,8 +69,10 @@ func call[T any](ctx context.Context, fn func(context.Context) (T, error)) (T, e
 	return fn(ctx)
 }
 
-// ErrStackNotFound means the app has not been deployed (in this region).
-var ErrStackNotFound = errors.New("stack not found")
+// ErrStackNotFound means the app has not been deployed (in this region):
+// the one value every package that reads stacks wraps
+// (awsconf.ErrStackNotFound).
+var ErrStackNotFound = awsconf.ErrStackNotFound
 
 // Stack is the main stack as the ops commands need it.
 type Stack struct {
@@ -100,8 +101,7 @@ func DescribeStack(ctx context.Context, cf *cloudformation.Client, s *spec.Spec)
 		return cf.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
 	})
 	if err != nil {
-		var ae smithy.APIError
-		if errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" && strings.Contains(ae.ErrorMessage(), "does not exist") {
+		if awsconf.IsStackNotFound(err) {
 			return nil, fmt.Errorf("%w: %s does not exist in %s; deploy it first with lowfare deploy (or check --region and --aws-profile)", ErrStackNotFound, name, cfRegion(cf))
 		}
 		return nil, fmt.Errorf("describing stack %s: %w", name, err)

@@ -2,24 +2,17 @@ package ops
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/smithy-go"
 
+	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/stack"
 )
-
-// isNotFound reports a ResourceNotFoundException.
-func isNotFound(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == "ResourceNotFoundException"
-}
 
 // TableAPI is the part of the DynamoDB client that finds and deletes the
 // app's table; *dynamodb.Client implements it.
@@ -76,7 +69,7 @@ func AppTables(ctx context.Context, ddb TableAPI, s *spec.Spec, known string) ([
 		out, err := call(ctx, func(ctx context.Context) (*dynamodb.DescribeTableOutput, error) {
 			return ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(n)})
 		})
-		if isNotFound(err) {
+		if awsconf.IsResourceNotFound(err) {
 			continue // the stack's output named a table already gone
 		}
 		if err != nil {

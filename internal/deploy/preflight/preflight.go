@@ -12,7 +12,6 @@ package preflight
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -28,39 +27,14 @@ import (
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/smithy-go"
 
+	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/ops"
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
 // CallTimeout bounds each single API call.
 const CallTimeout = 20 * time.Second
-
-// Clients are the service clients the checks use.
-type Clients struct {
-	cfg            aws.Config
-	Route53        *route53.Client
-	ACM            *acm.Client
-	IAM            *iam.Client
-	SSM            *ssm.Client
-	CloudFormation *cloudformation.Client
-	ECR            *ecr.Client
-}
-
-// NewClients builds every client from one configuration.
-func NewClients(cfg aws.Config) *Clients {
-	return &Clients{
-		cfg:            cfg,
-		Route53:        route53.NewFromConfig(cfg),
-		ACM:            acm.NewFromConfig(cfg),
-		IAM:            iam.NewFromConfig(cfg),
-		SSM:            ssm.NewFromConfig(cfg),
-		CloudFormation: cloudformation.NewFromConfig(cfg),
-		ECR:            ecr.NewFromConfig(cfg),
-	}
-}
 
 // Report is the outcome of the checks. Each problem is one line naming the
 // thing and what to do; notes are facts that do not stop a deploy.
@@ -93,7 +67,7 @@ type Stacks struct {
 
 // Check runs every check (concurrently; each is a few read-only calls) and
 // reports all problems, not only the first.
-func Check(ctx context.Context, c *Clients, s *spec.Spec, st Stacks) *Report {
+func Check(ctx context.Context, c *awsconf.Clients, s *spec.Spec, st Stacks) *Report {
 	r := &Report{}
 	var mu sync.Mutex
 	problem := func(format string, args ...any) {
@@ -127,19 +101,11 @@ func call[T any](ctx context.Context, fn func(context.Context) (T, error)) (T, e
 	return fn(ctx)
 }
 
-func errorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
 // checkZone: the hosted zone exists, is public, and is the domain's zone
 // (the domain or a parent of it), or the alias record and the DNS
 // validation of the certificate fail in the stack.
 // https://docs.aws.amazon.com/Route53/latest/APIReference/API_GetHostedZone.html
-func checkZone(ctx context.Context, c *Clients, s *spec.Spec, problem func(string, ...any)) {
+func checkZone(ctx context.Context, c *awsconf.Clients, s *spec.Spec, problem func(string, ...any)) {
 	in := s.Ingress
 	if in.HostedZoneID == "" {
 		return
@@ -148,7 +114,7 @@ func checkZone(ctx context.Context, c *Clients, s *spec.Spec, problem func(strin
 		return c.Route53.GetHostedZone(ctx, &route53.GetHostedZoneInput{Id: aws.String(in.HostedZoneID)})
 	})
 	switch {
-	case errorCode(err) == "NoSuchHostedZone":
+	case awsconf.ErrorCode(err) == "NoSuchHostedZone":
 		problem("ingress.hosted_zone_id %s: no such hosted zone in this account (Route 53); check the ID with 'aws route53 list-hosted-zones'", in.HostedZoneID)
 		return
 	case err != nil:
@@ -176,7 +142,7 @@ var certARN = sync.OnceValue(func() *regexp.Regexp {
 // their own region), ISSUED, and covers the domain.
 // https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html
 // https://docs.aws.amazon.com/acm/latest/APIReference/API_DescribeCertificate.html
-func checkCertificate(ctx context.Context, c *Clients, s *spec.Spec, problem func(string, ...any)) {
+func checkCertificate(ctx context.Context, c *awsconf.Clients, s *spec.Spec, problem func(string, ...any)) {
 	arn := s.Ingress.CertificateARN
 	if arn == "" {
 		return
@@ -186,7 +152,7 @@ func checkCertificate(ctx context.Context, c *Clients, s *spec.Spec, problem fun
 		problem("ingress.certificate_arn %s: not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)", arn)
 		return
 	}
-	if region := c.cfg.Region; m[1] != region {
+	if region := c.Region(); m[1] != region {
 		problem("ingress.certificate_arn %s is in %s; the stack in %s needs a certificate in its own region (request or import one there)", arn, m[1], region)
 		return
 	}
@@ -194,8 +160,8 @@ func checkCertificate(ctx context.Context, c *Clients, s *spec.Spec, problem fun
 		return c.ACM.DescribeCertificate(ctx, &acm.DescribeCertificateInput{CertificateArn: aws.String(arn)})
 	})
 	switch {
-	case errorCode(err) == "ResourceNotFoundException":
-		problem("ingress.certificate_arn %s: no such certificate in %s (ACM); check it with 'aws acm list-certificates --region %s'", arn, c.cfg.Region, c.cfg.Region)
+	case awsconf.ErrorCode(err) == "ResourceNotFoundException":
+		problem("ingress.certificate_arn %s: no such certificate in %s (ACM); check it with 'aws acm list-certificates --region %s'", arn, c.Region(), c.Region())
 		return
 	case err != nil:
 		problem("ingress.certificate_arn %s: could not read it: %v", arn, err)
@@ -233,7 +199,7 @@ func Covers(names []string, domain string) bool {
 
 // checkSecrets: every secret the service reads exists in SSM (ECS fails the
 // task, Lambda the function, only at start otherwise).
-func checkSecrets(ctx context.Context, c *Clients, s *spec.Spec, problem func(string, ...any)) {
+func checkSecrets(ctx context.Context, c *awsconf.Clients, s *spec.Spec, problem func(string, ...any)) {
 	missing, err := ops.MissingSecrets(ctx, c.SSM, s)
 	if err != nil {
 		problem("service.secrets: %v", err)
@@ -254,12 +220,12 @@ const (
 
 // checkServiceLinkedRole notes a missing ECS service-linked role: deploy
 // creates it (EnsureServiceLinkedRole), so it is not a problem here.
-func checkServiceLinkedRole(ctx context.Context, c *Clients, note func(string, ...any)) {
+func checkServiceLinkedRole(ctx context.Context, c *awsconf.Clients, note func(string, ...any)) {
 	_, err := call(ctx, func(ctx context.Context) (*iam.GetRoleOutput, error) {
 		return c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(ECSServiceRole)})
 	})
 	switch {
-	case errorCode(err) == "NoSuchEntity":
+	case awsconf.ErrorCode(err) == "NoSuchEntity":
 		note("the ECS service-linked role %s does not exist yet: deploy creates it (iam:CreateServiceLinkedRole)", ECSServiceRole)
 	case err != nil:
 		note("the ECS service-linked role %s could not be checked: %v", ECSServiceRole, err)
@@ -287,7 +253,7 @@ func EnsureServiceLinkedRole(ctx context.Context, c *iam.Client) (created bool, 
 	switch {
 	case err == nil:
 		return true, nil
-	case errorCode(err) == "EntityAlreadyExists", errorCode(err) == "InvalidInput" && strings.Contains(err.Error(), "has been taken in this account"):
+	case awsconf.ErrorCode(err) == "EntityAlreadyExists", awsconf.ErrorCode(err) == "InvalidInput" && strings.Contains(err.Error(), "has been taken in this account"):
 		return false, nil
 	}
 	return false, fmt.Errorf("creating the ECS service-linked role %s: %w; an administrator can create it once with: %s", ECSServiceRole, err, slrCreateAdvice)
@@ -343,13 +309,13 @@ func fixedNames(body []byte, region string) (map[string]string, error) {
 // resource would fail with "already exists" only after the rest of the
 // stack was built and rolled back.
 // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackResources.html
-func checkNames(ctx context.Context, c *Clients, st Stacks, problem, note func(string, ...any)) {
+func checkNames(ctx context.Context, c *awsconf.Clients, st Stacks, problem, note func(string, ...any)) {
 	names := map[string]string{}
 	for _, body := range [][]byte{st.BootstrapBody, st.MainBody} {
 		if len(body) == 0 {
 			continue
 		}
-		got, err := fixedNames(body, c.cfg.Region)
+		got, err := fixedNames(body, c.Region())
 		if err != nil {
 			note("names could not be checked: %v", err)
 			return
@@ -370,7 +336,7 @@ func checkNames(ctx context.Context, c *Clients, st Stacks, problem, note func(s
 			return c.CloudFormation.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{PhysicalResourceId: aws.String(name)})
 		})
 		if err != nil {
-			if errorCode(err) != "ValidationError" { // "Stack for <name> does not exist": nobody's
+			if !awsconf.IsStackNotFound(err) { // "Stack for <name> does not exist": nobody's
 				note("%s %s: could not check its owner: %v", names[name], name, err)
 			}
 			continue
@@ -394,7 +360,7 @@ var ecrImage = sync.OnceValue(func() *regexp.Regexp {
 // References to other registries cannot be checked through AWS; a local
 // package is built and pushed by deploy itself.
 // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeImages.html
-func checkImage(ctx context.Context, c *Clients, s *spec.Spec, problem, note func(string, ...any)) {
+func checkImage(ctx context.Context, c *awsconf.Clients, s *spec.Spec, problem, note func(string, ...any)) {
 	ref := s.Service.Image
 	if s.Service.LocalPackage() {
 		return
@@ -418,14 +384,11 @@ func checkImage(ctx context.Context, c *Clients, s *spec.Spec, problem, note fun
 	default:
 		id.ImageTag = aws.String("latest")
 	}
-	client := c.ECR
-	if region != c.cfg.Region {
-		client = ecr.NewFromConfig(c.cfg, func(o *ecr.Options) { o.Region = region })
-	}
+	client := c.ECRIn(region)
 	_, err := call(ctx, func(ctx context.Context) (*ecr.DescribeImagesOutput, error) {
 		return client.DescribeImages(ctx, &ecr.DescribeImagesInput{RegistryId: aws.String(account), RepositoryName: aws.String(repo), ImageIds: []ecrtypes.ImageIdentifier{id}})
 	})
-	switch code := errorCode(err); {
+	switch code := awsconf.ErrorCode(err); {
 	case err == nil:
 	case code == "RepositoryNotFoundException":
 		problem("service.image %s: ECR repository %s does not exist in account %s, %s", ref, repo, account, region)

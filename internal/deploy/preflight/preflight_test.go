@@ -95,7 +95,7 @@ func TestCheckAgainstMoto(t *testing.T) {
 	url := testutil.Moto(t)
 	ctx := testCtx(t)
 	cfg := motoConfig(url, "us-east-1")
-	c := NewClients(cfg)
+	c := awsconf.NewClients(cfg)
 
 	zone, err := c.Route53.CreateHostedZone(ctx, &route53.CreateHostedZoneInput{Name: aws.String("example.com"), CallerReference: aws.String("t1")})
 	if err != nil {
@@ -202,7 +202,7 @@ func TestNamesTakenByAnotherStack(t *testing.T) {
 	cf.PutStack("someone-else", "CREATE_COMPLETE", nil)
 	cf.PutResource("someone-else", "Logs", "AWS::Logs::LogGroup", group)
 	cfg := awsfake.Config(t, cf)
-	c := NewClients(cfg)
+	c := awsconf.NewClients(cfg)
 	stacks := Stacks{Main: s.StackName(), Bootstrap: s.BootstrapStackName(), MainBody: main, BootstrapBody: boot}
 	var problems []string
 	problem := func(f string, a ...any) { problems = append(problems, f) }
@@ -216,7 +216,7 @@ func TestNamesTakenByAnotherStack(t *testing.T) {
 	cf2.PutStack(s.StackName(), "CREATE_COMPLETE", nil)
 	cf2.PutResource(s.StackName(), "LogGroup", "AWS::Logs::LogGroup", group)
 	problems = nil
-	checkNames(testCtx(t), NewClients(awsfake.Config(t, cf2)), stacks, problem, note)
+	checkNames(testCtx(t), awsconf.NewClients(awsfake.Config(t, cf2)), stacks, problem, note)
 	if len(problems) != 0 {
 		t.Errorf("own stack's names: %q", problems)
 	}

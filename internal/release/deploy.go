@@ -1,0 +1,176 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+
+	"github.com/lowfare/lowfare/internal/awsconf"
+	"github.com/lowfare/lowfare/internal/deploy"
+	"github.com/lowfare/lowfare/internal/deploy/preflight"
+	"github.com/lowfare/lowfare/internal/image"
+	"github.com/lowfare/lowfare/internal/stack"
+)
+
+// Preflight asks AWS, read-only, what a rollback would otherwise reveal:
+// nothing is created or changed; a failure is a *preflight.Error.
+func (rn *Runner) Preflight(ctx context.Context, r *Release) error {
+	return preflight.Check(ctx, rn.AWS, r.Spec, r.PreflightStacks()).Err()
+}
+
+// Deploy releases r: preflight, the ECS service-linked role, the bootstrap
+// stack, the image (built and pushed when service.image is a local
+// package), the main stack, and the live tag on the image it now runs. It
+// returns the main stack's result, outputs included.
+func (rn *Runner) Deploy(ctx context.Context, r *Release) (*deploy.Result, error) {
+	if err := rn.Preflight(ctx, r); err != nil {
+		return nil, err
+	}
+	if err := rn.ensureRole(ctx, r); err != nil {
+		return nil, err
+	}
+	boot := r.bootstrapStack()
+	bootRes, err := rn.deployStack(ctx, boot)
+	if err != nil {
+		return nil, err
+	}
+	imageURI, markLive, err := rn.releaseImage(ctx, r, boot.Name, bootRes.Outputs)
+	if err != nil {
+		return nil, err
+	}
+	res, err := rn.deployStack(ctx, r.mainStack(imageURI))
+	if err != nil {
+		return nil, err
+	}
+	if markLive != nil {
+		// The stack runs this image now: the repository's lifecycle policy
+		// never expires the one tagged stack.LiveImageTag.
+		if err := markLive(); err != nil {
+			rn.Report.Warning(fmt.Errorf("the deploy succeeded, but tagging its image %s failed (%v); until a deploy tags it, the repository's lifecycle policy may expire it once newer images are pushed", stack.LiveImageTag, err))
+		}
+	}
+	return res, nil
+}
+
+// ensureRole creates the ECS service-linked role when the account has none
+// (an ECS service cannot be created without it).
+func (rn *Runner) ensureRole(ctx context.Context, r *Release) error {
+	if !r.Spec.ECS() {
+		return nil
+	}
+	created, err := preflight.EnsureServiceLinkedRole(ctx, rn.AWS.IAM)
+	if err != nil {
+		return err
+	}
+	if created {
+		rn.Report.RoleCreated(preflight.ECSServiceRole)
+	}
+	return nil
+}
+
+// deployStack deploys one stack and reports a change set with nothing to do.
+func (rn *Runner) deployStack(ctx context.Context, st deploy.Stack) (*deploy.Result, error) {
+	res, err := rn.Stacks.Deploy(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	if !res.Changed {
+		rn.Report.Unchanged(st.Name)
+	}
+	return res, nil
+}
+
+// releaseImage is the image the main stack runs: service.image as it is,
+// or, for a local package, the image built and pushed to the bootstrap
+// stack's repository, by digest. markLive (nil for an image reference)
+// tags it live once the main stack runs it.
+func (rn *Runner) releaseImage(ctx context.Context, r *Release, bootName string, bootOutputs map[string]string) (uri string, markLive func() error, err error) {
+	if !image.IsLocalPackage(r.Spec.Service.Image) {
+		return r.Spec.Service.Image, nil, nil
+	}
+	repo, err := rn.repositoryURI(ctx, bootName, bootOutputs)
+	if err != nil {
+		return "", nil, err
+	}
+	built, err := rn.Images.Build(ctx, r)
+	if err != nil {
+		return "", nil, err
+	}
+	auth, err := image.ECRAuth(ctx, rn.AWS.ECR)
+	if err != nil {
+		return "", nil, err
+	}
+	if uri, err = rn.Images.Push(ctx, built, repo+":"+image.Tag(built.Revision), auth); err != nil {
+		return "", nil, err
+	}
+	return uri, func() error { return image.Retag(ctx, uri, stack.LiveImageTag, auth) }, nil
+}
+
+// repositoryURI is the bootstrap stack's repository: its output, else the
+// repository found through the stack's resources (a stack without outputs:
+// older lowfare, or moto).
+func (rn *Runner) repositoryURI(ctx context.Context, bootName string, outputs map[string]string) (string, error) {
+	if uri := outputs[stack.OutputRepositoryURI]; uri != "" {
+		return uri, nil
+	}
+	name, err := rn.Stacks.PhysicalID(ctx, bootName, "Repository")
+	if err != nil {
+		return "", err
+	}
+	if name == "" {
+		return "", fmt.Errorf("stack %s has no %s output and no Repository resource; was it created by another tool?", bootName, stack.OutputRepositoryURI)
+	}
+	out, err := rn.AWS.ECR.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{name}})
+	if err != nil || len(out.Repositories) == 0 {
+		return "", fmt.Errorf("stack %s: reading its repository %s: %v", bootName, name, err)
+	}
+	return aws.ToString(out.Repositories[0].RepositoryUri), nil
+}
+
+// DryRun reports both change sets and deletes them: nothing changes, not
+// even the service-linked role. The image is built (not pushed) so the main
+// change set shows whether the code changed.
+func (rn *Runner) DryRun(ctx context.Context, r *Release) error {
+	if err := rn.Preflight(ctx, r); err != nil {
+		return err
+	}
+	boot := r.bootstrapStack()
+	changes, err := rn.Stacks.Plan(ctx, boot)
+	if err != nil {
+		return err
+	}
+	rn.Report.Changes(boot.Name, changes)
+	imageURI := r.Spec.Service.Image
+	if image.IsLocalPackage(imageURI) {
+		if imageURI, err = rn.builtImage(ctx, r, boot.Name); err != nil {
+			return err
+		}
+	}
+	main := r.mainStack(imageURI)
+	if changes, err = rn.Stacks.Plan(ctx, main); err != nil {
+		return err
+	}
+	rn.Report.Changes(main.Name, changes)
+	return nil
+}
+
+// builtImage builds the image and names it by digest in the bootstrap
+// stack's repository (a placeholder before that stack exists).
+func (rn *Runner) builtImage(ctx context.Context, r *Release, bootName string) (string, error) {
+	repo := "<repository of " + bootName + ">"
+	outs, err := rn.Stacks.Outputs(ctx, bootName)
+	switch {
+	case err == nil && outs[stack.OutputRepositoryURI] != "":
+		repo = outs[stack.OutputRepositoryURI]
+	case err != nil && !errors.Is(err, awsconf.ErrStackNotFound):
+		return "", err
+	}
+	built, err := rn.Images.Build(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	return repo + "@" + built.Digest.String(), nil
+}
