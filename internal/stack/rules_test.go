@@ -2,6 +2,7 @@ package stack
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -217,5 +218,70 @@ func TestServerlessSecretsReachTheAdapter(t *testing.T) {
 	env := r.Main.Resources["Function"].Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
 	if env["LOWFARE_SECRETS"] != "A_TOKEN,B_KEY" || env["SSM_PARAMETER_PREFIX"] != s.SecretPrefix() {
 		t.Errorf("function environment %v: want LOWFARE_SECRETS=A_TOKEN,B_KEY and the prefix", env)
+	}
+}
+
+// loaderProblems loads s through the loader, as lowfare.yaml, and returns
+// its problems by field (nil when it loads).
+func loaderProblems(t *testing.T, s *spec.Spec) map[string][]spec.Problem {
+	t.Helper()
+	_, err := spec.Parse("lowfare.yaml", s.CommentedYAML())
+	if err == nil {
+		return nil
+	}
+	var probs *spec.Problems
+	if !errors.As(err, &probs) {
+		t.Fatalf("loader: %T %v, want *spec.Problems", err, err)
+	}
+	out := map[string][]spec.Problem{}
+	for _, p := range probs.List {
+		out[p.Path] = append(out[p.Path], p)
+	}
+	return out
+}
+
+// The loader and Build judge a spec alike: a spec the loader accepts
+// builds, and a field Build refuses is refused by the loader too, at its
+// position in the file. (The health limits are those of the ECS container
+// health check, which takes the same timeout and grace as the load
+// balancer; tag lengths are counted in characters, as AWS counts them.)
+func TestLoaderAndBuildAgree(t *testing.T) {
+	cases := []struct {
+		name  string
+		f     func(*spec.Spec)
+		field string // "" when both accept
+	}{
+		{"health timeout beyond the container check", func(s *spec.Spec) { s.Service.Health.Interval, s.Service.Health.Timeout = 300, 90 }, "service.health.timeout"},
+		{"health timeout at the container check's limit", func(s *spec.Spec) { s.Service.Health.Interval, s.Service.Health.Timeout = 300, 60 }, ""},
+		{"grace beyond the container start period", func(s *spec.Spec) { s.Service.Health.Grace = 600 }, "service.health.grace"},
+		{"grace at the container start period's limit", func(s *spec.Spec) { s.Service.Health.Grace = 300 }, ""},
+		{"empty tag value", func(s *spec.Spec) { s.Tags["team"] = "" }, "tags.team"},
+		{"tag key of 128 characters in 256 bytes", func(s *spec.Spec) { s.Tags[strings.Repeat("ü", 128)] = "x" }, ""},
+		{"tag key of 129 characters", func(s *spec.Spec) { s.Tags[strings.Repeat("ü", 129)] = "x" }, "tags." + strings.Repeat("ü", 129)},
+		{"tag value of 256 characters in 512 bytes", func(s *spec.Spec) { s.Tags["team"] = strings.Repeat("é", 256) }, ""},
+		{"tag value of 257 characters", func(s *spec.Spec) { s.Tags["team"] = strings.Repeat("é", 257) }, "tags.team"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := variant(c.f)
+			loaded := loaderProblems(t, s)
+			_, err := Build(s)
+			if c.field == "" {
+				if loaded != nil || err != nil {
+					t.Fatalf("want both to accept; loader: %v; Build: %v", loaded, err)
+				}
+				return
+			}
+			var re *RulesError
+			if !errors.As(err, &re) {
+				t.Fatalf("Build: %v, want a *RulesError", err)
+			}
+			if !slices.ContainsFunc(re.Problems, func(p Problem) bool { return p.Field == c.field }) {
+				t.Errorf("Build refuses no %s: %v", c.field, err)
+			}
+			if len(loaded[c.field]) == 0 {
+				t.Errorf("the loader does not refuse %s (problems: %v); Build does: %v", c.field, loaded, err)
+			}
+		})
 	}
 }
