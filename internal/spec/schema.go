@@ -64,11 +64,11 @@ func schemaRules() map[string]map[string]any {
 		"service.schedule.timezone":       {"minLength": 1, "examples": []string{"Europe/Berlin", "America/New_York", "UTC"}},
 		"service.schedule.awake":          {"minLength": 1, "examples": []string{"Mon-Fri 08:00-20:00", "Mon-Fri 08:00-20:00, Sat 10:00-14:00"}},
 		"service.health.path":             {"pattern": "^/"},
-		"service.health.interval":         between(5, 300),
-		"service.health.timeout":          between(2, 120),
-		"service.health.healthy":          between(2, 10),
-		"service.health.unhealthy":        between(2, 10),
-		"service.health.grace":            {"minimum": 0},
+		"service.health.interval":         between(healthIntervalMin, healthIntervalMax),
+		"service.health.timeout":          between(healthTimeoutMin, healthTimeoutMax),
+		"service.health.healthy":          between(healthCountMin, healthCountMax),
+		"service.health.unhealthy":        between(healthCountMin, healthCountMax),
+		"service.health.grace":            between(healthGraceMin, healthGraceMax),
 		"service.timeout":                 between(1, 900),
 		"service.env":                     {"propertyNames": map[string]any{"pattern": varPattern.String()}},
 		"service.secrets":                 {"uniqueItems": true},
@@ -90,9 +90,14 @@ func schemaRules() map[string]map[string]any {
 		"budget.emails":                   {"maxItems": 10},
 		"budget.emails[]":                 {"format": "email"},
 		"alarms.emails[]":                 {"format": "email"},
-		"tags":                            {"maxProperties": 48, "propertyNames": map[string]any{"minLength": 1, "maxLength": 128, "not": map[string]any{"pattern": "^([aA][wW][sS]|[lL][oO][wW][fF][aA][rR][eE]):"}}},
-		"workload.requests_per_month":     {"minimum": 0},
-		"workload.response_kb":            {"minimum": 0},
+		"tags": {
+			"maxProperties": MaxTags,
+			"propertyNames": map[string]any{"minLength": 1, "maxLength": tagKeyMax, "not": map[string]any{"pattern": "^([aA][wW][sS]|[lL][oO][wW][fF][aA][rR][eE]):"}},
+			// Numbers and booleans are taken as written, as in any map.
+			"additionalProperties": map[string]any{"type": []string{"string", "number", "boolean"}, "minLength": 1, "maxLength": tagValueMax},
+		},
+		"workload.requests_per_month": {"minimum": 0},
+		"workload.response_kb":        {"minimum": 0},
 	}
 }
 

@@ -76,6 +76,23 @@ type validator struct {
 	bad map[string]bool // paths that already have a decoding problem
 }
 
+// Validate checks a Spec built in Go rather than loaded from a file (tests,
+// the cost comparison's shapes, a spec changed after loading) by the rules
+// the loader applies, and returns nil or a *Problems whose problems have
+// no position (File is empty). Rules about what a file wrote, such as cpu
+// set under profile serverless, need the file and stay the loader's.
+func Validate(s *Spec) error {
+	c := &collector{}
+	validate(s, newDecoder(c), c)
+	err := c.result("")
+	if probs, ok := err.(*Problems); ok {
+		for i := range probs.List {
+			probs.List[i].Pos = Pos{}
+		}
+	}
+	return err
+}
+
 func validate(s *Spec, d *decoder, c *collector) {
 	v := &validator{s: s, d: d, c: c, bad: d.failed}
 	v.names()
@@ -400,6 +417,10 @@ func (v *validator) idle() {
 	case d < IdleMin || d > IdleMax:
 		v.fail("service.idle.after", "%s is outside 5m to 24h; use such as 15m", idle.After)
 	}
+	if idle.Serve == "" && !v.d.has("service.idle.serve") {
+		// A Spec built in Go without Serve: the stack serves the page.
+		return
+	}
 	if v.enum("service.idle.serve", "serve", idle.Serve, ServeApp, ServePage) &&
 		idle.Serve == ServeApp && !v.s.Service.LocalPackage() {
 		v.fail("service.idle.serve", "serve: app runs the image on Lambda through lowfare's adapter, which only images lowfare builds carry; %q is an image reference: use serve: page, or name a Go main package in service.image", shorten(v.s.Service.Image))
@@ -419,36 +440,57 @@ func DurationText(d time.Duration) string {
 	return s
 }
 
+// Health check limits. Interval, timeout and grace reach two checks: the
+// load balancer's target group (interval 5-300 s, timeout 2-120 s,
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html)
+// and the ECS container health check, whose limits are narrower
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-healthcheck.html:
+// Interval "You may specify between 5 and 300 seconds", Timeout "between 2
+// and 60 seconds", Retries "between 1 and 10", StartPeriod "between 0 and
+// 300 seconds"), so the spec takes what both accept. Healthy and unhealthy
+// are the target group's 2-10 thresholds (unhealthy is also the container
+// check's retries).
+const (
+	healthIntervalMin, healthIntervalMax = 5, 300
+	healthTimeoutMin, healthTimeoutMax   = 2, 60
+	healthCountMin, healthCountMax       = 2, 10
+	healthGraceMin, healthGraceMax       = 0, 300
+)
+
 func (v *validator) health() {
 	h := v.s.Service.Health
 	const p = "service.health."
 	if !strings.HasPrefix(h.Path, "/") || strings.ContainsAny(h.Path, " \t\n?#") || len(h.Path) > 1024 {
 		v.fail(p+"path", "%q is not a URL path; use one that starts with /, such as /healthz", shorten(h.Path))
 	}
-	intervalOK := h.Interval >= 5 && h.Interval <= 300
+	intervalOK := h.Interval >= healthIntervalMin && h.Interval <= healthIntervalMax
 	if !intervalOK {
-		v.fail(p+"interval", "%d seconds is outside the load balancer's range; use 5-300", h.Interval)
+		v.fail(p+"interval", "%d seconds is outside what the load balancer and container health checks take; use %d-%d", h.Interval, healthIntervalMin, healthIntervalMax)
 	}
 	switch {
-	case h.Timeout < 2 || h.Timeout > 120:
-		v.fail(p+"timeout", "%d seconds is outside the load balancer's range; use 2-120", h.Timeout)
+	case h.Timeout < healthTimeoutMin || h.Timeout > healthTimeoutMax:
+		v.fail(p+"timeout", "%d seconds is outside what the container health check takes; use %d-%d", h.Timeout, healthTimeoutMin, healthTimeoutMax)
 	case intervalOK && h.Timeout >= h.Interval && v.ok(p+"interval"):
 		v.fail(p+"timeout", "timeout %d is not below interval %d; lower timeout or raise interval", h.Timeout, h.Interval)
 	}
-	if h.Healthy < 2 || h.Healthy > 10 {
-		v.fail(p+"healthy", "%d is outside the load balancer's range; use 2-10", h.Healthy)
+	if h.Healthy < healthCountMin || h.Healthy > healthCountMax {
+		v.fail(p+"healthy", "%d is outside the load balancer's range; use %d-%d", h.Healthy, healthCountMin, healthCountMax)
 	}
-	if h.Unhealthy < 2 || h.Unhealthy > 10 {
-		v.fail(p+"unhealthy", "%d is outside the load balancer's range; use 2-10", h.Unhealthy)
+	if h.Unhealthy < healthCountMin || h.Unhealthy > healthCountMax {
+		v.fail(p+"unhealthy", "%d is outside the load balancer's range; use %d-%d", h.Unhealthy, healthCountMin, healthCountMax)
 	}
-	if h.Grace < 0 || h.Grace > 2_147_483_647 {
-		v.fail(p+"grace", "%d seconds is not a grace period; use 0 or more, such as 30", h.Grace)
+	if h.Grace < healthGraceMin || h.Grace > healthGraceMax {
+		v.fail(p+"grace", "%d seconds is outside the container health check's start period; use %d-%d, such as 30", h.Grace, healthGraceMin, healthGraceMax)
 	}
 }
 
 // reservedVars are set by lowfare itself in the task or function. (PORT
 // is set too, to service.port, but service.env may replace it.)
 var reservedVars = []string{"TABLE_NAME"}
+
+// lambdaVars are set by lowfare on a Lambda function with secrets: where
+// its Lambda adapter (or the app) reads them from SSM.
+var lambdaVars = []string{"SSM_PARAMETER_PREFIX", "LOWFARE_SECRETS"}
 
 func (v *validator) envVars() {
 	svc := v.s.Service
@@ -468,6 +510,8 @@ func (v *validator) envVars() {
 			v.fail(path, "PORT %q differs from service.port %d, where the ingress sends requests; set service.port instead and remove PORT from env (lowfare sets PORT to service.port)", shorten(svc.Env[name]), svc.Port)
 		case !v.s.ECS() && strings.HasPrefix(name, "AWS_"):
 			v.fail(path, "Lambda reserves names starting with AWS_; choose another name")
+		case !v.s.ECS() && slices.Contains(lambdaVars, name):
+			v.fail(path, "%s is set by lowfare on the function, to find its secrets in SSM; choose another name", name)
 		}
 	}
 	if !v.s.ECS() && size > 4096 {
@@ -487,6 +531,8 @@ func (v *validator) envVars() {
 			v.fail(path, "%s is also in service.env; a variable is either plain or secret: remove one", name)
 		case !v.s.ECS() && strings.HasPrefix(name, "AWS_"):
 			v.fail(path, "Lambda reserves names starting with AWS_; choose another name")
+		case !v.s.ECS() && slices.Contains(lambdaVars, name):
+			v.fail(path, "%s is set by lowfare on the function, to find its secrets in SSM; choose another name", name)
 		}
 		seen[name] = true
 	}
@@ -625,30 +671,60 @@ func (v *validator) emails(path string, list []string) {
 	}
 }
 
+// Tag limits, from the tagging rules ECS states for the service the idle
+// wake controller tags
+// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Tag.html:
+// "Maximum number of tags per resource - 50", "Maximum key length - 128
+// Unicode characters in UTF-8", "Maximum value length - 256 Unicode
+// characters in UTF-8": characters, not bytes). The spec's tags are also
+// the stacks' tags, whose values may not be empty
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Tag.html:
+// Value "Minimum length of 1").
+const (
+	awsTagsPerResource = 50
+	tagKeyMax          = 128
+	tagValueMax        = 256
+	// lowfareTags are the tags lowfare puts on every resource:
+	// lowfare:app and lowfare:env.
+	lowfareTags = 2
+	// sleepTags are the tags the idle wake controller writes on the ECS
+	// service: lowfare:sleep, lowfare:sleep-reason, lowfare:sleep-since.
+	sleepTags = 3
+	// MaxTags is how many tags a spec may set: what is left of AWS's 50
+	// on the most tagged resource, the ECS service of an idle spec.
+	MaxTags = awsTagsPerResource - lowfareTags - sleepTags
+)
+
 func (v *validator) tags() {
 	tags := v.s.Tags
-	// AWS allows 50 tags per resource; lowfare adds lowfare:app and lowfare:env.
-	if len(tags) > 48 {
-		v.fail("tags", "%d tags; AWS allows 50 per resource and lowfare adds 2: keep 48 or fewer", len(tags))
+	if len(tags) > MaxTags {
+		v.fail("tags", "%d tags; AWS allows %d per resource, and lowfare adds %d of its own (%d more on a sleeping service): keep %d or fewer", len(tags), awsTagsPerResource, lowfareTags, sleepTags, MaxTags)
 	}
 	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		path := "tags." + k
-		val := tags[k]
-		lower := strings.ToLower(k)
-		switch {
-		case k == "" || utf8.RuneCountInString(k) > 128:
-			v.fail(path, "a tag key has 1-128 characters; shorten it")
-		case strings.HasPrefix(lower, "aws:"):
-			v.fail(path, "tag keys starting with aws: are reserved by AWS; choose another key")
-		case strings.HasPrefix(lower, "lowfare:"):
-			v.fail(path, "lowfare sets the lowfare: tags itself; choose another key")
-		case !validTagText(k):
-			v.fail(path, "%q has characters AWS does not allow in tag keys; use letters, digits, spaces and _ . : / = + - @", shorten(k))
-		case utf8.RuneCountInString(val) > 256:
-			v.fail(path, "the value has %d characters; AWS allows 256: shorten it", utf8.RuneCountInString(val))
-		case !validTagText(val):
-			v.fail(path, "the value %q has characters AWS does not allow in tags; use letters, digits, spaces and _ . : / = + - @", shorten(val))
-		}
+		v.tag(k, tags[k])
+	}
+}
+
+// tag checks one tag: key and value lengths in characters, as AWS counts
+// them, reserved prefixes, and the characters AWS allows.
+func (v *validator) tag(k, val string) {
+	path := "tags." + k
+	lower := strings.ToLower(k)
+	switch n := utf8.RuneCountInString(val); {
+	case k == "" || utf8.RuneCountInString(k) > tagKeyMax:
+		v.fail(path, "a tag key has 1-%d characters; shorten it", tagKeyMax)
+	case strings.HasPrefix(lower, "aws:"):
+		v.fail(path, "tag keys starting with aws: are reserved by AWS; choose another key")
+	case strings.HasPrefix(lower, "lowfare:"):
+		v.fail(path, "lowfare sets the lowfare: tags itself; choose another key")
+	case !validTagText(k):
+		v.fail(path, "%q has characters AWS does not allow in tag keys; use letters, digits, spaces and _ . : / = + - @", shorten(k))
+	case n == 0:
+		v.fail(path, "the value is empty; CloudFormation refuses stack tags without a value: give one, or remove the tag")
+	case n > tagValueMax:
+		v.fail(path, "the value has %d characters; AWS allows %d: shorten it", n, tagValueMax)
+	case !validTagText(val):
+		v.fail(path, "the value %q has characters AWS does not allow in tags; use letters, digits, spaces and _ . : / = + - @", shorten(val))
 	}
 }
 
