@@ -131,12 +131,31 @@ func (v *validator) fail(path, format string, args ...any) {
 	v.c.add(v.d.at(path), path, format, args...)
 }
 
+// Limits of single fields, shared with the JSON Schema (schema.go), which
+// TestSchemaLimits holds to them.
+const (
+	portMin, portMax                   = 1, 65535
+	cpuTargetMin, cpuTargetMax         = 1, 100
+	lambdaMemoryMin, lambdaMemoryMax   = 128, 10240 // MiB
+	lambdaTimeoutMin, lambdaTimeoutMax = 1, 900     // seconds
+	capacityMin, capacityMax           = 1, 40000   // provisioned units
+	alertPercentMin, alertPercentMax   = 1, 1000
+	alertsMax                          = 5 // AWS Budgets: notifications per budget
+	budgetEmailsMax                    = 10
+	budgetUSDMax                       = 1e9
+	activeHoursMax                     = 744 // 31 days
+	healthPathMax                      = 1024
+	secretNameMax                      = 128
+	domainMax                          = 253
+	emailMax                           = 254
+)
+
 var (
 	appPattern    = newLazyRegexp(`^[a-z][a-z0-9-]{1,20}$`)
 	envPattern    = newLazyRegexp(`^[a-z][a-z0-9-]{1,10}$`)
 	regionPattern = newLazyRegexp(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
 	varPattern    = newLazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	emailPattern  = newLazyRegexp(`^[^@\s,;<>"]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
+	emailPattern  = newLazyRegexp(`^[^@\s,;<>"]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$`)
 	domainPattern = newLazyRegexp(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	zonePattern   = newLazyRegexp(`^Z[A-Z0-9]{1,31}$`)
 	certPattern   = newLazyRegexp(`^arn:aws(-[a-z]+)*:acm:([a-z0-9-]+):[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
@@ -250,8 +269,8 @@ func (v *validator) service() {
 	if strings.TrimSpace(svc.Image) == "" || strings.ContainsAny(svc.Image, " \t\n") {
 		v.fail("service.image", "%q is not a Go package path or an image reference; use ./cmd/links or an image such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/links:v1", shorten(svc.Image))
 	}
-	if svc.Port < 1 || svc.Port > 65535 {
-		v.fail("service.port", "%d is not a TCP port; use 1-65535, such as 8080", svc.Port)
+	if svc.Port < portMin || svc.Port > portMax {
+		v.fail("service.port", "%d is not a TCP port; use %d-%d, such as 8080", svc.Port, portMin, portMax)
 	}
 	archOK := v.enum("service.arch", "an architecture", svc.Arch, ArchARM64, ArchX8664)
 	if s.ECS() {
@@ -263,8 +282,8 @@ func (v *validator) service() {
 		v.fail("service.spot", "Fargate Spot has no ARM64 capacity; set arch: x86_64, or spot: false")
 	}
 	v.count()
-	if t := svc.Scaling.CPUTarget; t < 1 || t > 100 {
-		v.fail("service.scaling.cpu_target", "%d is not a CPU percentage; use 1-100, such as 70", t)
+	if t := svc.Scaling.CPUTarget; t < cpuTargetMin || t > cpuTargetMax {
+		v.fail("service.scaling.cpu_target", "%d is not a CPU percentage; use %d-%d, such as 70", t, cpuTargetMin, cpuTargetMax)
 	}
 	v.schedule()
 	v.idle()
@@ -330,11 +349,11 @@ func (v *validator) fargate() {
 
 func (v *validator) lambda() {
 	svc := v.s.Service
-	if svc.Memory < 128 || svc.Memory > 10240 {
-		v.fail("service.memory", "%d MiB is outside Lambda's range; use 128-10240", svc.Memory)
+	if svc.Memory < lambdaMemoryMin || svc.Memory > lambdaMemoryMax {
+		v.fail("service.memory", "%d MiB is outside Lambda's range; use %d-%d", svc.Memory, lambdaMemoryMin, lambdaMemoryMax)
 	}
-	if svc.Timeout < 1 || svc.Timeout > 900 {
-		v.fail("service.timeout", "%d seconds is outside Lambda's range; use 1-900", svc.Timeout)
+	if svc.Timeout < lambdaTimeoutMin || svc.Timeout > lambdaTimeoutMax {
+		v.fail("service.timeout", "%d seconds is outside Lambda's range; use %d-%d", svc.Timeout, lambdaTimeoutMin, lambdaTimeoutMax)
 	}
 	if v.d.has("service.cpu") {
 		v.fail("service.cpu", "profile serverless has no cpu setting (Lambda gives CPU in proportion to memory); remove it and size memory instead")
@@ -460,7 +479,7 @@ const (
 func (v *validator) health() {
 	h := v.s.Service.Health
 	const p = "service.health."
-	if !strings.HasPrefix(h.Path, "/") || strings.ContainsAny(h.Path, " \t\n?#") || len(h.Path) > 1024 {
+	if !strings.HasPrefix(h.Path, "/") || strings.ContainsAny(h.Path, " \t\n?#") || utf8.RuneCountInString(h.Path) > healthPathMax {
 		v.fail(p+"path", "%q is not a URL path; use one that starts with /, such as /healthz", shorten(h.Path))
 	}
 	intervalOK := h.Interval >= healthIntervalMin && h.Interval <= healthIntervalMax
@@ -521,7 +540,7 @@ func (v *validator) envVars() {
 	for i, name := range svc.Secrets {
 		path := fmt.Sprintf("service.secrets[%d]", i)
 		switch {
-		case !varPattern.MatchString(name) || len(name) > 128:
+		case !varPattern.MatchString(name) || len(name) > secretNameMax:
 			v.fail(path, "%q is not a secret name; use letters, digits and _ (it becomes an environment variable and the SSM parameter %s<NAME>)", shorten(name), v.s.SecretPrefix())
 		case seen[name]:
 			v.fail(path, "%s is listed twice; list it once", name)
@@ -555,7 +574,7 @@ func (v *validator) ingress() {
 			v.enum("ingress.kind", "an ingress kind for profile "+s.Profile, in.Kind, kinds...)
 		}
 	}
-	if in.Domain != "" && (len(in.Domain) > 253 || !domainPattern.MatchString(in.Domain)) {
+	if in.Domain != "" && (len(in.Domain) > domainMax || !domainPattern.MatchString(in.Domain)) {
 		v.fail("ingress.domain", "%q is not a domain name; use lowercase labels such as links.example.com", shorten(in.Domain))
 	}
 	if in.HostedZoneID != "" && !zonePattern.MatchString(in.HostedZoneID) {
@@ -598,8 +617,8 @@ func (v *validator) table() {
 		switch {
 		case t.Billing == BillingOnDemand && v.d.has(path):
 			v.fail(path, "capacity applies only to billing: provisioned; remove %s, or use provisioned billing", f.name)
-		case t.Billing == BillingProvisioned && (f.units < 1 || f.units > 40000):
-			v.fail(path, "%d is not a provisioned capacity; use 1-40000 (25 read and 25 write units in all are always free)", f.units)
+		case t.Billing == BillingProvisioned && (f.units < capacityMin || f.units > capacityMax):
+			v.fail(path, "%d is not a provisioned capacity; use %d-%d (25 read and 25 write units in all are always free)", f.units, capacityMin, capacityMax)
 		}
 	}
 }
@@ -630,28 +649,28 @@ func (v *validator) logs() {
 
 func (v *validator) budget() {
 	b := v.s.Budget
-	if b.MonthlyUSD <= 0 || b.MonthlyUSD > 1e9 {
+	if b.MonthlyUSD <= 0 || b.MonthlyUSD > budgetUSDMax {
 		v.fail("budget.monthly_usd", "%v is not a monthly budget; use a positive amount in USD, such as 10", b.MonthlyUSD)
 	}
 	switch n := len(b.AlertPercent); {
 	case n == 0:
 		v.fail("budget.alert_percent", "no alerts: the budget would never tell anyone; use [80, 100]")
-	case n > 5:
-		v.fail("budget.alert_percent", "%d alerts; AWS Budgets allows 5 per budget: keep 5 or fewer", n)
+	case n > alertsMax:
+		v.fail("budget.alert_percent", "%d alerts; AWS Budgets allows %d per budget: keep %d or fewer", n, alertsMax, alertsMax)
 	}
 	seen := map[int]bool{}
 	for i, p := range b.AlertPercent {
 		path := fmt.Sprintf("budget.alert_percent[%d]", i)
 		switch {
-		case p < 1 || p > 1000:
-			v.fail(path, "%d is not an alert threshold; use a percentage of the budget, 1-1000", p)
+		case p < alertPercentMin || p > alertPercentMax:
+			v.fail(path, "%d is not an alert threshold; use a percentage of the budget, %d-%d", p, alertPercentMin, alertPercentMax)
 		case seen[p]:
 			v.fail(path, "%d%% is listed twice; list it once", p)
 		}
 		seen[p] = true
 	}
-	if len(b.Emails) > 10 {
-		v.fail("budget.emails", "%d addresses; AWS Budgets notifies at most 10 per alert: use a mailing list", len(b.Emails))
+	if len(b.Emails) > budgetEmailsMax {
+		v.fail("budget.emails", "%d addresses; AWS Budgets notifies at most %d per alert: use a mailing list", len(b.Emails), budgetEmailsMax)
 	}
 	v.emails("budget.emails", b.Emails)
 	v.emails("alarms.emails", v.s.Alarms.Emails)
@@ -662,7 +681,7 @@ func (v *validator) emails(path string, list []string) {
 	for i, e := range list {
 		p := fmt.Sprintf("%s[%d]", path, i)
 		switch {
-		case len(e) > 254 || !emailPattern.MatchString(e):
+		case utf8.RuneCountInString(e) > emailMax || !emailPattern.MatchString(e):
 			v.fail(p, "%q is not an email address; use one such as ops@example.com", shorten(e))
 		case seen[strings.ToLower(e)]:
 			v.fail(p, "%s is listed twice; list it once", e)
@@ -736,8 +755,8 @@ func (v *validator) workload() {
 	if w.ResponseKB < 0 {
 		v.fail("workload.response_kb", "%v is negative; use 0 or more", w.ResponseKB)
 	}
-	if w.ActiveHours < 0 || w.ActiveHours > 744 {
-		v.fail("workload.active_hours", "%v is not hours in a month; use 0 (derived) to 744", w.ActiveHours)
+	if w.ActiveHours < 0 || w.ActiveHours > activeHoursMax {
+		v.fail("workload.active_hours", "%v is not hours in a month; use 0 (derived) to %d", w.ActiveHours, activeHoursMax)
 	}
 }
 
