@@ -227,7 +227,7 @@ var fargateCPU = []int{256, 512, 1024, 2048, 4096, 8192, 16384}
 
 // FargateMemory lists the memory sizes (MiB) Fargate pairs with cpu, from
 // AWS's task size table, ascending; nil for a CPU size Fargate does not
-// have. The stack's rules use it too, so there is one copy of the table.
+// have.
 func FargateMemory(cpu int) []int {
 	span := func(from, to, step int) []int {
 		var out []int
@@ -625,10 +625,6 @@ func (v *validator) table() {
 
 // retentionDays are the values CloudWatch Logs accepts for a log group.
 var retentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
-
-// RetentionDays returns the values CloudWatch Logs accepts for a log
-// group's retention, ascending (a copy: the table is spec's to keep).
-func RetentionDays() []int { return slices.Clone(retentionDays) }
 
 func (v *validator) logs() {
 	d := v.s.Logs.RetentionDays
