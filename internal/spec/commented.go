@@ -41,7 +41,6 @@ const commentColumn = 28
 // out, since setting them would be an error.
 func (s *Spec) CommentedYAML() []byte {
 	w := &commentWriter{}
-	svc := s.Service
 	w.line("", "# lowfare.yaml: one app in one environment of one AWS region.")
 	w.line("", "# Every field is shown with its value; delete a line to take the default.")
 	w.line("", "# Check it with `lowfare plan`. Editor completion: lowfare.schema.json (`lowfare schema`).")
@@ -50,64 +49,100 @@ func (s *Spec) CommentedYAML() []byte {
 	w.field("region: "+quote(s.Region), "AWS region")
 	w.field("profile: "+quote(s.Profile), "free | ha | serverless")
 	w.line("service:", "")
-	w.field("  image: "+quote(svc.Image), "a Go main package to build, or an image reference")
-	w.field("  port: "+strconv.Itoa(svc.Port), "the app listens on $PORT; lowfare sets PORT to this")
+	w.field("  image: "+quote(s.Service.Image), "a Go main package to build, or an image reference")
+	w.field("  port: "+strconv.Itoa(s.Service.Port), "the app listens on $PORT; lowfare sets PORT to this")
 	if s.ECS() {
-		w.field("  cpu: "+strconv.Itoa(svc.CPU), "Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192, 16384")
-		w.field("  memory: "+strconv.Itoa(svc.Memory), "MiB, paired with cpu as Fargate allows (256: 512, 1024, 2048)")
-		w.field("  arch: "+quote(svc.Arch), "arm64 | x86_64")
-		w.field("  spot: "+strconv.FormatBool(svc.Spot), "Fargate Spot (x86_64 only)")
-		countNote := "tasks; min 0 lets a schedule stop them all"
-		if s.Profile == ProfileHA {
-			countNote = "profile ha: at least 2, one per Availability Zone"
-		}
-		w.field(fmt.Sprintf("  count: {desired: %d, min: %d, max: %d}", svc.Count.Desired, svc.Count.Min, svc.Count.Max), countNote)
-		w.field(fmt.Sprintf("  scaling: {cpu_target: %d}", svc.Scaling.CPUTarget), "average CPU percent to track")
-		switch {
-		case svc.Schedule != nil:
-			w.field(fmt.Sprintf("  schedule: {timezone: %s, awake: %s}", quote(svc.Schedule.Timezone), jsonQuote(svc.Schedule.Awake)),
-				"asleep at zero tasks outside the awake windows")
-		case s.Profile == ProfileHA:
-			w.line("", "  # no schedule: profile ha never sleeps")
-		default:
-			w.line("", `  # schedule: {timezone: Europe/Berlin, awake: "Mon-Fri 08:00-20:00"}`)
-			w.line("", "  #   absent by default (runs 24/7); when set, the service sleeps at zero tasks outside")
-			w.line("", "  #   the awake windows; several windows separated by commas")
-		}
-		h := svc.Health
-		command := ""
-		if len(h.Command) > 0 {
-			command = ", command: " + flowList(h.Command)
-		}
-		w.field(fmt.Sprintf("  health: {path: %s, interval: %d, timeout: %d, healthy: %d, unhealthy: %d, grace: %d%s}",
-			quote(h.Path), h.Interval, h.Timeout, h.Healthy, h.Unhealthy, h.Grace, command), "")
-		if command == "" {
-			w.line("", "  #   the container health check: lowfare's probe (GET path on $PORT) for images it builds;")
-			w.line("", "  #   for an image reference none, unless health has command: [CMD-SHELL, \"curl -f ...\"]")
-		}
-		w.field("  user: "+jsonQuote(svc.User), "uid[:gid]; \"\" runs the image's own user")
-		w.field("  readonly_root: "+strconv.FormatBool(svc.ReadonlyRoot), "read-only root filesystem, with a writable /tmp")
+		w.fargate(s)
 	} else {
-		w.field("  memory: "+strconv.Itoa(svc.Memory), "MiB of Lambda memory, 128-10240 (CPU grows with it)")
-		w.field("  timeout: "+strconv.Itoa(svc.Timeout), "seconds a request may take, 1-900")
-		w.field("  arch: "+quote(svc.Arch), "arm64 | x86_64")
+		w.lambda(s.Service)
 	}
+	w.appSettings(s)
+	w.ingress(s.Ingress, s.ECS())
+	w.accounting(s)
+	return []byte(w.b.String())
+}
+
+// fargate writes the service fields of profiles free and ha: size, count,
+// scaling, sleep, health, user.
+func (w *commentWriter) fargate(s *Spec) {
+	svc := s.Service
+	w.field("  cpu: "+strconv.Itoa(svc.CPU), "Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192, 16384")
+	w.field("  memory: "+strconv.Itoa(svc.Memory), "MiB, paired with cpu as Fargate allows (256: 512, 1024, 2048)")
+	w.field("  arch: "+quote(svc.Arch), "arm64 | x86_64")
+	w.field("  spot: "+strconv.FormatBool(svc.Spot), "Fargate Spot (x86_64 only)")
+	countNote := "tasks; min 0 lets a schedule stop them all"
+	if s.Profile == ProfileHA {
+		countNote = "profile ha: at least 2, one per Availability Zone"
+	}
+	w.field(fmt.Sprintf("  count: {desired: %d, min: %d, max: %d}", svc.Count.Desired, svc.Count.Min, svc.Count.Max), countNote)
+	w.field(fmt.Sprintf("  scaling: {cpu_target: %d}", svc.Scaling.CPUTarget), "average CPU percent to track")
+	w.sleep(s)
+	h := svc.Health
+	command := ""
+	if len(h.Command) > 0 {
+		command = ", command: " + flowList(h.Command)
+	}
+	w.field(fmt.Sprintf("  health: {path: %s, interval: %d, timeout: %d, healthy: %d, unhealthy: %d, grace: %d%s}",
+		quote(h.Path), h.Interval, h.Timeout, h.Healthy, h.Unhealthy, h.Grace, command), "")
+	if command == "" {
+		w.line("", "  #   the container health check: lowfare's probe (GET path on $PORT) for images it builds;")
+		w.line("", "  #   for an image reference none, unless health has command: [CMD-SHELL, \"curl -f ...\"]")
+	}
+	w.field("  user: "+jsonQuote(svc.User), "uid[:gid]; \"\" runs the image's own user")
+	w.field("  readonly_root: "+strconv.FormatBool(svc.ReadonlyRoot), "read-only root filesystem, with a writable /tmp")
+}
+
+// sleep writes the schedule and idle, or comments on how to set them.
+func (w *commentWriter) sleep(s *Spec) {
+	svc := s.Service
+	switch {
+	case svc.Schedule != nil:
+		w.field(fmt.Sprintf("  schedule: {timezone: %s, awake: %s}", quote(svc.Schedule.Timezone), jsonQuote(svc.Schedule.Awake)),
+			"asleep at zero tasks outside the awake windows")
+	case s.Profile == ProfileHA:
+		w.line("", "  # no schedule: profile ha never sleeps")
+	default:
+		w.line("", `  # schedule: {timezone: Europe/Berlin, awake: "Mon-Fri 08:00-20:00"}`)
+		w.line("", "  #   absent by default (runs 24/7); when set, the service sleeps at zero tasks outside")
+		w.line("", "  #   the awake windows; several windows separated by commas")
+	}
+	if svc.Idle != nil {
+		serve := ""
+		if svc.Idle.Serve != "" {
+			serve = ", serve: " + quote(svc.Idle.Serve)
+		}
+		w.field("  idle: {after: "+quote(svc.Idle.After)+serve+"}", "asleep after this long without a request; app | page answers meanwhile")
+	}
+}
+
+// lambda writes the service fields of profile serverless.
+func (w *commentWriter) lambda(svc Service) {
+	w.field("  memory: "+strconv.Itoa(svc.Memory), "MiB of Lambda memory, 128-10240 (CPU grows with it)")
+	w.field("  timeout: "+strconv.Itoa(svc.Timeout), "seconds a request may take, 1-900")
+	w.field("  arch: "+quote(svc.Arch), "arm64 | x86_64")
+}
+
+// appSettings writes the app's environment, secrets and extra permissions.
+func (w *commentWriter) appSettings(s *Spec) {
+	svc := s.Service
 	w.field("  env: "+flowMap(svc.Env), "plain environment variables (never secrets)")
 	w.field("  secrets: "+flowList(svc.Secrets), "SSM SecureString "+s.SecretPrefix()+"<NAME>")
-	if len(svc.Permissions) > 0 {
-		w.line("  permissions:", "")
-		for _, p := range svc.Permissions {
-			w.line("    - actions: "+flowList(p.Actions), "")
-			w.line("      resources: "+flowList(p.Resources), "")
-		}
-	} else {
+	if len(svc.Permissions) == 0 {
 		w.line("", `  # permissions: [{actions: [s3:GetObject], resources: ["arn:aws:s3:::my-bucket/*"]}]`)
 		w.line("", "  #   extra IAM statements for the app's role: named actions (no wildcards, no iam:),")
 		w.line("", "  #   resource ARNs (\"*\" only for actions that take no resource)")
+		return
 	}
-	in := s.Ingress
+	w.line("  permissions:", "")
+	for _, p := range svc.Permissions {
+		w.line("    - actions: "+flowList(p.Actions), "")
+		w.line("      resources: "+flowList(p.Resources), "")
+	}
+}
+
+func (w *commentWriter) ingress(in Ingress, ecs bool) {
 	w.line("ingress:", "")
-	if s.ECS() {
+	if ecs {
 		w.field("  kind: "+quote(in.Kind), "alb | apigw")
 	} else {
 		w.field("  kind: "+quote(in.Kind), "url (a Lambda function URL) | apigw")
@@ -117,6 +152,10 @@ func (s *Spec) CommentedYAML() []byte {
 		w.field("  hosted_zone_id: "+jsonQuote(in.HostedZoneID), "")
 		w.field("  certificate_arn: "+jsonQuote(in.CertificateARN), "or an existing certificate")
 	}
+}
+
+// accounting writes the table, logs, budget, alarms, tags and workload.
+func (w *commentWriter) accounting(s *Spec) {
 	t := s.Table
 	w.line("table:", "")
 	w.field("  billing: "+quote(t.Billing), "provisioned | on-demand")
@@ -133,9 +172,12 @@ func (s *Spec) CommentedYAML() []byte {
 		"first alert on actual spend, the rest on forecast")
 	w.field("alarms: {emails: "+flowList(s.Alarms.Emails)+"}", "")
 	w.field("tags: "+flowMap(s.Tags), "on every resource, beside lowfare:app and lowfare:env")
-	w.field(fmt.Sprintf("workload: {requests_per_month: %d, response_kb: %s}",
-		s.Workload.RequestsPerMonth, strconv.FormatFloat(s.Workload.ResponseKB, 'f', -1, 64)), "used by the cost estimate")
-	return []byte(w.b.String())
+	active := ""
+	if s.Workload.ActiveHours != 0 {
+		active = ", active_hours: " + strconv.FormatFloat(s.Workload.ActiveHours, 'f', -1, 64)
+	}
+	w.field(fmt.Sprintf("workload: {requests_per_month: %d, response_kb: %s%s}",
+		s.Workload.RequestsPerMonth, strconv.FormatFloat(s.Workload.ResponseKB, 'f', -1, 64), active), "used by the cost estimate")
 }
 
 type commentWriter struct{ b strings.Builder }

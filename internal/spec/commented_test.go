@@ -84,3 +84,22 @@ func TestCommentedYAMLRoundTripsAppSettings(t *testing.T) {
 		t.Errorf("%s\ngot  %+v\nwant %+v", s.CommentedYAML(), got, s)
 	}
 }
+
+// Sleeping for lack of requests, and the traffic the estimate assumes for
+// it, round-trip too: the CLI rechecks a spec after --region through this
+// file, so a field left out would go unchecked.
+func TestCommentedYAMLRoundTripsIdle(t *testing.T) {
+	for _, serve := range []string{ServeApp, ServePage} {
+		s := Default()
+		s.Service.Count.Min = 0
+		s.Service.Idle = &Idle{After: "1h30m", Serve: serve}
+		s.Workload.ActiveHours = 12.5
+		got, err := Parse("lowfare.yaml", s.CommentedYAML())
+		if err != nil {
+			t.Fatalf("%s\n%v", s.CommentedYAML(), err)
+		}
+		if !reflect.DeepEqual(got, s) {
+			t.Errorf("serve %s:\n%s\ngot  %+v %+v\nwant %+v %+v", serve, s.CommentedYAML(), got.Service.Idle, got.Workload, s.Service.Idle, s.Workload)
+		}
+	}
+}

@@ -135,10 +135,17 @@ func parseYAML(c *collector, data []byte) ast.Node {
 		c.add(pos(roots[1]), "", "a second YAML document; a spec is one document: remove the '---' and what follows")
 		return nil
 	}
-	switch roots[0].(type) {
+	switch root := roots[0].(type) {
 	case *ast.NullNode:
 		c.add(Pos{}, "", "the file is empty; write at least \"app: <name>\", or run lowfare init")
 		return nil
+	case *ast.MappingNode:
+		if len(root.Values) == 0 {
+			// "{}" says no more than an empty file (the schema's
+			// minProperties: 1).
+			c.add(pos(root), "", "the file has no keys; write at least \"app: <name>\", or run lowfare init")
+			return nil
+		}
 	}
 	return roots[0]
 }

@@ -25,6 +25,8 @@ type Problem struct {
 // problem found, in file order. Its Error prints one problem per line as
 //
 //	lowfare.yaml:12:7 service.cpu: 300 is not a Fargate CPU size; use 256, 512, 1024, ...
+//
+// or, from Validate (no file), as "service.cpu: 300 is not ...".
 type Problems struct {
 	File string
 	List []Problem
@@ -41,7 +43,10 @@ func (p *Problems) Error() string {
 			b.WriteByte('\n')
 		}
 		if i == maxShown {
-			fmt.Fprintf(&b, "%s: ... and %d more problems; fix these first", p.File, len(p.List)-maxShown)
+			if p.File != "" {
+				b.WriteString(p.File + ": ")
+			}
+			fmt.Fprintf(&b, "... and %d more problems; fix these first", len(p.List)-maxShown)
 			break
 		}
 		b.WriteString(p.line(pr))
@@ -50,6 +55,10 @@ func (p *Problems) Error() string {
 }
 
 func (p *Problems) line(pr Problem) string {
+	if p.File == "" {
+		// From Validate: a Spec built in Go has no file to point into.
+		return pr.Path + ": " + pr.Msg
+	}
 	loc := fmt.Sprintf("%s:%d:%d", p.File, pr.Pos.Line, pr.Pos.Column)
 	if pr.Path == "" {
 		return loc + ": " + pr.Msg

@@ -58,7 +58,7 @@ type Spec struct {
 	Logs     Logs              `yaml:"logs" json:"logs"`
 	Budget   Budget            `yaml:"budget" json:"budget"`
 	Alarms   Alarms            `yaml:"alarms" json:"alarms"`
-	Tags     map[string]string `yaml:"tags" json:"tags" doc:"Tags added to every taggable resource, beside lowfare:app and lowfare:env."`
+	Tags     map[string]string `yaml:"tags" json:"tags" doc:"Tags added to every taggable resource, beside lowfare:app and lowfare:env: at most 45 (AWS allows 50 per resource, and lowfare writes up to 5), keys of 1-128 characters, values of 1-256."`
 	Workload Workload          `yaml:"workload" json:"workload"`
 }
 
@@ -111,7 +111,8 @@ type Schedule struct {
 // Idle puts the service to sleep when nobody uses it: after After without
 // a request it scales to zero tasks. While it sleeps, Serve says who
 // answers: the same app on Lambda (ServeApp), or a waking page that starts
-// the service (ServePage).
+// the service (ServePage). The loader always sets Serve; a Spec built in Go
+// may leave it empty, which serves the page.
 type Idle struct {
 	After string `yaml:"after" json:"after" doc:"How long without a request before sleeping: a duration of whole minutes from 5m to 24h, such as 15m or 1h30m."`
 	Serve string `yaml:"serve,omitempty" json:"serve,omitempty" doc:"Who answers while the service sleeps: app (the same image on Lambda, through lowfare's adapter; the service wakes only when traffic is sustained) or page (a waking page that starts the service). Default app for images lowfare builds, page for an image reference."`
@@ -149,11 +150,11 @@ func (i Idle) Duration() time.Duration {
 // Health is the load balancer's (and the container's) health check.
 type Health struct {
 	Path      string `yaml:"path" json:"path"`
-	Interval  int    `yaml:"interval" json:"interval" doc:"Seconds between checks."`
-	Timeout   int    `yaml:"timeout" json:"timeout" doc:"Seconds; below interval."`
-	Healthy   int    `yaml:"healthy" json:"healthy" doc:"Consecutive successes to be healthy."`
-	Unhealthy int    `yaml:"unhealthy" json:"unhealthy" doc:"Consecutive failures to be unhealthy."`
-	Grace     int    `yaml:"grace" json:"grace" doc:"Seconds ECS ignores failing checks after a task starts."`
+	Interval  int    `yaml:"interval" json:"interval" doc:"Seconds between checks, 5-300."`
+	Timeout   int    `yaml:"timeout" json:"timeout" doc:"Seconds, 2-60 (the ECS container health check's limit); below interval."`
+	Healthy   int    `yaml:"healthy" json:"healthy" doc:"Consecutive successes to be healthy, 2-10."`
+	Unhealthy int    `yaml:"unhealthy" json:"unhealthy" doc:"Consecutive failures to be unhealthy, 2-10."`
+	Grace     int    `yaml:"grace" json:"grace" doc:"Seconds ECS ignores failing checks after a task starts, 0-300 (the container health check's start period)."`
 	// Command replaces the container health check; without it, images
 	// lowfare builds run HealthProbe and image references have none.
 	Command []string `yaml:"command" json:"command" doc:"The container health check as ECS takes it, such as [CMD, /bin/probe] or [CMD-SHELL, \"curl -f localhost:8080/health\"]. Default: lowfare's own probe for images it builds; none for an image reference (the load balancer's HTTP check still runs)."`

@@ -76,6 +76,23 @@ type validator struct {
 	bad map[string]bool // paths that already have a decoding problem
 }
 
+// Validate checks a Spec built in Go rather than loaded from a file (tests,
+// the cost comparison's shapes, a spec changed after loading) by the rules
+// the loader applies, and returns nil or a *Problems whose problems have
+// no position (File is empty). Rules about what a file wrote, such as cpu
+// set under profile serverless, need the file and stay the loader's.
+func Validate(s *Spec) error {
+	c := &collector{}
+	validate(s, newDecoder(c), c)
+	err := c.result("")
+	if probs, ok := err.(*Problems); ok {
+		for i := range probs.List {
+			probs.List[i].Pos = Pos{}
+		}
+	}
+	return err
+}
+
 func validate(s *Spec, d *decoder, c *collector) {
 	v := &validator{s: s, d: d, c: c, bad: d.failed}
 	v.names()
@@ -114,12 +131,31 @@ func (v *validator) fail(path, format string, args ...any) {
 	v.c.add(v.d.at(path), path, format, args...)
 }
 
+// Limits of single fields, shared with the JSON Schema (schema.go), which
+// TestSchemaLimits holds to them.
+const (
+	portMin, portMax                   = 1, 65535
+	cpuTargetMin, cpuTargetMax         = 1, 100
+	lambdaMemoryMin, lambdaMemoryMax   = 128, 10240 // MiB
+	lambdaTimeoutMin, lambdaTimeoutMax = 1, 900     // seconds
+	capacityMin, capacityMax           = 1, 40000   // provisioned units
+	alertPercentMin, alertPercentMax   = 1, 1000
+	alertsMax                          = 5 // AWS Budgets: notifications per budget
+	budgetEmailsMax                    = 10
+	budgetUSDMax                       = 1e9
+	activeHoursMax                     = 744 // 31 days
+	healthPathMax                      = 1024
+	secretNameMax                      = 128
+	domainMax                          = 253
+	emailMax                           = 254
+)
+
 var (
 	appPattern    = newLazyRegexp(`^[a-z][a-z0-9-]{1,20}$`)
 	envPattern    = newLazyRegexp(`^[a-z][a-z0-9-]{1,10}$`)
 	regionPattern = newLazyRegexp(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
 	varPattern    = newLazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	emailPattern  = newLazyRegexp(`^[^@\s,;<>"]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
+	emailPattern  = newLazyRegexp(`^[^@\s,;<>"]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$`)
 	domainPattern = newLazyRegexp(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	zonePattern   = newLazyRegexp(`^Z[A-Z0-9]{1,31}$`)
 	certPattern   = newLazyRegexp(`^arn:aws(-[a-z]+)*:acm:([a-z0-9-]+):[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
@@ -191,7 +227,7 @@ var fargateCPU = []int{256, 512, 1024, 2048, 4096, 8192, 16384}
 
 // FargateMemory lists the memory sizes (MiB) Fargate pairs with cpu, from
 // AWS's task size table, ascending; nil for a CPU size Fargate does not
-// have. The stack's rules use it too, so there is one copy of the table.
+// have.
 func FargateMemory(cpu int) []int {
 	span := func(from, to, step int) []int {
 		var out []int
@@ -233,8 +269,8 @@ func (v *validator) service() {
 	if strings.TrimSpace(svc.Image) == "" || strings.ContainsAny(svc.Image, " \t\n") {
 		v.fail("service.image", "%q is not a Go package path or an image reference; use ./cmd/links or an image such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/links:v1", shorten(svc.Image))
 	}
-	if svc.Port < 1 || svc.Port > 65535 {
-		v.fail("service.port", "%d is not a TCP port; use 1-65535, such as 8080", svc.Port)
+	if svc.Port < portMin || svc.Port > portMax {
+		v.fail("service.port", "%d is not a TCP port; use %d-%d, such as 8080", svc.Port, portMin, portMax)
 	}
 	archOK := v.enum("service.arch", "an architecture", svc.Arch, ArchARM64, ArchX8664)
 	if s.ECS() {
@@ -246,8 +282,8 @@ func (v *validator) service() {
 		v.fail("service.spot", "Fargate Spot has no ARM64 capacity; set arch: x86_64, or spot: false")
 	}
 	v.count()
-	if t := svc.Scaling.CPUTarget; t < 1 || t > 100 {
-		v.fail("service.scaling.cpu_target", "%d is not a CPU percentage; use 1-100, such as 70", t)
+	if t := svc.Scaling.CPUTarget; t < cpuTargetMin || t > cpuTargetMax {
+		v.fail("service.scaling.cpu_target", "%d is not a CPU percentage; use %d-%d, such as 70", t, cpuTargetMin, cpuTargetMax)
 	}
 	v.schedule()
 	v.idle()
@@ -313,11 +349,11 @@ func (v *validator) fargate() {
 
 func (v *validator) lambda() {
 	svc := v.s.Service
-	if svc.Memory < 128 || svc.Memory > 10240 {
-		v.fail("service.memory", "%d MiB is outside Lambda's range; use 128-10240", svc.Memory)
+	if svc.Memory < lambdaMemoryMin || svc.Memory > lambdaMemoryMax {
+		v.fail("service.memory", "%d MiB is outside Lambda's range; use %d-%d", svc.Memory, lambdaMemoryMin, lambdaMemoryMax)
 	}
-	if svc.Timeout < 1 || svc.Timeout > 900 {
-		v.fail("service.timeout", "%d seconds is outside Lambda's range; use 1-900", svc.Timeout)
+	if svc.Timeout < lambdaTimeoutMin || svc.Timeout > lambdaTimeoutMax {
+		v.fail("service.timeout", "%d seconds is outside Lambda's range; use %d-%d", svc.Timeout, lambdaTimeoutMin, lambdaTimeoutMax)
 	}
 	if v.d.has("service.cpu") {
 		v.fail("service.cpu", "profile serverless has no cpu setting (Lambda gives CPU in proportion to memory); remove it and size memory instead")
@@ -400,6 +436,10 @@ func (v *validator) idle() {
 	case d < IdleMin || d > IdleMax:
 		v.fail("service.idle.after", "%s is outside 5m to 24h; use such as 15m", idle.After)
 	}
+	if idle.Serve == "" && !v.d.has("service.idle.serve") {
+		// A Spec built in Go without Serve: the stack serves the page.
+		return
+	}
 	if v.enum("service.idle.serve", "serve", idle.Serve, ServeApp, ServePage) &&
 		idle.Serve == ServeApp && !v.s.Service.LocalPackage() {
 		v.fail("service.idle.serve", "serve: app runs the image on Lambda through lowfare's adapter, which only images lowfare builds carry; %q is an image reference: use serve: page, or name a Go main package in service.image", shorten(v.s.Service.Image))
@@ -419,36 +459,57 @@ func DurationText(d time.Duration) string {
 	return s
 }
 
+// Health check limits. Interval, timeout and grace reach two checks: the
+// load balancer's target group (interval 5-300 s, timeout 2-120 s,
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html)
+// and the ECS container health check, whose limits are narrower
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-taskdefinition-healthcheck.html:
+// Interval "You may specify between 5 and 300 seconds", Timeout "between 2
+// and 60 seconds", Retries "between 1 and 10", StartPeriod "between 0 and
+// 300 seconds"), so the spec takes what both accept. Healthy and unhealthy
+// are the target group's 2-10 thresholds (unhealthy is also the container
+// check's retries).
+const (
+	healthIntervalMin, healthIntervalMax = 5, 300
+	healthTimeoutMin, healthTimeoutMax   = 2, 60
+	healthCountMin, healthCountMax       = 2, 10
+	healthGraceMin, healthGraceMax       = 0, 300
+)
+
 func (v *validator) health() {
 	h := v.s.Service.Health
 	const p = "service.health."
-	if !strings.HasPrefix(h.Path, "/") || strings.ContainsAny(h.Path, " \t\n?#") || len(h.Path) > 1024 {
+	if !strings.HasPrefix(h.Path, "/") || strings.ContainsAny(h.Path, " \t\n?#") || utf8.RuneCountInString(h.Path) > healthPathMax {
 		v.fail(p+"path", "%q is not a URL path; use one that starts with /, such as /healthz", shorten(h.Path))
 	}
-	intervalOK := h.Interval >= 5 && h.Interval <= 300
+	intervalOK := h.Interval >= healthIntervalMin && h.Interval <= healthIntervalMax
 	if !intervalOK {
-		v.fail(p+"interval", "%d seconds is outside the load balancer's range; use 5-300", h.Interval)
+		v.fail(p+"interval", "%d seconds is outside what the load balancer and container health checks take; use %d-%d", h.Interval, healthIntervalMin, healthIntervalMax)
 	}
 	switch {
-	case h.Timeout < 2 || h.Timeout > 120:
-		v.fail(p+"timeout", "%d seconds is outside the load balancer's range; use 2-120", h.Timeout)
+	case h.Timeout < healthTimeoutMin || h.Timeout > healthTimeoutMax:
+		v.fail(p+"timeout", "%d seconds is outside what the container health check takes; use %d-%d", h.Timeout, healthTimeoutMin, healthTimeoutMax)
 	case intervalOK && h.Timeout >= h.Interval && v.ok(p+"interval"):
 		v.fail(p+"timeout", "timeout %d is not below interval %d; lower timeout or raise interval", h.Timeout, h.Interval)
 	}
-	if h.Healthy < 2 || h.Healthy > 10 {
-		v.fail(p+"healthy", "%d is outside the load balancer's range; use 2-10", h.Healthy)
+	if h.Healthy < healthCountMin || h.Healthy > healthCountMax {
+		v.fail(p+"healthy", "%d is outside the load balancer's range; use %d-%d", h.Healthy, healthCountMin, healthCountMax)
 	}
-	if h.Unhealthy < 2 || h.Unhealthy > 10 {
-		v.fail(p+"unhealthy", "%d is outside the load balancer's range; use 2-10", h.Unhealthy)
+	if h.Unhealthy < healthCountMin || h.Unhealthy > healthCountMax {
+		v.fail(p+"unhealthy", "%d is outside the load balancer's range; use %d-%d", h.Unhealthy, healthCountMin, healthCountMax)
 	}
-	if h.Grace < 0 || h.Grace > 2_147_483_647 {
-		v.fail(p+"grace", "%d seconds is not a grace period; use 0 or more, such as 30", h.Grace)
+	if h.Grace < healthGraceMin || h.Grace > healthGraceMax {
+		v.fail(p+"grace", "%d seconds is outside the container health check's start period; use %d-%d, such as 30", h.Grace, healthGraceMin, healthGraceMax)
 	}
 }
 
 // reservedVars are set by lowfare itself in the task or function. (PORT
 // is set too, to service.port, but service.env may replace it.)
 var reservedVars = []string{"TABLE_NAME"}
+
+// lambdaVars are set by lowfare on a Lambda function with secrets: where
+// its Lambda adapter (or the app) reads them from SSM.
+var lambdaVars = []string{"SSM_PARAMETER_PREFIX", "LOWFARE_SECRETS"}
 
 func (v *validator) envVars() {
 	svc := v.s.Service
@@ -468,6 +529,8 @@ func (v *validator) envVars() {
 			v.fail(path, "PORT %q differs from service.port %d, where the ingress sends requests; set service.port instead and remove PORT from env (lowfare sets PORT to service.port)", shorten(svc.Env[name]), svc.Port)
 		case !v.s.ECS() && strings.HasPrefix(name, "AWS_"):
 			v.fail(path, "Lambda reserves names starting with AWS_; choose another name")
+		case !v.s.ECS() && slices.Contains(lambdaVars, name):
+			v.fail(path, "%s is set by lowfare on the function, to find its secrets in SSM; choose another name", name)
 		}
 	}
 	if !v.s.ECS() && size > 4096 {
@@ -477,7 +540,7 @@ func (v *validator) envVars() {
 	for i, name := range svc.Secrets {
 		path := fmt.Sprintf("service.secrets[%d]", i)
 		switch {
-		case !varPattern.MatchString(name) || len(name) > 128:
+		case !varPattern.MatchString(name) || len(name) > secretNameMax:
 			v.fail(path, "%q is not a secret name; use letters, digits and _ (it becomes an environment variable and the SSM parameter %s<NAME>)", shorten(name), v.s.SecretPrefix())
 		case seen[name]:
 			v.fail(path, "%s is listed twice; list it once", name)
@@ -487,6 +550,8 @@ func (v *validator) envVars() {
 			v.fail(path, "%s is also in service.env; a variable is either plain or secret: remove one", name)
 		case !v.s.ECS() && strings.HasPrefix(name, "AWS_"):
 			v.fail(path, "Lambda reserves names starting with AWS_; choose another name")
+		case !v.s.ECS() && slices.Contains(lambdaVars, name):
+			v.fail(path, "%s is set by lowfare on the function, to find its secrets in SSM; choose another name", name)
 		}
 		seen[name] = true
 	}
@@ -509,7 +574,7 @@ func (v *validator) ingress() {
 			v.enum("ingress.kind", "an ingress kind for profile "+s.Profile, in.Kind, kinds...)
 		}
 	}
-	if in.Domain != "" && (len(in.Domain) > 253 || !domainPattern.MatchString(in.Domain)) {
+	if in.Domain != "" && (len(in.Domain) > domainMax || !domainPattern.MatchString(in.Domain)) {
 		v.fail("ingress.domain", "%q is not a domain name; use lowercase labels such as links.example.com", shorten(in.Domain))
 	}
 	if in.HostedZoneID != "" && !zonePattern.MatchString(in.HostedZoneID) {
@@ -552,18 +617,14 @@ func (v *validator) table() {
 		switch {
 		case t.Billing == BillingOnDemand && v.d.has(path):
 			v.fail(path, "capacity applies only to billing: provisioned; remove %s, or use provisioned billing", f.name)
-		case t.Billing == BillingProvisioned && (f.units < 1 || f.units > 40000):
-			v.fail(path, "%d is not a provisioned capacity; use 1-40000 (25 read and 25 write units in all are always free)", f.units)
+		case t.Billing == BillingProvisioned && (f.units < capacityMin || f.units > capacityMax):
+			v.fail(path, "%d is not a provisioned capacity; use %d-%d (25 read and 25 write units in all are always free)", f.units, capacityMin, capacityMax)
 		}
 	}
 }
 
 // retentionDays are the values CloudWatch Logs accepts for a log group.
 var retentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
-
-// RetentionDays returns the values CloudWatch Logs accepts for a log
-// group's retention, ascending (a copy: the table is spec's to keep).
-func RetentionDays() []int { return slices.Clone(retentionDays) }
 
 func (v *validator) logs() {
 	d := v.s.Logs.RetentionDays
@@ -584,28 +645,28 @@ func (v *validator) logs() {
 
 func (v *validator) budget() {
 	b := v.s.Budget
-	if b.MonthlyUSD <= 0 || b.MonthlyUSD > 1e9 {
+	if b.MonthlyUSD <= 0 || b.MonthlyUSD > budgetUSDMax {
 		v.fail("budget.monthly_usd", "%v is not a monthly budget; use a positive amount in USD, such as 10", b.MonthlyUSD)
 	}
 	switch n := len(b.AlertPercent); {
 	case n == 0:
 		v.fail("budget.alert_percent", "no alerts: the budget would never tell anyone; use [80, 100]")
-	case n > 5:
-		v.fail("budget.alert_percent", "%d alerts; AWS Budgets allows 5 per budget: keep 5 or fewer", n)
+	case n > alertsMax:
+		v.fail("budget.alert_percent", "%d alerts; AWS Budgets allows %d per budget: keep %d or fewer", n, alertsMax, alertsMax)
 	}
 	seen := map[int]bool{}
 	for i, p := range b.AlertPercent {
 		path := fmt.Sprintf("budget.alert_percent[%d]", i)
 		switch {
-		case p < 1 || p > 1000:
-			v.fail(path, "%d is not an alert threshold; use a percentage of the budget, 1-1000", p)
+		case p < alertPercentMin || p > alertPercentMax:
+			v.fail(path, "%d is not an alert threshold; use a percentage of the budget, %d-%d", p, alertPercentMin, alertPercentMax)
 		case seen[p]:
 			v.fail(path, "%d%% is listed twice; list it once", p)
 		}
 		seen[p] = true
 	}
-	if len(b.Emails) > 10 {
-		v.fail("budget.emails", "%d addresses; AWS Budgets notifies at most 10 per alert: use a mailing list", len(b.Emails))
+	if len(b.Emails) > budgetEmailsMax {
+		v.fail("budget.emails", "%d addresses; AWS Budgets notifies at most %d per alert: use a mailing list", len(b.Emails), budgetEmailsMax)
 	}
 	v.emails("budget.emails", b.Emails)
 	v.emails("alarms.emails", v.s.Alarms.Emails)
@@ -616,7 +677,7 @@ func (v *validator) emails(path string, list []string) {
 	for i, e := range list {
 		p := fmt.Sprintf("%s[%d]", path, i)
 		switch {
-		case len(e) > 254 || !emailPattern.MatchString(e):
+		case utf8.RuneCountInString(e) > emailMax || !emailPattern.MatchString(e):
 			v.fail(p, "%q is not an email address; use one such as ops@example.com", shorten(e))
 		case seen[strings.ToLower(e)]:
 			v.fail(p, "%s is listed twice; list it once", e)
@@ -625,30 +686,60 @@ func (v *validator) emails(path string, list []string) {
 	}
 }
 
+// Tag limits, from the tagging rules ECS states for the service the idle
+// wake controller tags
+// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Tag.html:
+// "Maximum number of tags per resource - 50", "Maximum key length - 128
+// Unicode characters in UTF-8", "Maximum value length - 256 Unicode
+// characters in UTF-8": characters, not bytes). The spec's tags are also
+// the stacks' tags, whose values may not be empty
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Tag.html:
+// Value "Minimum length of 1").
+const (
+	awsTagsPerResource = 50
+	tagKeyMax          = 128
+	tagValueMax        = 256
+	// lowfareTags are the tags lowfare puts on every resource:
+	// lowfare:app and lowfare:env.
+	lowfareTags = 2
+	// sleepTags are the tags the idle wake controller writes on the ECS
+	// service: lowfare:sleep, lowfare:sleep-reason, lowfare:sleep-since.
+	sleepTags = 3
+	// MaxTags is how many tags a spec may set: what is left of AWS's 50
+	// on the most tagged resource, the ECS service of an idle spec.
+	MaxTags = awsTagsPerResource - lowfareTags - sleepTags
+)
+
 func (v *validator) tags() {
 	tags := v.s.Tags
-	// AWS allows 50 tags per resource; lowfare adds lowfare:app and lowfare:env.
-	if len(tags) > 48 {
-		v.fail("tags", "%d tags; AWS allows 50 per resource and lowfare adds 2: keep 48 or fewer", len(tags))
+	if len(tags) > MaxTags {
+		v.fail("tags", "%d tags; AWS allows %d per resource, and lowfare adds %d of its own (%d more on a sleeping service): keep %d or fewer", len(tags), awsTagsPerResource, lowfareTags, sleepTags, MaxTags)
 	}
 	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		path := "tags." + k
-		val := tags[k]
-		lower := strings.ToLower(k)
-		switch {
-		case k == "" || utf8.RuneCountInString(k) > 128:
-			v.fail(path, "a tag key has 1-128 characters; shorten it")
-		case strings.HasPrefix(lower, "aws:"):
-			v.fail(path, "tag keys starting with aws: are reserved by AWS; choose another key")
-		case strings.HasPrefix(lower, "lowfare:"):
-			v.fail(path, "lowfare sets the lowfare: tags itself; choose another key")
-		case !validTagText(k):
-			v.fail(path, "%q has characters AWS does not allow in tag keys; use letters, digits, spaces and _ . : / = + - @", shorten(k))
-		case utf8.RuneCountInString(val) > 256:
-			v.fail(path, "the value has %d characters; AWS allows 256: shorten it", utf8.RuneCountInString(val))
-		case !validTagText(val):
-			v.fail(path, "the value %q has characters AWS does not allow in tags; use letters, digits, spaces and _ . : / = + - @", shorten(val))
-		}
+		v.tag(k, tags[k])
+	}
+}
+
+// tag checks one tag: key and value lengths in characters, as AWS counts
+// them, reserved prefixes, and the characters AWS allows.
+func (v *validator) tag(k, val string) {
+	path := "tags." + k
+	lower := strings.ToLower(k)
+	switch n := utf8.RuneCountInString(val); {
+	case k == "" || utf8.RuneCountInString(k) > tagKeyMax:
+		v.fail(path, "a tag key has 1-%d characters; shorten it", tagKeyMax)
+	case strings.HasPrefix(lower, "aws:"):
+		v.fail(path, "tag keys starting with aws: are reserved by AWS; choose another key")
+	case strings.HasPrefix(lower, "lowfare:"):
+		v.fail(path, "lowfare sets the lowfare: tags itself; choose another key")
+	case !validTagText(k):
+		v.fail(path, "%q has characters AWS does not allow in tag keys; use letters, digits, spaces and _ . : / = + - @", shorten(k))
+	case n == 0:
+		v.fail(path, "the value is empty; CloudFormation refuses stack tags without a value: give one, or remove the tag")
+	case n > tagValueMax:
+		v.fail(path, "the value has %d characters; AWS allows %d: shorten it", n, tagValueMax)
+	case !validTagText(val):
+		v.fail(path, "the value %q has characters AWS does not allow in tags; use letters, digits, spaces and _ . : / = + - @", shorten(val))
 	}
 }
 
@@ -660,8 +751,8 @@ func (v *validator) workload() {
 	if w.ResponseKB < 0 {
 		v.fail("workload.response_kb", "%v is negative; use 0 or more", w.ResponseKB)
 	}
-	if w.ActiveHours < 0 || w.ActiveHours > 744 {
-		v.fail("workload.active_hours", "%v is not hours in a month; use 0 (derived) to 744", w.ActiveHours)
+	if w.ActiveHours < 0 || w.ActiveHours > activeHoursMax {
+		v.fail("workload.active_hours", "%v is not hours in a month; use 0 (derived) to %d", w.ActiveHours, activeHoursMax)
 	}
 }
 

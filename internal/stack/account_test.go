@@ -33,18 +33,26 @@ func budgetNameIn(t *testing.T, s *spec.Spec, region string) string {
 // must get a name of its own (AWS creates it before deleting the old one).
 // The amount is updated in place and keeps the name.
 func TestBudgetReplacementGetsANewName(t *testing.T) {
-	base := spec.Default()
+	base := variant(func(s *spec.Spec) { s.Budget.Emails = []string{"ops@example.com", "cfo@example.com"} })
 	name := budgetNameIn(t, base, base.Region)
 	for _, c := range []struct {
 		what    string
 		change  func(*spec.Spec)
 		renamed bool
 	}{
-		{"another email", func(s *spec.Spec) { s.Budget.Emails = append(s.Budget.Emails, "cfo@example.com") }, true},
-		{"an email fewer", func(s *spec.Spec) { s.Budget.Emails = nil }, true},
-		{"another alert", func(s *spec.Spec) { s.Budget.AlertPercent = []int{50, 80, 100} }, true},
-		{"the same emails reordered", func(s *spec.Spec) { s.Budget.Emails = []string{"ops@example.com", "ops@example.com"} }, false},
-		{"a new amount", func(s *spec.Spec) { s.Budget.MonthlyUSD = 25 }, false},
+		{"another email", func(s *spec.Spec) {
+			s.Budget.Emails = []string{"ops@example.com", "cfo@example.com", "cto@example.com"}
+		}, true},
+		{"an email fewer", func(s *spec.Spec) { s.Budget.Emails = []string{"ops@example.com"} }, true},
+		{"another alert", func(s *spec.Spec) {
+			s.Budget.Emails = []string{"ops@example.com", "cfo@example.com"}
+			s.Budget.AlertPercent = []int{50, 80, 100}
+		}, true},
+		{"the same emails reordered", func(s *spec.Spec) { s.Budget.Emails = []string{"cfo@example.com", "ops@example.com"} }, false},
+		{"a new amount", func(s *spec.Spec) {
+			s.Budget.Emails = []string{"ops@example.com", "cfo@example.com"}
+			s.Budget.MonthlyUSD = 25
+		}, false},
 	} {
 		got := budgetNameIn(t, variant(c.change), base.Region)
 		if renamed := got != name; renamed != c.renamed {
@@ -90,21 +98,21 @@ func manyTags(n int) map[string]string {
 	return tags
 }
 
-// Item 8: tags ride on the stack, so 48 of them (the most a spec may have)
+// Item 8: tags ride on the stack, so spec.MaxTags of them (the most a spec may have)
 // leave the templates far under the inline limit, and no warning; a
 // template near the limit is warned about before deploy refuses it.
-func TestTemplateSizeWith48Tags(t *testing.T) {
+func TestTemplateSizeWithMostTags(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		s    *spec.Spec
 	}{
-		{"free alb", variant(func(s *spec.Spec) { s.Tags = manyTags(48) })},
+		{"free alb", variant(func(s *spec.Spec) { s.Tags = manyTags(spec.MaxTags) })},
 		{"apigw with a domain", variant(func(s *spec.Spec) {
-			s.Tags = manyTags(48)
+			s.Tags = manyTags(spec.MaxTags)
 			s.Ingress = spec.Ingress{Kind: spec.IngressAPIGW, Domain: "api.example.com", HostedZoneID: "Z123"}
 		})},
 		{"serverless apigw", variant(func(s *spec.Spec) {
-			s.Tags = manyTags(48)
+			s.Tags = manyTags(spec.MaxTags)
 			s.Profile = spec.ProfileServerless
 			s.Ingress = spec.Ingress{Kind: spec.IngressAPIGW}
 		})},
@@ -116,7 +124,7 @@ func TestTemplateSizeWith48Tags(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(body) > sizeWarnAt {
-				t.Errorf("%s %s: %d bytes with 48 tags, want under %d", c.name, name, len(body), sizeWarnAt)
+				t.Errorf("%s %s: %d bytes with %d tags, want under %d", c.name, name, len(body), spec.MaxTags, sizeWarnAt)
 			}
 		}
 		for _, w := range r.Warnings {
@@ -124,8 +132,8 @@ func TestTemplateSizeWith48Tags(t *testing.T) {
 				t.Errorf("%s: %s", c.name, w)
 			}
 		}
-		if got := len(StackTags(c.s)); got != 50 {
-			t.Errorf("%s: %d stack tags, want 50", c.name, got)
+		if got := len(StackTags(c.s)) + len(sleepTagKeys(t)); got != awsTagsPerResource {
+			t.Errorf("%s: %d stack tags and the wake controller's, want AWS's %d", c.name, got, awsTagsPerResource)
 		}
 	}
 

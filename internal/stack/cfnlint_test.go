@@ -38,8 +38,9 @@ var knownInformational = map[string]func(path []any) bool{
 // lintMatrix is every example plus specs generated over profile x ingress,
 // each meeting every TLS kind (none, a certificate ARN, a hosted zone) and
 // every sleep kind (none, schedule, idle, both: profile free only), with
-// billing, arch/spot and region varied along the way, and one spec with 48
-// tags.
+// billing, arch/spot and region varied along the way, and one spec with the
+// most tags a spec may have. (A function URL takes no domain: url meets
+// only http.)
 func lintMatrix(t *testing.T) []specCase {
 	t.Helper()
 	cases := exampleSpecs(t)
@@ -77,12 +78,19 @@ func lintMatrix(t *testing.T) []specCase {
 				sl = append(sl, x)
 			}
 		}
-		for j := range max(len(tlsKinds), len(sl)) {
-			tk, sl := tlsKinds[j%len(tlsKinds)], sl[j%len(sl)]
+		tk := tlsKinds
+		if p.ingress == spec.IngressURL {
+			tk = tlsKinds[:1]
+		}
+		for j := range max(len(tk), len(sl)) {
+			tk, sl := tk[j%len(tk)], sl[j%len(sl)]
 			region := lintRegions[i%len(lintRegions)]
 			s := variant(func(s *spec.Spec) {
 				s.Region = region
 				s.Profile = p.profile
+				if p.profile == spec.ProfileHA {
+					s.Service.Count = spec.Count{Desired: 2, Min: 2, Max: 4}
+				}
 				s.Ingress = spec.Ingress{Kind: p.ingress}
 				tk.set(&s.Ingress)
 				s.Ingress.CertificateARN = strings.Replace(s.Ingress.CertificateARN, "REGION", region, 1)
@@ -106,7 +114,7 @@ func lintMatrix(t *testing.T) []specCase {
 			i++
 		}
 	}
-	cases = append(cases, specCase{name: "tags-48", spec: variant(func(s *spec.Spec) { s.Tags = manyTags(48) })})
+	cases = append(cases, specCase{name: "tags-most", spec: variant(func(s *spec.Spec) { s.Tags = manyTags(spec.MaxTags) })})
 	return cases
 }
 

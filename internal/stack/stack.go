@@ -4,7 +4,9 @@
 // is one file, readable top to bottom: network, ingress_alb, ingress_apigw,
 // service, scaling, serverless, table, logs, iam, observability, budget,
 // registry. rules.go says what is refused or warned about before any
-// template is written; names.go derives every AWS name so it always fits.
+// template is written: spec's rules (spec.Validate, written once in spec),
+// then what only the templates know (derived names, VPC link regions);
+// names.go derives every AWS name so it always fits.
 package stack
 
 import (
