@@ -8,17 +8,15 @@ import (
 const envDefault = `package main
 
 import (
+	"cmp"
 	"net/http"
 	"os"
 )
 
 func main() {
-	port := os.Getenv("PORT")
-	if port == "" {
-		port = "3000"
-	}
-	http.HandleFunc("GET /health", func(http.ResponseWriter, *http.Request) {})
-	http.ListenAndServe(":"+port, nil)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", func(http.ResponseWriter, *http.Request) {})
+	http.ListenAndServe(":"+cmp.Or(os.Getenv("PORT"), "3000"), mux)
 }
 `
 
@@ -32,7 +30,7 @@ func TestParseMainGuesses(t *testing.T) {
 		at    string // where the route is
 	}{
 		{"env default", map[string]string{"main.go": envDefault}, "main.go",
-			Port{Number: 3000, At: "main.go:11", Literal: "3000", EnvDefault: true, ReadsEnv: true}, "/health", "main.go:13"},
+			Port{Number: 3000, At: "main.go:12", Literal: "3000", EnvDefault: true, ReadsEnv: true}, "/health", "main.go:11"},
 		{"literal port", map[string]string{"server.go": "package main\n\nimport \"net/http\"\n\nfunc main() {\n\thttp.HandleFunc(\"/healthz\", nil)\n\thttp.ListenAndServe(\":9000\", nil)\n}\n"}, "server.go",
 			Port{Number: 9000, At: "server.go:7", Literal: ":9000"}, "/healthz", "server.go:6"},
 		{"lookupenv default with a colon", map[string]string{"main.go": "package main\n\nimport \"os\"\n\nfunc addr() string {\n\tif p, ok := os.LookupEnv(\"PORT\"); ok {\n\t\treturn \":\" + p\n\t}\n\treturn \":8081\"\n}\n"}, "main.go",
