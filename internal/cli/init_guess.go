@@ -2,16 +2,12 @@ package cli
 
 import (
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/lowfare/lowfare/internal/gosrc"
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
@@ -35,122 +31,55 @@ func guessApp(dir string) appGuess {
 	if err != nil {
 		return g
 	}
-	entries, err := os.ReadDir(abs)
+	m, err := gosrc.ParseMain(abs)
 	if err != nil {
 		return g
 	}
-	fset := token.NewFileSet()
-	var files []*ast.File
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, filepath.Join(abs, name), nil, parser.SkipObjectResolution)
-		if err != nil || f.Name.Name != "main" {
-			continue
-		}
-		files = append(files, f)
-	}
-	if len(files) == 0 {
+	if m == nil {
 		g.notes = append(g.notes, fmt.Sprintf("no Go main package in %s: service.image stays %q; set it to your main package (such as ./cmd/app) or an image reference", dir, spec.Default().Service.Image))
 		return g
 	}
 	g.image = "."
-	g.notes = append(g.notes, fmt.Sprintf("service.image: . (package main in %s)", filepath.Base(fset.Position(files[0].Package).Filename)))
+	g.notes = append(g.notes, fmt.Sprintf("service.image: . (package main in %s)", m.File()))
 	if base := filepath.Base(abs); validAppName(base) {
 		g.app = base
 		g.notes = append(g.notes, fmt.Sprintf("app: %s (the directory's name)", base))
 	}
-	g.findPort(fset, files)
-	g.findHealth(fset, files)
+	g.notePort(m)
+	g.noteHealth(m)
 	return g
 }
 
-// findPort looks for the default the app gives $PORT (a numeric literal
-// within a few lines after os.Getenv("PORT") or LookupEnv), else a
-// literal listen address ":NNNN".
-func (g *appGuess) findPort(fset *token.FileSet, files []*ast.File) {
-	var readsPort []token.Pos
-	type lit struct {
-		pos   token.Pos
-		value string
-	}
-	var lits []lit
-	for _, f := range files {
-		ast.Inspect(f, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.CallExpr:
-				if sel, ok := n.Fun.(*ast.SelectorExpr); ok && (sel.Sel.Name == "Getenv" || sel.Sel.Name == "LookupEnv") && len(n.Args) == 1 {
-					if v, ok := stringLit(n.Args[0]); ok && v == "PORT" {
-						readsPort = append(readsPort, n.Pos())
-					}
-				}
-			case *ast.BasicLit:
-				if v, ok := stringLit(n); ok {
-					lits = append(lits, lit{n.Pos(), v})
-				}
-			}
-			return true
-		})
-	}
-	for _, at := range readsPort {
-		line := fset.Position(at).Line
-		for _, l := range lits {
-			p := fset.Position(l.pos)
-			if p.Filename != fset.Position(at).Filename || p.Line < line || p.Line > line+5 {
-				continue
-			}
-			if port, ok := portNumber(strings.TrimPrefix(l.value, ":")); ok {
-				g.port = port
-				g.notes = append(g.notes, fmt.Sprintf("service.port: %d (%s: the default it gives $PORT; lowfare sets PORT=%d)", port, rel(fset, l.pos), port))
-				return
-			}
+// notePort takes the port the source gives $PORT or listens on, and says
+// where it found it.
+func (g *appGuess) notePort(m *gosrc.Main) {
+	p, ok := m.Port()
+	switch {
+	case !ok:
+		g.notes = append(g.notes, fmt.Sprintf("service.port stays %d: no listen address or $PORT default found; the app must listen on $PORT", spec.Default().Service.Port))
+		return
+	case p.EnvDefault:
+		g.notes = append(g.notes, fmt.Sprintf("service.port: %d (%s: the default it gives $PORT; lowfare sets PORT=%d)", p.Number, p.At, p.Number))
+	default:
+		caveat := ""
+		if !p.ReadsEnv {
+			caveat = "; it does not read $PORT, so keep service.port equal to it"
 		}
+		g.notes = append(g.notes, fmt.Sprintf("service.port: %d (%s listens on %q%s)", p.Number, p.At, p.Literal, caveat))
 	}
-	for _, l := range lits {
-		if !strings.HasPrefix(l.value, ":") {
-			continue
-		}
-		if port, ok := portNumber(l.value[1:]); ok {
-			g.port = port
-			caveat := ""
-			if len(readsPort) == 0 {
-				caveat = "; it does not read $PORT, so keep service.port equal to it"
-			}
-			g.notes = append(g.notes, fmt.Sprintf("service.port: %d (%s listens on %q%s)", port, rel(fset, l.pos), l.value, caveat))
-			return
-		}
-	}
-	g.notes = append(g.notes, fmt.Sprintf("service.port stays %d: no listen address or $PORT default found; the app must listen on $PORT", spec.Default().Service.Port))
+	g.port = p.Number
 }
 
-// healthRoutes are the paths findHealth recognises, most likely first.
-var healthRoutes = []string{"/healthz", "/health"}
-
-// findHealth looks for a route literal "/healthz" or "/health" (also as a
-// Go 1.22 pattern, "GET /health").
-func (g *appGuess) findHealth(fset *token.FileSet, files []*ast.File) {
-	found := map[string]token.Pos{}
-	for _, f := range files {
-		ast.Inspect(f, func(n ast.Node) bool {
-			if v, ok := stringLit(n); ok {
-				v = strings.TrimPrefix(v, "GET ")
-				if slices.Contains(healthRoutes, v) && found[v] == token.NoPos {
-					found[v] = n.Pos()
-				}
-			}
-			return true
-		})
+// noteHealth takes the health route the source serves, and says where it
+// found it.
+func (g *appGuess) noteHealth(m *gosrc.Main) {
+	path, at, ok := m.HealthPath()
+	if !ok {
+		g.notes = append(g.notes, fmt.Sprintf("service.health.path stays %s: no %s route found; the app must answer it with 2xx", spec.Default().Service.Health.Path, strings.Join(gosrc.HealthRoutes, " or ")))
+		return
 	}
-	for _, path := range healthRoutes {
-		if at, ok := found[path]; ok {
-			g.healthPath = path
-			g.notes = append(g.notes, fmt.Sprintf("service.health.path: %s (%s)", path, rel(fset, at)))
-			return
-		}
-	}
-	g.notes = append(g.notes, fmt.Sprintf("service.health.path stays %s: no /healthz or /health route found; the app must answer it with 2xx", spec.Default().Service.Health.Path))
+	g.healthPath = path
+	g.notes = append(g.notes, fmt.Sprintf("service.health.path: %s (%s)", path, at))
 }
 
 // dropApp forgets the app name guess (--app was given).
@@ -191,27 +120,4 @@ func (g *appGuess) print(w io.Writer, dir string) {
 func validAppName(name string) bool {
 	_, err := spec.New(name, "", "")
 	return err == nil
-}
-
-func stringLit(n ast.Node) (string, bool) {
-	b, ok := n.(*ast.BasicLit)
-	if !ok || b.Kind != token.STRING {
-		return "", false
-	}
-	v, err := strconv.Unquote(b.Value)
-	return v, err == nil
-}
-
-func portNumber(s string) (int, bool) {
-	if s == "" || len(s) > 5 || strings.TrimLeft(s, "0123456789") != "" {
-		return 0, false
-	}
-	n, err := strconv.Atoi(s)
-	return n, err == nil && n >= 1 && n <= 65535
-}
-
-// rel is a position as file:line with the file's base name.
-func rel(fset *token.FileSet, pos token.Pos) string {
-	p := fset.Position(pos)
-	return fmt.Sprintf("%s:%d", filepath.Base(p.Filename), p.Line)
 }

@@ -3,14 +3,11 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"go/parser"
-	"go/token"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/lowfare/lowfare/internal/cost"
+	"github.com/lowfare/lowfare/internal/gosrc"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/stack"
 )
@@ -63,9 +60,9 @@ func placeholderEmail(e string) bool {
 
 // imageProblem says what is wrong with service.image when it is a local path
 // that lowfare could not build: not a directory, no Go files, not package
-// main, or not inside a Go module. "" when it is buildable or an image
-// reference. Paths are relative to the spec file's directory, as the image
-// build resolves them.
+// main, or not inside a Go module (gosrc.CheckMain). "" when it is buildable
+// or an image reference. Paths are relative to the spec file's directory,
+// as the image build resolves them.
 func imageProblem(file string, s *spec.Spec) string {
 	if !s.Service.LocalPackage() {
 		return ""
@@ -75,55 +72,18 @@ func imageProblem(file string, s *spec.Spec) string {
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(filepath.Dir(file), img)
 	}
+	var p *gosrc.Problem
+	if !errors.As(gosrc.CheckMain(dir), &p) {
+		return ""
+	}
 	todo := "point service.image at the directory of your Go main package (such as ./cmd/server), or at an image reference such as public.ecr.aws/docker/library/nginx:latest"
-	fi, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Sprintf("service.image %s: %s does not exist, so 'lowfare image build' and deploy will fail; %s", img, dir, todo)
-	case err != nil:
-		return fmt.Sprintf("service.image %s: %v", img, err)
-	case !fi.IsDir():
-		return fmt.Sprintf("service.image %s: %s is a file, not a package directory; %s", img, dir, todo)
+	switch p.Reason {
+	case gosrc.Missing:
+		return fmt.Sprintf("service.image %s: %v, so 'lowfare image build' and deploy will fail; %s", img, p, todo)
+	case gosrc.NotDir, gosrc.NoGoFiles, gosrc.NotMain:
+		return fmt.Sprintf("service.image %s: %v; %s", img, p, todo)
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Sprintf("service.image %s: %v", img, err)
-	}
-	pkg := ""
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, name), nil, parser.PackageClauseOnly)
-		if err != nil {
-			continue
-		}
-		pkg = f.Name.Name
-		if pkg == "main" {
-			break
-		}
-	}
-	switch pkg {
-	case "":
-		return fmt.Sprintf("service.image %s: %s has no Go files; %s", img, dir, todo)
-	case "main":
-	default:
-		return fmt.Sprintf("service.image %s: %s is package %s, not a main package (one with func main); %s", img, dir, pkg, todo)
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return fmt.Sprintf("service.image %s: %v", img, err)
-	}
-	for d := abs; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return ""
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	return fmt.Sprintf("service.image %s: %s is not inside a Go module (no go.mod in it or above); run 'go mod init <module path>' in the project's root, then 'go mod tidy'", img, dir)
+	return fmt.Sprintf("service.image %s: %v", img, p) // NoModule says what to run; Unreadable has nothing to point at
 }
 
 // budgetWarning is the over-budget verdict of the plan's estimate as a

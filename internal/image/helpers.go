@@ -1,20 +1,18 @@
 package image
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
-	"strings"
+
+	"github.com/lowfare/lowfare/internal/gosrc"
 )
 
 // The helper binaries lowfare adds to the images it builds: the health
@@ -125,23 +123,14 @@ func helperBinary(ctx context.Context, cacheDir, pkg, goarch, goVersion string) 
 // environment is the user's, minus what would tie the build to their
 // module (GOFLAGS such as -mod=vendor, a go.work).
 func goBuildHelper(ctx context.Context, dir, pkg, goarch, out string) error {
-	ctx, cancel := context.WithTimeout(ctx, BuildTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, "./"+pkg)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch, "GOFLAGS=", "GOWORK=off", "GO111MODULE=on")
-	var stderr bytes.Buffer
-	cmd.Stdout = io.Discard
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		if errors.Is(err, exec.ErrNotFound) {
-			return errors.New("building the image needs the Go toolchain: `go` is not on PATH")
-		}
-		msg := strings.TrimSpace(stderr.String())
-		if ctx.Err() != nil {
-			msg = ctx.Err().Error()
-		}
-		return fmt.Errorf("building lowfare's image helper %s (GOOS=linux GOARCH=%s) failed: %v\n%s", pkg, goarch, err, msg)
+	err := gosrc.Build(ctx, gosrc.BuildOptions{
+		Dir: dir, Package: "./" + pkg, Out: out,
+		GOOS: "linux", GOARCH: goarch, NoCgo: true, Release: true, Isolated: true,
+		Why: "building the image", Timeout: BuildTimeout,
+	})
+	var failed *gosrc.BuildError
+	if errors.As(err, &failed) {
+		return fmt.Errorf("building lowfare's image helper %s: %w", pkg, err)
 	}
-	return nil
+	return err
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lowfare/lowfare/internal/gosrc"
 )
 
 // TestHelperSourcesEmbedded fails when a helper package gains a source file
@@ -40,7 +42,7 @@ func TestHelperSourcesEmbedded(t *testing.T) {
 func TestHelperBuildIsCachedAndStatic(t *testing.T) {
 	cache := t.TempDir()
 	t.Setenv("GOFLAGS", "-mod=vendor") // the user's flags must not reach the helper's module
-	_, version, err := toolchain(testCtx(t))
+	_, version, err := gosrc.Toolchain(testCtx(t))
 	if err != nil {
 		t.Fatal(err)
 	}

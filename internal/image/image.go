@@ -27,7 +27,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -45,6 +44,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/lowfare/lowfare/internal/gosrc"
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
@@ -158,7 +158,7 @@ func Build(ctx context.Context, o Options) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
-	goroot, goVersion, err := toolchain(ctx)
+	goroot, goVersion, err := gosrc.Toolchain(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -378,62 +378,14 @@ func Tag(revision string) string {
 	return commit
 }
 
+// goBuild compiles the user's package for linux/goarch as a static,
+// reproducible binary (see the package doc).
 func goBuild(ctx context.Context, dir, pkg, goarch, out string, log io.Writer) error {
-	ctx, cancel := context.WithTimeout(ctx, BuildTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, pkg)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch, "GOFLAGS="+releaseGOFLAGS(os.Getenv("GOFLAGS")))
-	var stderr bytes.Buffer
-	cmd.Stdout = log
-	cmd.Stderr = &stderr
-	if log != nil {
-		cmd.Stderr = io.MultiWriter(&stderr, log)
-	}
-	if err := cmd.Run(); err != nil {
-		if errors.Is(err, exec.ErrNotFound) {
-			return errors.New("building the image needs the Go toolchain: `go` is not on PATH")
-		}
-		msg := strings.TrimSpace(stderr.String())
-		if ctx.Err() != nil {
-			msg = ctx.Err().Error()
-		}
-		return fmt.Errorf("go build %s (in %s, GOOS=linux GOARCH=%s) failed: %v\n%s", pkg, dir, goarch, err, msg)
-	}
-	return nil
-}
-
-// releaseGOFLAGS keeps the user's GOFLAGS (such as -mod=vendor) but drops
-// instrumentation that a static production binary cannot have (-race and
-// friends need cgo) or should not have (coverage).
-func releaseGOFLAGS(flags string) string {
-	var keep []string
-	for _, f := range strings.Fields(flags) {
-		name, _, _ := strings.Cut(strings.TrimLeft(f, "-"), "=")
-		switch name {
-		case "race", "msan", "asan", "cover", "covermode", "coverpkg":
-			continue
-		}
-		keep = append(keep, f)
-	}
-	return strings.Join(keep, " ")
-}
-
-// toolchain asks the Go toolchain for its GOROOT (whose
-// lib/time/zoneinfo.zip the image carries) and its version (which keys the
-// helper cache).
-func toolchain(ctx context.Context) (goroot, version string, err error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "env", "GOROOT", "GOVERSION").Output()
-	if err != nil {
-		return "", "", fmt.Errorf("go env GOROOT GOVERSION: %w", err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) != 2 {
-		return "", "", fmt.Errorf("go env GOROOT GOVERSION: unexpected output %q", out)
-	}
-	return strings.TrimSpace(lines[0]), strings.TrimSpace(lines[1]), nil
+	return gosrc.Build(ctx, gosrc.BuildOptions{
+		Dir: dir, Package: pkg, Out: out,
+		GOOS: "linux", GOARCH: goarch, NoCgo: true, Release: true,
+		Why: "building the image", Log: log, Timeout: BuildTimeout,
+	})
 }
 
 func createdTime(t time.Time) (time.Time, error) {

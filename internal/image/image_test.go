@@ -419,20 +419,6 @@ func TestPushWithECRToken(t *testing.T) {
 	}
 }
 
-func TestReleaseGOFLAGS(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                               "",
-		"-race":                          "",
-		"-mod=vendor -race -cover":       "-mod=vendor",
-		"-covermode=atomic -trimpath":    "-trimpath",
-		"--race -tags=netgo -asan -msan": "-tags=netgo",
-	} {
-		if got := releaseGOFLAGS(in); got != want {
-			t.Errorf("releaseGOFLAGS(%q) = %q; want %q", in, got, want)
-		}
-	}
-}
-
 func TestBuildIgnoresRaceInGOFLAGS(t *testing.T) {
 	t.Setenv("GOFLAGS", "-race")
 	buildFixture(t, "arm64", "r") // -race with CGO_ENABLED=0 would fail the build
