@@ -3,8 +3,10 @@ package stack
 import (
 	"bytes"
 	"compress/zlib"
+	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -127,6 +129,7 @@ func (b *builder) idle() {
 		if b.s.Ingress.TLS() {
 			listeners = []any{cfn.Ref("HttpsListener")} // HTTP only redirects
 		}
+		b.anchorServiceTargetGroup(listeners[0])
 		env["LISTENERS"] = cfn.Join(",", listeners...)
 		env["SERVICE_TG"] = cfn.Ref("TargetGroup")
 		env["CONTROLLER_TG_NAME"] = b.n.WakeTargetGroup
@@ -299,4 +302,35 @@ func windowsJSON(p spec.ParsedSchedule) string {
 		panic(err) // ints only: cannot fail
 	}
 	return string(j)
+}
+
+// anchorHeader is the header of the rule that keeps the service's target
+// group in use while the listener's default action points elsewhere.
+const anchorHeader = "X-Lowfare-Anchor"
+
+// anchorServiceTargetGroup keeps the service's target group named in a
+// listener rule while the service sleeps. Sleep points the listener's
+// default action at the controller (or the app function); without this
+// rule the service's target group would be in no rule, and "health checks
+// are performed on all targets registered to a target group that is
+// specified in a listener rule for your load balancer"
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html):
+// a woken task would stay "unused" (Target.NotInUse,
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html)
+// and the ingress would never route back to it. The rule's condition is a
+// header with a value derived from the stack name, which real traffic does
+// not send; a client that sends it only reaches the service's own target
+// group, as it would when the service is awake.
+func (b *builder) anchorServiceTargetGroup(listener any) {
+	sum := sha256.Sum256([]byte(b.s.StackName()))
+	b.add(PartIdle, "ServiceAnchorRule", "AWS::ElasticLoadBalancingV2::ListenerRule", cfn.Props{
+		"ListenerArn": listener,
+		// The last priority: any rule a user adds comes first.
+		"Priority": 50000,
+		"Conditions": []any{map[string]any{
+			"Field":            "http-header",
+			"HttpHeaderConfig": map[string]any{"HttpHeaderName": anchorHeader, "Values": []any{hex.EncodeToString(sum[:12])}},
+		}},
+		"Actions": []any{map[string]any{"Type": "forward", "TargetGroupArn": cfn.Ref("TargetGroup")}},
+	})
 }

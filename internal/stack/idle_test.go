@@ -113,6 +113,8 @@ func TestIdleALB(t *testing.T) {
 		t.Errorf("invokers %v, want %v", principals, want)
 	}
 
+	checkAnchorRule(t, g, "HttpListener")
+
 	pol := policyOf(t, g)
 	want := map[string][]string{
 		"logs:CreateLogStream":                           {`{"Fn::GetAtt":["WakeLogGroup","Arn"]}`},
@@ -136,9 +138,35 @@ func TestIdleALB(t *testing.T) {
 func TestIdleALBWithTLSModifiesTheHTTPSListenerOnly(t *testing.T) {
 	s := idleSpec(spec.IngressALB, "15m", false)
 	s.Ingress.CertificateARN = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
-	pol := policyOf(t, generic(t, build(t, s).Main))
+	g := generic(t, build(t, s).Main)
+	pol := policyOf(t, g)
 	if got := pol["elasticloadbalancing:ModifyListener"]; !reflect.DeepEqual(got, []string{`{"Ref":"HttpsListener"}`}) {
 		t.Errorf("ModifyListener on %v, want the HTTPS listener (HTTP only redirects)", got)
+	}
+	checkAnchorRule(t, g, "HttpsListener")
+}
+
+// checkAnchorRule asserts that the listener the controller moves has a rule
+// forwarding to the service's target group, so that ELB keeps
+// health-checking its targets while the default action points elsewhere;
+// the controller's tests against moto enforce what happens without it.
+func checkAnchorRule(t *testing.T, g map[string]any, listener string) {
+	t.Helper()
+	rules := resourcesOfType(g, "AWS::ElasticLoadBalancingV2::ListenerRule")
+	r := rules["ServiceAnchorRule"]
+	if len(rules) != 1 || r == nil {
+		t.Fatalf("listener rules %v, want ServiceAnchorRule only", rules)
+	}
+	if !reflect.DeepEqual(r["ListenerArn"], map[string]any{"Ref": listener}) {
+		t.Errorf("anchor rule on %v, want %s", r["ListenerArn"], listener)
+	}
+	want := []any{map[string]any{"Type": "forward", "TargetGroupArn": map[string]any{"Ref": "TargetGroup"}}}
+	if !reflect.DeepEqual(r["Actions"], want) {
+		t.Errorf("anchor rule actions %v, want forward to TargetGroup", r["Actions"])
+	}
+	cond := r["Conditions"].([]any)[0].(map[string]any)
+	if cond["Field"] != "http-header" {
+		t.Errorf("anchor rule condition %v, want a header real traffic does not send", cond)
 	}
 }
 

@@ -27,6 +27,54 @@ EXPECTED = json.load(open(os.environ["EXPECTED"]))
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 WINDOWS = "[[[1,2,3,4,5],480,1200],[[6],600,840]]"  # Mon-Fri 08:00-20:00, Sat 10:00-14:00
 
+
+
+# Stricter target health than moto's, which reports every registered target
+# healthy (moto/elbv2/models.py FakeTargetGroup.health_for). On AWS "health
+# checks are performed on all targets registered to a target group that is
+# specified in a listener rule for your load balancer"
+# (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html),
+# and the targets of a target group no rule names are "unused", reason
+# Target.NotInUse
+# (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html).
+# botocore's event hooks put that rule into every DescribeTargetHealth
+# answer of the default session, the one the controller's clients come from.
+_probe = boto3.session.Session().client("elbv2")  # a session of its own: no hooks
+
+
+def _named(action):
+    tgs = [action.get("TargetGroupArn")]
+    tgs += [t["TargetGroupArn"] for t in action.get("ForwardConfig", {}).get("TargetGroups", [])]
+    return [t for t in tgs if t]
+
+
+def target_group_in_use(tg):
+    for lb in _probe.describe_load_balancers()["LoadBalancers"]:
+        for lst in _probe.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]:
+            actions = list(lst["DefaultActions"])
+            for rule in _probe.describe_rules(ListenerArn=lst["ListenerArn"])["Rules"]:
+                actions += rule["Actions"]
+            if any(tg in _named(a) for a in actions):
+                return True
+    return False
+
+
+def _remember_target_group(params, context, **_):
+    context["lowfare_tg"] = params.get("TargetGroupArn")
+
+
+def _not_in_use(parsed, context, **_):
+    tg = context.get("lowfare_tg")
+    if tg and not target_group_in_use(tg):
+        for d in parsed.get("TargetHealthDescriptions", []):
+            d["TargetHealth"] = {"State": "unused", "Reason": "Target.NotInUse",
+                                 "Description": "Target group is not configured to receive traffic from the load balancer"}
+
+
+boto3.setup_default_session()
+boto3.DEFAULT_SESSION.events.register("before-parameter-build.elastic-load-balancing-v2.DescribeTargetHealth", _remember_target_group)
+boto3.DEFAULT_SESSION.events.register("after-call.elastic-load-balancing-v2.DescribeTargetHealth", _not_in_use)
+
 ecs = boto3.client("ecs")
 aas = boto3.client("application-autoscaling")
 elb = boto3.client("elbv2")
@@ -108,6 +156,12 @@ class ALB(Base):
         self.wake_tg = elb.create_target_group(Name=wake_name, TargetType="lambda")["TargetGroups"][0]["TargetGroupArn"]
         self.listener = elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=[
             {"Type": "forward", "TargetGroupArn": self.service_tg}])["Listeners"][0]["ListenerArn"]
+        # The rule the template adds (ServiceAnchorRule): the service's
+        # target group stays in a listener rule while the default action
+        # points at the controller.
+        self.anchor = elb.create_rule(ListenerArn=self.listener, Priority=50000, Conditions=[
+            {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Lowfare-Anchor", "Values": ["x"]}}],
+            Actions=[{"Type": "forward", "TargetGroupArn": self.service_tg}])["Rules"][0]["RuleArn"]
         self.env = {"INGRESS": "alb", "CLUSTER": self.cluster, "SERVICE": "links", "MIN": "1", "MAX": "2", "RETRY_AFTER": "5", "LISTENERS": self.listener,
                     "SERVICE_TG": self.service_tg, "CONTROLLER_TG_NAME": wake_name}
         self.c = load("CONTROLLER_PLAIN", self.env)
@@ -146,13 +200,26 @@ class ALB(Base):
         self.assertEqual(self.desired(), 1)
 
         # ECS registers the task and it passes the health check (moto marks a
-        # registered IP target healthy: moto/elbv2/models.py
-        # FakeTargetGroup.health_for): the next request routes the ingress back.
+        # registered IP target healthy, and the anchor rule keeps its target
+        # group in use): the next request routes the ingress back.
         elb.register_targets(TargetGroupArn=self.service_tg, Targets=[{"Id": "10.0.0.10", "Port": 8080}])
         self.c.handler(alb_event(), None)
         self.assertEqual(self.routed_to(), self.service_tg)
         self.assertEqual(self.state(), ("awake", "request"))
         self.assertEqual(self.desired(), 1)
+
+    def test_without_the_anchor_rule_a_woken_task_is_never_healthy(self):
+        # What AWS does without ServiceAnchorRule: once the listener points
+        # at the controller, the service's targets are unused and the
+        # ingress never routes back.
+        elb.delete_rule(RuleArn=self.anchor)
+        self.c.handler(ALARM, None)
+        self.c.handler(alb_event(), None)
+        elb.register_targets(TargetGroupArn=self.service_tg, Targets=[{"Id": "10.0.0.10", "Port": 8080}])
+        health = elb.describe_target_health(TargetGroupArn=self.service_tg)["TargetHealthDescriptions"]
+        self.assertEqual([(h["TargetHealth"]["State"], h["TargetHealth"].get("Reason")) for h in health], [("unused", "Target.NotInUse")])
+        self.c.handler(alb_event(), None)
+        self.assertEqual(self.routed_to(), self.wake_tg)
 
     def test_two_requests_at_once_start_one_task(self):
         self.c.handler(ALARM, None)
