@@ -566,3 +566,45 @@ func TestPosixTZ(t *testing.T) {
 		t.Errorf("%d zones in the toolchain, %d in the table: go run idle_tzgen.go", n, len(posixTZ))
 	}
 }
+
+// The 5xx rate of an idle service does not count what answers while it
+// sleeps: behind an ALB it reads the service's own target group (the
+// TargetGroup dimension), never the load balancer's 5xx; behind an HTTP
+// API with serve: page it subtracts the controller's invocations (its
+// pages), and with serve: app it counts every period (the app answers).
+func TestIdle5xxAlarmCountsTheService(t *testing.T) {
+	dimsOf := func(m map[string]any) []any {
+		return m["MetricStat"].(map[string]any)["Metric"].(map[string]any)["Dimensions"].([]any)
+	}
+	nameOf := func(m map[string]any) string {
+		return m["MetricStat"].(map[string]any)["Metric"].(map[string]any)["MetricName"].(string)
+	}
+	for _, serve := range []string{spec.ServeApp, spec.ServePage} {
+		ms, expr := metricsByID(alarmProps(t, idleServeSpec(spec.IngressALB, "15m", serve, false), "Alarm5xx"))
+		tg := map[string]any{"Name": "TargetGroup", "Value": map[string]any{"Fn::GetAtt": []any{"TargetGroup", "TargetGroupFullName"}}}
+		for _, id := range []string{"errors", "requests"} {
+			if d := dimsOf(ms[id]); len(d) != 2 || !reflect.DeepEqual(d[0], tg) {
+				t.Errorf("alb %s: %s dimensions %v, want the service's TargetGroup first", serve, id, d)
+			}
+		}
+		for id, m := range ms {
+			if m["MetricStat"] != nil && nameOf(m) == "HTTPCode_ELB_5XX_Count" {
+				t.Errorf("alb %s: %s reads the load balancer's 5xx (%s)", serve, id, expr)
+			}
+		}
+	}
+
+	ms, expr := metricsByID(alarmProps(t, idleServeSpec(spec.IngressAPIGW, "15m", spec.ServePage, false), "Alarm5xx"))
+	pages := ms["pages"]
+	if pages == nil || nameOf(pages) != "Invocations" ||
+		!reflect.DeepEqual(dimsOf(pages), []any{map[string]any{"Name": "FunctionName", "Value": map[string]any{"Ref": "WakeFunction"}}}) {
+		t.Fatalf("apigw page: no controller invocations to subtract: %v", pages)
+	}
+	if !strings.Contains(expr, "FILL(errors, 0) - FILL(pages, 0)") {
+		t.Errorf("apigw page: rate %q does not subtract the pages", expr)
+	}
+	ms, expr = metricsByID(alarmProps(t, idleServeSpec(spec.IngressAPIGW, "15m", spec.ServeApp, false), "Alarm5xx"))
+	if ms["awake"] != nil || ms["pages"] != nil || expr != "IF(FILL(requests, 0) > 0, 100 * FILL(errors, 0) / FILL(requests, 0), 0)" {
+		t.Errorf("apigw app: rate %q over %v, want every period's 5xx", expr, ms)
+	}
+}
