@@ -88,8 +88,11 @@ var controllerSource string
 
 // ControllerSource is the wake controller's Python source as the template
 // carries it (Code.ZipFile): idle_controller.py without its full-line
-// comments, with wakepage's templates put in for PAGES as a JSON object
-// (also a Python dict literal). Only serve: page answers requests, and only
+// comments, without the parts that answer requests unless page (serve:
+// page; between "# lowfare:page-begin" and "-end"), and with one space of indentation for each four (Python needs
+// only consistent indentation; inside brackets any will do), with
+// wakepage's templates put in for PAGES as a JSON object (also a Python
+// dict literal). Only serve: page answers requests, and only
 // a schedule has closed pages; the controller always knows when the next
 // window opens, so it never needs the "opening unknown" pages.
 func ControllerSource(page, schedule bool) string {
@@ -107,9 +110,18 @@ func ControllerSource(page, schedule bool) string {
 		panic(err) // strings only: cannot fail
 	}
 	var out []string
+	skip := false
 	for line := range strings.SplitSeq(controllerSource, "\n") {
-		if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "#") {
-			out = append(out, line)
+		t := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(t, "# lowfare:page-begin"):
+			skip = !page
+		case strings.HasPrefix(t, "# lowfare:page-end"):
+			skip = false
+		}
+		if !skip && t != "" && !strings.HasPrefix(t, "#") {
+			lead := len(line) - len(strings.TrimLeft(line, " "))
+			out = append(out, strings.Repeat(" ", lead/4+lead%4)+strings.TrimLeft(line, " "))
 		}
 	}
 	return strings.Replace(strings.Join(out, "\n")+"\n", "__PAGES__", strings.TrimSpace(pages.String()), 1)

@@ -34,6 +34,7 @@ def app():
     return E.get('SERVE') == 'app'
 
 
+# lowfare:page-begin (serve: page only; idle.go leaves it out for serve: app)
 def wants_html(accept):
     # wakepage.WantsHTML: text/html named with a q-value other than 0.
     for part in (accept or '').split(','):
@@ -76,6 +77,7 @@ def render(kind, accept, opens=None):
         hd['Retry-After'] = n
         body = PAGES['HTMLWaking' if h else 'JSONWaking'].replace('{{RETRY_AFTER}}', n)
     return 503, hd, body
+# lowfare:page-end
 
 
 def opens_after(t):
@@ -260,6 +262,7 @@ def reconcile():
     return 'awake' if ready else 'waking'
 
 
+# lowfare:page-begin
 def request(accept):
     # serve: page: a request while the service sleeps.
     opens = opens_after(now())
@@ -272,6 +275,7 @@ def request(accept):
         route(True)
         mark(svc, 'awake', 'request')
     return render('waking', accept)
+# lowfare:page-end
 
 
 def handler(event, context):
@@ -300,6 +304,7 @@ def handler(event, context):
                 wake(svc, 'busy')
             return {'state': 'waking'}
         return {'state': sleep('idle')}
+    # lowfare:page-begin
     headers = {k.lower(): v for k, v in (event.get('headers') or {}).items()}
     status, hd, body = request(headers.get('accept', ''))
     if event.get('version') == '2.0':
@@ -307,3 +312,5 @@ def handler(event, context):
     if event.get('httpMethod') == 'HEAD':
         body = ''
     return {'statusCode': status, 'statusDescription': '503 Service Unavailable', 'headers': hd, 'body': body, 'isBase64Encoded': False}
+    # lowfare:page-end
+    raise ValueError('not an event the controller takes: %s' % json.dumps(event)[:200])
