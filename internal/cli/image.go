@@ -128,14 +128,17 @@ func buildImage(ctx context.Context, file string, s *spec.Spec, out, errOut io.W
 		return nil, usageErrf("%s: service.arch: %v", file, err)
 	}
 	kind := "for ECS"
-	if !s.ECS() {
+	switch {
+	case !s.ECS():
 		kind = "for Lambda (the Lambda adapter runs the app)"
+	case s.Service.Idle.ServesApp():
+		kind = "for ECS, with the Lambda adapter (service.idle serve: app runs it on Lambda while the service sleeps)"
 	}
 	fmt.Fprintf(out, "Building %s for linux/%s, %s\n", s.Service.Image, goarch, kind)
 	p := newProgress(out, isTerminal(out))
 	built, err := image.Build(ctx, image.Options{
 		Dir: dir, Package: s.Service.Image, Arch: s.Service.Arch,
-		Serverless: !s.ECS(), Log: errOut, Step: p.step,
+		Serverless: !s.ECS(), LambdaAdapter: s.Service.Idle.ServesApp(), Log: errOut, Step: p.step,
 	})
 	elapsed := p.stop()
 	if err != nil {

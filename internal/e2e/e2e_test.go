@@ -38,14 +38,18 @@
 //   - Resource types moto's CloudFormation cannot create
 //     (moto/cloudformation/parsing.py, parse_resource warns "not supported
 //     by moto's CloudFormation implementation" and skips them): in the
-//     spec here AWS::ApplicationAutoScaling::ScalingPolicy, AWS::Budgets::Budget,
+//     spec here AWS::ApplicationAutoScaling::ScalableTarget (with its
+//     scheduled actions) and ::ScalingPolicy (moto has no CloudFormation
+//     model for any AWS::ApplicationAutoScaling type), AWS::Budgets::Budget,
 //     AWS::CloudWatch::Alarm, AWS::SNS::Subscription and AWS::SNS::TopicPolicy;
 //     with ingress apigw also AWS::ApiGatewayV2::* and AWS::ServiceDiscovery::*,
 //     with a certificate AWS::CertificateManager::Certificate. The stack
 //     completes without them, so the journey uses ingress alb without TLS
-//     (the subset moto creates: network, ALB, ECS, scalable target with
-//     scheduled actions, table, logs, topic) and the alarms, budget and
+//     (the subset moto creates: network, ALB, ECS, table, logs, topic) and
+//     the scalable target, its scheduled actions, the alarms, budget and
 //     scaling policy are checked by cfn-lint and the registry schemas only.
+//     The bounds the journey reads back exist because lowfare scale, sleep
+//     and wake register the scalable target through the API.
 //   - CloudWatch over the SDK's CBOR protocol: moto/cloudwatch/urls.py
 //     serves only the query protocol at "/", so DescribeAlarms from
 //     aws-sdk-go-v2's rpcv2Cbor client is a 404; `lowfare status` reports

@@ -85,6 +85,11 @@ type Options struct {
 	// Serverless builds the image for profile serverless: the Lambda
 	// adapter is its entrypoint, with the app's binary as its argument.
 	Serverless bool
+	// LambdaAdapter puts the Lambda adapter into an image for ECS, which
+	// still starts the app itself: service.idle serve: app runs the same
+	// image on Lambda while the service sleeps, naming the adapter as the
+	// function's entrypoint (ImageConfig) instead.
+	LambdaAdapter bool
 	// Log receives the go build output; nil discards it.
 	Log io.Writer
 	// Step, when set, is told what the build is doing as each step
@@ -162,8 +167,9 @@ func Build(ctx context.Context, o Options) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
+	needsAdapter := o.Serverless || o.LambdaAdapter
 	helpers := "health probe"
-	if o.Serverless {
+	if needsAdapter {
 		helpers = "health probe and Lambda adapter"
 	}
 	step("building lowfare's " + helpers + " for linux/" + goarch + " (cached after the first build)")
@@ -173,7 +179,7 @@ func Build(ctx context.Context, o Options) (*Built, error) {
 		return nil, err
 	}
 	var adapter []byte
-	if o.Serverless {
+	if needsAdapter {
 		if adapter, err = helperBinary(ctx, cache, adapterPackage, goarch, goVersion); err != nil {
 			return nil, err
 		}
@@ -198,6 +204,9 @@ func Build(ctx context.Context, o Options) (*Built, error) {
 		ZoneInfo: zoneinfo,
 		Probe:    probe,
 		Adapter:  adapter,
+		// The ECS entrypoint stays the app; only profile serverless
+		// starts at the adapter.
+		AdapterRidesAlong: !o.Serverless,
 	}, goarch, rev, created)
 	if err != nil {
 		return nil, err
@@ -221,9 +230,12 @@ type Files struct {
 	ZoneInfo []byte // a zip of the zoneinfo tree, as Go ships it; nil leaves it out
 	Probe    []byte // the health probe, at spec.HealthProbe; nil leaves it out
 	// Adapter is the Lambda adapter, at spec.LambdaAdapter; when set it is
-	// the entrypoint and runs the app. nil builds an image whose entrypoint
-	// is the app itself.
+	// the entrypoint and runs the app, unless AdapterRidesAlong. nil builds
+	// an image whose entrypoint is the app itself.
 	Adapter []byte
+	// AdapterRidesAlong keeps the app as the entrypoint of an image that
+	// carries the adapter (an ECS image whose app also runs on Lambda).
+	AdapterRidesAlong bool
 }
 
 // Assemble builds the image from its files. It is pure: the same inputs
@@ -284,7 +296,7 @@ func Assemble(f Files, goarch, revision string, created time.Time) (v1.Image, er
 	layers = append(layers, mutate.Addendum{Layer: app, History: history(created, "lowfare: go build "+f.Name)})
 
 	entrypoint := []string{BinDir + "/" + f.Name}
-	if f.Adapter != nil {
+	if f.Adapter != nil && !f.AdapterRidesAlong {
 		entrypoint = append([]string{spec.LambdaAdapter}, entrypoint...)
 	}
 	labels := map[string]string{}

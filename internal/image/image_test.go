@@ -423,3 +423,26 @@ func TestBuildIgnoresRaceInGOFLAGS(t *testing.T) {
 	t.Setenv("GOFLAGS", "-race")
 	buildFixture(t, "arm64", "r") // -race with CGO_ENABLED=0 would fail the build
 }
+
+// An ECS image for service.idle serve: app carries the Lambda adapter but
+// still starts the app: the app function names the adapter itself
+// (ImageConfig), and the ECS task must not run under it.
+func TestAdapterRidesAlong(t *testing.T) {
+	for _, along := range []bool{false, true} {
+		img, err := Assemble(Files{Name: "links", Binary: []byte("bin"), CACerts: []byte("certs"), Adapter: []byte("adapter"), AdapterRidesAlong: along}, "arm64", "", time.Unix(0, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f, ok := imageFiles(t, img)[strings.TrimPrefix(spec.LambdaAdapter, "/")]; !ok || string(f.data) != "adapter" || f.hdr.Mode&0o111 == 0 {
+			t.Errorf("rides along %v: adapter missing or not executable", along)
+		}
+		cf, _ := img.ConfigFile()
+		want := []string{spec.LambdaAdapter, "/app/links"}
+		if along {
+			want = []string{"/app/links"}
+		}
+		if !slices.Equal(cf.Config.Entrypoint, want) {
+			t.Errorf("rides along %v: entrypoint %q, want %q", along, cf.Config.Entrypoint, want)
+		}
+	}
+}

@@ -20,9 +20,11 @@ import (
 
 func TestSleepState(t *testing.T) {
 	idle := spec.Default()
-	idle.Service.Idle = &spec.Idle{After: "15m"}
+	idle.Service.Idle = &spec.Idle{After: "15m", Serve: spec.ServePage}
+	idleApp := spec.Default()
+	idleApp.Service.Idle = &spec.Idle{After: "15m", Serve: spec.ServeApp}
 	idleSched := spec.Default()
-	idleSched.Service.Idle = &spec.Idle{After: "15m"}
+	idleSched.Service.Idle = &spec.Idle{After: "15m", Serve: spec.ServePage}
 	idleSched.Service.Schedule = &spec.Schedule{Timezone: "UTC", Awake: "Mon-Fri 08:00-20:00"}
 	sched := spec.Default()
 	sched.Service.Schedule = idleSched.Service.Schedule
@@ -40,10 +42,13 @@ func TestSleepState(t *testing.T) {
 	}{
 		{"idle asleep", idle, 0, 0, tags("asleep", "idle"), "asleep since 2026-12-01T10:00:00Z (3h 5m ago, idle); idle: the next request wakes it"},
 		{"idle asleep by schedule", idleSched, 0, 0, tags("asleep", "schedule"), "asleep since 2026-12-01T10:00:00Z (3h 5m ago, schedule); idle: the next request wakes it (inside the awake windows; outside them it gets the closed page)"},
-		{"idle waking", idle, 1, 0, tags("waking", "request"), "waking since 2026-12-01T10:00:00Z (3h 5m ago, request); idle: the ingress returns to the service on the first request after a task is healthy"},
+		{"idle waking", idle, 1, 0, tags("waking", "request"), "waking since 2026-12-01T10:00:00Z (3h 5m ago, request); idle: the ingress returns to the service within a minute of a task being healthy"},
 		{"idle awake", idle, 1, 1, tags("awake", "request"), "awake since 2026-12-01T10:00:00Z (3h 5m ago, request); idle: sleeps after 15m without a request"},
-		{"idle, tag says asleep but tasks run", idle, 1, 1, tags("asleep", "idle"), "waking (manual); idle: the ingress returns to the service on the first request after a task is healthy"},
+		{"idle, tag says asleep but tasks run", idle, 1, 1, tags("asleep", "idle"), "waking (manual); idle: the ingress returns to the service within a minute of a task being healthy"},
 		{"idle before the first sleep", idle, 1, 1, nil, "awake; idle: sleeps after 15m without a request"},
+		{"serve app asleep", idleApp, 0, 0, tags("asleep", "idle"), "asleep since 2026-12-01T10:00:00Z (3h 5m ago, idle); idle: the app answers on Lambda; 465 requests a minute for 3 minutes wake it"},
+		{"serve app woken by traffic", idleApp, 1, 0, tags("waking", "busy"), "waking since 2026-12-01T10:00:00Z (3h 5m ago, busy); idle: the ingress returns to the service within a minute of a task being healthy"},
+		{"started by a deploy, seen by the reconcile", idleApp, 1, 1, tags("waking", "external"), "waking since 2026-12-01T10:00:00Z (3h 5m ago, external); idle: the ingress returns to the service within a minute of a task being healthy"},
 		{"schedule asleep", sched, 0, 0, nil, "asleep (schedule or manual)"},
 		{"plain asleep", spec.Default(), 0, 0, nil, "asleep (manual)"},
 		{"plain starting", spec.Default(), 1, 0, nil, "waking"},

@@ -74,7 +74,7 @@ type ServiceStatus struct {
 // follows from the counts and the reason is the schedule or lowfare sleep.
 type SleepState struct {
 	State  string    `json:"state"`            // asleep | waking | awake
-	Reason string    `json:"reason,omitempty"` // idle | schedule | manual | request
+	Reason string    `json:"reason,omitempty"` // idle | schedule | manual | request | busy | reconcile | external
 	Since  time.Time `json:"since,omitzero"`
 	// Next says how service.idle acts next ("" without it).
 	Next string `json:"next,omitempty"`
@@ -116,14 +116,19 @@ func sleepState(s *spec.Spec, desired, running int32, tags map[string]string) Sl
 		}
 	}
 	if idle := s.Service.Idle; idle != nil {
-		switch st.State {
-		case "asleep":
+		switch {
+		case st.State == "asleep" && idle.ServesApp():
+			st.Next = fmt.Sprintf("the app answers on Lambda; %.0f requests a minute for 3 minutes wake it", stack.BusyPerMinute(s))
+			if s.Service.Schedule != nil {
+				st.Next += " (inside the awake windows)"
+			}
+		case st.State == "asleep":
 			st.Next = "the next request wakes it"
 			if s.Service.Schedule != nil {
 				st.Next += " (inside the awake windows; outside them it gets the closed page)"
 			}
-		case "waking":
-			st.Next = "the ingress returns to the service on the first request after a task is healthy"
+		case st.State == "waking":
+			st.Next = "the ingress returns to the service within a minute of a task being healthy"
 		default:
 			st.Next = "sleeps after " + idle.After + " without a request"
 		}

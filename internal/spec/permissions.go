@@ -28,13 +28,14 @@ var NoResourceActions = map[string]string{
 	"sqs:ListQueues":            "listing queues has no resource type",
 	"sns:ListTopics":            "listing topics has no resource type",
 	"kms:ListKeys":              "listing keys has no resource type",
-	// The wake controller (stack/idle.go) reads its own target group and
-	// the service's target health; ELBv2's Describe* actions take no resource
+	// The wake controller (stack/idle.go) reads its listener, its own
+	// target group and the service's target health; ELBv2's Describe* actions take no resource
 	// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselasticloadbalancingv2.html).
+	"elasticloadbalancing:DescribeListeners":    "ELBv2 Describe* actions have no resource type",
 	"elasticloadbalancing:DescribeTargetGroups": "ELBv2 Describe* actions have no resource type",
 	"elasticloadbalancing:DescribeTargetHealth": "ELBv2 Describe* actions have no resource type",
-	"kms:ListAliases":            "listing aliases has no resource type",
-	"secretsmanager:ListSecrets": "listing secrets has no resource type",
+	"kms:ListAliases":                           "listing aliases has no resource type",
+	"secretsmanager:ListSecrets":                "listing secrets has no resource type",
 }
 
 // noResourceAction reports whether action (IAM action names are not case

@@ -183,7 +183,8 @@ func TestNoDesiredCountResetOnUpdate(t *testing.T) {
 	}
 }
 
-// Item 6: with profile serverless, the repository lets Lambda (and only
+// Item 6: with profile serverless, or service.idle serve: app (the app
+// function runs the task's image), the repository lets Lambda (and only
 // functions of this account and region) pull the image; ECS pulls with
 // its execution role and gets no repository policy.
 func TestRepositoryPolicyForLambda(t *testing.T) {
@@ -191,8 +192,8 @@ func TestRepositoryPolicyForLambda(t *testing.T) {
 		g := generic(t, build(t, c.spec).Bootstrap)
 		repo := resourcesOfType(g, "AWS::ECR::Repository")["Repository"]
 		policy, has := repo["RepositoryPolicyText"].(map[string]any)
-		if has != !c.spec.ECS() {
-			t.Errorf("%s: repository policy %v, want one only for serverless", c.name, has)
+		if want := !c.spec.ECS() || c.spec.Service.Idle.ServesApp(); has != want {
+			t.Errorf("%s: repository policy %v, want one only for serverless and idle serve: app", c.name, has)
 			continue
 		}
 		if !has {

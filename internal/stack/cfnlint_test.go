@@ -37,10 +37,10 @@ var knownInformational = map[string]func(path []any) bool{
 
 // lintMatrix is every example plus specs generated over profile x ingress,
 // each meeting every TLS kind (none, a certificate ARN, a hosted zone) and
-// every sleep kind (none, schedule, idle, both: profile free only), with
-// billing, arch/spot and region varied along the way, and one spec with the
-// most tags a spec may have. (A function URL takes no domain: url meets
-// only http.)
+// every sleep kind (none, schedule, idle, both; idle serving the page or
+// the app: profile free only), with billing, arch/spot and region varied
+// along the way, and one spec with the most tags a spec may have. (A
+// function URL takes no domain: url meets only http.)
 func lintMatrix(t *testing.T) []specCase {
 	t.Helper()
 	cases := exampleSpecs(t)
@@ -60,8 +60,11 @@ func lintMatrix(t *testing.T) []specCase {
 		name            string
 		schedule, idle  bool
 		onlyFreeProfile bool
+		serve           string // service.idle.serve
 	}
-	sleeps := []sleep{{name: "awake"}, {"schedule", true, false, true}, {"idle", false, true, true}, {"schedule-idle", true, true, true}}
+	sleeps := []sleep{{name: "awake"}, {"schedule", true, false, true, ""}, {"idle", false, true, true, spec.ServePage},
+		{"schedule-idle", true, true, true, spec.ServePage}, {"idle-app", false, true, true, spec.ServeApp},
+		{"schedule-idle-app", true, true, true, spec.ServeApp}}
 	profiles := []struct{ profile, ingress string }{
 		{spec.ProfileFree, spec.IngressALB}, {spec.ProfileFree, spec.IngressAPIGW},
 		{spec.ProfileHA, spec.IngressALB}, {spec.ProfileHA, spec.IngressAPIGW},
@@ -107,7 +110,7 @@ func lintMatrix(t *testing.T) []specCase {
 					s.Service.Schedule = &spec.Schedule{Timezone: "Europe/Berlin", Awake: "Mon-Fri 08:00-20:00"}
 				}
 				if sl.idle {
-					s.Service.Idle = &spec.Idle{After: "15m"}
+					s.Service.Idle = &spec.Idle{After: "15m", Serve: sl.serve}
 				}
 			})
 			cases = append(cases, specCase{name: fmt.Sprintf("%s-%s-%s-%s", p.profile, p.ingress, tk.name, sl.name), spec: s})

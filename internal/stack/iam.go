@@ -64,21 +64,13 @@ var WildcardResourceActions = spec.NoResourceActions
 // the app does: the table); with Lambda one function role.
 func (b *builder) iam() {
 	if !b.s.ECS() {
-		b.add(PartIAM, "FunctionRole", "AWS::IAM::Role", cfn.Props{
-			"Description":              "The function: logs, the table, its secrets, service.permissions",
-			"AssumeRolePolicyDocument": trust("lambda.amazonaws.com"),
-			"Policies": []any{inlinePolicy("function", slices.Concat(
-				[]any{writeLogs()},
-				b.tableAccess(),
-				b.readSecrets("ssm:GetParameter", "ssm:GetParameters"),
-				b.extraPermissions())...)},
-		})
+		b.add(PartIAM, "FunctionRole", "AWS::IAM::Role", b.functionRole("LogGroup"))
 		return
 	}
 	b.add(PartIAM, "ExecutionRole", "AWS::IAM::Role", cfn.Props{
 		"Description":              "ECS starting the task: pull the image, write logs, read the secrets",
 		"AssumeRolePolicyDocument": trust("ecs-tasks.amazonaws.com"),
-		"Policies":                 []any{inlinePolicy("start-task", slices.Concat(b.pullImage(), []any{writeLogs()}, b.readSecrets("ssm:GetParameters"))...)},
+		"Policies":                 []any{inlinePolicy("start-task", slices.Concat(b.pullImage(), []any{writeLogs("LogGroup")}, b.readSecrets("ssm:GetParameters"))...)},
 	})
 	task := cfn.Props{
 		"Description":              "The running task: its table access and service.permissions only",
@@ -90,6 +82,23 @@ func (b *builder) iam() {
 		task["Policies"] = []any{inlinePolicy("app", sts...)}
 	}
 	b.add(PartIAM, "TaskRole", "AWS::IAM::Role", task)
+}
+
+// functionRole is the role of a function that runs the app (profile
+// serverless's Function, service.idle's AppFunction): what the task role
+// allows (the table, service.permissions), plus writing to its log group
+// and reading its secrets, which Lambda does not do for it: the adapter
+// reads them at init with this role.
+func (b *builder) functionRole(logGroup string) cfn.Props {
+	return cfn.Props{
+		"Description":              "The function: logs, the table, its secrets, service.permissions",
+		"AssumeRolePolicyDocument": trust("lambda.amazonaws.com"),
+		"Policies": []any{inlinePolicy("function", slices.Concat(
+			[]any{writeLogs(logGroup)},
+			b.tableAccess(),
+			b.readSecrets("ssm:GetParameter", "ssm:GetParameters"),
+			b.extraPermissions())...)},
+	}
 }
 
 // pullImage lets ECS pull the task's image: from the app's own repository
@@ -151,9 +160,9 @@ func statement(actions []string, resources ...any) map[string]any {
 	return map[string]any{"Effect": "Allow", "Action": acts, "Resource": res}
 }
 
-// writeLogs allows writing to the stack's log group only.
-func writeLogs() map[string]any {
-	return statement([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, cfn.GetAtt("LogGroup", "Arn"))
+// writeLogs allows writing to one log group of the stack only.
+func writeLogs(logGroup string) map[string]any {
+	return statement([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, cfn.GetAtt(logGroup, "Arn"))
 }
 
 // tableAccess is TableActions(table.access) on the table and its

@@ -104,13 +104,19 @@ func (b *builder) alarm(id, suffix, description string, props cfn.Props) {
 // requests over 5 minutes were errors.
 type errorRate struct {
 	suffix, description, label, namespace string
-	dims                                  map[string]any
+	dims                                  []any
 	errors                                string // the error count metric
 	total                                 string // the request count metric
 	// uncounted is an error metric the front door does not count in
 	// total (the ALB's own 5xx: RequestCount counts only requests for
 	// which a target was chosen), or "".
 	uncounted string
+	// pages counts 5xx answers that are not errors (the wake controller's
+	// waking and closed pages), subtracted from the errors; nil for none.
+	pages map[string]any
+	// always counts every period with requests, also while the service
+	// sleeps (what answers then is the app itself, on Lambda).
+	always bool
 }
 
 // errorRateAlarm adds the alarm. While the service sleeps (a schedule or
@@ -131,13 +137,17 @@ type errorRate struct {
 func (b *builder) errorRateAlarm(r errorRate) {
 	errs, total := "FILL(errors, 0)", "FILL(requests, 0)"
 	metrics := []any{
-		metricStat("errors", r.namespace, r.errors, "Sum", 300, r.dims),
-		metricStat("requests", r.namespace, r.total, "Sum", 300, r.dims),
+		metricStat("errors", r.namespace, r.errors, "Sum", 300, r.dims...),
+		metricStat("requests", r.namespace, r.total, "Sum", 300, r.dims...),
 	}
 	cond := total + " > 0"
 	switch {
+	case r.pages != nil:
+		metrics = append(metrics, r.pages)
+		errs = "IF(FILL(errors, 0) > FILL(pages, 0), FILL(errors, 0) - FILL(pages, 0), 0)"
+	case r.always:
 	case r.uncounted != "":
-		metrics = append(metrics, metricStat("frontErrors", r.namespace, r.uncounted, "Sum", 300, r.dims))
+		metrics = append(metrics, metricStat("frontErrors", r.namespace, r.uncounted, "Sum", 300, r.dims...))
 		errs = "(FILL(errors, 0) + FILL(frontErrors, 0))"
 		if !b.sleeps() {
 			// The front door's own errors also count as requests where it
@@ -183,13 +193,28 @@ func (b *builder) p95Alarm(suffix, description, namespace, metric string, thresh
 
 func (b *builder) albAlarms() {
 	lb := dim("LoadBalancer", cfn.GetAtt("LoadBalancer", "LoadBalancerFullName"))
-	// HTTPCode_ELB_5XX_Count is the load balancer's own 5xx (no healthy
-	// target, a target that reset or timed out): a total outage raises
-	// only this one, never HTTPCode_Target_5XX_Count
-	// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html).
-	b.errorRateAlarm(errorRate{suffix: "5xx-rate", description: "More than 5% of requests answered 5xx (by the tasks or the load balancer) over 5 minutes",
-		label: "5xx percent", namespace: "AWS/ApplicationELB", dims: lb,
-		errors: "HTTPCode_Target_5XX_Count", total: "RequestCount", uncounted: "HTTPCode_ELB_5XX_Count"})
+	if b.s.Service.Idle != nil {
+		// With service.idle the load balancer's 5xx include what answers
+		// while the service sleeps (the controller's 503 pages are Lambda
+		// target 5xx) and the seconds of a sleep in which no target is
+		// healthy: the rate counts the service's own target group only,
+		// whose metrics carry the TargetGroup dimension
+		// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html).
+		// The price: a total outage of an awake service (load balancer
+		// 5xx only) is not reported here; `lowfare status` shows it.
+		tg := dim("TargetGroup", cfn.GetAtt("TargetGroup", "TargetGroupFullName"))
+		b.errorRateAlarm(errorRate{suffix: "5xx-rate", description: "More than 5% of the requests the tasks answered were 5xx over 5 minutes",
+			label: "5xx percent", namespace: "AWS/ApplicationELB", dims: []any{tg, lb},
+			errors: "HTTPCode_Target_5XX_Count", total: "RequestCount"})
+	} else {
+		// HTTPCode_ELB_5XX_Count is the load balancer's own 5xx (no healthy
+		// target, a target that reset or timed out): a total outage raises
+		// only this one, never HTTPCode_Target_5XX_Count
+		// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html).
+		b.errorRateAlarm(errorRate{suffix: "5xx-rate", description: "More than 5% of requests answered 5xx (by the tasks or the load balancer) over 5 minutes",
+			label: "5xx percent", namespace: "AWS/ApplicationELB", dims: []any{lb},
+			errors: "HTTPCode_Target_5XX_Count", total: "RequestCount", uncounted: "HTTPCode_ELB_5XX_Count"})
+	}
 	b.p95Alarm("p95-latency", "p95 response time above 1 s for 10 minutes", "AWS/ApplicationELB", "TargetResponseTime", 1, lb) // seconds
 	// No UnHealthyHostCount alarm: the 5xx rate above now counts the load
 	// balancer's own 5xx, which is what users get when no task answers,
@@ -200,8 +225,27 @@ func (b *builder) albAlarms() {
 
 func (b *builder) apiAlarms() {
 	api := dim("ApiId", cfn.Ref("HttpApi"))
-	b.errorRateAlarm(errorRate{suffix: "5xx-rate", description: "More than 5% of requests answered 5xx over 5 minutes",
-		label: "5xx percent", namespace: "AWS/ApiGateway", dims: api, errors: "5xx", total: "Count"})
+	r := errorRate{suffix: "5xx-rate", description: "More than 5% of requests answered 5xx over 5 minutes",
+		label: "5xx percent", namespace: "AWS/ApiGateway", dims: []any{api}, errors: "5xx", total: "Count"}
+	switch idle := b.s.Service.Idle; {
+	case idle.ServesApp():
+		// Whoever answers, the app on Lambda or the tasks, its 5xx are
+		// errors users see; a sleep moves the route before the tasks
+		// stop, so none comes from the move itself.
+		r.always = true
+	case idle != nil:
+		// An HTTP API has no per-integration 5xx metric: the waking and
+		// closed pages (503) count in 5xx. Each is one invocation of the
+		// controller, so its invocations are subtracted. They also
+		// include the alarms' and the reconcile's (5 in 5 minutes), so
+		// errors in a period are undercounted by at most those, never
+		// overcounted. The sleep's few seconds between scaling and moving
+		// the route are not counted either: the tasks' 5xx never exceed
+		// the pages subtracted then.
+		r.description = "More than 5% of requests answered 5xx, other than the waking page, over 5 minutes"
+		r.pages = metricStat("pages", "AWS/Lambda", "Invocations", "Sum", 300, dim("FunctionName", cfn.Ref("WakeFunction")))
+	}
+	b.errorRateAlarm(r)
 	b.p95Alarm("p95-latency", "p95 latency above 1 s for 10 minutes", "AWS/ApiGateway", "Latency", 1000, api) // milliseconds
 	// No target group, so no unhealthy-target metric: a failing task is
 	// replaced by ECS (container health check) and shows as 5xx above.
@@ -210,7 +254,7 @@ func (b *builder) apiAlarms() {
 func (b *builder) lambdaAlarms() {
 	fn := dim("FunctionName", cfn.Ref("Function"))
 	b.errorRateAlarm(errorRate{suffix: "error-rate", description: "More than 5% of invocations failed over 5 minutes",
-		label: "error percent", namespace: "AWS/Lambda", dims: fn, errors: "Errors", total: "Invocations"})
+		label: "error percent", namespace: "AWS/Lambda", dims: []any{fn}, errors: "Errors", total: "Invocations"})
 	b.p95Alarm("p95-duration", "p95 duration above 1 s for 10 minutes", "AWS/Lambda", "Duration", 1000, fn) // milliseconds
 }
 

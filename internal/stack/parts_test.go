@@ -148,14 +148,23 @@ func TestOutputsFollowTheContract(t *testing.T) {
 
 // All alarms, counting each metric a metric-math alarm reads and the two
 // alarms of each target-tracking policy, stay within CloudWatch's 10 free,
-// but for service.idle, whose own alarm is the eleventh: Build warns, and
-// the estimate prices it ($0.10 a month).
+// but for service.idle, whose idle alarm is the eleventh and, with serve:
+// app, the busy alarm the twelfth (behind an HTTP API the 5xx rate then
+// reads one metric less): Build warns, and the estimate prices them ($0.10
+// a month each).
 func TestAlarmsFitTheFreeTier(t *testing.T) {
 	for _, c := range allSpecs(t) {
 		r := build(t, c.spec)
-		if c.spec.Service.Idle != nil {
-			if n := countAlarmMetrics(r.Main); n != freeAlarmMetrics+1 {
-				t.Errorf("%s: %d alarm metrics with idle, want %d", c.name, n, freeAlarmMetrics+1)
+		if idle := c.spec.Service.Idle; idle != nil {
+			want := freeAlarmMetrics + 1
+			if idle.ServesApp() {
+				want++ // the busy alarm
+				if c.spec.Ingress.Kind == spec.IngressAPIGW {
+					want-- // the 5xx rate needs no awake metric: the app answers
+				}
+			}
+			if n := countAlarmMetrics(r.Main); n != want {
+				t.Errorf("%s: %d alarm metrics with idle (serve %q), want %d", c.name, n, idle.Serve, want)
 			}
 			continue
 		}

@@ -114,7 +114,8 @@ func (b *builder) registry() {
 		// fail on a non-empty repository.
 		"EmptyOnDelete": true,
 	}
-	if !b.s.ECS() {
+	if !b.s.ECS() || (b.s.Service.Idle.ServesApp() && b.s.Service.LocalPackage()) {
+		// Profile serverless's function, or service.idle's app function.
 		props["RepositoryPolicyText"] = lambdaPullPolicy()
 	}
 	b.addTo(b.boot, PartRegistry, "Repository", "AWS::ECR::Repository", props)

@@ -8,12 +8,15 @@ import (
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
-// serverless runs the same app as a Lambda function, reached through a
-// function URL or an HTTP API. The image lowfare builds for it starts at
-// spec.LambdaAdapter, which runs the app on $PORT and turns each Lambda
-// invocation into an HTTP request to it, so PORT is set here as on ECS.
-// Nothing runs, and nothing is billed, between requests.
-func (b *builder) serverless() {
+// appFunction is a Lambda function that runs the app from its image, for
+// profile serverless (Function) and for service.idle serve: app
+// (AppFunction): the same environment as the task (PORT, TABLE_NAME,
+// service.env), its secrets through the adapter, the service's memory and
+// architecture, the role and log group given. entryPoint overrides the
+// image's: images built for ECS start the app itself, so the idle function
+// names the adapter with the app's binary as its argument
+// (ImageConfig.EntryPoint, https://docs.aws.amazon.com/lambda/latest/api/API_ImageConfig.html).
+func (b *builder) appFunction(role, logGroup string, entryPoint []any) cfn.Props {
 	s := b.s
 	env := b.plainEnv()
 	if len(s.Service.Secrets) > 0 {
@@ -24,17 +27,31 @@ func (b *builder) serverless() {
 		env["SSM_PARAMETER_PREFIX"] = s.SecretPrefix()
 		env["LOWFARE_SECRETS"] = strings.Join(slices.Sorted(slices.Values(s.Service.Secrets)), ",")
 	}
-	b.add(PartServerless, "Function", "AWS::Lambda::Function", cfn.Props{
+	props := cfn.Props{
 		"Description":   "lowfare " + s.App + "/" + s.Env,
 		"PackageType":   "Image",
 		"Code":          map[string]any{"ImageUri": cfn.Ref(ParamImageURI)},
 		"Architectures": []any{s.Service.Arch}, // arm64 | x86_64, as Lambda spells them
 		"MemorySize":    s.Service.Memory,
 		"Timeout":       s.Service.Timeout,
-		"Role":          cfn.GetAtt("FunctionRole", "Arn"),
+		"Role":          cfn.GetAtt(role, "Arn"),
 		"Environment":   map[string]any{"Variables": env},
-		"LoggingConfig": map[string]any{"LogGroup": cfn.Ref("LogGroup"), "LogFormat": "Text"},
-	})
+		"LoggingConfig": map[string]any{"LogGroup": cfn.Ref(logGroup), "LogFormat": "Text"},
+	}
+	if entryPoint != nil {
+		props["ImageConfig"] = map[string]any{"EntryPoint": entryPoint}
+	}
+	return props
+}
+
+// serverless runs the same app as a Lambda function, reached through a
+// function URL or an HTTP API. The image lowfare builds for it starts at
+// spec.LambdaAdapter, which runs the app on $PORT and turns each Lambda
+// invocation into an HTTP request to it, so PORT is set here as on ECS.
+// Nothing runs, and nothing is billed, between requests.
+func (b *builder) serverless() {
+	s := b.s
+	b.add(PartServerless, "Function", "AWS::Lambda::Function", b.appFunction("FunctionRole", "LogGroup", nil))
 	b.output(OutputFunction, "The Lambda function", cfn.Ref("Function"))
 
 	if s.Ingress.Kind == spec.IngressAPIGW {

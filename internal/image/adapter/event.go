@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -54,6 +55,15 @@ type event struct {
 		Identity struct {
 			SourceIP string `json:"sourceIp"`
 		} `json:"identity"`
+		// ELB is set by an Application Load Balancer's Lambda target
+		// group (service.idle serve: app), which sends the 1.0 shape with
+		// the path and query parameters as the client wrote them: "If the
+		// query parameters are URL-encoded, the load balancer does not
+		// decode them"
+		// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html).
+		ELB *struct {
+			TargetGroupArn string `json:"targetGroupArn"`
+		} `json:"elb"`
 	} `json:"requestContext"`
 
 	Body            string `json:"body"`
@@ -98,6 +108,9 @@ func (e *event) request(ctx context.Context, base string) (*http.Request, error)
 	if e.v1() {
 		method, path, sourceIP = e.HTTPMethod, e.Path, e.RequestContext.Identity.SourceIP
 		query = e.query1()
+		if e.RequestContext.ELB != nil {
+			query = e.queryALB()
+		}
 		for k, vs := range e.MultiValueHeaders {
 			for _, v := range vs {
 				header.Add(k, v)
@@ -137,7 +150,7 @@ func (e *event) request(ctx context.Context, base string) (*http.Request, error)
 	// wrote it in 2.0 (send it as it is). base fixes the authority: a path
 	// such as //host/x stays a path.
 	target := path
-	if e.v1() {
+	if e.v1() && e.RequestContext.ELB == nil {
 		target = (&url.URL{Path: path}).EscapedPath()
 	}
 	if query != "" {
@@ -188,6 +201,26 @@ func (e *event) query1() string {
 		}
 	}
 	return q.Encode()
+}
+
+// queryALB rebuilds the query string of a load balancer's event, whose
+// parameters arrive still encoded: joined as they are, sorted by name,
+// each name's values in order.
+func (e *event) queryALB() string {
+	q := e.MultiValueQuery
+	if len(q) == 0 {
+		q = map[string][]string{}
+		for k, v := range e.QueryString {
+			q[k] = []string{v}
+		}
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		for _, v := range q[k] {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	return strings.Join(parts, "&")
 }
 
 // forwardedFor puts the front end's source IP last in X-Forwarded-For, the

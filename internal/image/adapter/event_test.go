@@ -44,6 +44,12 @@ func TestRequestFromEvents(t *testing.T) {
 		method: "PUT", uri: "/a%20b?e=a%26b&q=1&q=2", host: "rest.example", cookie: "k=v", xff: "192.0.2.3", body: "plain",
 		accept: []string{"x/y", "z/w"},
 	}, {
+		name: "ALB target group with multi-value headers: path and query as the client sent them",
+		event: `{"httpMethod":"GET","path":"/a%20b","multiValueQueryStringParameters":{"x":["foo%3Dbar","2"],"e":["1"]},
+			"multiValueHeaders":{"host":["alb.example"],"x-forwarded-for":["198.51.100.7"],"cookie":["s=1"]},
+			"requestContext":{"elb":{"targetGroupArn":"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/lfa/1"}},"body":"","isBase64Encoded":false}`,
+		method: "GET", uri: "/a%20b?e=1&x=foo%3Dbar&x=2", host: "alb.example", cookie: "s=1", xff: "198.51.100.7",
+	}, {
 		name:   "REST API 1.0 with single-value query only",
 		event:  `{"httpMethod":"GET","path":"/s","queryStringParameters":{"q":"1 2"},"requestContext":{"identity":{}}}`,
 		method: "GET", uri: "/s?q=1+2",
