@@ -23,8 +23,10 @@ func (rn *Runner) Preflight(ctx context.Context, r *Release) error {
 
 // Deploy releases r: preflight, the ECS service-linked role, the bootstrap
 // stack, the image (built and pushed when service.image is a local
-// package), the main stack, and the live tag on the image it now runs. It
-// returns the main stack's result, outputs included.
+// package), the main stack, and the live tag on the image it now runs.
+// When the service slept through the update (service.idle), the image is
+// first run to health, and the service put back to sleep after the tag
+// (proveIfAsleep). It returns the main stack's result, outputs included.
 func (rn *Runner) Deploy(ctx context.Context, r *Release) (*deploy.Result, error) {
 	if err := rn.Preflight(ctx, r); err != nil {
 		return nil, err
@@ -45,12 +47,21 @@ func (rn *Runner) Deploy(ctx context.Context, r *Release) (*deploy.Result, error
 	if err != nil {
 		return nil, err
 	}
+	// A service asleep (service.idle) ran nothing of the update: run the
+	// new image to health before calling it live.
+	restoreSleep, err := rn.proveIfAsleep(ctx, r, imageURI)
+	if err != nil {
+		return nil, err
+	}
 	if markLive != nil {
 		// The stack runs this image now: the repository's lifecycle policy
 		// never expires the one tagged stack.LiveImageTag.
 		if err := markLive(); err != nil {
 			rn.Report.Warning(fmt.Errorf("the deploy succeeded, but tagging its image %s failed (%v); until a deploy tags it, the repository's lifecycle policy may expire it once newer images are pushed", stack.LiveImageTag, err))
 		}
+	}
+	if restoreSleep != nil {
+		restoreSleep()
 	}
 	return res, nil
 }

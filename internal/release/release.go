@@ -18,6 +18,7 @@ package release
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
@@ -116,6 +117,10 @@ type Reporter interface {
 	Warning(err error)
 	// TableDeleted: destroy deleted a table and its data.
 	TableDeleted(name string)
+	// Proof: a step of proving the new image of a service that slept
+	// through the deploy (service.idle): waking it, what each check saw,
+	// healthy, asleep again.
+	Proof(p Proof)
 }
 
 // Runner runs releases against one account and region.
@@ -126,4 +131,8 @@ type Runner struct {
 	Stacks *deploy.Deployer
 	Images Images
 	Report Reporter
+	// HealthTimeout bounds the wait for the new image of a service that
+	// slept through the deploy to be healthy (DefaultHealthTimeout when
+	// zero); checks come every Stacks.Poll.
+	HealthTimeout time.Duration
 }

@@ -43,6 +43,9 @@ func (r *record) RoleCreated(name string)  { r.add("role %s", name) }
 func (r *record) Unchanged(stack string)   { r.add("unchanged %s", stack) }
 func (r *record) Warning(err error)        { r.add("warning %v", err) }
 func (r *record) TableDeleted(name string) { r.add("deleted table %s", name) }
+func (r *record) Proof(p Proof) {
+	r.add("proof %s %s: %s", p.Stage, p.Service, p.Detail)
+}
 func (r *record) Changes(stack string, changes []deploy.Change) {
 	r.add("changes %s %d", stack, len(changes))
 }
