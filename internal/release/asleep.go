@@ -165,6 +165,8 @@ func (rn *Runner) waitHealthy(ctx context.Context, c *ops.Clients, r *Release, s
 	for {
 		ro, err := ops.ReadRollout(wait, c, r.Spec, st)
 		switch {
+		case err != nil && wait.Err() != nil:
+			// The deadline (or an interrupt) cut the read short: not news.
 		case err != nil:
 			// A failed read (a throttled call) is not a failed image: try
 			// again until the deadline, and say it if it lasts.
@@ -173,7 +175,7 @@ func (rn *Runner) waitHealthy(ctx context.Context, c *ops.Clients, r *Release, s
 			rn.Report.Proof(Proof{Stage: ProofHealthy, Service: svc, Detail: ro.Health})
 			return ""
 		case ro.Desired == 0:
-			return fmt.Sprintf("the wake controller put it back to sleep (reason %q) before a task was healthy%s", ro.SleepReason, lastSeen(ro))
+			return fmt.Sprintf("the wake controller put it back to sleep (reason %q) before a task was healthy%s", ro.SleepReason, lastSeen(last))
 		case ro.RolloutState == "FAILED":
 			return fmt.Sprintf("ECS failed the deployment of its new task definition: %s%s", ro.RolloutReason, lastSeen(ro))
 		default:
