@@ -132,7 +132,7 @@ func (rn *Runner) proveIfAsleep(ctx context.Context, r *Release, imageURI string
 	svc := ro.Service.Service
 	fail := &ProofError{Service: svc, Image: imageURI, Live: image.IsLocalPackage(r.Spec.Service.Image), LogGroup: st.Outputs[stack.OutputLogGroup]}
 	rn.Report.Proof(Proof{Stage: ProofWaking, Service: svc,
-		Detail: fmt.Sprintf("it runs no task, so the update started none: waking it to run the new image to health (at most %s) before calling it live", rn.healthTimeout())})
+		Detail: fmt.Sprintf("the stack update started no task of the new image, so lowfare wakes the service to run it to health (at most %s) before calling it live", rn.healthTimeout())})
 	if err := ops.AskController(ctx, c, st, "wake", "deploy"); err != nil {
 		fail.Cause = "waking it failed: " + err.Error()
 		// The wake may have half happened (bounds set, count not): ask for
