@@ -6,6 +6,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+
+	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/deploy"
 	"github.com/lowfare/lowfare/internal/image"
 	"github.com/lowfare/lowfare/internal/ops"
@@ -36,6 +41,9 @@ const (
 	ProofHealthy ProofStage = "healthy"
 	// ProofAsleep: the controller put the service back to sleep.
 	ProofAsleep ProofStage = "asleep"
+	// ProofRollback: the image failed; the main stack goes back to the
+	// template and parameters it had before the deploy.
+	ProofRollback ProofStage = "rollback"
 )
 
 // Proof is one step of proving a sleeping service's new image.
@@ -61,6 +69,12 @@ type ProofError struct {
 	// SleepErr is why putting the service back to sleep failed (nil when
 	// it sleeps again).
 	SleepErr error
+	// RolledBack: the main stack is back on the template and parameters
+	// (the image) it had before the deploy. RollbackErr is why that
+	// failed; both are zero when the deploy did not try (an interrupted
+	// deploy, a first deploy, a stack the deploy did not change).
+	RolledBack  bool
+	RollbackErr error
 }
 
 func (e *ProofError) Error() string {
@@ -78,8 +92,73 @@ func (e *ProofError) Error() string {
 	if e.LogGroup != "" {
 		logs += " (log group " + e.LogGroup + ")"
 	}
-	fmt.Fprintf(&b, "The stack names the new image, which the next wake starts: read why it failed with %s, then fix it and deploy again, or deploy the last good revision (docs/runbooks/deploy-and-rollback.md).", logs)
+	switch {
+	case e.RolledBack:
+		fmt.Fprintf(&b, "The main stack is back on the template and image it had before the deploy, which the next wake starts. Read why the new image failed with %s, fix it and deploy again.", logs)
+	case e.RollbackErr != nil:
+		fmt.Fprintf(&b, "Putting the main stack back on the template and image it had before failed (%v), so it names the new image, which the next wake starts: read why it failed with %s, and deploy the last good revision (docs/runbooks/deploy-and-rollback.md) or a fix.", e.RollbackErr, logs)
+	default:
+		fmt.Fprintf(&b, "The stack names the new image, which the next wake starts: read why it failed with %s, then fix it and deploy again, or deploy the last good revision (docs/runbooks/deploy-and-rollback.md).", logs)
+	}
 	return b.String()
+}
+
+// before is the main stack as it was before a deploy changed it: what a
+// deploy whose image fails its proof puts back, as CloudFormation itself
+// rolls back an update whose tasks fail while the service is awake.
+type before struct {
+	stack deploy.Stack
+	// err: reading it failed, so there is nothing to put back.
+	err error
+}
+
+// readBefore reads the main stack's template (as submitted), parameters
+// and tags when r's service can sleep (service.idle); nil for a stack
+// that does not exist yet, and for every other spec.
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_GetTemplate.html
+func (rn *Runner) readBefore(ctx context.Context, r *Release) *before {
+	if !r.Spec.ECS() || r.Spec.Service.Idle == nil {
+		return nil
+	}
+	name := r.Spec.StackName()
+	tpl, err := rn.AWS.CloudFormation.GetTemplate(ctx, &cloudformation.GetTemplateInput{StackName: aws.String(name), TemplateStage: cfntypes.TemplateStageOriginal})
+	if awsconf.IsStackNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return &before{err: fmt.Errorf("reading the template of %s before the deploy: %w", name, err)}
+	}
+	out, err := rn.AWS.CloudFormation.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+	if err != nil || len(out.Stacks) == 0 {
+		return &before{err: fmt.Errorf("reading the parameters of %s before the deploy: %v", name, err)}
+	}
+	b := &before{stack: deploy.Stack{Name: name, Body: []byte(aws.ToString(tpl.TemplateBody)), Parameters: map[string]string{}, Tags: map[string]string{}}}
+	for _, p := range out.Stacks[0].Parameters {
+		b.stack.Parameters[aws.ToString(p.ParameterKey)] = aws.ToString(p.ParameterValue)
+	}
+	for _, t := range out.Stacks[0].Tags {
+		b.stack.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return b
+}
+
+// rollBack puts the main stack back as it was before the deploy, after a
+// failed proof (fail), unless the deploy was interrupted, changed nothing,
+// or created the stack.
+func (rn *Runner) rollBack(ctx context.Context, fail *ProofError, prev *before, changed bool) {
+	if prev == nil || !changed || ctx.Err() != nil {
+		return
+	}
+	if prev.err != nil {
+		fail.RollbackErr = prev.err
+		return
+	}
+	rn.Report.Proof(Proof{Stage: ProofRollback, Service: fail.Service, Detail: "putting the main stack back on the template and image it had before the deploy"})
+	if _, err := rn.Stacks.Deploy(ctx, prev.stack); err != nil {
+		fail.RollbackErr = err
+		return
+	}
+	fail.RolledBack = true
 }
 
 // healthTimeout is HealthTimeout, or DefaultHealthTimeout when zero.

@@ -102,6 +102,7 @@ type sleepyWorld struct {
 	elb  *awsfake.ELBv2
 	ctl  *awsfake.Lambda
 	repo string
+	step int // the scheduler's, under the ECS fake's lock
 
 	mu sync.Mutex
 	// liveAtSleep is where the live tag was when the controller was asked
@@ -109,17 +110,17 @@ type sleepyWorld struct {
 	liveAtSleep string
 }
 
-func newSleepyWorld(t *testing.T, ingress string, svc awsfake.ECSService, sched scheduler) (*sleepyWorld, *Runner, *record) {
+func newSleepyWorld(t *testing.T, ingress string, sched scheduler) (*sleepyWorld, *Runner, *record) {
 	t.Helper()
 	w := &sleepyWorld{ecs: awsfake.NewECS(), elb: awsfake.NewELBv2(), ctl: &awsfake.Lambda{}}
-	step := 0
 	w.ecs.OnDescribe = func(s *awsfake.ECSService) {
 		if s.Desired > 0 {
-			step++
-			sched(step, s, w.elb)
+			w.step++
+			sched(w.step, s, w.elb)
 		}
 	}
-	w.ecs.AddService(svc)
+	// Deployed and awake, running the old task definition.
+	w.ecs.AddService(awsfake.ECSService{Cluster: sleepyCluster, Name: sleepyService, Desired: 1, Running: 1, TaskDefinition: oldTaskDef})
 	w.elb.SetTargets(sleepyTG)
 	w.ctl.Handler = w.controller
 	reg := awsfake.Serve(t, registry.New(registry.Logger(log.New(io.Discard, "", 0))))
@@ -192,19 +193,25 @@ func (w *sleepyWorld) liveDigest() string {
 	return desc.Digest.String()
 }
 
-// pushLive puts an image in the repository tagged live: what the last
-// proven deploy left. It returns its digest.
-func (w *sleepyWorld) pushLive(t *testing.T) string {
+// deployed deploys r while the service is awake: the last proven
+// deploy, which tags its image live. It returns the stack's image.
+func (w *sleepyWorld) deployed(t *testing.T, rn *Runner, rec *record, r *Release) string {
 	t.Helper()
-	img, err := random.Image(64, 1)
-	if err != nil {
+	if _, err := rn.Deploy(testCtx(t), r); err != nil {
 		t.Fatal(err)
 	}
-	ref, err := image.Push(testCtx(t), img, w.repo+":"+stack.LiveImageTag, authn.Anonymous, nil)
-	if err != nil {
-		t.Fatal(err)
+	if calls := w.ctl.Calls(); len(calls) != 0 || len(stages(rec.take())) != 0 {
+		t.Fatalf("a deploy of an awake service asked the controller %q", calls)
 	}
-	return ref[strings.LastIndex(ref, "@")+1:]
+	return w.cfn.StackParameters("lowfare-links-dev")[stack.ParamImageURI]
+}
+
+// then puts svc in place of the service, as the stack update and the
+// controller left it before the deploy under test.
+func (w *sleepyWorld) then(svc awsfake.ECSService) {
+	w.ecs.AddService(svc)
+	w.ecs.Update(sleepyCluster, sleepyService, func(*awsfake.ECSService) { w.step = 0 })
+	w.elb.SetTargets(sleepyTG)
 }
 
 // controllerCalls are the events the controller got, "action reason".
@@ -219,8 +226,11 @@ func (w *sleepyWorld) controllerCalls() []string {
 	return out
 }
 
-// pushing builds a random image and pushes it for real.
-type pushing struct{ built *image.Built }
+// pushing builds a new random image each time and pushes it for real.
+type pushing struct {
+	built  *image.Built
+	pushed string // the last image pushed, by digest
+}
 
 func (p *pushing) Build(ctx context.Context, r *Release) (*image.Built, error) {
 	img, err := random.Image(64, 1)
@@ -236,7 +246,9 @@ func (p *pushing) Build(ctx context.Context, r *Release) (*image.Built, error) {
 }
 
 func (p *pushing) Push(ctx context.Context, built *image.Built, ref string, auth authn.Authenticator) (string, error) {
-	return image.Push(ctx, built.Image, ref, auth, nil)
+	var err error
+	p.pushed, err = image.Push(ctx, built.Image, ref, auth, nil)
+	return p.pushed, err
 }
 
 // stages are the Proof stages reported, a run of waiting counted once.
@@ -268,31 +280,34 @@ func asleepService() awsfake.ECSService {
 
 // A deploy while the service sleeps runs the new image to health before it
 // moves the live tag, then puts the service back to sleep; an image that
-// never gets healthy leaves the tag where it was, sleeps again and fails
-// the deploy, saying what it saw and where to look.
+// never gets healthy leaves the tag where it was, sleeps again, puts the
+// main stack back as it was and fails the deploy, saying what it saw and
+// where to look.
 func TestDeployWhileAsleepProvesTheImage(t *testing.T) {
 	for _, tc := range []struct {
 		name, ingress string
-		svc           awsfake.ECSService
+		svc           awsfake.ECSService // as the update leaves it
 		sched         scheduler
 		// wantErr: parts of the *ProofError; none for a proven image.
-		wantErr  []string
-		calls    []string // to the controller
-		stages   []string // reported
-		healthy  string   // the healthy stage's detail
-		liveMove bool     // the live tag moves to the new image
+		wantErr []string
+		calls   []string // to the controller
+		stages  []string // reported
+		healthy string   // the healthy stage's detail
+		proven  bool     // the live tag moves to the new image
+		// rolledBack: the main stack names the old image again.
+		rolledBack bool
 		// interrupt cancels the deploy's context at the scheduler's third
 		// step, as Ctrl-C would.
 		interrupt bool
 	}{
 		{name: "alb, asleep, healthy", ingress: "alb", svc: asleepService(), sched: startsHealthy,
 			calls: []string{"wake deploy", "sleep deploy"}, stages: []string{"waking", "waiting", "healthy", "asleep"},
-			healthy: "target 10.0.0.5:8080 healthy", liveMove: true},
+			healthy: "target 10.0.0.5:8080 healthy", proven: true},
 		{name: "apigw, asleep, healthy", ingress: "apigw", svc: asleepService(), sched: startsHealthy,
 			calls: []string{"wake deploy", "sleep deploy"}, stages: []string{"waking", "waiting", "healthy", "asleep"},
-			healthy: "a task passes its container health check (GET /healthz)", liveMove: true},
-		{name: "alb, asleep, never healthy", ingress: "alb", svc: asleepService(), sched: neverHealthy,
-			calls: []string{"wake deploy", "sleep deploy"}, stages: []string{"waking", "waiting", "asleep"},
+			healthy: "a task passes its container health check (GET /healthz)", proven: true},
+		{name: "alb, asleep, never healthy", ingress: "alb", svc: asleepService(), sched: neverHealthy, rolledBack: true,
+			calls: []string{"wake deploy", "sleep deploy"}, stages: []string{"waking", "waiting", "asleep", "rollback"},
 			wantErr: []string{
 				"service links slept through the deploy, so lowfare woke it to prove the new image ",
 				"no task of the new task definition was healthy after 2s; last seen: ",
@@ -300,15 +315,17 @@ func TestDeployWhileAsleepProvesTheImage(t *testing.T) {
 				"tasks stopped: Task failed ELB health checks in (target-group " + sleepyTG + ") (container app exit code 1)",
 				"The tag lowfare-live stays on the image that ran before",
 				"The service sleeps again.",
+				"The main stack is back on the template and image it had before the deploy",
 				"lowfare logs --since 30m (log group /lowfare/links/dev)",
 			}},
 		{name: "alb, asleep, interrupted", ingress: "alb", svc: asleepService(), sched: neverHealthy, interrupt: true,
 			calls: []string{"wake deploy", "sleep deploy"}, stages: []string{"waking", "waiting", "asleep"},
-			wantErr: []string{"the deploy was interrupted before a task of the new task definition was healthy; last seen: target 10.0.0.6:8080 unhealthy", "The service sleeps again."}},
-		{name: "alb, asleep, slept again by the reconcile", ingress: "alb", svc: asleepService(), sched: sleptByReconcile,
-			calls: []string{"wake deploy", "sleep deploy"}, stages: []string{"waking", "waiting", "asleep"},
-			wantErr: []string{`the wake controller put it back to sleep (reason "reconcile") before a task was healthy`}},
-		{name: "alb, awake: unchanged", ingress: "alb", sched: startsHealthy, liveMove: true,
+			wantErr: []string{"the deploy was interrupted before a task of the new task definition was healthy; last seen: target 10.0.0.6:8080 unhealthy",
+				"The service sleeps again.", "The stack names the new image, which the next wake starts"}},
+		{name: "alb, asleep, slept again by the reconcile", ingress: "alb", svc: asleepService(), sched: sleptByReconcile, rolledBack: true,
+			calls: []string{"wake deploy", "sleep deploy"}, stages: []string{"waking", "waiting", "asleep", "rollback"},
+			wantErr: []string{`the wake controller put it back to sleep (reason "reconcile") before a task was healthy; last seen: no target registered`}},
+		{name: "alb, awake: unchanged", ingress: "alb", sched: startsHealthy, proven: true,
 			svc: awsfake.ECSService{Cluster: sleepyCluster, Name: sleepyService, Desired: 1, Running: 1, TaskDefinition: newTaskDef, Tags: sleepTags("awake", "request")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -323,15 +340,21 @@ func TestDeployWhileAsleepProvesTheImage(t *testing.T) {
 					}
 				}
 			}
-			w, rn, rec := newSleepyWorld(t, tc.ingress, tc.svc, sched)
+			w, rn, rec := newSleepyWorld(t, tc.ingress, sched)
+			r := mustRelease(t, idleSpec(tc.ingress))
+			oldImage := w.deployed(t, rn, rec, r)
+			old := digestOf(oldImage)
+			if live := w.liveDigest(); live != old {
+				t.Fatalf("the first deploy left %s on %s, want %s", stack.LiveImageTag, live, old)
+			}
+			w.then(tc.svc)
 			// Long enough for many checks; a proven image or an interrupt
 			// ends the wait long before.
 			rn.HealthTimeout = 2 * time.Second
 			if tc.wantErr == nil || tc.interrupt {
 				rn.HealthTimeout = time.Minute
 			}
-			before := w.pushLive(t)
-			r := mustRelease(t, idleSpec(tc.ingress))
+
 			_, err := rn.Deploy(ctx, r)
 			var proof *ProofError
 			switch {
@@ -345,17 +368,26 @@ func TestDeployWhileAsleepProvesTheImage(t *testing.T) {
 					t.Errorf("error lacks %q:\n%v", want, err)
 				}
 			}
-			if err != nil && strings.Contains(err.Error(), "old1") || err != nil && strings.Contains(err.Error(), "ecs-svc/0") {
+			if err != nil && (strings.Contains(err.Error(), "old1") || strings.Contains(err.Error(), "ecs-svc/0")) {
 				t.Errorf("the error blames the old image's task:\n%v", err)
 			}
 
-			pushed := w.cfn.StackParameters("lowfare-links-dev")[stack.ParamImageURI]
-			pushed = pushed[strings.LastIndex(pushed, "@")+1:]
-			switch live := w.liveDigest(); {
-			case tc.liveMove && live != pushed:
-				t.Errorf("live tag on %s, want the new image %s", live, pushed)
-			case !tc.liveMove && live != before:
-				t.Errorf("live tag on %s, want it left on %s (the new image is %s)", live, before, pushed)
+			newImage := rn.Images.(*pushing).pushed
+			if newImage == oldImage {
+				t.Fatalf("the second deploy pushed the same image %s", newImage)
+			}
+			wantStack, wantLive := newImage, digestOf(newImage)
+			if tc.rolledBack {
+				wantStack = oldImage
+			}
+			if !tc.proven {
+				wantLive = old
+			}
+			if got := w.cfn.StackParameters("lowfare-links-dev")[stack.ParamImageURI]; got != wantStack {
+				t.Errorf("the stack runs %s, want %s (old %s, new %s)", got, wantStack, oldImage, newImage)
+			}
+			if live := w.liveDigest(); live != wantLive {
+				t.Errorf("%s on %s, want %s (old %s, new %s)", stack.LiveImageTag, live, wantLive, oldImage, newImage)
 			}
 			if got := w.controllerCalls(); !slices.Equal(got, tc.calls) {
 				t.Errorf("controller got %q, want %q", got, tc.calls)
@@ -368,20 +400,25 @@ func TestDeployWhileAsleepProvesTheImage(t *testing.T) {
 				t.Errorf("no healthy event %q in\n%s", tc.healthy, strings.Join(events, "\n"))
 			}
 			svc, _ := w.ecs.Service(sleepyCluster, sleepyService)
-			if tc.calls != nil {
-				// Asleep again, and the tag moved (or not) before the sleep.
-				if svc.Desired != 0 || svc.Tags["lowfare:sleep"] != "asleep" {
-					t.Errorf("service after the deploy: desired %d, tags %v; want asleep", svc.Desired, svc.Tags)
+			if tc.calls == nil {
+				if svc.Desired != 1 {
+					t.Errorf("an awake service was changed: %+v", svc)
 				}
-				w.mu.Lock()
-				atSleep := w.liveAtSleep
-				w.mu.Unlock()
-				if want := map[bool]string{true: pushed, false: before}[tc.liveMove]; atSleep != want {
-					t.Errorf("live tag on %s when the service was put back to sleep, want %s", atSleep, want)
-				}
-			} else if svc.Desired != 1 {
-				t.Errorf("an awake service was changed: %+v", svc)
+				return
+			}
+			// Asleep again, and the tag moved (or not) before the sleep.
+			if svc.Desired != 0 || svc.Tags["lowfare:sleep"] != "asleep" {
+				t.Errorf("service after the deploy: desired %d, tags %v; want asleep", svc.Desired, svc.Tags)
+			}
+			w.mu.Lock()
+			atSleep := w.liveAtSleep
+			w.mu.Unlock()
+			if atSleep != wantLive {
+				t.Errorf("%s on %s when the service was put back to sleep, want %s", stack.LiveImageTag, atSleep, wantLive)
 			}
 		})
 	}
 }
+
+// digestOf is the digest of an image reference by digest.
+func digestOf(ref string) string { return ref[strings.LastIndex(ref, "@")+1:] }

@@ -43,13 +43,18 @@ func (rn *Runner) Deploy(ctx context.Context, r *Release) (*deploy.Result, error
 	if err != nil {
 		return nil, err
 	}
+	prev := rn.readBefore(ctx, r)
 	res, err := rn.deployStack(ctx, r.mainStack(imageURI))
 	if err != nil {
 		return nil, err
 	}
 	// A service asleep (service.idle) ran nothing of the update: run the
-	// new image to health before calling it live.
+	// new image to health before calling it live, and put the stack back
+	// when it fails.
 	restoreSleep, err := rn.proveIfAsleep(ctx, r, imageURI)
+	if fail, ok := errors.AsType[*ProofError](err); ok {
+		rn.rollBack(ctx, fail, prev, res.Changed)
+	}
 	if err != nil {
 		return nil, err
 	}
