@@ -59,8 +59,11 @@ waits up to --health-timeout until a task of the new task definition is
 healthy (its target healthy behind an ALB; its container health check passed
 behind an HTTP API), moves the lowfare-live tag to the image, and puts the
 service back to sleep. If no task gets healthy, lowfare-live stays on the
-image that ran before, the service goes back to sleep, and deploy exits 1
-saying what it saw; 'lowfare logs' shows why.`,
+image that ran before, the service goes back to sleep, the main stack goes
+back to the template and image it had before the deploy (as CloudFormation
+rolls back an awake service whose new tasks fail), and deploy exits 1 saying
+what it saw; 'lowfare logs' shows why. A redeploy with no changes proves the
+image again all the same.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDeploy(cmd.Context(), opts, f, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -180,6 +183,8 @@ func (c cliReport) Proof(p release.Proof) {
 		fmt.Fprintf(c.out, "Service %s: the new image is healthy (%s).\n", p.Service, p.Detail)
 	case release.ProofAsleep:
 		fmt.Fprintf(c.out, "Service %s: %s.\n", p.Service, p.Detail)
+	case release.ProofRollback:
+		fmt.Fprintf(c.out, "Service %s: the new image failed; %s.\n", p.Service, p.Detail)
 	default:
 		fmt.Fprintf(c.out, "  %s: %s\n", p.Service, p.Detail)
 	}

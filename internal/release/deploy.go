@@ -26,7 +26,9 @@ func (rn *Runner) Preflight(ctx context.Context, r *Release) error {
 // package), the main stack, and the live tag on the image it now runs.
 // When the service slept through the update (service.idle), the image is
 // first run to health, and the service put back to sleep after the tag
-// (proveIfAsleep). It returns the main stack's result, outputs included.
+// (proveIfAsleep); an image that fails is a *ProofError, after the main
+// stack went back to what it was (rollBack). It returns the main stack's
+// result, outputs included.
 func (rn *Runner) Deploy(ctx context.Context, r *Release) (*deploy.Result, error) {
 	if err := rn.Preflight(ctx, r); err != nil {
 		return nil, err

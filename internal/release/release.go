@@ -7,6 +7,9 @@
 //   - deploy.go: preflight, the ECS service-linked role, the bootstrap
 //     stack, the image (build, push, live tag), the main stack, and the dry
 //     run that shows both change sets and changes nothing;
+//   - asleep.go: the new image of a service that slept through the deploy
+//     (service.idle), woken and run to health before the live tag moves;
+//     put back to sleep, and the main stack back, when it fails;
 //   - destroy.go: what exists (stacks, tables, secrets), then the deletion;
 //   - diff.go: the deployed templates and stack tags.
 //
