@@ -116,7 +116,10 @@ func ReadRollout(ctx context.Context, c *Clients, s *spec.Spec, st *Stack) (*Rol
 		if err != nil {
 			return nil, err
 		}
-		r.Healthy = r.Healthy && r.Running > 0
+		if r.Healthy && r.Running == 0 {
+			// The healthy target is a task of another task definition.
+			r.Healthy, r.Health = false, "no task of the new task definition is running yet; "+r.Health
+		}
 		return r, nil
 	}
 	r.Healthy = taskHealthy
