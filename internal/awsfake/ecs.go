@@ -41,9 +41,10 @@ type ECSTask struct {
 
 // ECS is an Elastic Container Service fake (awsJson 1.1): DescribeServices
 // and UpdateService over services added with AddService, ListTasks and
-// DescribeTasks over their Tasks. UpdateService changes the desired count
-// only; Running follows when Converge is set, as if the scheduler had done
-// its work.
+// DescribeTasks over their Tasks (moto's ECS reports no task
+// healthStatus, which a deploy's proof of a sleeping service's new image
+// reads). UpdateService changes the desired count only; Running follows
+// when Converge is set, as if the scheduler had done its work.
 type ECS struct {
 	*JSONService
 
