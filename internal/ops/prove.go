@@ -47,9 +47,10 @@ const maxStopped = 3
 // its task definition and starts nothing, so nothing proved the image.
 func (r *Rollout) Asleep() bool { return r.Desired == 0 }
 
-// ReadRollout reads the service of the main stack st (from ServiceOf) and,
-// when a task is wanted, its tasks and their health.
-func ReadRollout(ctx context.Context, c *Clients, s *spec.Spec, st *Stack) (*Rollout, error) {
+// ReadService reads the service of the main stack st (from ServiceOf):
+// its task definition, counts, deployment and sleep tags, and nothing
+// about its tasks (one DescribeServices call).
+func ReadService(ctx context.Context, c *Clients, st *Stack) (*Rollout, error) {
 	ref, err := ServiceOf(st)
 	if err != nil {
 		return nil, err
@@ -78,6 +79,16 @@ func ReadRollout(ctx context.Context, c *Clients, s *spec.Spec, st *Stack) (*Rol
 		if aws.ToString(d.TaskDefinition) == r.TaskDefinition {
 			r.RolloutState, r.RolloutReason = string(d.RolloutState), aws.ToString(d.RolloutStateReason)
 		}
+	}
+	return r, nil
+}
+
+// ReadRollout is ReadService and, when a task is wanted, the service's
+// tasks of its task definition and their health.
+func ReadRollout(ctx context.Context, c *Clients, s *spec.Spec, st *Stack) (*Rollout, error) {
+	r, err := ReadService(ctx, c, st)
+	if err != nil {
+		return nil, err
 	}
 	if r.Desired == 0 {
 		r.Health = "no task wanted (desired count 0)"

@@ -201,7 +201,7 @@ func (rn *Runner) proveIfAsleep(ctx context.Context, r *Release, imageURI string
 	if err != nil {
 		return nil, fmt.Errorf("the stacks are deployed, but reading the main stack to see whether its service sleeps failed: %w", err)
 	}
-	ro, err := ops.ReadRollout(ctx, c, r.Spec, st)
+	ro, err := ops.ReadService(ctx, c, st)
 	if err != nil {
 		return nil, fmt.Errorf("the stacks are deployed, but reading whether the service sleeps failed (%w); deploy again to prove the new image", err)
 	}

@@ -203,6 +203,10 @@ func (w *sleepyWorld) deployed(t *testing.T, rn *Runner, rec *record, r *Release
 	if calls := w.ctl.Calls(); len(calls) != 0 || len(stages(rec.take())) != 0 {
 		t.Fatalf("a deploy of an awake service asked the controller %q", calls)
 	}
+	// Awake, one read says so: no task or target is read.
+	if calls := w.ecs.Calls(); !slices.Equal(calls, []string{"DescribeServices"}) || len(w.elb.Calls()) != 0 {
+		t.Fatalf("a deploy of an awake service asked ECS %q and ELB %q", calls, w.elb.Calls())
+	}
 	return w.cfn.StackParameters("lowfare-links-dev")[stack.ParamImageURI]
 }
 
