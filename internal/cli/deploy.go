@@ -22,10 +22,11 @@ import (
 
 // deployFlags are deploy's own flags.
 type deployFlags struct {
-	file    string
-	dryRun  bool
-	timeout time.Duration
-	poll    time.Duration
+	file          string
+	dryRun        bool
+	timeout       time.Duration
+	healthTimeout time.Duration
+	poll          time.Duration
 }
 
 func newDeployCmd(opts *rootOptions) *cobra.Command {
@@ -49,7 +50,20 @@ take; an ECR image reference exists. Each failure is one line; exit 1. It
 then creates the ECS service-linked role if the account has none yet.
 
 An update with no changes is not an error. --dry-run prints both change sets
-and deletes them: nothing changes.`,
+and deletes them: nothing changes.
+
+A service asleep (service.idle) runs no task, so the stack update starts none
+and nothing would have run the new image. deploy then proves it before calling
+it live: it asks the wake controller to start the service (reason "deploy"),
+waits up to --health-timeout until a task of the new task definition is
+healthy (its target healthy behind an ALB; its container health check passed
+behind an HTTP API), moves the lowfare-live tag to the image, and puts the
+service back to sleep. If no task gets healthy, lowfare-live stays on the
+image that ran before, the service goes back to sleep, the main stack goes
+back to the template and image it had before the deploy (as CloudFormation
+rolls back an awake service whose new tasks fail), and deploy exits 1 saying
+what it saw; 'lowfare logs' shows why. A redeploy with no changes proves the
+image again all the same.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDeploy(cmd.Context(), opts, f, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -58,6 +72,7 @@ and deletes them: nothing changes.`,
 	addSpecFlag(c, &f.file)
 	c.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the change sets and delete them; change nothing")
 	c.Flags().DurationVar(&f.timeout, "timeout", deploy.DefaultTimeout, "give up waiting for each stack after this long")
+	c.Flags().DurationVar(&f.healthTimeout, "health-timeout", release.DefaultHealthTimeout, "give up waiting for a sleeping service's new image to be healthy after this long")
 	c.Flags().DurationVar(&f.poll, "poll", deploy.DefaultPoll, "interval between status checks")
 	_ = c.Flags().MarkHidden("poll")
 	return c
@@ -160,9 +175,27 @@ func (c cliReport) TableDeleted(name string) {
 	fmt.Fprintf(c.out, "Deleted table %s and its data.\n", name)
 }
 
+func (c cliReport) Proof(p release.Proof) {
+	switch p.Stage {
+	case release.ProofWaking:
+		fmt.Fprintf(c.out, "Service %s sleeps: %s.\n", p.Service, p.Detail)
+	case release.ProofHealthy:
+		fmt.Fprintf(c.out, "Service %s: the new image is healthy (%s).\n", p.Service, p.Detail)
+	case release.ProofAsleep:
+		fmt.Fprintf(c.out, "Service %s: %s.\n", p.Service, p.Detail)
+	case release.ProofRollback:
+		fmt.Fprintf(c.out, "Service %s: the new image failed; %s.\n", p.Service, p.Detail)
+	default:
+		fmt.Fprintf(c.out, "  %s: %s\n", p.Service, p.Detail)
+	}
+}
+
 func runDeploy(ctx context.Context, opts *rootOptions, f *deployFlags, out, errOut io.Writer) error {
 	if f.timeout <= 0 {
 		return usageErrf("--timeout %s: must be positive", f.timeout)
+	}
+	if f.healthTimeout <= 0 {
+		return usageErrf("--health-timeout %s: must be positive", f.healthTimeout)
 	}
 	r, err := loadRelease(opts, f.file)
 	if err != nil {
@@ -173,6 +206,7 @@ func runDeploy(ctx context.Context, opts *rootOptions, f *deployFlags, out, errO
 		return err
 	}
 	rn := newRunner(cfg, out, errOut, f.timeout, f.poll)
+	rn.HealthTimeout = f.healthTimeout
 	if f.dryRun {
 		if err := rn.DryRun(ctx, r); err != nil {
 			return err

@@ -23,8 +23,12 @@ func (rn *Runner) Preflight(ctx context.Context, r *Release) error {
 
 // Deploy releases r: preflight, the ECS service-linked role, the bootstrap
 // stack, the image (built and pushed when service.image is a local
-// package), the main stack, and the live tag on the image it now runs. It
-// returns the main stack's result, outputs included.
+// package), the main stack, and the live tag on the image it now runs.
+// When the service slept through the update (service.idle), the image is
+// first run to health, and the service put back to sleep after the tag
+// (proveIfAsleep); an image that fails is a *ProofError, after the main
+// stack went back to what it was (rollBack). It returns the main stack's
+// result, outputs included.
 func (rn *Runner) Deploy(ctx context.Context, r *Release) (*deploy.Result, error) {
 	if err := rn.Preflight(ctx, r); err != nil {
 		return nil, err
@@ -41,7 +45,18 @@ func (rn *Runner) Deploy(ctx context.Context, r *Release) (*deploy.Result, error
 	if err != nil {
 		return nil, err
 	}
+	prev := rn.readBefore(ctx, r)
 	res, err := rn.deployStack(ctx, r.mainStack(imageURI))
+	if err != nil {
+		return nil, err
+	}
+	// A service asleep (service.idle) ran nothing of the update: run the
+	// new image to health before calling it live, and put the stack back
+	// when it fails.
+	restoreSleep, err := rn.proveIfAsleep(ctx, r, imageURI)
+	if fail, ok := errors.AsType[*ProofError](err); ok {
+		rn.rollBack(ctx, fail, prev, res.Changed)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -51,6 +66,9 @@ func (rn *Runner) Deploy(ctx context.Context, r *Release) (*deploy.Result, error
 		if err := markLive(); err != nil {
 			rn.Report.Warning(fmt.Errorf("the deploy succeeded, but tagging its image %s failed (%v); until a deploy tags it, the repository's lifecycle policy may expire it once newer images are pushed", stack.LiveImageTag, err))
 		}
+	}
+	if restoreSleep != nil {
+		restoreSleep()
 	}
 	return res, nil
 }

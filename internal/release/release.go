@@ -7,6 +7,9 @@
 //   - deploy.go: preflight, the ECS service-linked role, the bootstrap
 //     stack, the image (build, push, live tag), the main stack, and the dry
 //     run that shows both change sets and changes nothing;
+//   - asleep.go: the new image of a service that slept through the deploy
+//     (service.idle), woken and run to health before the live tag moves;
+//     put back to sleep, and the main stack back, when it fails;
 //   - destroy.go: what exists (stacks, tables, secrets), then the deletion;
 //   - diff.go: the deployed templates and stack tags.
 //
@@ -18,6 +21,7 @@ package release
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
@@ -116,6 +120,10 @@ type Reporter interface {
 	Warning(err error)
 	// TableDeleted: destroy deleted a table and its data.
 	TableDeleted(name string)
+	// Proof: a step of proving the new image of a service that slept
+	// through the deploy (service.idle): waking it, what each check saw,
+	// healthy, asleep again.
+	Proof(p Proof)
 }
 
 // Runner runs releases against one account and region.
@@ -126,4 +134,8 @@ type Runner struct {
 	Stacks *deploy.Deployer
 	Images Images
 	Report Reporter
+	// HealthTimeout bounds the wait for the new image of a service that
+	// slept through the deploy to be healthy (DefaultHealthTimeout when
+	// zero); checks come every Stacks.Poll.
+	HealthTimeout time.Duration
 }

@@ -43,6 +43,9 @@ func (r *record) RoleCreated(name string)  { r.add("role %s", name) }
 func (r *record) Unchanged(stack string)   { r.add("unchanged %s", stack) }
 func (r *record) Warning(err error)        { r.add("warning %v", err) }
 func (r *record) TableDeleted(name string) { r.add("deleted table %s", name) }
+func (r *record) Proof(p Proof) {
+	r.add("proof %s %s: %s", p.Stage, p.Service, p.Detail)
+}
 func (r *record) Changes(stack string, changes []deploy.Change) {
 	r.add("changes %s %d", stack, len(changes))
 }
@@ -78,7 +81,7 @@ type world struct {
 	tables map[string]bool
 }
 
-func newWorld(t *testing.T) (*world, *awsconf.Clients) {
+func newWorld(t *testing.T, more ...map[string]string) (*world, *awsconf.Clients) {
 	t.Helper()
 	w := &world{cfn: awsfake.NewCloudFormation(), iam: awsfake.NewIAM("123456789012"), tables: map[string]bool{}}
 	ddb := &awsfake.JSONService{TargetPrefix: "DynamoDB_20120810", Version: "1.0", Ops: map[string]awsfake.JSONOp{
@@ -102,13 +105,17 @@ func newWorld(t *testing.T) (*world, *awsconf.Clients) {
 			return map[string]any{"TableDescription": map[string]any{"TableName": in.TableName, "TableStatus": "DELETING"}}, nil
 		}),
 	}}
-	awsfake.UseEndpoints(t, map[string]string{
+	endpoints := map[string]string{
 		"CLOUDFORMATION": awsfake.Serve(t, w.cfn),
 		"IAM":            awsfake.Serve(t, w.iam),
 		"SSM":            awsfake.Serve(t, awsfake.NewSSM()),
 		"ECR":            awsfake.Serve(t, awsfake.NewECR("", "ecr-pass")),
 		"DYNAMODB":       awsfake.Serve(t, ddb),
-	})
+	}
+	for _, m := range more {
+		maps.Copy(endpoints, m)
+	}
+	awsfake.UseEndpoints(t, endpoints)
 	cfg, err := awsconf.Load(testCtx(t), awsconf.Options{Region: "us-east-1", Log: io.Discard})
 	if err != nil {
 		t.Fatal(err)
