@@ -62,7 +62,7 @@ func TestCostJSONShape(t *testing.T) {
 	if !*got.FitsBudget || *got.TotalUSD >= 10 || *got.BudgetUSD != 10 {
 		t.Errorf("apigw + office hours: total %v of %v, fits %v; want under $10", *got.TotalUSD, *got.BudgetUSD, *got.FitsBudget)
 	}
-	if len(got.Items) == 0 || len(got.Compare) != 15 {
+	if len(got.Items) == 0 || len(got.Compare) != 19 {
 		t.Fatalf("%d items, %d compare rows", len(got.Items), len(got.Compare))
 	}
 	for _, k := range []string{"name", "quantity", "unit", "unit_usd", "free_quantity", "usd"} {
@@ -184,7 +184,7 @@ func TestWritePlanCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"OVER BUDGET", "$34.68", "cheapest shape that fits: serverless", "keeps ECS Fargate: apigw · arm64 · idle after 15m, 60 active h"} {
+	for _, want := range []string{"OVER BUDGET", "$34.68", "cheapest shape that fits: serverless", "keeps ECS Fargate: apigw · arm64 · idle after 15m, serve app, 60 active h"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan estimate lacks %q:\n%s", want, out)
 		}
@@ -224,7 +224,7 @@ func TestPlanNamesTheShapeThatFits(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("plan exit %d: %s", code, errb.String())
 	}
-	for _, want := range []string{"OVER BUDGET", "cheapest shape that fits", "keeps ECS Fargate: apigw · arm64 · idle after 15m, 60 active h"} {
+	for _, want := range []string{"OVER BUDGET", "cheapest shape that fits", "keeps ECS Fargate: apigw · arm64 · idle after 15m, serve app, 60 active h"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("plan output lacks %q:\n%s", want, out.String())
 		}

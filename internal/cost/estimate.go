@@ -147,6 +147,7 @@ func Estimate(s *spec.Spec, o Options) (*Report, error) {
 		return nil, err
 	}
 	pr := pricer{p: prices, ft: ft, w: o.Workload}
+	sh = pr.resolve(sh)
 	r := &Report{
 		App: s.App, Env: s.Env,
 		Region:     region,
@@ -191,7 +192,7 @@ func notes(r *Report, s *spec.Spec) []string {
 	if r.Shape.Runtime == RuntimeECS && s.Profile == spec.ProfileHA && s.Service.Schedule != nil {
 		n = append(n, "Profile ha never sleeps: the schedule is not priced.")
 	}
-	if r.Shape.Runtime == RuntimeECS && s.Service.Count.Max > r.Shape.Tasks {
+	if r.Shape.Runtime == RuntimeECS && s.Service.Count.Max > r.Shape.Tasks && r.Shape.HoursAwake > 0 {
 		perTask := 0.0
 		for _, it := range r.Items {
 			if it.Name == "fargate_vcpu" || it.Name == "fargate_memory" || it.Name == "task_public_ipv4" {
@@ -207,16 +208,21 @@ func notes(r *Report, s *spec.Spec) []string {
 		n = append(n, t)
 	}
 	if r.Workload.LogGB == nil {
-		n = append(n, fmt.Sprintf("Logs derived from the requests: %.3g GB a month (about %g bytes a request; --log-gb overrides).", r.LogGB, logBytesFor(r.Shape)))
+		n = append(n, logNote(r))
 	}
 	return n
 }
 
-func logBytesFor(sh Shape) float64 {
-	if sh.Runtime == RuntimeServerless {
-		return logBytesPerRequestLambda
+func logNote(r *Report) string {
+	sh := r.Shape
+	switch {
+	case sh.Runtime == RuntimeServerless:
+		return fmt.Sprintf("Logs derived from the requests: %.3g GB a month (about %g bytes a request; --log-gb overrides).", r.LogGB, logBytesPerRequestLambda)
+	case sh.Runtime == RuntimeECS && sh.Idle:
+		return fmt.Sprintf("Logs derived from the requests: %.3g GB a month (about %g bytes a request on a task, %g on Lambda, %g a controller invocation; --log-gb overrides).",
+			r.LogGB, logBytesPerRequestECS, logBytesPerRequestLambda, controllerLogBytesPerCall)
 	}
-	return logBytesPerRequestECS
+	return fmt.Sprintf("Logs derived from the requests: %.3g GB a month (about %g bytes a request; --log-gb overrides).", r.LogGB, logBytesPerRequestECS)
 }
 
 // compare prices the same workload in the other shapes: alb / apigw,
@@ -237,6 +243,7 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 		// The spec's own awake window, without idle sleep: the rows below
 		// add idle sleep themselves.
 		base.Idle, base.HoursAwake, base.Schedule = false, base.WindowHours, strings.TrimSuffix(base.Schedule, idleSuffix(base))
+		base.ServeApp, base.WakePerMinute, base.RatePerMinute, base.LambdaRequests = false, 0, 0, 0
 	}
 	always := base
 	always.HoursAwake, always.Schedule, always.ScheduleSet = HoursPerMonth, "24/7", false
@@ -251,15 +258,19 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 		// Profile ha does not sleep; a schedule is not one of its shapes.
 		times = times[:1]
 	} else {
-		// An idle row per ECS shape: the spec's idle and window, or 15m
-		// idle at the default active hours, 24/7.
+		// Idle rows per ECS shape, serve: page and (for an image lowfare
+		// builds) serve: app: the spec's idle and window, or 15m idle at
+		// the default active hours, 24/7.
 		idle := always
 		after, active, derived := idleAssumedAfter, spec.ActiveHoursDefault, true
 		if current.Idle && current.Runtime == RuntimeECS {
 			idle = base
 			after, active, derived = current.IdleAfter, current.ActiveHours, current.ActiveHoursDerived
 		}
-		times = append(times, idle.withIdle(active, after, derived))
+		times = append(times, idle.withIdle(active, after, derived, false))
+		if current.AdapterImage {
+			times = append(times, idle.withIdle(active, after, derived, true))
+		}
 	}
 	for _, ingress := range []string{spec.IngressALB, spec.IngressAPIGW} {
 		for _, arch := range []string{spec.ArchARM64, spec.ArchX8664} {
@@ -269,9 +280,9 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 				sh.Spot = arch == spec.ArchX8664 && current.Spot
 				sh.Alarms = alarmCount(RuntimeECS, ingress, sh.ScheduleSet || sh.Idle)
 				if sh.Idle {
-					sh.Alarms += alarmMetricsIdle
+					sh.Alarms += idleAlarms(sh.ServeApp)
 				}
-				shapes = append(shapes, sh)
+				shapes = append(shapes, pr.resolve(sh))
 			}
 		}
 	}
@@ -312,12 +323,13 @@ func sameShape(a, b Shape) bool {
 	if a.Runtime == RuntimeServerless {
 		return true
 	}
-	return a.Arch == b.Arch && a.Spot == b.Spot && a.HoursAwake == b.HoursAwake && a.Tasks == b.Tasks && a.Idle == b.Idle
+	return a.Arch == b.Arch && a.Spot == b.Spot && a.HoursAwake == b.HoursAwake && a.Tasks == b.Tasks &&
+		a.Idle == b.Idle && a.ServeApp == b.ServeApp
 }
 
 // idleSuffix is what withIdle appended to a shape's schedule label.
 func idleSuffix(sh Shape) string {
-	s := fmt.Sprintf("idle after %s, %g active h", spec.DurationText(sh.IdleAfter), round1(sh.ActiveHours))
+	s := idleLabel(sh)
 	if sh.ScheduleSet {
 		return ", " + s
 	}
@@ -331,6 +343,10 @@ func throughputNote(sh Shape, w Workload) string {
 		return ""
 	}
 	hours := sh.HoursAwake
+	if sh.ServeApp && sh.ActiveHours > 0 {
+		// The requests arrive in the active hours, whoever answers them.
+		hours = sh.ActiveHours
+	}
 	if sh.Runtime != RuntimeECS || hours <= 0 {
 		hours = HoursPerMonth
 	}

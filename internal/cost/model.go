@@ -194,6 +194,8 @@ type Item struct {
 	FreeQuantity float64 `json:"free_quantity"`
 	USD          float64 `json:"usd"`
 	Note         string  `json:"note,omitempty"`
+
+	keep bool // listed even at quantity 0 (see nonZero)
 }
 
 // newItem prices quantity beyond the free allowance at price.

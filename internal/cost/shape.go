@@ -54,6 +54,19 @@ type Shape struct {
 	ActiveHoursDerived bool
 	Wakes              float64
 	WindowHours        float64
+
+	// serve: app (service.idle.serve): while the service sleeps the same
+	// app answers on Lambda, and the busy alarm wakes the service only
+	// when requests arrive at WakePerMinute or more. The three figures
+	// below depend on the workload and the prices: pricer.resolve fills
+	// them in (and HoursAwake, Wakes with them).
+	ServeApp       bool
+	WakePerMinute  float64 // the break-even rate (price.AppOnLambda)
+	RatePerMinute  float64 // the workload's average rate within the active hours
+	LambdaRequests float64 // requests a month the app answers on Lambda
+	// AdapterImage: lowfare builds the image, so it carries the Lambda
+	// adapter serve: app needs; --compare prices serve: app rows only then.
+	AdapterImage bool
 }
 
 // Name is how a shape is named in the compare rows and by plan.
@@ -93,6 +106,8 @@ func ShapeOf(s *spec.Spec) (Shape, error) {
 		HostedZone: s.Ingress.Domain != "" && s.Ingress.HostedZoneID != "",
 		Alarms:     AlarmCount(s),
 		Retention:  s.Logs.RetentionDays,
+
+		AdapterImage: s.Service.LocalPackage(),
 	}
 	if sh.Ingress == "" {
 		sh.Ingress = spec.IngressALB
@@ -134,7 +149,7 @@ func ShapeOf(s *spec.Spec) (Shape, error) {
 			return Shape{}, fmt.Errorf("service.idle.after %q: not a duration", idle.After)
 		}
 		active, derived := ActiveHours(s, sh.HoursAwake)
-		sh = sh.withIdle(active, after, derived)
+		sh = sh.withIdle(active, after, derived, idle.ServesApp())
 	}
 	return sh, nil
 }
@@ -161,9 +176,19 @@ func AlarmCount(s *spec.Spec) int {
 	sleeps := s.Profile != spec.ProfileHA && (s.Service.Schedule != nil || s.Service.Idle != nil)
 	n := alarmCount(RuntimeECS, s.Ingress.Kind, sleeps)
 	if s.Service.Idle != nil {
-		n += alarmMetricsIdle // the idle alarm on the ingress's request count
+		n += idleAlarms(s.Service.Idle.ServesApp())
 	}
 	return n
+}
+
+// idleAlarms is what service.idle adds: the idle alarm on the ingress's
+// request count and, with serve: app, the busy alarm on the app
+// function's invocations that wakes the service.
+func idleAlarms(serveApp bool) int {
+	if serveApp {
+		return alarmMetricsIdle + alarmMetricsBusy
+	}
+	return alarmMetricsIdle
 }
 
 // alarmCount is AlarmCount for a shape; sleeps: the ECS service has a
@@ -179,5 +204,9 @@ func alarmCount(rt Runtime, ingress string, sleeps bool) int {
 	return n + targetTrackingPolicies*alarmsPerTargetTrack
 }
 
-// alarmMetricsIdle is service.idle's alarm on the ingress's request count.
-const alarmMetricsIdle = 1
+// alarmMetricsIdle is service.idle's alarm on the ingress's request count;
+// alarmMetricsBusy the serve: app alarm on the app function's invocations.
+const (
+	alarmMetricsIdle = 1
+	alarmMetricsBusy = 1
+)
