@@ -124,8 +124,8 @@ func idleLabel(sh Shape) string {
 
 func round1(f float64) float64 { return math.Round(f*10) / 10 }
 
-// appOnLambda is the break-even of a shape's task against its app on
-// Lambda: the figures the template's busy alarm is set from.
+// appOnLambda is a shape's task against its app on Lambda: the figures
+// the busy alarm's threshold comes from (WakePerMinute for a spec).
 func (pr pricer) appOnLambda(sh Shape) price.AppOnLambda {
 	return price.AppOnLambda{CPU: sh.CPU, MemoryMB: sh.MemoryMB, ARM64: sh.Arch != spec.ArchX8664, LambdaMS: pr.w.LambdaMS}
 }
@@ -256,4 +256,11 @@ func serveAppNote(sh Shape, src string) string {
 	}
 	return head + fmt.Sprintf(" At or above it, the service is awake %.1f h a month = %.1f active h + %.0f wakes x %s idle before sleeping (assumed: %g wake per active hour); Lambda answers the first %g minutes of each wake (%s requests).",
 		sh.HoursAwake, sh.ActiveHours, sh.Wakes, spec.DurationText(sh.IdleAfter), WakesPerActiveHour, wakeLagMinutes, formatQty(math.Round(sh.LambdaRequests)))
+}
+
+// WakePerMinute is the request rate at which a serve: app service wakes:
+// the break-even of its task against its app on Lambda at lambdaMS a
+// request (price.AppOnLambda.BreakEvenPerMinute).
+func WakePerMinute(s *spec.Spec, p price.RegionPrices, lambdaMS float64) float64 {
+	return price.AppOnLambda{CPU: s.Service.CPU, MemoryMB: s.Service.Memory, ARM64: s.Service.Arch != spec.ArchX8664, LambdaMS: lambdaMS}.BreakEvenPerMinute(p)
 }
