@@ -164,7 +164,7 @@ func Estimate(s *spec.Spec, o Options) (*Report, error) {
 	if math.IsInf(r.TotalUSD, 0) || math.IsNaN(r.TotalUSD) {
 		return nil, fmt.Errorf("the workload (%g requests of %g KB a month) is too large to price", o.Workload.RequestsPerMonth, o.Workload.ResponseKB)
 	}
-	r.Notes = notes(r, s)
+	r.Notes = notes(r, s, pr)
 	if o.Compare {
 		r.Compare = compare(pr, sh, r.BudgetUSD)
 	}
@@ -173,7 +173,7 @@ func Estimate(s *spec.Spec, o Options) (*Report, error) {
 
 // notes are the sentences under the table: what the model assumed that the
 // reader would otherwise get wrong.
-func notes(r *Report, s *spec.Spec) []string {
+func notes(r *Report, s *spec.Spec, pr pricer) []string {
 	var n []string
 	switch r.FreeTier {
 	case FreeTierNone:
@@ -187,7 +187,7 @@ func notes(r *Report, s *spec.Spec) []string {
 		n = append(n, fmt.Sprintf("Awake %s: %.1f h a month (awake hours a week x 730/168; DST shifts ignored). Requests are assumed to arrive while awake.", r.Shape.Schedule, r.Shape.HoursAwake))
 	}
 	if r.Shape.Runtime == RuntimeECS && r.Shape.Idle {
-		n = append(n, idleNote(r.Shape))
+		n = append(n, idleNote(r.Shape, pr))
 	}
 	if r.Shape.Runtime == RuntimeECS && s.Profile == spec.ProfileHA && s.Service.Schedule != nil {
 		n = append(n, "Profile ha never sleeps: the schedule is not priced.")

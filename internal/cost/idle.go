@@ -235,21 +235,31 @@ func (pr pricer) lambdaLines(fns ...lambdaFn) []Item {
 }
 
 // idleNote states the idle arithmetic under the table.
-func idleNote(sh Shape) string {
+func idleNote(sh Shape, pr pricer) string {
 	src := "workload.active_hours"
 	if sh.ActiveHoursDerived {
 		src = fmt.Sprintf("derived: %g h, workload.active_hours sets it", spec.ActiveHoursDefault)
 	}
 	if sh.ServeApp {
-		return serveAppNote(sh, src)
+		return serveAppNote(sh, src, pr)
 	}
 	return fmt.Sprintf("Idle sleep: awake %.1f h a month = %.1f active h (%s) + %.0f wakes x %s idle before sleeping (assumed: %g wake per active hour; docs/cost-model.md).",
 		sh.HoursAwake, sh.ActiveHours, src, sh.Wakes, spec.DurationText(sh.IdleAfter), WakesPerActiveHour)
 }
 
-func serveAppNote(sh Shape, src string) string {
+func serveAppNote(sh Shape, src string, pr pricer) string {
 	head := fmt.Sprintf("Idle sleep, serve: app: the requests are assumed spread evenly over %.1f active h (%s), %.0f a minute; the busy alarm wakes the service at %.0f a minute, where one task costs less than Lambda (break-even; docs/cost-model.md).",
 		sh.ActiveHours, src, sh.RatePerMinute, sh.WakePerMinute)
+	if sh.Ingress == spec.IngressAPIGW {
+		// The break-even compares the task's hour with Lambda's request
+		// price; behind an HTTP API a request to a task also costs a Cloud
+		// Map discovery call (upper bound), more than Lambda's.
+		task := discoveryCallsPerRequest * pr.p.CloudMapMillionDiscoveryCalls.USD
+		if lambda := pr.appOnLambda(sh).LambdaRequestUSD(pr.p) * 1e6; task >= lambda {
+			head += fmt.Sprintf(" Behind an HTTP API a request a task answers also costs a Cloud Map discovery call ($%.2f a million, upper bound), more than the same request on Lambda ($%.2f a million): waking buys latency and capacity, not a smaller bill.",
+				task, lambda)
+		}
+	}
 	if sh.Wakes == 0 {
 		return head + fmt.Sprintf(" Below it, Lambda answers every request and Fargate never runs. A burst at the break-even rate wakes it: each wake adds at least %s of one task awake.",
 			spec.DurationText(sh.IdleAfter))
