@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sort"
 	"strings"
 	"unicode/utf8"
 )
@@ -54,6 +55,10 @@ type event struct {
 		Identity struct {
 			SourceIP string `json:"sourceIp"`
 		} `json:"identity"`
+		// ELB is set in an Application Load Balancer's event.
+		ELB *struct {
+			TargetGroupArn string `json:"targetGroupArn"`
+		} `json:"elb"`
 	} `json:"requestContext"`
 
 	Body            string `json:"body"`
@@ -178,6 +183,9 @@ func (e *event) request(ctx context.Context, base string) (*http.Request, error)
 // (1.0 has no raw query string): the multi-value map when present, sorted
 // by name, keeping each name's values in order.
 func (e *event) query1() string {
+	if e.RequestContext.ELB != nil {
+		return e.queryALB()
+	}
 	q := url.Values{}
 	for k, vs := range e.MultiValueQuery {
 		q[k] = append(q[k], vs...)
@@ -188,6 +196,33 @@ func (e *event) query1() string {
 		}
 	}
 	return q.Encode()
+}
+
+// queryALB rebuilds an ALB event's query string. Unlike API Gateway, "If
+// the query parameters are URL-encoded, the load balancer does not decode
+// them" (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html),
+// so names and values are joined as they came: encoding them again would
+// turn a%20b into a%2520b.
+func (e *event) queryALB() string {
+	q := e.MultiValueQuery
+	if len(q) == 0 {
+		q = map[string][]string{}
+		for k, v := range e.QueryString {
+			q[k] = []string{v}
+		}
+	}
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // not slices.Sorted: the helper module builds with go 1.22
+	var parts []string
+	for _, k := range keys {
+		for _, v := range q[k] {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	return strings.Join(parts, "&")
 }
 
 // forwardedFor puts the front end's source IP last in X-Forwarded-For, the

@@ -44,6 +44,16 @@ func TestRequestFromEvents(t *testing.T) {
 		method: "PUT", uri: "/a%20b?e=a%26b&q=1&q=2", host: "rest.example", cookie: "k=v", xff: "192.0.2.3", body: "plain",
 		accept: []string{"x/y", "z/w"},
 	}, {
+		name: "ALB with multi-value headers: the query values come as the client encoded them",
+		event: `{"requestContext":{"elb":{"targetGroupArn":"arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/1"}},"httpMethod":"GET","path":"/echo",
+			"multiValueQueryStringParameters":{"q":["a%20b","c"],"e":["x%26y"]},"multiValueHeaders":{"host":["alb.example"],"x-forwarded-for":["203.0.113.9"],"x-forwarded-proto":["http"]},
+			"body":"","isBase64Encoded":false}`,
+		method: "GET", uri: "/echo?e=x%26y&q=a%20b&q=c", host: "alb.example", xff: "203.0.113.9",
+	}, {
+		name:   "ALB with single-value query",
+		event:  `{"requestContext":{"elb":{"targetGroupArn":"t"}},"httpMethod":"GET","path":"/s","queryStringParameters":{"q":"1%202"},"headers":{"host":"alb.example"}}`,
+		method: "GET", uri: "/s?q=1%202", host: "alb.example",
+	}, {
 		name:   "REST API 1.0 with single-value query only",
 		event:  `{"httpMethod":"GET","path":"/s","queryStringParameters":{"q":"1 2"},"requestContext":{"identity":{}}}`,
 		method: "GET", uri: "/s?q=1+2",
@@ -73,7 +83,7 @@ func TestRequestFromEvents(t *testing.T) {
 			if tc.accept != nil && !slices.Equal(req.Header.Values("Accept"), tc.accept) {
 				t.Errorf("Accept %q; want %q", req.Header.Values("Accept"), tc.accept)
 			}
-			if req.Header.Get("X-Forwarded-Proto") != "https" {
+			if req.Header.Get("X-Forwarded-Proto") != "https" && !strings.HasPrefix(tc.name, "ALB") {
 				t.Errorf("X-Forwarded-Proto %q; want https", req.Header.Get("X-Forwarded-Proto"))
 			}
 			for _, h := range []string{"Connection", "Content-Length", "Host"} {
