@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -60,12 +61,32 @@ func helperCache() string {
 // helperBinary returns the helper package pkg compiled for linux/goarch,
 // from cacheDir when it was built before ("" builds without a cache).
 func helperBinary(ctx context.Context, cacheDir, pkg, goarch, goVersion string) ([]byte, error) {
+	return helperBinaryFor(ctx, cacheDir, pkg, "linux", goarch, goVersion)
+}
+
+// AdapterForHost is lowfare's Lambda adapter compiled for this machine:
+// 'lowfare dev' runs it, with the app as its argument, against an
+// in-process Lambda Runtime API, so a sleeping service is answered through
+// the same request path as on Lambda. Cached like the image helpers.
+func AdapterForHost(ctx context.Context) ([]byte, error) {
+	_, goVersion, err := toolchain(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return helperBinaryFor(ctx, helperCache(), adapterPackage, runtime.GOOS, runtime.GOARCH, goVersion)
+}
+
+// helperBinaryFor is helperBinary for any GOOS.
+func helperBinaryFor(ctx context.Context, cacheDir, pkg, goos, goarch, goVersion string) ([]byte, error) {
 	files, err := fs.Glob(helperSources, pkg+"/*.go")
 	if err != nil || len(files) == 0 {
 		return nil, fmt.Errorf("lowfare carries no sources for the image helper %q", pkg)
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n%s\n", helperModule, goVersion, goarch)
+	if goos != "linux" {
+		fmt.Fprintf(h, "%s\n", goos) // linux keys stay those of earlier caches
+	}
 	for _, f := range files {
 		data, err := helperSources.ReadFile(f)
 		if err != nil {
@@ -101,7 +122,7 @@ func helperBinary(ctx context.Context, cacheDir, pkg, goarch, goVersion string) 
 		}
 	}
 	out := filepath.Join(tmp, "out")
-	if err := goBuildHelper(ctx, tmp, pkg, goarch, out); err != nil {
+	if err := goBuildHelper(ctx, tmp, pkg, goos, goarch, out); err != nil {
 		return nil, err
 	}
 	data, err := os.ReadFile(out)
@@ -124,12 +145,12 @@ func helperBinary(ctx context.Context, cacheDir, pkg, goarch, goVersion string) 
 // goBuildHelper compiles ./pkg of the throwaway module in dir. The
 // environment is the user's, minus what would tie the build to their
 // module (GOFLAGS such as -mod=vendor, a go.work).
-func goBuildHelper(ctx context.Context, dir, pkg, goarch, out string) error {
+func goBuildHelper(ctx context.Context, dir, pkg, goos, goarch, out string) error {
 	ctx, cancel := context.WithTimeout(ctx, BuildTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, "./"+pkg)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch, "GOFLAGS=", "GOWORK=off", "GO111MODULE=on")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+goarch, "GOFLAGS=", "GOWORK=off", "GO111MODULE=on")
 	var stderr bytes.Buffer
 	cmd.Stdout = io.Discard
 	cmd.Stderr = &stderr
@@ -141,7 +162,7 @@ func goBuildHelper(ctx context.Context, dir, pkg, goarch, out string) error {
 		if ctx.Err() != nil {
 			msg = ctx.Err().Error()
 		}
-		return fmt.Errorf("building lowfare's image helper %s (GOOS=linux GOARCH=%s) failed: %v\n%s", pkg, goarch, err, msg)
+		return fmt.Errorf("building lowfare's image helper %s (GOOS=%s GOARCH=%s) failed: %v\n%s", pkg, goos, goarch, err, msg)
 	}
 	return nil
 }
