@@ -153,7 +153,11 @@ func (s *supervisor) run(ctx context.Context, bin string) error {
 			return nil
 		case endIdle:
 			s.stop(p)
-			s.log.Info("no request for a while: the app is asleep (stopped); the next request wakes it", "idle", s.idle)
+			if s.serveApp {
+				s.log.Info("no request for a while: the app is asleep (stopped); requests go to the app through the Lambda adapter until they reach the wake rate", "idle", s.idle, "wake_per_minute", s.wakePerMinute)
+			} else {
+				s.log.Info("no request for a while: the app is asleep (stopped); the next request wakes it", "idle", s.idle)
+			}
 		case endRebuilt:
 			s.set(stateRestarting)
 			s.log.Info("restarting the app with the new build")
