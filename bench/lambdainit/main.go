@@ -20,7 +20,13 @@
 // and, separately, the app binary alone from exec to its health path's
 // first 200.
 //
+// With -base REV it also builds the adapter's sources at git revision REV
+// and runs the same image tree with that adapter, interleaved run by run
+// with the current one, so a change to the adapter is measured against
+// its predecessor on the same loaded machine.
+//
 //	go run ./bench/lambdainit -runs 10
+//	go run ./bench/lambdainit -runs 15 -base HEAD~1
 package main
 
 import (
@@ -63,6 +69,7 @@ type app struct {
 
 func main() {
 	runs := flag.Int("runs", 10, "cold starts per measurement")
+	base := flag.String("base", "", "also measure the adapter built from this git revision's internal/image/adapter")
 	flag.Parse()
 	root, err := os.Getwd()
 	if err != nil {
@@ -86,6 +93,12 @@ func main() {
 	floorHTTP, err := goBuild(ctx, tmp, "floorhttp", floorHTTPSrc)
 	if err != nil {
 		fail(err)
+	}
+	baseAdapter := ""
+	if *base != "" {
+		if baseAdapter, err = adapterAt(ctx, tmp, *base); err != nil {
+			fail(err)
+		}
 	}
 	common := []string{"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench", "TABLE_NAME=bench"}
 	apps := []app{
@@ -115,9 +128,24 @@ func main() {
 			fail(err)
 		}
 		fmt.Printf("%s: serverless image %.1f MB compressed, entrypoint %s\n", a.name, float64(size)/1e6, strings.Join(entry, " "))
-		ini, wall := measureRIE(ctx, *runs, rie, rooted(dir, entry), a.env, a.health)
+		var ini, wall, bini, bwall []time.Duration
+		for range *runs {
+			// Interleaved, so both adapters see the same load.
+			i, w := measureRIE(ctx, 1, rie, rooted(dir, entry), a.env, a.health)
+			ini, wall = append(ini, i...), append(wall, w...)
+			if baseAdapter != "" {
+				be := append([]string{baseAdapter}, rooted(dir, entry)[1:]...)
+				i, w := measureRIE(ctx, 1, rie, be, a.env, a.health)
+				bini, bwall = append(bini, i...), append(bwall, w...)
+			}
+		}
 		mi := report(a.name+": RIE init (adapter + app)", ini)
 		mw := report(a.name+": RIE start to answer", wall)
+		if baseAdapter != "" {
+			bi := report(a.name+": same, adapter at "+*base, bini)
+			report(a.name+": start to answer, adapter at "+*base, bwall)
+			fmt.Printf("  init with this adapter / with the one at %s: %.2f\n", *base, ratio(mi, bi))
+		}
 		ma := report(a.name+": app alone, exec to first 200", measureApp(*runs, filepath.Join(dir, appBin), a.env, a.health))
 		fmt.Printf("  init %.1fx floor-runtime's; start-to-answer %.1fx; app alone %.1fx floor-http's; adapter and RIE over the app alone: %s\n",
 			ratio(mi, floorInit), ratio(mw, floorWall), ratio(ma, floorApp), ms(mw-ma))
@@ -275,6 +303,42 @@ func rieBinary(ctx context.Context) (string, error) {
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOBIN="+gobin, "GOFLAGS=", "GOWORK=off")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building the RIE: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// adapterAt builds internal/image/adapter as it was at git revision rev,
+// in a throwaway module like the image build's.
+func adapterAt(ctx context.Context, tmp, rev string) (string, error) {
+	ls, err := exec.CommandContext(ctx, "git", "ls-tree", "--name-only", rev, "internal/image/adapter/").Output()
+	if err != nil {
+		return "", fmt.Errorf("git ls-tree %s: %w", rev, err)
+	}
+	dir := filepath.Join(tmp, "base-adapter")
+	if err := os.MkdirAll(filepath.Join(dir, "adapter"), 0o755); err != nil {
+		return "", err
+	}
+	for _, f := range strings.Fields(string(ls)) {
+		if !strings.HasSuffix(f, ".go") || strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := exec.CommandContext(ctx, "git", "show", rev+":"+f).Output()
+		if err != nil {
+			return "", fmt.Errorf("git show %s:%s: %w", rev, f, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "adapter", filepath.Base(f)), src, 0o644); err != nil {
+			return "", err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module lowfare.invalid/imagehelpers\n\ngo 1.22\n"), 0o644); err != nil {
+		return "", err
+	}
+	bin := filepath.Join(tmp, "lambda-adapter-"+strings.ReplaceAll(rev, "/", "_"))
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", bin, "./adapter")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=", "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the adapter at %s: %v\n%s", rev, err, out)
 	}
 	return bin, nil
 }
