@@ -304,3 +304,22 @@ func testServeApp(t *testing.T, ingress string) {
 		t.Fatalf("stop: %v", err)
 	}
 }
+
+// The busy meter is the busy alarm's metric: requests in the minute up to
+// now, the older ones dropped.
+func TestIdleBusyMeterCountsOneMinute(t *testing.T) {
+	var b busyMeter
+	t0 := time.Unix(1_000_000, 0)
+	for i, tc := range []struct {
+		at   time.Duration
+		want int
+	}{
+		{0, 1}, {10 * time.Second, 2}, {59 * time.Second, 3},
+		{60 * time.Second, 3}, // the first left the minute
+		{2 * time.Minute, 1},
+	} {
+		if got := b.add(t0.Add(tc.at)); got != tc.want {
+			t.Errorf("request %d at +%s: %d in the minute, want %d", i, tc.at, got, tc.want)
+		}
+	}
+}

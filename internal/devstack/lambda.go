@@ -84,6 +84,7 @@ type runtimeAPI struct {
 	queue    chan *lambdaInvocation
 	initErr  chan lambdaError // buffered 1
 	shutdown chan struct{}
+	closing  sync.Once
 
 	mu      sync.Mutex
 	pending map[string]*lambdaInvocation
@@ -113,11 +114,15 @@ func startRuntimeAPI() (*runtimeAPI, error) {
 	return a, nil
 }
 
+// close ends the environment's API (once: an environment can be ended by
+// a timeout and a rebuild at the same time).
 func (a *runtimeAPI) close() {
-	close(a.shutdown)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = a.srv.Shutdown(ctx)
+	a.closing.Do(func() {
+		close(a.shutdown)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = a.srv.Shutdown(ctx)
+	})
 }
 
 // next is GET /invocation/next: the long poll of an idle environment.
@@ -229,7 +234,6 @@ type lambdaFunc struct {
 
 	mu  sync.Mutex
 	bin string
-	api *runtimeAPI
 	cur *lambdaEnv // the running environment, or nil
 }
 
@@ -241,9 +245,9 @@ type lambdaEnv struct {
 	err    error
 }
 
-// replace makes the next cold start run a rebuilt app; a running
-// environment keeps the old one until it ends, as on Lambda after an
-// update the new code takes new environments.
+// replace makes the next request cold-start a rebuilt app: the running
+// environment ends, as after a function update Lambda sends requests to
+// new environments with the new code.
 func (f *lambdaFunc) replace(bin string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
