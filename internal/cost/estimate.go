@@ -290,6 +290,7 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 		sh := current
 		sh.Runtime, sh.Ingress, sh.Arch, sh.Spot, sh.Tasks = RuntimeServerless, ingress, spec.ArchARM64, false, 0
 		sh.HoursAwake, sh.Schedule, sh.ScheduleSet = HoursPerMonth, "24/7", false
+		sh.Idle, sh.ServeApp, sh.Wakes, sh.LambdaRequests = false, false, 0, 0 // Lambda has no idle sleep
 		sh.Alarms = alarmCount(RuntimeServerless, ingress, false)
 		if current.Runtime != RuntimeServerless {
 			sh.MemoryMB = current.MemoryMB
@@ -300,6 +301,7 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 	ref.Runtime, ref.Ingress, ref.Arch, ref.Spot = RuntimeCDKReference, spec.IngressALB, spec.ArchX8664, false
 	ref.Tasks, ref.CPU, ref.MemoryMB = 1, cdkCPU, cdkMemoryMB
 	ref.HoursAwake, ref.Schedule, ref.ScheduleSet, ref.HostedZone = HoursPerMonth, "24/7", false, false
+	ref.Idle, ref.ServeApp, ref.Wakes, ref.LambdaRequests = false, false, 0, 0
 	shapes = append(shapes, ref)
 
 	rows := make([]CompareRow, 0, len(shapes))

@@ -1,6 +1,8 @@
 package cost
 
 import (
+	"bytes"
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -247,5 +249,43 @@ func TestServeAppALB(t *testing.T) {
 	}
 	if r.Shape.Alarms != 12 { // alb 10 (its 5xx included) + idle + busy
 		t.Errorf("%d alarm metrics, want 12", r.Shape.Alarms)
+	}
+}
+
+// --compare prices serve: app rows only for an image lowfare builds: an
+// image reference cannot carry the adapter. The JSON says how idle was
+// priced.
+func TestServeAppRowsOnlyWithTheAdapter(t *testing.T) {
+	count := func(s *spec.Spec) (app, page int) {
+		for _, c := range estimate(t, s, Options{Compare: true}).Compare {
+			switch {
+			case c.Shape.Idle && c.Shape.ServeApp:
+				app++
+			case c.Shape.Idle:
+				page++
+			}
+		}
+		return app, page
+	}
+	if app, page := count(serveAppSeed(40)); app != 4 || page != 4 {
+		t.Errorf("built image: %d serve app rows, %d serve page rows; want 4 and 4 (alb, apigw x arm64, x86_64)", app, page)
+	}
+	ref := idleSeed("15m", 40)
+	ref.Service.Image = "public.ecr.aws/nginx/nginx:1.27"
+	ref.Service.Idle.Serve = spec.ServePage
+	if app, page := count(ref); app != 0 || page != 4 {
+		t.Errorf("image reference: %d serve app rows, %d serve page rows; want 0 and 4", app, page)
+	}
+
+	var js bytes.Buffer
+	if err := estimate(t, serveAppSeed(40), Options{}).WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ Idle map[string]any }
+	if err := json.Unmarshal(js.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Idle["serve"] != "app" || got.Idle["wake_per_minute"] != 465.0 || got.Idle["lambda_requests"] != 1e6 {
+		t.Errorf("JSON idle %v", got.Idle)
 	}
 }
