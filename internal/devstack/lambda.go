@@ -415,7 +415,7 @@ func (ie ingressEvent) eventFor(r *http.Request, body []byte) ([]byte, error) {
 		ev := map[string]any{
 			"requestContext":                  map[string]any{"elb": map[string]string{"targetGroupArn": "arn:aws:elasticloadbalancing:local:000000000000:targetgroup/lowfare-dev/0"}},
 			"httpMethod":                      r.Method,
-			"path":                            r.URL.Path,
+			"path":                            r.URL.EscapedPath(), // as the client sent it, like the query
 			"multiValueQueryStringParameters": mq,
 			"multiValueHeaders":               mh,
 			"body":                            text,

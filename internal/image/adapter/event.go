@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 	"unicode/utf8"
 )
@@ -55,7 +55,12 @@ type event struct {
 		Identity struct {
 			SourceIP string `json:"sourceIp"`
 		} `json:"identity"`
-		// ELB is set in an Application Load Balancer's event.
+		// ELB is set by an Application Load Balancer's Lambda target
+		// group (service.idle serve: app), which sends the 1.0 shape with
+		// the path and query parameters as the client wrote them: "If the
+		// query parameters are URL-encoded, the load balancer does not
+		// decode them"
+		// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html).
 		ELB *struct {
 			TargetGroupArn string `json:"targetGroupArn"`
 		} `json:"elb"`
@@ -103,6 +108,9 @@ func (e *event) request(ctx context.Context, base string) (*http.Request, error)
 	if e.v1() {
 		method, path, sourceIP = e.HTTPMethod, e.Path, e.RequestContext.Identity.SourceIP
 		query = e.query1()
+		if e.RequestContext.ELB != nil {
+			query = e.queryALB()
+		}
 		for k, vs := range e.MultiValueHeaders {
 			for _, v := range vs {
 				header.Add(k, v)
@@ -142,7 +150,7 @@ func (e *event) request(ctx context.Context, base string) (*http.Request, error)
 	// wrote it in 2.0 (send it as it is). base fixes the authority: a path
 	// such as //host/x stays a path.
 	target := path
-	if e.v1() {
+	if e.v1() && e.RequestContext.ELB == nil {
 		target = (&url.URL{Path: path}).EscapedPath()
 	}
 	if query != "" {
@@ -183,9 +191,6 @@ func (e *event) request(ctx context.Context, base string) (*http.Request, error)
 // (1.0 has no raw query string): the multi-value map when present, sorted
 // by name, keeping each name's values in order.
 func (e *event) query1() string {
-	if e.RequestContext.ELB != nil {
-		return e.queryALB()
-	}
 	q := url.Values{}
 	for k, vs := range e.MultiValueQuery {
 		q[k] = append(q[k], vs...)
@@ -198,11 +203,9 @@ func (e *event) query1() string {
 	return q.Encode()
 }
 
-// queryALB rebuilds an ALB event's query string. Unlike API Gateway, "If
-// the query parameters are URL-encoded, the load balancer does not decode
-// them" (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html),
-// so names and values are joined as they came: encoding them again would
-// turn a%20b into a%2520b.
+// queryALB rebuilds the query string of a load balancer's event, whose
+// parameters arrive still encoded: joined as they are, sorted by name,
+// each name's values in order.
 func (e *event) queryALB() string {
 	q := e.MultiValueQuery
 	if len(q) == 0 {
@@ -211,13 +214,8 @@ func (e *event) queryALB() string {
 			q[k] = []string{v}
 		}
 	}
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys) // not slices.Sorted: the helper module builds with go 1.22
 	var parts []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(q)) {
 		for _, v := range q[k] {
 			parts = append(parts, k+"="+v)
 		}

@@ -44,15 +44,11 @@ func TestRequestFromEvents(t *testing.T) {
 		method: "PUT", uri: "/a%20b?e=a%26b&q=1&q=2", host: "rest.example", cookie: "k=v", xff: "192.0.2.3", body: "plain",
 		accept: []string{"x/y", "z/w"},
 	}, {
-		name: "ALB with multi-value headers: the query values come as the client encoded them",
-		event: `{"requestContext":{"elb":{"targetGroupArn":"arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/1"}},"httpMethod":"GET","path":"/echo",
-			"multiValueQueryStringParameters":{"q":["a%20b","c"],"e":["x%26y"]},"multiValueHeaders":{"host":["alb.example"],"x-forwarded-for":["203.0.113.9"],"x-forwarded-proto":["http"]},
-			"body":"","isBase64Encoded":false}`,
-		method: "GET", uri: "/echo?e=x%26y&q=a%20b&q=c", host: "alb.example", xff: "203.0.113.9",
-	}, {
-		name:   "ALB with single-value query",
-		event:  `{"requestContext":{"elb":{"targetGroupArn":"t"}},"httpMethod":"GET","path":"/s","queryStringParameters":{"q":"1%202"},"headers":{"host":"alb.example"}}`,
-		method: "GET", uri: "/s?q=1%202", host: "alb.example",
+		name: "ALB target group with multi-value headers: path and query as the client sent them",
+		event: `{"httpMethod":"GET","path":"/a%20b","multiValueQueryStringParameters":{"x":["foo%3Dbar","2"],"e":["1"]},
+			"multiValueHeaders":{"host":["alb.example"],"x-forwarded-for":["198.51.100.7"],"cookie":["s=1"]},
+			"requestContext":{"elb":{"targetGroupArn":"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/lfa/1"}},"body":"","isBase64Encoded":false}`,
+		method: "GET", uri: "/a%20b?e=1&x=foo%3Dbar&x=2", host: "alb.example", cookie: "s=1", xff: "198.51.100.7",
 	}, {
 		name:   "REST API 1.0 with single-value query only",
 		event:  `{"httpMethod":"GET","path":"/s","queryStringParameters":{"q":"1 2"},"requestContext":{"identity":{}}}`,
@@ -83,7 +79,7 @@ func TestRequestFromEvents(t *testing.T) {
 			if tc.accept != nil && !slices.Equal(req.Header.Values("Accept"), tc.accept) {
 				t.Errorf("Accept %q; want %q", req.Header.Values("Accept"), tc.accept)
 			}
-			if req.Header.Get("X-Forwarded-Proto") != "https" && !strings.HasPrefix(tc.name, "ALB") {
+			if req.Header.Get("X-Forwarded-Proto") != "https" {
 				t.Errorf("X-Forwarded-Proto %q; want https", req.Header.Get("X-Forwarded-Proto"))
 			}
 			for _, h := range []string{"Connection", "Content-Length", "Host"} {
