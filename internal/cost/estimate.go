@@ -278,7 +278,7 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 				sh := t
 				sh.Ingress, sh.Arch = ingress, arch
 				sh.Spot = arch == spec.ArchX8664 && current.Spot
-				sh.Alarms = alarmCount(RuntimeECS, ingress, sh.ScheduleSet || sh.Idle)
+				sh.Alarms = alarmCount(RuntimeECS, ingress, sh.ScheduleSet || sh.Idle, sh.ServeApp)
 				if sh.Idle {
 					sh.Alarms += idleAlarms(sh.ServeApp)
 				}
@@ -291,7 +291,7 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 		sh.Runtime, sh.Ingress, sh.Arch, sh.Spot, sh.Tasks = RuntimeServerless, ingress, spec.ArchARM64, false, 0
 		sh.HoursAwake, sh.Schedule, sh.ScheduleSet = HoursPerMonth, "24/7", false
 		sh.Idle, sh.ServeApp, sh.Wakes, sh.LambdaRequests = false, false, 0, 0 // Lambda has no idle sleep
-		sh.Alarms = alarmCount(RuntimeServerless, ingress, false)
+		sh.Alarms = alarmCount(RuntimeServerless, ingress, false, false)
 		if current.Runtime != RuntimeServerless {
 			sh.MemoryMB = current.MemoryMB
 		}

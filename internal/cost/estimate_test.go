@@ -366,6 +366,18 @@ func TestAlarmCount(t *testing.T) {
 	if n := AlarmCount(s); n != 11 {
 		t.Errorf("apigw with idle: alarm metrics %d, want 11", n)
 	}
+	// serve: app adds the busy alarm, and its 5xx rate counts every
+	// period (no third metric): 9 + idle + busy = 11
+	s.Service.Idle.Serve = spec.ServeApp
+	if n := AlarmCount(s); n != 11 {
+		t.Errorf("apigw with idle serve app: alarm metrics %d, want 11", n)
+	}
+	// behind an ALB the rate keeps its third metric: 10 + idle + busy = 12
+	s.Ingress.Kind = spec.IngressALB
+	if n := AlarmCount(s); n != 12 {
+		t.Errorf("alb with idle serve app: alarm metrics %d, want 12", n)
+	}
+	s.Ingress.Kind = spec.IngressAPIGW
 	s.Service.Idle = nil
 	// Lambda: errors (2) + p95 duration (1) + throttles (4), no target tracking = 7
 	s.Profile = spec.ProfileServerless

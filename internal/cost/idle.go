@@ -52,10 +52,13 @@ const (
 	// (about 300 bytes) and one line of the controller's own.
 	controllerLogBytesPerCall = 500.0
 
-	// wakeLagMinutes is how long Lambda keeps answering after the busy
-	// alarm fires: the alarm's one-minute period, then about 90 s for a
-	// Fargate task to start and pass its health checks.
-	wakeLagMinutes = 2.5
+	// wakeLagMinutes is how long Lambda keeps answering once requests
+	// reach the break-even rate: the busy alarm's three one-minute periods
+	// (internal/stack: three busy minutes wake the service, one is a burst
+	// Lambda serves well), then about 90 s for a Fargate task to start and
+	// pass its health checks.
+	busyMinutes    = 3
+	wakeLagMinutes = busyMinutes + 1.5
 	// lcuGBPerHourLambda: an LCU processes 0.4 GB an hour for Lambda
 	// targets, against 1 GB for IP targets
 	// (https://aws.amazon.com/elasticloadbalancing/pricing/).
@@ -261,7 +264,7 @@ func serveAppNote(sh Shape, src string, pr pricer) string {
 		}
 	}
 	if sh.Wakes == 0 {
-		return head + fmt.Sprintf(" Below it, Lambda answers every request and Fargate never runs. A burst at the break-even rate wakes it: each wake adds at least %s of one task awake.",
+		return head + fmt.Sprintf(" Below it, Lambda answers every request and Fargate never runs. Three minutes at the break-even rate wake it: each wake adds at least %s of one task awake.",
 			spec.DurationText(sh.IdleAfter))
 	}
 	return head + fmt.Sprintf(" At or above it, the service is awake %.1f h a month = %.1f active h + %.0f wakes x %s idle before sleeping (assumed: %g wake per active hour); Lambda answers the first %g minutes of each wake (%s requests).",

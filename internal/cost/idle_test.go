@@ -134,8 +134,9 @@ func serveAppSeed(active float64) *spec.Spec {
 // requests on Lambda (at 512 MB and 50 ms) and the controller's reconcile
 // every minute (128 MB, 1 s) share the always-free 1 M requests and
 // 400,000 GB-s; EventBridge Scheduler's 43,800 invocations are within its
-// free 14 M; logs within the free 5 GB; alarm metrics 9 + 1 (the 5xx rate
-// reads the CPU metric of a sleeping service) + idle + busy = 12.
+// free 14 M; logs within the free 5 GB; alarm metrics 9 (the HTTP API's 5xx
+// rate reads errors and requests only: with serve: app every period counts,
+// whoever answers) + idle + busy = 11.
 func quietServeAppTotal(p price.RegionPrices, requests float64) (total float64, parts map[string]float64) {
 	reconciles := 730.0 * 60
 	lambdaReq := requests + reconciles
@@ -148,7 +149,7 @@ func quietServeAppTotal(p price.RegionPrices, requests float64) (total float64, 
 		"lambda_gbs":     math.Max(0, lambdaGBs-400000) * p.LambdaGBSecondARM64.USD,
 		"scheduler":      0, // 0.0438 M of the free 14 M
 		"logs":           math.Max(0, logGB-5) * p.LogsIngestGB.USD,
-		"alarms":         (12 - 10) * p.AlarmMonth.USD,
+		"alarms":         (11 - 10) * p.AlarmMonth.USD,
 		"ecr":            10 * 10.0 / 1000 * p.ECRStorageGBMonth.USD,
 	}
 	for _, v := range parts {
@@ -199,8 +200,8 @@ func TestServeAppSeedUnderTwoDollars(t *testing.T) {
 	if got := find(t, r.Items, "wake_controller_requests").FreeQuantity; got != 0 {
 		t.Errorf("controller's free requests %v, want 0 (the app used the 1 M)", got)
 	}
-	if r.Shape.Alarms != 12 {
-		t.Errorf("%d alarm metrics, want 12 (the busy alarm is the 12th)", r.Shape.Alarms)
+	if r.Shape.Alarms != 11 {
+		t.Errorf("%d alarm metrics, want 11 (9, the idle alarm and the busy alarm)", r.Shape.Alarms)
 	}
 	// It is well under serve: page's bill for the same workload.
 	if r.TotalUSD >= apigwIdle40HandTotal {
@@ -219,7 +220,7 @@ func TestServeAppWakesAboveBreakEven(t *testing.T) {
 	if r.Shape.HoursAwake != 50 || r.Shape.Wakes != 40 {
 		t.Fatalf("awake %v h with %v wakes, want 50 and 40", r.Shape.HoursAwake, r.Shape.Wakes)
 	}
-	onLambda := 40 * 2.5 * 2e6 / (40 * 60) // 2.5 minutes of each wake
+	onLambda := 40 * 4.5 * 2e6 / (40 * 60) // 3 busy minutes and 90 s of start in each wake
 	if !near(r.Shape.LambdaRequests, onLambda) {
 		t.Errorf("%v requests on Lambda, want %v", r.Shape.LambdaRequests, onLambda)
 	}
@@ -230,7 +231,7 @@ func TestServeAppWakesAboveBreakEven(t *testing.T) {
 	// what the app left of the free requests.
 	calls := 730*60 + 2*40.0
 	checkItem(t, find(t, r.Items, "wake_controller_requests"), itemWant{calls / 1e6, 1 - onLambda/1e6, 0})
-	if !strings.Contains(strings.Join(r.Notes, " "), "Lambda answers the first 2.5 minutes of each wake") {
+	if !strings.Contains(strings.Join(r.Notes, " "), "Lambda answers the first 4.5 minutes of each wake") {
 		t.Errorf("no wake note: %q", r.Notes)
 	}
 }

@@ -168,17 +168,36 @@ func scheduleLabel(s spec.Schedule, ps spec.ParsedSchedule) string {
 // AlarmCount counts the CloudWatch alarm metrics lowfare's template creates
 // for a spec, the way AWS bills them against the 10 free: the fixed alarms
 // (each metric of a metric-math alarm counts) plus the two alarms each
-// target-tracking policy creates (ECS has one, on CPU).
+// target-tracking policy creates (ECS has one).
 func AlarmCount(s *spec.Spec) int {
 	if !s.ECS() {
-		return alarmCount(RuntimeServerless, s.Ingress.Kind, false)
+		return alarmCount(RuntimeServerless, s.Ingress.Kind, false, false)
 	}
 	sleeps := s.Profile != spec.ProfileHA && (s.Service.Schedule != nil || s.Service.Idle != nil)
-	n := alarmCount(RuntimeECS, s.Ingress.Kind, sleeps)
+	n := alarmCount(RuntimeECS, s.Ingress.Kind, sleeps, s.Service.Idle.ServesApp())
 	if s.Service.Idle != nil {
 		n += idleAlarms(s.Service.Idle.ServesApp())
 	}
 	return n
+}
+
+// alarmCount is AlarmCount for a shape, without service.idle's own alarms;
+// sleeps: the ECS service has a schedule or service.idle; serveApp: the
+// app answers on Lambda while it sleeps.
+func alarmCount(rt Runtime, ingress string, sleeps, serveApp bool) int {
+	n := alarmMetrics5xx + alarmMetricsLatency + alarmMetricsThrottles
+	if rt == RuntimeServerless {
+		return n
+	}
+	// The third metric of the 5xx rate: behind an ALB, its own 5xx, or
+	// with idle sleep the CPU samples that tell awake from asleep; behind
+	// an HTTP API, a sleeping service's CPU samples (a schedule) or the
+	// controller's invocations (the waking page's 503s). With serve: app
+	// an HTTP API's rate counts every period, whoever answers: no third.
+	if ingress != spec.IngressAPIGW || (sleeps && !serveApp) {
+		n += alarmMetrics5xxECS
+	}
+	return n + targetTrackingPolicies*alarmsPerTargetTrack
 }
 
 // idleAlarms is what service.idle adds: the idle alarm on the ingress's
@@ -189,19 +208,6 @@ func idleAlarms(serveApp bool) int {
 		return alarmMetricsIdle + alarmMetricsBusy
 	}
 	return alarmMetricsIdle
-}
-
-// alarmCount is AlarmCount for a shape; sleeps: the ECS service has a
-// schedule or service.idle.
-func alarmCount(rt Runtime, ingress string, sleeps bool) int {
-	n := alarmMetrics5xx + alarmMetricsLatency + alarmMetricsThrottles
-	if rt == RuntimeServerless {
-		return n
-	}
-	if ingress != spec.IngressAPIGW || sleeps {
-		n += alarmMetrics5xxECS
-	}
-	return n + targetTrackingPolicies*alarmsPerTargetTrack
 }
 
 // alarmMetricsIdle is service.idle's alarm on the ingress's request count;

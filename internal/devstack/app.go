@@ -50,7 +50,10 @@ type AppOptions struct {
 	// wakes; 0: the break-even rate of the deployed service's busy alarm
 	// (cost.WakePerMinute, the spec's region or us-east-1 prices).
 	WakePerMinute float64
-	Watch         bool // rebuild and restart when the module's Go sources change
+	// BusyMinutes is how many consecutive minutes at WakePerMinute wake
+	// it; 0: 3, as the deployed busy alarm.
+	BusyMinutes int
+	Watch       bool // rebuild and restart when the module's Go sources change
 	// Getenv looks up secrets in the environment of lowfare dev; nil: os.Getenv.
 	Getenv    func(string) string
 	AppOutput io.Writer    // the app's stdout and stderr; nil: discarded
@@ -78,6 +81,7 @@ type AppInfo struct {
 	// it wakes at WakePerMinute requests a minute.
 	ServeApp      bool
 	WakePerMinute float64
+	BusyMinutes   int
 	Watch         bool
 }
 
@@ -163,6 +167,11 @@ func RunApp(ctx context.Context, o AppOptions) error {
 			sup.wakePerMinute = wakeRate(s)
 		}
 		info.WakePerMinute = sup.wakePerMinute
+		sup.busyMinutes = o.BusyMinutes
+		if sup.busyMinutes <= 0 {
+			sup.busyMinutes = devBusyMinutes
+		}
+		info.BusyMinutes = sup.busyMinutes
 	}
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
@@ -406,7 +415,7 @@ func PrintAppInfo(w io.Writer, i AppInfo) {
 	}
 	switch {
 	case i.Idle > 0 && i.ServeApp:
-		fmt.Fprintf(w, "  idle:        stops after %s without a request; then the app answers through the Lambda adapter (serve: app), and %.0f requests in a minute wake it\n", i.Idle, i.WakePerMinute)
+		fmt.Fprintf(w, "  idle:        stops after %s without a request; then the app answers through the Lambda adapter (serve: app), and %.0f requests a minute for %d minutes wake it\n", i.Idle, i.WakePerMinute, i.BusyMinutes)
 	case i.Idle > 0:
 		fmt.Fprintf(w, "  idle:        stops after %s without a request; the next request wakes it\n", i.Idle)
 	}

@@ -231,7 +231,7 @@ func testServeApp(t *testing.T, ingress string) {
 	dir, s := copyApp(t)
 	s.Service.Idle = &spec.Idle{After: "5m", Serve: spec.ServeApp}
 	s.Ingress.Kind = ingress
-	r := startApp(t, dir, AppOptions{Spec: s, Idle: 500 * time.Millisecond, WakePerMinute: 4})
+	r := startApp(t, dir, AppOptions{Spec: s, Idle: 500 * time.Millisecond, WakePerMinute: 4, BusyMinutes: 1})
 	if !r.info.ServeApp || r.info.WakePerMinute != 4 {
 		t.Fatalf("info %+v: want serve app waking at 4 a minute", r.info)
 	}
@@ -305,21 +305,33 @@ func testServeApp(t *testing.T, ingress string) {
 	}
 }
 
-// The busy meter is the busy alarm's metric: requests in the minute up to
-// now, the older ones dropped.
-func TestIdleBusyMeterCountsOneMinute(t *testing.T) {
-	var b busyMeter
+// The busy meter is the busy alarm's metric: requests in each of the last
+// minutes up to now; every one must reach the rate.
+func TestIdleBusyMeterCountsMinutes(t *testing.T) {
 	t0 := time.Unix(1_000_000, 0)
+	var one busyMeter
 	for i, tc := range []struct {
 		at   time.Duration
-		want int
+		want bool
 	}{
-		{0, 1}, {10 * time.Second, 2}, {59 * time.Second, 3},
-		{60 * time.Second, 3}, // the first left the minute
-		{2 * time.Minute, 1},
+		{0, false}, {10 * time.Second, false}, {59 * time.Second, true}, // 3 in the minute
+		{60 * time.Second, true}, // the first left the minute: 10s, 59s, 60s
+		{2 * time.Minute, false}, // alone in its minute
 	} {
-		if got := b.add(t0.Add(tc.at)); got != tc.want {
-			t.Errorf("request %d at +%s: %d in the minute, want %d", i, tc.at, got, tc.want)
+		if got := one.add(t0.Add(tc.at), 1, 3); got != tc.want {
+			t.Errorf("one minute, request %d at +%s: busy %v, want %v", i, tc.at, got, tc.want)
 		}
+	}
+	// Three minutes: two requests in each of three consecutive minutes.
+	var three busyMeter
+	var got bool
+	for _, at := range []time.Duration{0, 1, 60, 61, 120, 121} {
+		got = three.add(t0.Add(at*time.Second), 3, 2)
+	}
+	if !got {
+		t.Error("two requests in each of three minutes: not busy at a rate of 2")
+	}
+	if three.add(t0.Add(200*time.Second), 3, 2) {
+		t.Error("busy with one request in the latest minute")
 	}
 }

@@ -566,24 +566,41 @@ func (s *supervisor) serveOnLambda(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// busyMeter counts the requests the function answers in the last minute:
-// the busy alarm's metric (the function's invocations, one-minute sum).
+// busyMeter is the busy alarm's metric: the function's invocations in
+// one-minute periods. The deployed alarm wakes the service when each of
+// the last three periods reached the break-even rate (internal/stack's
+// busy alarm); here the periods are the minutes up to the request.
 type busyMeter struct {
 	mu    sync.Mutex
 	times []time.Time
 }
 
-// add records a request at now and returns the count in the minute up to it.
-func (b *busyMeter) add(now time.Time) int {
+// add records a request at now and reports whether each of the last
+// minutes one-minute windows up to now holds at least rate requests.
+func (b *busyMeter) add(now time.Time, minutes int, rate float64) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	span := time.Duration(minutes) * time.Minute
 	cut := 0
-	for cut < len(b.times) && now.Sub(b.times[cut]) >= time.Minute {
+	for cut < len(b.times) && now.Sub(b.times[cut]) >= span {
 		cut++
 	}
 	b.times = append(b.times[cut:], now)
-	return len(b.times)
+	counts := make([]int, minutes)
+	for _, t := range b.times {
+		counts[int(now.Sub(t)/time.Minute)]++
+	}
+	for _, n := range counts {
+		if float64(n) < rate {
+			return false
+		}
+	}
+	return true
 }
+
+// devBusyMinutes is how many consecutive minutes at the rate wake the
+// service: the deployed busy alarm's evaluation periods.
+const devBusyMinutes = 3
 
 // isUTF8Text: a body an event can carry as a JSON string; anything else
 // goes base64, as the ingresses send binary bodies.

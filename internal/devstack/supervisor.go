@@ -55,6 +55,7 @@ type supervisor struct {
 	ingress       ingressEvent
 	busy          busyMeter
 	wakePerMinute float64
+	busyMinutes   int
 
 	mu       sync.Mutex
 	state    appState
@@ -356,10 +357,10 @@ func (s *supervisor) front() http.Handler {
 		if s.serveApp {
 			// No waking page: the app answers through the adapter, and
 			// only sustained traffic wakes the service (the busy alarm).
-			if st == stateAsleep && float64(s.busy.add(time.Now())) >= s.wakePerMinute {
+			if st == stateAsleep && s.busy.add(time.Now(), s.busyMinutes, s.wakePerMinute) {
 				select {
 				case s.wake <- struct{}{}:
-					s.log.Info("busy: requests reached the wake rate; waking the service while the app on Lambda answers", "per_minute", s.wakePerMinute)
+					s.log.Info("busy: requests reached the wake rate; waking the service while the app on Lambda answers", "per_minute", s.wakePerMinute, "minutes", s.busyMinutes)
 				default:
 				}
 			}
