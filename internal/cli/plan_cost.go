@@ -113,8 +113,8 @@ func idlePlan(s *spec.Spec) *planIdle {
 func (p *planIdle) text() string {
 	line := fmt.Sprintf("idle: sleeps after %s without a request; serve: %s, because %s", p.After, p.Serve, p.Reason)
 	if p.WakePerMinute > 0 {
-		line += fmt.Sprintf("; it wakes at %.0f requests a minute, where one task costs less than Lambda (%s prices, %g ms a request; docs/cost-model.md)",
-			p.WakePerMinute, p.WakePrices, cost.DefaultLambdaMS)
+		line += fmt.Sprintf("; it wakes after %d minutes at %.0f requests a minute or more, where one task costs less than Lambda (%s prices, %g ms a request; docs/cost-model.md)",
+			cost.BusyMinutes, p.WakePerMinute, p.WakePrices, cost.DefaultLambdaMS)
 	}
 	return line
 }

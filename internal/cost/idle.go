@@ -57,13 +57,17 @@ const (
 	// (internal/stack: three busy minutes wake the service, one is a burst
 	// Lambda serves well), then about 90 s for a Fargate task to start and
 	// pass its health checks.
-	busyMinutes    = 3
-	wakeLagMinutes = busyMinutes + 1.5
+	wakeLagMinutes = BusyMinutes + 1.5
 	// lcuGBPerHourLambda: an LCU processes 0.4 GB an hour for Lambda
 	// targets, against 1 GB for IP targets
 	// (https://aws.amazon.com/elasticloadbalancing/pricing/).
 	lcuGBPerHourLambda = 0.4
 )
+
+// BusyMinutes is how many consecutive minutes at the break-even rate wake
+// a serve: app service: the busy alarm's evaluation periods (one busy
+// minute is a burst Lambda serves well).
+const BusyMinutes = 3
 
 // EventBridge Scheduler, which runs the reconcile: "$0 for the first 14
 // million scheduled invocations" a month, then $1.00 per million in
@@ -251,8 +255,8 @@ func idleNote(sh Shape, pr pricer) string {
 }
 
 func serveAppNote(sh Shape, src string, pr pricer) string {
-	head := fmt.Sprintf("Idle sleep, serve: app: the requests are assumed spread evenly over %.1f active h (%s), %.0f a minute; the busy alarm wakes the service at %.0f a minute, where one task costs less than Lambda (break-even; docs/cost-model.md).",
-		sh.ActiveHours, src, sh.RatePerMinute, sh.WakePerMinute)
+	head := fmt.Sprintf("Idle sleep, serve: app: the requests are assumed spread evenly over %.1f active h (%s), %.0f a minute; the busy alarm wakes the service after %d minutes at %.0f a minute or more, where one task costs less than Lambda (break-even; docs/cost-model.md).",
+		sh.ActiveHours, src, sh.RatePerMinute, BusyMinutes, sh.WakePerMinute)
 	if sh.Ingress == spec.IngressAPIGW {
 		// The break-even compares the task's hour with Lambda's request
 		// price; behind an HTTP API a request to a task also costs a Cloud

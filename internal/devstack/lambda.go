@@ -600,7 +600,7 @@ func (b *busyMeter) add(now time.Time, minutes int, rate float64) bool {
 
 // devBusyMinutes is how many consecutive minutes at the rate wake the
 // service: the deployed busy alarm's evaluation periods.
-const devBusyMinutes = 3
+const devBusyMinutes = cost.BusyMinutes
 
 // isUTF8Text: a body an event can carry as a JSON string; anything else
 // goes base64, as the ingresses send binary bodies.
