@@ -53,7 +53,7 @@ Formulas and assumptions: docs/cost-model.md.`,
 	fl.BoolVar(&f.print, "print-prices", false, "print the built-in price table (the format --prices takes) and exit")
 	fl.Float64Var(&f.requests, "requests-per-month", 0, "requests a month (default: workload.requests_per_month)")
 	fl.Float64Var(&f.responseKB, "response-kb", 0, "average response size in KB (default: workload.response_kb)")
-	fl.Float64Var(&f.lambdaMS, "lambda-ms", cost.DefaultLambdaMS, "average Lambda duration in ms (profile serverless)")
+	fl.Float64Var(&f.lambdaMS, "lambda-ms", cost.DefaultLambdaMS, "average Lambda duration in ms (profile serverless, and the app on Lambda with service.idle serve: app)")
 	fl.Float64Var(&f.storedGB, "stored-gb", cost.DefaultStoredGB, "DynamoDB table size in GB")
 	fl.Float64Var(&f.logGB, "log-gb", 0, "log volume ingested a month in GB (default: derived from the requests)")
 	return c

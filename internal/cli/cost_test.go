@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lowfare/lowfare/internal/cost"
+	"github.com/lowfare/lowfare/internal/price"
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
@@ -62,7 +64,7 @@ func TestCostJSONShape(t *testing.T) {
 	if !*got.FitsBudget || *got.TotalUSD >= 10 || *got.BudgetUSD != 10 {
 		t.Errorf("apigw + office hours: total %v of %v, fits %v; want under $10", *got.TotalUSD, *got.BudgetUSD, *got.FitsBudget)
 	}
-	if len(got.Items) == 0 || len(got.Compare) != 15 {
+	if len(got.Items) == 0 || len(got.Compare) != 19 {
 		t.Fatalf("%d items, %d compare rows", len(got.Items), len(got.Compare))
 	}
 	for _, k := range []string{"name", "quantity", "unit", "unit_usd", "free_quantity", "usd"} {
@@ -184,7 +186,7 @@ func TestWritePlanCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"OVER BUDGET", "$34.68", "cheapest shape that fits: serverless", "keeps ECS Fargate: apigw · arm64 · idle after 15m, 60 active h"} {
+	for _, want := range []string{"OVER BUDGET", "$34.68", "cheapest shape that fits: serverless", "keeps ECS Fargate: apigw · arm64 · idle after 15m, serve app, 60 active h"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan estimate lacks %q:\n%s", want, out)
 		}
@@ -224,7 +226,7 @@ func TestPlanNamesTheShapeThatFits(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("plan exit %d: %s", code, errb.String())
 	}
-	for _, want := range []string{"OVER BUDGET", "cheapest shape that fits", "keeps ECS Fargate: apigw · arm64 · idle after 15m, 60 active h"} {
+	for _, want := range []string{"OVER BUDGET", "cheapest shape that fits", "keeps ECS Fargate: apigw · arm64 · idle after 15m, serve app, 60 active h"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("plan output lacks %q:\n%s", want, out.String())
 		}
@@ -257,3 +259,38 @@ service:
 ingress:
   kind: apigw
 `
+
+// plan says which serve mode service.idle got and why: app for an image
+// lowfare builds (with the rate it wakes at), page for an image reference
+// (it cannot carry the adapter) or where the spec asks for it.
+func TestPlanSaysWhichServeMode(t *testing.T) {
+	for name, tt := range map[string]struct{ spec, want, not string }{
+		"built": {"app: shop\nservice: {image: ., idle: {after: 15m}}\ningress: {kind: apigw}\n",
+			"idle: sleeps after 15m without a request; serve: app, because lowfare builds the image, so it carries lowfare's Lambda adapter", ""},
+		"reference": {"app: shop\nservice: {image: nginx:1.27, idle: {after: 20m}}\ningress: {kind: apigw}\n",
+			"serve: page, because service.image nginx:1.27 is an image reference: lowfare did not build it, so it cannot carry lowfare's Lambda adapter", "wakes at"},
+		"asked": {"app: shop\nservice: {image: ., idle: {after: 15m, serve: page}}\n",
+			"serve: page, because the spec says so (service.idle.serve: page)", "wakes at"},
+		"no idle": {"app: shop\nservice: {image: .}\n", "", "idle:"},
+	} {
+		code, stdout, stderr := runCmd(t, "plan", "-f", specFile(t, tt.spec))
+		if code != 0 || !strings.Contains(stdout, tt.want) || (tt.not != "" && strings.Contains(stdout, tt.not)) {
+			t.Errorf("%s: exit %d, want %q and not %q in\n%s%s", name, code, tt.want, tt.not, stdout, stderr)
+		}
+	}
+	// The wake rate is the break-even of the price table, in text and JSON.
+	file := specFile(t, "app: shop\nservice: {image: ., idle: {after: 15m}}\ningress: {kind: apigw}\n")
+	s, err := spec.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rate := cost.WakePerMinute(s, price.Builtin("us-east-1"), cost.DefaultLambdaMS)
+	code, stdout, stderr := runCmd(t, "plan", "-f", file, "--format", "json")
+	var got struct{ Idle *planIdle }
+	if err := json.Unmarshal([]byte(stdout), &got); code != 0 || err != nil || got.Idle == nil {
+		t.Fatalf("exit %d, %v: %s%s", code, err, stdout, stderr)
+	}
+	if got.Idle.Serve != spec.ServeApp || got.Idle.WakePerMinute != rate || rate <= 0 || got.Idle.WakePrices != "us-east-1" {
+		t.Errorf("plan JSON idle %+v, want serve app waking at %v a minute on us-east-1 prices", got.Idle, rate)
+	}
+}

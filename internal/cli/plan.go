@@ -101,6 +101,9 @@ func writePlan(w io.Writer, s *spec.Spec, res *stack.Result) error {
 		return err
 	}
 	fmt.Fprintf(w, "\ncontainer health check: %s\n", stack.HealthCheckSummary(s))
+	if idle := idlePlan(s); idle != nil {
+		fmt.Fprintln(w, idle.text())
+	}
 	fmt.Fprintf(w, "CloudWatch alarm metrics: %d (%s10 are free)\n", res.AlarmMetrics, targetTrackingNote(res))
 	if len(res.Warnings) == 0 {
 		_, err := fmt.Fprintln(w, "\nWarnings: none")
@@ -134,6 +137,7 @@ type planJSON struct {
 	Stacks       []planStack     `json:"stacks"`
 	Resources    []planResource  `json:"resources"`
 	AlarmMetrics int             `json:"alarm_metrics"`
+	Idle         *planIdle       `json:"idle,omitempty"` // service.idle: the serve mode and why
 	Warnings     []planWarning   `json:"warnings"`
 	Estimate     json.RawMessage `json:"estimate"`                // lowfare cost --format json; null when not available
 	EstimateNote string          `json:"estimate_note,omitempty"` // why there is no estimate
@@ -167,6 +171,7 @@ func writePlanJSON(w io.Writer, s *spec.Spec, res *stack.Result, est *planEst) e
 		},
 		Resources:    []planResource{},
 		AlarmMetrics: res.AlarmMetrics,
+		Idle:         idlePlan(s),
 		Warnings:     []planWarning{},
 		Estimate:     json.RawMessage("null"),
 	}

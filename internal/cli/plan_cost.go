@@ -67,3 +67,54 @@ func joinList(items []string) string {
 	}
 	return out + " and " + items[len(items)-1]
 }
+
+// planIdle is what plan says about service.idle: which serve mode and why,
+// and with serve: app the rate at which the service wakes.
+type planIdle struct {
+	After  string `json:"after"`
+	Serve  string `json:"serve"`
+	Reason string `json:"reason"`
+	// WakePerMinute is the busy alarm's threshold (serve: app): the
+	// requests a minute above which one task costs less than Lambda.
+	WakePerMinute float64 `json:"wake_per_minute,omitempty"`
+	// WakePrices is the region whose prices gave WakePerMinute.
+	WakePrices string `json:"wake_prices,omitempty"`
+}
+
+// idlePlan explains the spec's serve mode; nil without service.idle.
+func idlePlan(s *spec.Spec) *planIdle {
+	idle := s.Service.Idle
+	if idle == nil || !s.ECS() {
+		return nil
+	}
+	p := &planIdle{After: idle.After, Serve: idle.Serve}
+	switch {
+	case idle.ServesApp():
+		p.Reason = "lowfare builds the image, so it carries lowfare's Lambda adapter and the same app answers on Lambda while the service sleeps"
+		region := s.Region
+		prices, err := price.BuiltinTable()
+		if err == nil {
+			rp, err := prices.Region(region)
+			if err != nil {
+				region, rp = "us-east-1", price.Builtin("us-east-1")
+			}
+			p.WakePerMinute = cost.WakePerMinute(s, rp, cost.DefaultLambdaMS)
+			p.WakePrices = region
+		}
+	case !s.Service.LocalPackage():
+		p.Reason = fmt.Sprintf("service.image %s is an image reference: lowfare did not build it, so it cannot carry lowfare's Lambda adapter, and a waking page answers while the service sleeps", s.Service.Image)
+	default:
+		p.Reason = "the spec says so (service.idle.serve: page): a waking page answers while the service sleeps; serve: app would answer with the app itself on Lambda"
+	}
+	return p
+}
+
+// text is the plan's idle line.
+func (p *planIdle) text() string {
+	line := fmt.Sprintf("idle: sleeps after %s without a request; serve: %s, because %s", p.After, p.Serve, p.Reason)
+	if p.WakePerMinute > 0 {
+		line += fmt.Sprintf("; it wakes after %d minutes at %.0f requests a minute or more, where one task costs less than Lambda (%s prices, %g ms a request; docs/cost-model.md)",
+			cost.BusyMinutes, p.WakePerMinute, p.WakePrices, cost.DefaultLambdaMS)
+	}
+	return line
+}

@@ -147,6 +147,7 @@ func Estimate(s *spec.Spec, o Options) (*Report, error) {
 		return nil, err
 	}
 	pr := pricer{p: prices, ft: ft, w: o.Workload}
+	sh = pr.resolve(sh)
 	r := &Report{
 		App: s.App, Env: s.Env,
 		Region:     region,
@@ -163,7 +164,7 @@ func Estimate(s *spec.Spec, o Options) (*Report, error) {
 	if math.IsInf(r.TotalUSD, 0) || math.IsNaN(r.TotalUSD) {
 		return nil, fmt.Errorf("the workload (%g requests of %g KB a month) is too large to price", o.Workload.RequestsPerMonth, o.Workload.ResponseKB)
 	}
-	r.Notes = notes(r, s)
+	r.Notes = notes(r, s, pr)
 	if o.Compare {
 		r.Compare = compare(pr, sh, r.BudgetUSD)
 	}
@@ -172,7 +173,7 @@ func Estimate(s *spec.Spec, o Options) (*Report, error) {
 
 // notes are the sentences under the table: what the model assumed that the
 // reader would otherwise get wrong.
-func notes(r *Report, s *spec.Spec) []string {
+func notes(r *Report, s *spec.Spec, pr pricer) []string {
 	var n []string
 	switch r.FreeTier {
 	case FreeTierNone:
@@ -186,12 +187,12 @@ func notes(r *Report, s *spec.Spec) []string {
 		n = append(n, fmt.Sprintf("Awake %s: %.1f h a month (awake hours a week x 730/168; DST shifts ignored). Requests are assumed to arrive while awake.", r.Shape.Schedule, r.Shape.HoursAwake))
 	}
 	if r.Shape.Runtime == RuntimeECS && r.Shape.Idle {
-		n = append(n, idleNote(r.Shape))
+		n = append(n, idleNote(r.Shape, pr))
 	}
 	if r.Shape.Runtime == RuntimeECS && s.Profile == spec.ProfileHA && s.Service.Schedule != nil {
 		n = append(n, "Profile ha never sleeps: the schedule is not priced.")
 	}
-	if r.Shape.Runtime == RuntimeECS && s.Service.Count.Max > r.Shape.Tasks {
+	if r.Shape.Runtime == RuntimeECS && s.Service.Count.Max > r.Shape.Tasks && r.Shape.HoursAwake > 0 {
 		perTask := 0.0
 		for _, it := range r.Items {
 			if it.Name == "fargate_vcpu" || it.Name == "fargate_memory" || it.Name == "task_public_ipv4" {
@@ -207,16 +208,21 @@ func notes(r *Report, s *spec.Spec) []string {
 		n = append(n, t)
 	}
 	if r.Workload.LogGB == nil {
-		n = append(n, fmt.Sprintf("Logs derived from the requests: %.3g GB a month (about %g bytes a request; --log-gb overrides).", r.LogGB, logBytesFor(r.Shape)))
+		n = append(n, logNote(r))
 	}
 	return n
 }
 
-func logBytesFor(sh Shape) float64 {
-	if sh.Runtime == RuntimeServerless {
-		return logBytesPerRequestLambda
+func logNote(r *Report) string {
+	sh := r.Shape
+	switch {
+	case sh.Runtime == RuntimeServerless:
+		return fmt.Sprintf("Logs derived from the requests: %.3g GB a month (about %g bytes a request; --log-gb overrides).", r.LogGB, logBytesPerRequestLambda)
+	case sh.Runtime == RuntimeECS && sh.Idle:
+		return fmt.Sprintf("Logs derived from the requests: %.3g GB a month (about %g bytes a request on a task, %g on Lambda, %g a controller invocation; --log-gb overrides).",
+			r.LogGB, logBytesPerRequestECS, logBytesPerRequestLambda, controllerLogBytesPerCall)
 	}
-	return logBytesPerRequestECS
+	return fmt.Sprintf("Logs derived from the requests: %.3g GB a month (about %g bytes a request; --log-gb overrides).", r.LogGB, logBytesPerRequestECS)
 }
 
 // compare prices the same workload in the other shapes: alb / apigw,
@@ -237,6 +243,7 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 		// The spec's own awake window, without idle sleep: the rows below
 		// add idle sleep themselves.
 		base.Idle, base.HoursAwake, base.Schedule = false, base.WindowHours, strings.TrimSuffix(base.Schedule, idleSuffix(base))
+		base.ServeApp, base.WakePerMinute, base.RatePerMinute, base.LambdaRequests = false, 0, 0, 0
 	}
 	always := base
 	always.HoursAwake, always.Schedule, always.ScheduleSet = HoursPerMonth, "24/7", false
@@ -251,15 +258,19 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 		// Profile ha does not sleep; a schedule is not one of its shapes.
 		times = times[:1]
 	} else {
-		// An idle row per ECS shape: the spec's idle and window, or 15m
-		// idle at the default active hours, 24/7.
+		// Idle rows per ECS shape, serve: page and (for an image lowfare
+		// builds) serve: app: the spec's idle and window, or 15m idle at
+		// the default active hours, 24/7.
 		idle := always
 		after, active, derived := idleAssumedAfter, spec.ActiveHoursDefault, true
 		if current.Idle && current.Runtime == RuntimeECS {
 			idle = base
 			after, active, derived = current.IdleAfter, current.ActiveHours, current.ActiveHoursDerived
 		}
-		times = append(times, idle.withIdle(active, after, derived))
+		times = append(times, idle.withIdle(active, after, derived, false))
+		if current.AdapterImage {
+			times = append(times, idle.withIdle(active, after, derived, true))
+		}
 	}
 	for _, ingress := range []string{spec.IngressALB, spec.IngressAPIGW} {
 		for _, arch := range []string{spec.ArchARM64, spec.ArchX8664} {
@@ -267,11 +278,11 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 				sh := t
 				sh.Ingress, sh.Arch = ingress, arch
 				sh.Spot = arch == spec.ArchX8664 && current.Spot
-				sh.Alarms = alarmCount(RuntimeECS, ingress, sh.ScheduleSet || sh.Idle)
+				sh.Alarms = alarmCount(RuntimeECS, ingress, sh.ScheduleSet || sh.Idle, sh.ServeApp)
 				if sh.Idle {
-					sh.Alarms += alarmMetricsIdle
+					sh.Alarms += idleAlarms(sh.ServeApp)
 				}
-				shapes = append(shapes, sh)
+				shapes = append(shapes, pr.resolve(sh))
 			}
 		}
 	}
@@ -279,7 +290,8 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 		sh := current
 		sh.Runtime, sh.Ingress, sh.Arch, sh.Spot, sh.Tasks = RuntimeServerless, ingress, spec.ArchARM64, false, 0
 		sh.HoursAwake, sh.Schedule, sh.ScheduleSet = HoursPerMonth, "24/7", false
-		sh.Alarms = alarmCount(RuntimeServerless, ingress, false)
+		sh.Idle, sh.ServeApp, sh.Wakes, sh.LambdaRequests = false, false, 0, 0 // Lambda has no idle sleep
+		sh.Alarms = alarmCount(RuntimeServerless, ingress, false, false)
 		if current.Runtime != RuntimeServerless {
 			sh.MemoryMB = current.MemoryMB
 		}
@@ -289,6 +301,7 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 	ref.Runtime, ref.Ingress, ref.Arch, ref.Spot = RuntimeCDKReference, spec.IngressALB, spec.ArchX8664, false
 	ref.Tasks, ref.CPU, ref.MemoryMB = 1, cdkCPU, cdkMemoryMB
 	ref.HoursAwake, ref.Schedule, ref.ScheduleSet, ref.HostedZone = HoursPerMonth, "24/7", false, false
+	ref.Idle, ref.ServeApp, ref.Wakes, ref.LambdaRequests = false, false, 0, 0
 	shapes = append(shapes, ref)
 
 	rows := make([]CompareRow, 0, len(shapes))
@@ -312,12 +325,13 @@ func sameShape(a, b Shape) bool {
 	if a.Runtime == RuntimeServerless {
 		return true
 	}
-	return a.Arch == b.Arch && a.Spot == b.Spot && a.HoursAwake == b.HoursAwake && a.Tasks == b.Tasks && a.Idle == b.Idle
+	return a.Arch == b.Arch && a.Spot == b.Spot && a.HoursAwake == b.HoursAwake && a.Tasks == b.Tasks &&
+		a.Idle == b.Idle && a.ServeApp == b.ServeApp
 }
 
 // idleSuffix is what withIdle appended to a shape's schedule label.
 func idleSuffix(sh Shape) string {
-	s := fmt.Sprintf("idle after %s, %g active h", spec.DurationText(sh.IdleAfter), round1(sh.ActiveHours))
+	s := idleLabel(sh)
 	if sh.ScheduleSet {
 		return ", " + s
 	}
@@ -331,6 +345,10 @@ func throughputNote(sh Shape, w Workload) string {
 		return ""
 	}
 	hours := sh.HoursAwake
+	if sh.ServeApp && sh.ActiveHours > 0 {
+		// The requests arrive in the active hours, whoever answers them.
+		hours = sh.ActiveHours
+	}
 	if sh.Runtime != RuntimeECS || hours <= 0 {
 		hours = HoursPerMonth
 	}

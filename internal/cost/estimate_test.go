@@ -104,9 +104,10 @@ func TestAPIGWScheduledFits(t *testing.T) {
 
 func TestCompareNamesTheShapeThatFits(t *testing.T) {
 	r := estimate(t, spec.Default(), Options{Compare: true})
-	// alb / apigw x arm64 / x86_64 x 24/7 / scheduled / idle, 2 serverless, 1 reference.
-	if len(r.Compare) != 15 {
-		t.Fatalf("%d compare rows, want 15", len(r.Compare))
+	// alb / apigw x arm64 / x86_64 x 24/7 / scheduled / idle serve page /
+	// idle serve app, 2 serverless, 1 reference.
+	if len(r.Compare) != 19 {
+		t.Fatalf("%d compare rows, want 19", len(r.Compare))
 	}
 	var current, reference int
 	for _, c := range r.Compare {
@@ -132,12 +133,20 @@ func TestCompareNamesTheShapeThatFits(t *testing.T) {
 	if !ok {
 		t.Fatal("no container shape fits")
 	}
-	// Sleeping when idle (15m, 60 active hours assumed) beats office hours.
-	if best.Shape.Ingress != spec.IngressAPIGW || best.Shape.Arch != spec.ArchARM64 || !best.Shape.Idle || best.Shape.ScheduleSet {
+	// Sleeping when idle (15m, 60 active hours assumed) with the app
+	// answering on Lambda beats office hours and the waking page: 1 M
+	// requests in 60 h stay under the break-even rate.
+	if best.Shape.Ingress != spec.IngressAPIGW || best.Shape.Arch != spec.ArchARM64 || !best.Shape.Idle || !best.Shape.ServeApp || best.Shape.ScheduleSet {
 		t.Errorf("cheapest container shape that fits: %s", best.Shape.Name())
 	}
-	if math.Abs(best.TotalUSD-apigwIdle60HandTotal) > 0.005 {
-		t.Errorf("its total $%.2f, want $%.2f", best.TotalUSD, apigwIdle60HandTotal)
+	if want, _ := quietServeAppTotal(usEast1(t), 1e6); !near(best.TotalUSD, want) {
+		t.Errorf("its total $%.4f, want $%.4f", best.TotalUSD, want)
+	}
+	for _, c := range r.Compare {
+		if c.Shape.Ingress == spec.IngressAPIGW && c.Shape.Arch == spec.ArchARM64 && c.Shape.Idle && !c.Shape.ServeApp &&
+			math.Abs(c.TotalUSD-apigwIdle60HandTotal) > 0.005 {
+			t.Errorf("apigw idle serve page $%.2f, want $%.2f", c.TotalUSD, apigwIdle60HandTotal)
+		}
 	}
 	for _, c := range r.Compare {
 		if c.Shape.Ingress == spec.IngressAPIGW && c.Shape.Arch == spec.ArchARM64 && c.Shape.ScheduleSet && !c.Shape.Idle &&
@@ -155,7 +164,7 @@ func TestCompareNamesTheShapeThatFits(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"OVER BUDGET", "cheapest shape that fits:", "apigw · arm64 · idle after 15m, 60 active h"} {
+	for _, want := range []string{"OVER BUDGET", "cheapest shape that fits:", "apigw · arm64 · idle after 15m, serve app, 60 active h"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
@@ -357,6 +366,18 @@ func TestAlarmCount(t *testing.T) {
 	if n := AlarmCount(s); n != 11 {
 		t.Errorf("apigw with idle: alarm metrics %d, want 11", n)
 	}
+	// serve: app adds the busy alarm, and its 5xx rate counts every
+	// period (no third metric): 9 + idle + busy = 11
+	s.Service.Idle.Serve = spec.ServeApp
+	if n := AlarmCount(s); n != 11 {
+		t.Errorf("apigw with idle serve app: alarm metrics %d, want 11", n)
+	}
+	// behind an ALB the rate keeps its third metric: 10 + idle + busy = 12
+	s.Ingress.Kind = spec.IngressALB
+	if n := AlarmCount(s); n != 12 {
+		t.Errorf("alb with idle serve app: alarm metrics %d, want 12", n)
+	}
+	s.Ingress.Kind = spec.IngressAPIGW
 	s.Service.Idle = nil
 	// Lambda: errors (2) + p95 duration (1) + throttles (4), no target tracking = 7
 	s.Profile = spec.ProfileServerless

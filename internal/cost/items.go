@@ -20,6 +20,7 @@ func (pr pricer) legacy() bool { return pr.ft == FreeTierLegacy }
 
 // items returns the bill of a shape, line by line.
 func (pr pricer) items(sh Shape) []Item {
+	sh = pr.resolve(sh)
 	var items []Item
 	switch sh.Runtime {
 	case RuntimeECS:
@@ -32,7 +33,7 @@ func (pr pricer) items(sh Shape) []Item {
 			items = append(items, pr.alb(sh)...)
 		}
 		if sh.Idle {
-			items = append(items, pr.wakeController(sh)...)
+			items = append(items, pr.idleParts(sh)...)
 		}
 	case RuntimeServerless:
 		items = append(items, pr.lambda(sh)...)
@@ -57,11 +58,13 @@ func (pr pricer) items(sh Shape) []Item {
 	return nonZero(items)
 }
 
-// nonZero drops lines with no quantity: a shape without PITR has no PITR line.
+// nonZero drops lines with no quantity: a shape without PITR has no PITR
+// line. Lines marked keep stay: a service that never wakes still shows its
+// Fargate lines at zero hours.
 func nonZero(items []Item) []Item {
 	out := items[:0]
 	for _, it := range items {
-		if it.Quantity > 0 {
+		if it.Quantity > 0 || it.keep {
 			out = append(out, it)
 		}
 	}
@@ -86,6 +89,7 @@ func (pr pricer) fargate(sh Shape) []Item {
 	mem := newItem("fargate_memory", fmt.Sprintf("Fargate memory (%s, %d task(s) x %.4g GB)", label, sh.Tasks, gb),
 		taskHours*gb, "GB-hour", memPrice, 0)
 	cpu.Note = "no Fargate free tier"
+	cpu.keep, mem.keep = sh.Runtime == RuntimeECS, sh.Runtime == RuntimeECS
 	if sh.Spot {
 		cpu.Note = "Spot price varies; priced at 70% below on-demand"
 	}
@@ -98,6 +102,7 @@ func (pr pricer) taskIPv4(sh Shape) Item {
 	it := newItem("task_public_ipv4", "Public IPv4 of the tasks (only while running)",
 		float64(sh.Tasks)*sh.HoursAwake, "address-hour", pr.p.PublicIPv4Hour, 0)
 	it.Note = "the legacy 750 free hours cover EC2 only"
+	it.keep = true
 	return it
 }
 
@@ -109,9 +114,23 @@ func (pr pricer) alb(sh Shape) []Item {
 		freeHours, freeLCU = legacyALBHours, legacyALBLCUHours
 	}
 	hours := newItem("alb_hours", "Application Load Balancer", HoursPerMonth, "hour", pr.p.ALBHour, freeHours)
-	lcuHours, dim := albLCUHours(pr.w, sh.HoursAwake)
+	w := pr.w
+	w.RequestsPerMonth = pr.taskRequests(sh)
+	lcuHours, dim := albLCUHoursBy(w, sh.HoursAwake, lcuGBPerHour)
+	note := "largest dimension: " + dim
+	if sh.LambdaRequests > 0 {
+		// serve: app: the requests Lambda answers go through the ALB too,
+		// at the Lambda target's smaller processed-bytes allowance.
+		w.RequestsPerMonth = sh.LambdaRequests
+		l, ldim := albLCUHoursBy(w, lambdaHours(sh), lcuGBPerHourLambda)
+		lcuHours += l
+		note = fmt.Sprintf("largest dimension: %s for the task, %s for the Lambda target", dim, ldim)
+		if pr.taskRequests(sh) == 0 {
+			note = "largest dimension: " + ldim + " (all requests to the Lambda target)"
+		}
+	}
 	lcu := newItem("alb_lcu", "ALB capacity units (LCU)", lcuHours, "LCU-hour", pr.p.ALBLCUHour, freeLCU)
-	lcu.Note = "largest dimension: " + dim
+	lcu.Note = note
 	ipv4 := newItem("alb_public_ipv4", "Public IPv4 of the ALB (one per AZ, 2 AZs)",
 		2*HoursPerMonth, "address-hour", pr.p.PublicIPv4Hour, 0)
 	return []Item{hours, lcu, ipv4}
@@ -121,6 +140,12 @@ func (pr pricer) alb(sh Shape) []Item {
 // charges, for each of those hours, the largest of the four LCU dimensions.
 // It returns the LCU-hours of the month and the dimension that won.
 func albLCUHours(w Workload, hoursAwake float64) (float64, string) {
+	return albLCUHoursBy(w, hoursAwake, lcuGBPerHour)
+}
+
+// albLCUHoursBy is albLCUHours with the processed bytes one LCU allows an
+// hour, which depends on the target type.
+func albLCUHoursBy(w Workload, hoursAwake, gbPerLCUHour float64) (float64, string) {
 	if hoursAwake <= 0 || w.RequestsPerMonth <= 0 {
 		return 0, "none (no traffic)"
 	}
@@ -131,7 +156,7 @@ func albLCUHours(w Workload, hoursAwake float64) (float64, string) {
 	// A connection lives well under a minute, so the active connections
 	// in a minute are the new ones in that minute.
 	active := perHour / 60 / lcuActiveConnectionsPerMin
-	bytes := perHour * (w.ResponseKB + requestKB) / kbPerGB / lcuGBPerHour
+	bytes := perHour * (w.ResponseKB + requestKB) / kbPerGB / gbPerLCUHour
 	rules := 0.0
 	if albRules > lcuFreeRules {
 		rules = perHour / 3600 * float64(albRules-lcuFreeRules) / lcuRuleEvaluationsPerSec
@@ -155,10 +180,13 @@ func albLCUHours(w Workload, hoursAwake float64) (float64, string) {
 func (pr pricer) apigw(sh Shape) []Item {
 	inst := newItem("cloud_map_instances", "Cloud Map registered tasks",
 		float64(sh.Tasks)*sh.HoursAwake/HoursPerMonth, "instance-month", pr.p.CloudMapInstanceMonth, 0)
-	calls := newItem("cloud_map_discovery", "Cloud Map discovery calls (one per request, upper bound)",
-		pr.w.RequestsPerMonth*discoveryCallsPerRequest/1e6, "million calls", pr.p.CloudMapMillionDiscoveryCalls, 0)
+	// Only the requests that reach a task resolve it: with serve: app,
+	// those Lambda answers go to the function's integration instead.
+	calls := newItem("cloud_map_discovery", "Cloud Map discovery calls (one per request to a task, upper bound)",
+		pr.taskRequests(sh)*discoveryCallsPerRequest/1e6, "million calls", pr.p.CloudMapMillionDiscoveryCalls, 0)
 	zone := newItem("cloud_map_namespace_zone", "Private DNS namespace (Route 53 hosted zone)",
 		1, "zone-month", pr.p.Route53HostedZoneMonth, 0)
+	inst.keep, calls.keep = true, true
 	return []Item{pr.httpAPIRequests(), inst, calls, zone}
 }
 
@@ -244,16 +272,23 @@ func (pr pricer) logs(sh Shape) []Item {
 	return []Item{in, st}
 }
 
-// logGB is the month's log volume: given, or derived from the requests.
+// logGB is the month's log volume: given, or derived from the requests
+// (on Lambda with its START, END and REPORT lines) and, with idle sleep,
+// the controller's invocations.
 func (pr pricer) logGB(sh Shape) float64 {
 	if pr.w.LogGB != nil {
 		return *pr.w.LogGB
 	}
-	perRequest := logBytesPerRequestECS
+	sh = pr.resolve(sh)
 	if sh.Runtime == RuntimeServerless {
-		perRequest = logBytesPerRequestLambda
+		return pr.w.RequestsPerMonth * logBytesPerRequestLambda / bytesPerGB
 	}
-	return pr.w.RequestsPerMonth * perRequest / bytesPerGB
+	bytes := pr.taskRequests(sh)*logBytesPerRequestECS + sh.LambdaRequests*logBytesPerRequestLambda
+	if sh.Runtime == RuntimeECS && sh.Idle {
+		reconciles, perWake := controllerCalls(sh)
+		bytes += (reconciles + perWake) * controllerLogBytesPerCall
+	}
+	return bytes / bytesPerGB
 }
 
 // monitoring: alarms beyond 10, dashboards beyond 3, custom metrics beyond 10.

@@ -77,10 +77,13 @@ const (
 	// counts each metric in it. lowfare's template (internal/stack,
 	// observability.go) creates, in billed alarm metrics:
 	//   5xx rate: errors and requests, 2 (ALB, HTTP API; Lambda: errors
-	//   and invocations), plus 1 on ECS: the ALB's own 5xx, or with an
-	//   HTTP API a service that sleeps (schedule, idle) the CPU metric that
-	//   tells awake from asleep; p95 latency: 1; DynamoDB throttles: reads
-	//   and writes of the table and of GSI1, 4.
+	//   and invocations), plus 1 on ECS: behind an ALB its own 5xx (or,
+	//   with service.idle, the CPU samples that tell awake from asleep);
+	//   behind an HTTP API, for a service that sleeps, the CPU samples (a
+	//   schedule) or the controller's invocations (idle, serve: page), and
+	//   none with serve: app, whose rate counts every period; p95
+	//   latency: 1; DynamoDB throttles: reads and writes of the table and
+	//   of GSI1, 4.
 	// Each target-tracking policy adds two alarms of its own (ECS has one).
 	alarmMetrics5xx        = 2
 	alarmMetrics5xxECS     = 1
@@ -194,6 +197,8 @@ type Item struct {
 	FreeQuantity float64 `json:"free_quantity"`
 	USD          float64 `json:"usd"`
 	Note         string  `json:"note,omitempty"`
+
+	keep bool // listed even at quantity 0 (see nonZero)
 }
 
 // newItem prices quantity beyond the free allowance at price.

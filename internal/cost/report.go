@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/lowfare/lowfare/internal/spec"
 )
 
 // WriteText prints the bill as a table, the total, the budget verdict, the
@@ -187,10 +189,23 @@ type jsonReport struct {
 	BudgetUSD   float64       `json:"budget_usd"`
 	FitsBudget  bool          `json:"fits_budget"`
 	BudgetShare float64       `json:"budget_share"`
+	Idle        *jsonIdle     `json:"idle,omitempty"`
 	Items       []Item        `json:"items"`
 	Compare     []jsonCompare `json:"compare"`
 	CheapestFit *jsonCompare  `json:"cheapest_fit,omitempty"`
 	Notes       []string      `json:"notes"`
+}
+
+// jsonIdle is service.idle as priced: who answers while asleep, and with
+// serve: app the rate it wakes at against the workload's.
+type jsonIdle struct {
+	After          string  `json:"after"`
+	Serve          string  `json:"serve"`
+	ActiveHours    float64 `json:"active_hours"`
+	Wakes          float64 `json:"wakes"`
+	RatePerMinute  float64 `json:"rate_per_minute,omitempty"`
+	WakePerMinute  float64 `json:"wake_per_minute,omitempty"`
+	LambdaRequests float64 `json:"lambda_requests,omitempty"`
 }
 
 type jsonWorkload struct {
@@ -257,6 +272,13 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		Items:       make([]Item, 0, len(r.Items)),
 		Compare:     make([]jsonCompare, 0, len(r.Compare)),
 		Notes:       append([]string{}, r.Notes...),
+	}
+	if sh := r.Shape; sh.Runtime == RuntimeECS && sh.Idle {
+		out.Idle = &jsonIdle{After: spec.DurationText(sh.IdleAfter), Serve: spec.ServePage, ActiveHours: round(sh.ActiveHours), Wakes: round(sh.Wakes)}
+		if sh.ServeApp {
+			out.Idle.Serve = spec.ServeApp
+			out.Idle.RatePerMinute, out.Idle.WakePerMinute, out.Idle.LambdaRequests = round(sh.RatePerMinute), sh.WakePerMinute, round(sh.LambdaRequests)
+		}
 	}
 	for _, it := range r.Items {
 		it.Quantity, it.FreeQuantity, it.USD = round(it.Quantity), round(it.FreeQuantity), round(it.USD)

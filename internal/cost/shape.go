@@ -54,6 +54,19 @@ type Shape struct {
 	ActiveHoursDerived bool
 	Wakes              float64
 	WindowHours        float64
+
+	// serve: app (service.idle.serve): while the service sleeps the same
+	// app answers on Lambda, and the busy alarm wakes the service only
+	// when requests arrive at WakePerMinute or more. The three figures
+	// below depend on the workload and the prices: pricer.resolve fills
+	// them in (and HoursAwake, Wakes with them).
+	ServeApp       bool
+	WakePerMinute  float64 // the break-even rate (price.AppOnLambda)
+	RatePerMinute  float64 // the workload's average rate within the active hours
+	LambdaRequests float64 // requests a month the app answers on Lambda
+	// AdapterImage: lowfare builds the image, so it carries the Lambda
+	// adapter serve: app needs; --compare prices serve: app rows only then.
+	AdapterImage bool
 }
 
 // Name is how a shape is named in the compare rows and by plan.
@@ -93,6 +106,8 @@ func ShapeOf(s *spec.Spec) (Shape, error) {
 		HostedZone: s.Ingress.Domain != "" && s.Ingress.HostedZoneID != "",
 		Alarms:     AlarmCount(s),
 		Retention:  s.Logs.RetentionDays,
+
+		AdapterImage: s.Service.LocalPackage(),
 	}
 	if sh.Ingress == "" {
 		sh.Ingress = spec.IngressALB
@@ -134,7 +149,7 @@ func ShapeOf(s *spec.Spec) (Shape, error) {
 			return Shape{}, fmt.Errorf("service.idle.after %q: not a duration", idle.After)
 		}
 		active, derived := ActiveHours(s, sh.HoursAwake)
-		sh = sh.withIdle(active, after, derived)
+		sh = sh.withIdle(active, after, derived, idle.ServesApp())
 	}
 	return sh, nil
 }
@@ -153,31 +168,51 @@ func scheduleLabel(s spec.Schedule, ps spec.ParsedSchedule) string {
 // AlarmCount counts the CloudWatch alarm metrics lowfare's template creates
 // for a spec, the way AWS bills them against the 10 free: the fixed alarms
 // (each metric of a metric-math alarm counts) plus the two alarms each
-// target-tracking policy creates (ECS has one, on CPU).
+// target-tracking policy creates (ECS has one).
 func AlarmCount(s *spec.Spec) int {
 	if !s.ECS() {
-		return alarmCount(RuntimeServerless, s.Ingress.Kind, false)
+		return alarmCount(RuntimeServerless, s.Ingress.Kind, false, false)
 	}
 	sleeps := s.Profile != spec.ProfileHA && (s.Service.Schedule != nil || s.Service.Idle != nil)
-	n := alarmCount(RuntimeECS, s.Ingress.Kind, sleeps)
+	n := alarmCount(RuntimeECS, s.Ingress.Kind, sleeps, s.Service.Idle.ServesApp())
 	if s.Service.Idle != nil {
-		n += alarmMetricsIdle // the idle alarm on the ingress's request count
+		n += idleAlarms(s.Service.Idle.ServesApp())
 	}
 	return n
 }
 
-// alarmCount is AlarmCount for a shape; sleeps: the ECS service has a
-// schedule or service.idle.
-func alarmCount(rt Runtime, ingress string, sleeps bool) int {
+// alarmCount is AlarmCount for a shape, without service.idle's own alarms;
+// sleeps: the ECS service has a schedule or service.idle; serveApp: the
+// app answers on Lambda while it sleeps.
+func alarmCount(rt Runtime, ingress string, sleeps, serveApp bool) int {
 	n := alarmMetrics5xx + alarmMetricsLatency + alarmMetricsThrottles
 	if rt == RuntimeServerless {
 		return n
 	}
-	if ingress != spec.IngressAPIGW || sleeps {
+	// The third metric of the 5xx rate: behind an ALB, its own 5xx, or
+	// with idle sleep the CPU samples that tell awake from asleep; behind
+	// an HTTP API, a sleeping service's CPU samples (a schedule) or the
+	// controller's invocations (the waking page's 503s). With serve: app
+	// an HTTP API's rate counts every period, whoever answers: no third.
+	if ingress != spec.IngressAPIGW || (sleeps && !serveApp) {
 		n += alarmMetrics5xxECS
 	}
 	return n + targetTrackingPolicies*alarmsPerTargetTrack
 }
 
-// alarmMetricsIdle is service.idle's alarm on the ingress's request count.
-const alarmMetricsIdle = 1
+// idleAlarms is what service.idle adds: the idle alarm on the ingress's
+// request count and, with serve: app, the busy alarm on the app
+// function's invocations that wakes the service.
+func idleAlarms(serveApp bool) int {
+	if serveApp {
+		return alarmMetricsIdle + alarmMetricsBusy
+	}
+	return alarmMetricsIdle
+}
+
+// alarmMetricsIdle is service.idle's alarm on the ingress's request count;
+// alarmMetricsBusy the serve: app alarm on the app function's invocations.
+const (
+	alarmMetricsIdle = 1
+	alarmMetricsBusy = 1
+)

@@ -42,9 +42,18 @@ type AppOptions struct {
 	DataDir  string // "": DefaultDataDir
 	Endpoint string // a DynamoDB-compatible endpoint; "": in-process minidyn with a snapshot
 	// Idle stops the app after this long without a request; the next
-	// request gets the waking page and starts it again. 0: never.
-	Idle  time.Duration
-	Watch bool // rebuild and restart when the module's Go sources change
+	// request gets the waking page and starts it again. 0: never. With
+	// the spec's service.idle serve: app the app answers through the
+	// Lambda adapter instead, and the service wakes at WakePerMinute.
+	Idle time.Duration
+	// WakePerMinute is the requests a minute at which a serve: app service
+	// wakes; 0: the break-even rate of the deployed service's busy alarm
+	// (cost.WakePerMinute, the spec's region or us-east-1 prices).
+	WakePerMinute float64
+	// BusyMinutes is how many consecutive minutes at WakePerMinute wake
+	// it; 0: 3, as the deployed busy alarm.
+	BusyMinutes int
+	Watch       bool // rebuild and restart when the module's Go sources change
 	// Getenv looks up secrets in the environment of lowfare dev; nil: os.Getenv.
 	Getenv    func(string) string
 	AppOutput io.Writer    // the app's stdout and stderr; nil: discarded
@@ -68,7 +77,12 @@ type AppInfo struct {
 	SecretsFile string // where secrets not in the environment are read from
 	Missing     []string
 	Idle        time.Duration
-	Watch       bool
+	// ServeApp: while asleep the app answers through the Lambda adapter;
+	// it wakes at WakePerMinute requests a minute.
+	ServeApp      bool
+	WakePerMinute float64
+	BusyMinutes   int
+	Watch         bool
 }
 
 // DevTable is the table name `lowfare dev` gives the spec's app.
@@ -112,6 +126,7 @@ func RunApp(ctx context.Context, o AppOptions) error {
 		App: s.App, URL: "http://" + front.Addr().String(), Package: pkgDir,
 		Endpoint: o.Endpoint, Table: DevTable(s), SecretsFile: filepath.Join(o.DataDir, SecretsFile),
 		Missing: missing, Idle: o.Idle, Watch: o.Watch,
+		ServeApp: o.Idle > 0 && s.Service.Idle.ServesApp(),
 	}
 	db, err := openDB(ctx, o.Endpoint, o.DataDir, info.Table, o.Logger)
 	if err != nil {
@@ -139,6 +154,25 @@ func RunApp(ctx context.Context, o AppOptions) error {
 		stopTimeout: o.StopTimeout, startTimeout: o.StartTimeout,
 		bins: make(chan string, 1), wake: make(chan struct{}, 1), first: make(chan error, 1),
 	}
+	if info.ServeApp {
+		fn, err := newLambdaFunc(ctx, o, env, bin)
+		if err != nil {
+			return err
+		}
+		defer fn.stop()
+		sup.serveApp, sup.fn = true, fn
+		sup.ingress = ingressEvent{alb: s.Ingress.Kind != spec.IngressAPIGW}
+		sup.wakePerMinute = o.WakePerMinute
+		if sup.wakePerMinute <= 0 {
+			sup.wakePerMinute = wakeRate(s)
+		}
+		info.WakePerMinute = sup.wakePerMinute
+		sup.busyMinutes = o.BusyMinutes
+		if sup.busyMinutes <= 0 {
+			sup.busyMinutes = devBusyMinutes
+		}
+		info.BusyMinutes = sup.busyMinutes
+	}
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	supDone := make(chan error, 1)
@@ -158,6 +192,9 @@ func RunApp(ctx context.Context, o AppOptions) error {
 						return
 					}
 					sup.replace(nb)
+					if sup.fn != nil {
+						sup.fn.replace(nb)
+					}
 				})
 			})
 		}
@@ -376,7 +413,10 @@ func PrintAppInfo(w io.Writer, i AppInfo) {
 	if len(i.Missing) > 0 {
 		fmt.Fprintf(w, "  secrets:     %s not set: export them, or add NAME=value lines to %s\n", strings.Join(i.Missing, ", "), i.SecretsFile)
 	}
-	if i.Idle > 0 {
+	switch {
+	case i.Idle > 0 && i.ServeApp:
+		fmt.Fprintf(w, "  idle:        stops after %s without a request; then the app answers through the Lambda adapter (serve: app), and %.0f requests a minute for %d minutes wake it\n", i.Idle, i.WakePerMinute, i.BusyMinutes)
+	case i.Idle > 0:
 		fmt.Fprintf(w, "  idle:        stops after %s without a request; the next request wakes it\n", i.Idle)
 	}
 	if i.Watch {

@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -210,4 +211,127 @@ func TestRunAppWatchRebuilds(t *testing.T) {
 		code, _, v := getBody(t, r.info.URL+"/version")
 		return code == 200 && v == "v2"
 	})
+}
+
+// TestRunAppIdleServeApp: with service.idle serve: app, after the idle time
+// the app process stops and the next request is answered by the app itself
+// through lowfare's Lambda adapter (2xx and the app's own body, never the
+// waking page), with the same environment, cookies both ways, the query
+// and a binary body intact; requests at the wake rate wake the service,
+// and once it is healthy requests reach its task again. Both ingresses:
+// an HTTP API sends payload 2.0 events, an ALB its own (query values as
+// the client encoded them).
+func TestRunAppIdleServeApp(t *testing.T) {
+	for _, ingress := range []string{spec.IngressAPIGW, spec.IngressALB} {
+		t.Run(ingress, func(t *testing.T) { testServeApp(t, ingress) })
+	}
+}
+
+func testServeApp(t *testing.T, ingress string) {
+	dir, s := copyApp(t)
+	s.Service.Idle = &spec.Idle{After: "5m", Serve: spec.ServeApp}
+	s.Ingress.Kind = ingress
+	r := startApp(t, dir, AppOptions{Spec: s, Idle: 500 * time.Millisecond, WakePerMinute: 4, BusyMinutes: 1})
+	if !r.info.ServeApp || r.info.WakePerMinute != 4 {
+		t.Fatalf("info %+v: want serve app waking at 4 a minute", r.info)
+	}
+	_, _, taskPID := getBody(t, r.info.URL+"/pid")
+	if err := r.out.WaitFor(context.Background(), "the app is asleep"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Asleep: the app answers, on "Lambda".
+	code, h, body := getBody(t, r.info.URL+"/env/AWS_LAMBDA_FUNCTION_NAME", "Accept", "text/html")
+	if code != http.StatusOK || body != "lowfare-dev" || h.Get("Retry-After") != "" {
+		t.Fatalf("asleep: %d %q (Retry-After %q), want 200 from the app on the Lambda path", code, body, h.Get("Retry-After"))
+	}
+	if code, _, got := getBody(t, r.info.URL+"/env/GREETING"); code != 200 || got != "hello" {
+		t.Errorf("GREETING on Lambda: %d %q, want the task's environment", code, got)
+	}
+	req, err := http.NewRequest(http.MethodPost, r.info.URL+"/echo?q=a%20b&q=c", strings.NewReader("\x00\x01bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Cookie", "session=s1; theme=dark")
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var echo struct {
+		Method, Path, Query, Cookie, XFF, Lambda string
+		Body                                     []byte
+	}
+	err = json.NewDecoder(resp.Body).Decode(&echo)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("POST /echo: %d %v", resp.StatusCode, err)
+	}
+	if echo.Method != "POST" || echo.Path != "/echo" || echo.Query != "q=a%20b&q=c" || echo.Cookie != "session=s1; theme=dark" ||
+		string(echo.Body) != "\x00\x01bin" || echo.Lambda != "lowfare-dev" || echo.XFF == "" {
+		t.Errorf("the app saw %+v", echo)
+	}
+	if got := resp.Cookies(); len(got) != 2 || got[0].Name != "a" || got[1].Name != "b" || !got[1].HttpOnly {
+		t.Errorf("cookies back %v, want a and b (HttpOnly)", got)
+	}
+	if err := r.out.WaitFor(context.Background(), "starting the app through the Lambda adapter"); err != nil {
+		t.Error(err)
+	}
+	if strings.Contains(r.out.String(), "waking the service") {
+		t.Fatalf("woke below the rate:\n%s", r.out.String())
+	}
+
+	// Busy: the 4th request in a minute wakes the service; Lambda keeps
+	// answering until its task is healthy, then the task answers.
+	for range 2 {
+		if code, _, _ := getBody(t, r.info.URL+"/version"); code != 200 {
+			t.Fatalf("while waking: %d, want 200", code)
+		}
+	}
+	if err := r.out.WaitFor(context.Background(), "busy: requests reached the wake rate"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the woken task answers", func() bool {
+		code, _, fn := getBody(t, r.info.URL+"/env/AWS_LAMBDA_FUNCTION_NAME")
+		if code != 200 {
+			t.Fatalf("while waking: %d, want 200 (no waking page with serve: app)", code)
+		}
+		return fn == ""
+	})
+	if _, _, pid := getBody(t, r.info.URL+"/pid"); pid == taskPID {
+		t.Errorf("the task answering is the one that went to sleep (%s)", pid)
+	}
+	if err := r.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+}
+
+// The busy meter is the busy alarm's metric: requests in each of the last
+// minutes up to now; every one must reach the rate.
+func TestIdleBusyMeterCountsMinutes(t *testing.T) {
+	t0 := time.Unix(1_000_000, 0)
+	var one busyMeter
+	for i, tc := range []struct {
+		at   time.Duration
+		want bool
+	}{
+		{0, false}, {10 * time.Second, false}, {59 * time.Second, true}, // 3 in the minute
+		{60 * time.Second, true}, // the first left the minute: 10s, 59s, 60s
+		{2 * time.Minute, false}, // alone in its minute
+	} {
+		if got := one.add(t0.Add(tc.at), 1, 3); got != tc.want {
+			t.Errorf("one minute, request %d at +%s: busy %v, want %v", i, tc.at, got, tc.want)
+		}
+	}
+	// Three minutes: two requests in each of three consecutive minutes.
+	var three busyMeter
+	var got bool
+	for _, at := range []time.Duration{0, 1, 60, 61, 120, 121} {
+		got = three.add(t0.Add(at*time.Second), 3, 2)
+	}
+	if !got {
+		t.Error("two requests in each of three minutes: not busy at a rate of 2")
+	}
+	if three.add(t0.Add(200*time.Second), 3, 2) {
+		t.Error("busy with one request in the latest minute")
+	}
 }

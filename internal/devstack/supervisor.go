@@ -47,6 +47,16 @@ type supervisor struct {
 	bins chan string   // a rebuilt binary (capacity 1: the newest wins)
 	wake chan struct{} // a request arrived while asleep (capacity 1)
 
+	// serve: app: while not awake, requests go to fn, the app through the
+	// Lambda adapter, shaped as ingress sends them; the service wakes
+	// when busy counts wakePerMinute requests in a minute.
+	serveApp      bool
+	fn            *lambdaFunc
+	ingress       ingressEvent
+	busy          busyMeter
+	wakePerMinute float64
+	busyMinutes   int
+
 	mu       sync.Mutex
 	state    appState
 	lastSeen time.Time // the last request's start or end
@@ -102,7 +112,9 @@ func (s *supervisor) run(ctx context.Context, bin string) error {
 			case <-ctx.Done():
 				return nil
 			case <-s.wake:
-				s.log.Info("a request arrived: waking the app")
+				if !s.serveApp {
+					s.log.Info("a request arrived: waking the app")
+				}
 			case bin = <-s.bins:
 				continue // the next wake starts the new build
 			}
@@ -142,7 +154,11 @@ func (s *supervisor) run(ctx context.Context, bin string) error {
 			return nil
 		case endIdle:
 			s.stop(p)
-			s.log.Info("no request for a while: the app is asleep (stopped); the next request wakes it", "idle", s.idle)
+			if s.serveApp {
+				s.log.Info("no request for a while: the app is asleep (stopped); requests go to the app through the Lambda adapter until they reach the wake rate", "idle", s.idle, "wake_per_minute", s.wakePerMinute)
+			} else {
+				s.log.Info("no request for a while: the app is asleep (stopped); the next request wakes it", "idle", s.idle)
+			}
 		case endRebuilt:
 			s.set(stateRestarting)
 			s.log.Info("restarting the app with the new build")
@@ -312,7 +328,14 @@ func (s *supervisor) front() http.Handler {
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, _ error) {
 			// The app went away between the state check and the request
 			// (it exited, or is being replaced): as good as starting.
-			writeWaking(w, r)
+			switch {
+			case !s.serveApp:
+				writeWaking(w, r)
+			case r.ContentLength == 0:
+				s.serveOnLambda(w, r) // nothing of the request was consumed
+			default:
+				s.ingress.writeFailure(w) // as the ingress does when a target goes away
+			}
 		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -329,6 +352,19 @@ func (s *supervisor) front() http.Handler {
 		}()
 		if st == stateAwake {
 			rp.ServeHTTP(w, r)
+			return
+		}
+		if s.serveApp {
+			// No waking page: the app answers through the adapter, and
+			// only sustained traffic wakes the service (the busy alarm).
+			if st == stateAsleep && s.busy.add(time.Now(), s.busyMinutes, s.wakePerMinute) {
+				select {
+				case s.wake <- struct{}{}:
+					s.log.Info("busy: requests reached the wake rate; waking the service while the app on Lambda answers", "per_minute", s.wakePerMinute, "minutes", s.busyMinutes)
+				default:
+				}
+			}
+			s.serveOnLambda(w, r)
 			return
 		}
 		if st == stateAsleep {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 
 	"github.com/lowfare/lowfare/internal/gosrc"
 )
@@ -35,9 +36,10 @@ import (
 var helperSources embed.FS
 
 // helperModule is the throwaway module's path; its go directive is the
-// oldest Go the sources need (min, slices), so an older toolchain than
-// lowfare's own still builds them.
-const helperModule = "module lowfare.invalid/imagehelpers\n\ngo 1.22\n"
+// oldest Go the sources need (1.23: the adapter sorts with slices.Sorted
+// over maps.Keys), so a toolchain older than lowfare's own still builds
+// them.
+const helperModule = "module lowfare.invalid/imagehelpers\n\ngo 1.23\n"
 
 // Helper packages (directories of helperSources).
 const (
@@ -58,12 +60,32 @@ func helperCache() string {
 // helperBinary returns the helper package pkg compiled for linux/goarch,
 // from cacheDir when it was built before ("" builds without a cache).
 func helperBinary(ctx context.Context, cacheDir, pkg, goarch, goVersion string) ([]byte, error) {
+	return helperBinaryFor(ctx, cacheDir, pkg, "linux", goarch, goVersion)
+}
+
+// AdapterForHost is lowfare's Lambda adapter compiled for this machine:
+// 'lowfare dev' runs it, with the app as its argument, against an
+// in-process Lambda Runtime API, so a sleeping service is answered through
+// the same request path as on Lambda. Cached like the image helpers.
+func AdapterForHost(ctx context.Context) ([]byte, error) {
+	_, goVersion, err := gosrc.Toolchain(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return helperBinaryFor(ctx, helperCache(), adapterPackage, runtime.GOOS, runtime.GOARCH, goVersion)
+}
+
+// helperBinaryFor is helperBinary for any GOOS.
+func helperBinaryFor(ctx context.Context, cacheDir, pkg, goos, goarch, goVersion string) ([]byte, error) {
 	files, err := fs.Glob(helperSources, pkg+"/*.go")
 	if err != nil || len(files) == 0 {
 		return nil, fmt.Errorf("lowfare carries no sources for the image helper %q", pkg)
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n%s\n", helperModule, goVersion, goarch)
+	if goos != "linux" {
+		fmt.Fprintf(h, "%s\n", goos) // linux keys stay those of earlier caches
+	}
 	for _, f := range files {
 		data, err := helperSources.ReadFile(f)
 		if err != nil {
@@ -99,7 +121,7 @@ func helperBinary(ctx context.Context, cacheDir, pkg, goarch, goVersion string) 
 		}
 	}
 	out := filepath.Join(tmp, "out")
-	if err := goBuildHelper(ctx, tmp, pkg, goarch, out); err != nil {
+	if err := goBuildHelper(ctx, tmp, pkg, goos, goarch, out); err != nil {
 		return nil, err
 	}
 	data, err := os.ReadFile(out)
@@ -122,10 +144,10 @@ func helperBinary(ctx context.Context, cacheDir, pkg, goarch, goVersion string) 
 // goBuildHelper compiles ./pkg of the throwaway module in dir. The
 // environment is the user's, minus what would tie the build to their
 // module (GOFLAGS such as -mod=vendor, a go.work).
-func goBuildHelper(ctx context.Context, dir, pkg, goarch, out string) error {
+func goBuildHelper(ctx context.Context, dir, pkg, goos, goarch, out string) error {
 	err := gosrc.Build(ctx, gosrc.BuildOptions{
 		Dir: dir, Package: "./" + pkg, Out: out,
-		GOOS: "linux", GOARCH: goarch, NoCgo: true, Release: true, Isolated: true,
+		GOOS: goos, GOARCH: goarch, NoCgo: true, Release: true, Isolated: true,
 		Why: "building the image", Timeout: BuildTimeout,
 	})
 	var failed *gosrc.BuildError

@@ -141,7 +141,10 @@ func initFailed(ctx context.Context, rt *runtimeClient, logf func(string, ...any
 // with an error when the app exits first or readyTimeout passes.
 func waitListening(addr string, exited <-chan error) error {
 	deadline := time.Now().Add(readyTimeout)
-	wait := 5 * time.Millisecond
+	// A fixed short wait: this is a cold start's critical path, and a
+	// refused connection on 127.0.0.1 costs microseconds. (Doubling to
+	// 100 ms made a Go app that listens after 20 ms wait until 35 ms.)
+	const wait = 2 * time.Millisecond
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
@@ -156,7 +159,6 @@ func waitListening(addr string, exited <-chan error) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("the app did not listen on %s within %s (does it read $PORT?)", addr, readyTimeout)
 		}
-		wait = min(wait*2, 100*time.Millisecond)
 	}
 }
 

@@ -4,7 +4,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 )
@@ -20,6 +22,20 @@ func main() {
 	mux.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, version) })
 	mux.HandleFunc("GET /pid", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, os.Getpid()) })
 	mux.HandleFunc("GET /host", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, r.Host) })
+	// echo shows what reached the app (query, cookies, the client's
+	// address, the body) and sets two cookies: what an ingress and the
+	// Lambda adapter must carry both ways.
+	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		http.SetCookie(w, &http.Cookie{Name: "a", Value: "1", Path: "/"})
+		http.SetCookie(w, &http.Cookie{Name: "b", Value: "2", HttpOnly: true})
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{
+			"method": r.Method, "path": r.URL.EscapedPath(), "query": r.URL.RawQuery,
+			"cookie": r.Header.Get("Cookie"), "xff": r.Header.Get("X-Forwarded-For"),
+			"body": body, "lambda": os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
+		})
+	})
 	mux.HandleFunc("POST /exit", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "bye")
 		go os.Exit(3)
