@@ -22,12 +22,34 @@ func TestPricesWhatTheStackBuilds(t *testing.T) {
 		// would check nothing and still pass.
 		t.Fatalf("no examples/*.yaml to check (%v)", err)
 	}
+	type variant struct {
+		name string
+		s    *spec.Spec
+	}
+	var specs []variant
 	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			s, err := spec.Load(f)
-			if err != nil {
-				t.Fatal(err)
+		s, err := spec.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs = append(specs, variant{filepath.Base(f), s})
+		// Each idle example in every ingress and serve mode: the shapes
+		// with the most alarms and functions, whatever the examples pick.
+		if s.Service.Idle == nil {
+			continue
+		}
+		for _, ingress := range []string{spec.IngressALB, spec.IngressAPIGW} {
+			for _, serve := range []string{spec.ServeApp, spec.ServePage} {
+				v := *s
+				idle := *s.Service.Idle
+				v.Service.Idle, idle.Serve, v.Ingress.Kind = &idle, serve, ingress
+				specs = append(specs, variant{filepath.Base(f) + "/" + ingress + "/" + serve, &v})
 			}
+		}
+	}
+	for _, sv := range specs {
+		t.Run(sv.name, func(t *testing.T) {
+			s := sv.s
 			res, err := stack.Build(s)
 			if err != nil {
 				t.Fatal(err)

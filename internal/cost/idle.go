@@ -65,9 +65,8 @@ const (
 )
 
 // BusyMinutes is how many consecutive minutes at the break-even rate wake
-// a serve: app service: the busy alarm's evaluation periods (one busy
-// minute is a burst Lambda serves well).
-const BusyMinutes = 3
+// a serve: app service: the template's busy alarm (internal/price).
+const BusyMinutes = price.BusyMinutes
 
 // EventBridge Scheduler, which runs the reconcile: "$0 for the first 14
 // million scheduled invocations" a month, then $1.00 per million in

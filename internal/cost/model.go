@@ -66,9 +66,9 @@ const (
 	// (an upper bound: AWS does not document a cache).
 	discoveryCallsPerRequest = 1.0
 
-	// DefaultLambdaMS is the average Lambda duration when none is given:
-	// a cached redirect in Go is a few ms; 50 ms leaves room for DynamoDB.
-	DefaultLambdaMS = 50.0
+	// DefaultLambdaMS is the average Lambda duration when none is given
+	// (internal/price says why 50 ms; the template's wake rate assumes it).
+	DefaultLambdaMS = price.DefaultLambdaMS
 	// DefaultStoredGB is the table size when none is given: a million
 	// links of about 1 KB with their GSI copies.
 	DefaultStoredGB = 1.0

@@ -24,6 +24,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/lowfare/lowfare/internal/price"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/stack"
 )
@@ -118,7 +119,7 @@ func sleepState(s *spec.Spec, desired, running int32, tags map[string]string) Sl
 	if idle := s.Service.Idle; idle != nil {
 		switch {
 		case st.State == "asleep" && idle.ServesApp():
-			st.Next = fmt.Sprintf("the app answers on Lambda; %.0f requests a minute for 3 minutes wake it", stack.BusyPerMinute(s))
+			st.Next = fmt.Sprintf("the app answers on Lambda; %.0f requests a minute for %d minutes wake it", stack.BusyPerMinute(s), price.BusyMinutes)
 			if s.Service.Schedule != nil {
 				st.Next += " (inside the awake windows)"
 			}

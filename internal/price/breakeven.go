@@ -2,6 +2,20 @@ package price
 
 import "math"
 
+// The busy alarm of service.idle serve: app, as the template builds it and
+// the estimate and lowfare dev model it, written once.
+const (
+	// BusyMinutes is how many consecutive minutes at or above the
+	// break-even rate wake the service: one busy minute is a burst Lambda
+	// serves well; three are traffic a task serves cheaper.
+	BusyMinutes = 3
+	// DefaultLambdaMS is the average billed duration of one request on
+	// Lambda when none is given (lowfare cost --lambda-ms): a cached
+	// redirect in Go is a few ms; 50 ms leaves room for DynamoDB. The
+	// template's break-even rate assumes it.
+	DefaultLambdaMS = 50.0
+)
+
 // AppOnLambda describes the two ways of serving one app that
 // service.idle.serve: app chooses between: a Fargate task (always billed
 // while it runs, with its public IPv4 address) and the same app as a

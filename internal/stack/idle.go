@@ -61,14 +61,13 @@ const ReconcileRate = "rate(1 minute)"
 const ReconcileInput = `{"lowfare":"reconcile"}`
 
 // busyPeriods is how many consecutive minutes above the break-even rate
-// wake the service (serve: app): one busy minute is a burst Lambda serves
-// well; three are traffic a task serves cheaper.
-const busyPeriods = 3
-
-// assumedLambdaMS is the average billed duration of one request of the app
-// on Lambda, for the break-even rate: the same default `lowfare cost` uses
-// for profile serverless.
-const assumedLambdaMS = 50
+// wake the service (serve: app), and assumedLambdaMS the average billed
+// duration of one request of the app on Lambda for that rate: the figures
+// lowfare cost and lowfare dev use too (internal/price).
+const (
+	busyPeriods     = price.BusyMinutes
+	assumedLambdaMS = price.DefaultLambdaMS
+)
 
 // BusyPerMinute is the request rate (per minute) above which one Fargate
 // task of the service costs less than serving the same requests with the
