@@ -70,6 +70,15 @@ type event struct {
 	IsBase64Encoded bool   `json:"isBase64Encoded"`
 }
 
+// maxResponse is the largest response payload the event's caller takes:
+// 1 MB for an ALB, Lambda's 6 MB otherwise.
+func (e *event) maxResponse() (int, string) {
+	if e.RequestContext.ELB != nil {
+		return maxPayloadALB, "an Application Load Balancer's"
+	}
+	return maxPayload, "Lambda's"
+}
+
 // v1 reports whether the event is payload format 1.0.
 func (e *event) v1() bool { return e.Version != "2.0" && e.HTTPMethod != "" }
 

@@ -197,6 +197,8 @@ func TestForwarder(t *testing.T) {
 		switch r.URL.Path {
 		case "/big":
 			w.Write(make([]byte, maxPayload+1))
+		case "/mega":
+			w.Write(make([]byte, maxPayloadALB+1)) // over an ALB's limit, within Lambda's
 		case "/redirect":
 			http.Redirect(w, r, "/elsewhere", http.StatusFound)
 		default:
@@ -223,6 +225,13 @@ func TestForwarder(t *testing.T) {
 	}
 	if _, lerr = fw.invoke(context.Background(), inv("/big")); lerr == nil || lerr.Type != "Adapter.ResponseTooLarge" {
 		t.Errorf("an answer over 6 MB: %v", lerr)
+	}
+	if _, lerr = fw.invoke(context.Background(), inv("/mega")); lerr != nil {
+		t.Errorf("an answer over 1 MB through an HTTP API: %v", lerr)
+	}
+	alb := &invocation{id: "3", payload: []byte(`{"httpMethod":"GET","path":"/mega","requestContext":{"elb":{"targetGroupArn":"arn"}}}`)}
+	if _, lerr = fw.invoke(context.Background(), alb); lerr == nil || lerr.Type != "Adapter.ResponseTooLarge" || !strings.Contains(lerr.Message, "Application Load Balancer") {
+		t.Errorf("an answer over 1 MB through an ALB: %v", lerr)
 	}
 	if _, lerr = fw.invoke(context.Background(), &invocation{id: "2", payload: []byte(`{}`)}); lerr == nil || lerr.Type != "Adapter.InvalidEvent" {
 		t.Errorf("a non-HTTP event: %v", lerr)

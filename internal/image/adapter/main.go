@@ -212,19 +212,20 @@ func (f *forwarder) invoke(ctx context.Context, inv *invocation) ([]byte, *lambd
 		return nil, &lambdaError{Type: "Adapter.AppUnreachable", Message: fmt.Sprintf("%s %s: %v", req.Method, req.URL.RequestURI(), err)}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPayload+1))
+	limit, whose := ev.maxResponse()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 	if err != nil {
 		return nil, &lambdaError{Type: "Adapter.AppUnreachable", Message: fmt.Sprintf("%s %s: reading the answer: %v", req.Method, req.URL.RequestURI(), err)}
 	}
-	if len(body) > maxPayload {
-		return nil, &lambdaError{Type: "Adapter.ResponseTooLarge", Message: fmt.Sprintf("%s %s: the answer is over Lambda's %d-byte response limit", req.Method, req.URL.RequestURI(), maxPayload)}
+	if len(body) > limit {
+		return nil, &lambdaError{Type: "Adapter.ResponseTooLarge", Message: fmt.Sprintf("%s %s: the answer is over %s %d-byte response limit", req.Method, req.URL.RequestURI(), whose, limit)}
 	}
 	payload, err := ev.encodeResponse(resp.StatusCode, resp.Header, body)
 	if err != nil {
 		return nil, &lambdaError{Type: "Adapter.InvalidResponse", Message: err.Error()}
 	}
-	if len(payload) > maxPayload {
-		return nil, &lambdaError{Type: "Adapter.ResponseTooLarge", Message: fmt.Sprintf("%s %s: the encoded answer (%d bytes, base64 adds a third) is over Lambda's %d-byte response limit", req.Method, req.URL.RequestURI(), len(payload), maxPayload)}
+	if len(payload) > limit {
+		return nil, &lambdaError{Type: "Adapter.ResponseTooLarge", Message: fmt.Sprintf("%s %s: the encoded answer (%d bytes, base64 adds a third) is over %s %d-byte response limit", req.Method, req.URL.RequestURI(), len(payload), whose, limit)}
 	}
 	return payload, nil
 }

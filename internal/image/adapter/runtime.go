@@ -32,6 +32,13 @@ const (
 	// maxPayload is Lambda's limit for a synchronous invocation's response
 	// (6 MB), so a larger app answer is reported instead of truncated.
 	maxPayload = 6 << 20
+	// maxPayloadALB is an Application Load Balancer's limit for a Lambda
+	// target's answer: "The maximum size of the response JSON that the
+	// Lambda function can send is 1 MB"
+	// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html).
+	// Past it the load balancer answers 502 with no word why; the adapter
+	// reports the cause in the function's log instead.
+	maxPayloadALB = 1 << 20
 )
 
 // invocation is one event from /next.
