@@ -55,17 +55,10 @@ func ReadService(ctx context.Context, c *Clients, st *Stack) (*Rollout, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := call(ctx, func(ctx context.Context) (*ecs.DescribeServicesOutput, error) {
-		return c.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(ref.Cluster), Services: []string{ref.Service},
-			Include: []ecstypes.ServiceField{ecstypes.ServiceFieldTags}})
-	})
+	sv, err := describeService(ctx, c, ref)
 	if err != nil {
-		return nil, fmt.Errorf("describing service %s in cluster %s: %w", ref.Service, ref.Cluster, err)
+		return nil, err
 	}
-	if len(out.Services) == 0 {
-		return nil, fmt.Errorf("service %s is missing from cluster %s: the stack and the cluster disagree; run lowfare deploy", ref.Service, ref.Cluster)
-	}
-	sv := out.Services[0]
 	r := &Rollout{Service: ref, TaskDefinition: aws.ToString(sv.TaskDefinition), Desired: sv.DesiredCount}
 	for _, t := range sv.Tags {
 		switch aws.ToString(t.Key) {

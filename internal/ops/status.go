@@ -240,7 +240,10 @@ func GetStatus(ctx context.Context, c *Clients, s *spec.Spec, now time.Time) (*S
 	return out, nil
 }
 
-func serviceStatus(ctx context.Context, c *Clients, s *spec.Spec, ref ServiceRef) (*ServiceStatus, error) {
+// describeService reads one ECS service with its tags (one
+// DescribeServices call); a service the cluster does not have is an error
+// that says how to repair it.
+func describeService(ctx context.Context, c *Clients, ref ServiceRef) (*ecstypes.Service, error) {
 	out, err := call(ctx, func(ctx context.Context) (*ecs.DescribeServicesOutput, error) {
 		return c.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(ref.Cluster), Services: []string{ref.Service},
 			Include: []ecstypes.ServiceField{ecstypes.ServiceFieldTags}})
@@ -251,7 +254,14 @@ func serviceStatus(ctx context.Context, c *Clients, s *spec.Spec, ref ServiceRef
 	if len(out.Services) == 0 {
 		return nil, fmt.Errorf("service %s is missing from cluster %s: the stack and the cluster disagree; run lowfare deploy", ref.Service, ref.Cluster)
 	}
-	sv := out.Services[0]
+	return &out.Services[0], nil
+}
+
+func serviceStatus(ctx context.Context, c *Clients, s *spec.Spec, ref ServiceRef) (*ServiceStatus, error) {
+	sv, err := describeService(ctx, c, ref)
+	if err != nil {
+		return nil, err
+	}
 	res := &ServiceStatus{Cluster: ref.Cluster, Name: ref.Service, Status: aws.ToString(sv.Status),
 		Desired: sv.DesiredCount, Running: sv.RunningCount, Pending: sv.PendingCount}
 	tags := map[string]string{}
