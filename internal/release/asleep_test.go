@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/lowfare/lowfare/internal/awsfake"
@@ -237,16 +236,9 @@ type pushing struct {
 }
 
 func (p *pushing) Build(ctx context.Context, r *Release) (*image.Built, error) {
-	img, err := random.Image(64, 1)
-	if err != nil {
-		return nil, err
-	}
-	d, err := img.Digest()
-	if err != nil {
-		return nil, err
-	}
-	p.built = &image.Built{Image: img, Digest: d, Revision: "abc123", Arch: "arm64"}
-	return p.built, nil
+	var err error
+	p.built, err = randomBuilt()
+	return p.built, err
 }
 
 func (p *pushing) Push(ctx context.Context, built *image.Built, ref string, auth authn.Authenticator) (string, error) {
