@@ -11,6 +11,10 @@ import (
 	"strings"
 )
 
+// createChangeSet validates the request as CloudFormation does (template,
+// capabilities, parameters, the stack's state) and records a change set
+// listing what the template changes; DescribeChangeSet polls make it
+// ready.
 func (f *CloudFormation) createChangeSet(form url.Values) (any, error) {
 	name, csName := form.Get("StackName"), form.Get("ChangeSetName")
 	if name == "" || csName == "" {
@@ -25,33 +29,71 @@ func (f *CloudFormation) createChangeSet(form url.Values) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	caps := strings.Join(members(form, "Capabilities"), ",")
-	for _, id := range sortedIDs(tpl) {
-		if strings.HasPrefix(tpl.Resources[id].Type, "AWS::IAM::") && !strings.Contains(caps, "CAPABILITY_IAM") && !strings.Contains(caps, "CAPABILITY_NAMED_IAM") {
-			return nil, Errorf("InsufficientCapabilitiesException", "Requires capabilities : [CAPABILITY_IAM]")
-		}
+	if err := checkCapabilities(tpl, members(form, "Capabilities")); err != nil {
+		return nil, err
 	}
-	params := map[string]string{}
-	for i := 1; ; i++ {
-		k := form.Get("Parameters.member." + strconv.Itoa(i) + ".ParameterKey")
-		if k == "" {
-			break
-		}
-		params[k] = form.Get("Parameters.member." + strconv.Itoa(i) + ".ParameterValue")
-	}
-	tags := map[string]string{}
-	for i := 1; ; i++ {
-		k := form.Get("Tags.member." + strconv.Itoa(i) + ".Key")
-		if k == "" {
-			break
-		}
-		tags[k] = form.Get("Tags.member." + strconv.Itoa(i) + ".Value")
-	}
-
 	st := f.stacks[name]
+	var previous map[string]string
+	if st != nil {
+		previous = st.params
+	}
+	params := requestParameters(form, previous)
+	if err := checkParameters(tpl, params); err != nil {
+		return nil, err
+	}
 	if kind == "UPDATE" && st != nil && st.body == body && maps.Equal(st.params, params) && f.scenario(name).NoUpdatesError {
 		return nil, Errorf("ValidationError", CFNNoUpdatesReason)
 	}
+	if st, err = f.changeSetTarget(name, kind, st); err != nil {
+		return nil, err
+	}
+	for _, cs := range f.changeSets {
+		if cs.stackID == st.id && cs.name == csName {
+			return nil, Errorf("AlreadyExistsException", "ChangeSet %s already exists", csName)
+		}
+	}
+	var old *cfnTemplate
+	if kind == "UPDATE" {
+		old = st.tpl
+	}
+	cs := &cfnChangeSet{
+		id:      fmt.Sprintf("arn:aws:cloudformation:%s:%s:changeSet/%s/%08d-0000-4000-8000-000000000000", f.Region, f.Account, csName, len(f.changeSets)+f.seq+1),
+		name:    csName,
+		stackID: st.id,
+		kind:    kind,
+		status:  "CREATE_PENDING",
+		body:    body,
+		tpl:     tpl,
+		params:  params,
+		tags:    requestTags(form),
+		changes: planChanges(old, tpl, st.params, params),
+		created: f.tick(),
+	}
+	f.changeSets[cs.id] = cs
+	return struct {
+		XMLName xml.Name `xml:"x"`
+		ID      string   `xml:"Id"`
+		StackID string   `xml:"StackId"`
+	}{ID: cs.id, StackID: st.id}, nil
+}
+
+// checkCapabilities refuses IAM resources without CAPABILITY_IAM or
+// CAPABILITY_NAMED_IAM.
+func checkCapabilities(tpl *cfnTemplate, capabilities []string) error {
+	caps := strings.Join(capabilities, ",")
+	for _, id := range sortedIDs(tpl) {
+		if strings.HasPrefix(tpl.Resources[id].Type, "AWS::IAM::") && !strings.Contains(caps, "CAPABILITY_IAM") && !strings.Contains(caps, "CAPABILITY_NAMED_IAM") {
+			return Errorf("InsufficientCapabilitiesException", "Requires capabilities : [CAPABILITY_IAM]")
+		}
+	}
+	return nil
+}
+
+// changeSetTarget is the stack a change set of kind applies to: for
+// CREATE, a new stack in REVIEW_IN_PROGRESS (or the one a previous CREATE
+// change set left there); for UPDATE, a live stack in a state that can be
+// updated.
+func (f *CloudFormation) changeSetTarget(name, kind string, st *cfnStack) (*cfnStack, error) {
 	switch kind {
 	case "CREATE":
 		if st != nil && st.status != "REVIEW_IN_PROGRESS" {
@@ -63,6 +105,7 @@ func (f *CloudFormation) createChangeSet(form url.Values) (any, error) {
 			st.status = "REVIEW_IN_PROGRESS"
 			st.events = append(st.events, f.stackEvent(st, "REVIEW_IN_PROGRESS", "User Initiated", now))
 		}
+		return st, nil
 	case "UPDATE":
 		if st == nil {
 			return nil, Errorf("ValidationError", "Stack [%s] does not exist", name)
@@ -70,19 +113,16 @@ func (f *CloudFormation) createChangeSet(form url.Values) (any, error) {
 		if st.status == "REVIEW_IN_PROGRESS" || strings.HasSuffix(st.status, "_IN_PROGRESS") || st.status == "ROLLBACK_COMPLETE" || st.status == "ROLLBACK_FAILED" {
 			return nil, Errorf("ValidationError", "Stack:%s is in %s state and can not be updated.", st.id, st.status)
 		}
-	default:
-		return nil, Errorf("ValidationError", "ChangeSetType %q is not CREATE or UPDATE", kind)
+		return st, nil
 	}
-	for _, cs := range f.changeSets {
-		if cs.stackID == st.id && cs.name == csName {
-			return nil, Errorf("AlreadyExistsException", "ChangeSet %s already exists", csName)
-		}
-	}
+	return nil, Errorf("ValidationError", "ChangeSetType %q is not CREATE or UPDATE", kind)
+}
 
-	var old *cfnTemplate
-	if kind == "UPDATE" {
-		old = st.tpl
-	}
+// planChanges lists what replacing old (nil for a new stack) with tpl,
+// and oldParams with params, changes: resources added, removed, modified
+// (replaced when the type changes), and those whose properties use a
+// parameter whose value changed.
+func planChanges(old, tpl *cfnTemplate, oldParams, params map[string]string) []cfnChange {
 	var changes []cfnChange
 	for _, id := range sortedIDs(tpl) {
 		r := tpl.Resources[id]
@@ -99,7 +139,7 @@ func (f *CloudFormation) createChangeSet(form url.Values) (any, error) {
 			changes = append(changes, cfnChange{"Modify", id, r.Type, "Conditional"})
 		default:
 			for p, v := range params {
-				if st.params[p] != v && refersTo(r, p) {
+				if oldParams[p] != v && refersTo(r, p) {
 					changes = append(changes, cfnChange{"Modify", id, r.Type, "False"})
 					break
 				}
@@ -111,25 +151,7 @@ func (f *CloudFormation) createChangeSet(form url.Values) (any, error) {
 			changes = append(changes, cfnChange{"Remove", id, old.Resources[id].Type, ""})
 		}
 	}
-	cs := &cfnChangeSet{
-		id:      fmt.Sprintf("arn:aws:cloudformation:%s:%s:changeSet/%s/%08d-0000-4000-8000-000000000000", f.Region, f.Account, csName, len(f.changeSets)+f.seq+1),
-		name:    csName,
-		stackID: st.id,
-		kind:    kind,
-		status:  "CREATE_PENDING",
-		body:    body,
-		tpl:     tpl,
-		params:  params,
-		tags:    tags,
-		changes: changes,
-		created: f.tick(),
-	}
-	f.changeSets[cs.id] = cs
-	return struct {
-		XMLName xml.Name `xml:"x"`
-		ID      string   `xml:"Id"`
-		StackID string   `xml:"StackId"`
-	}{ID: cs.id, StackID: st.id}, nil
+	return changes
 }
 
 // findChangeSet accepts an ARN, or a name with StackName.

@@ -332,5 +332,3 @@ func (f *CloudFormation) pageSize() int {
 	}
 	return f.PageSize
 }
-
-// members reads a query list: Prefix.member.1, Prefix.member.2, ...
