@@ -2,6 +2,8 @@ package stack
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -524,5 +526,58 @@ func TestPullPermissions(t *testing.T) {
 		case want != "" && !strings.Contains(pull, want):
 			t.Errorf("%s: pulls from %q, want %q", image, pull, want)
 		}
+	}
+}
+
+// The table-access action lists are the ones docs/apps.md promises app
+// authors, parsed from its table.access bullets: a grant added or dropped
+// in iam.go without the documentation (or the other way round) fails here.
+func TestTableActionsMatchAppsDoc(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "apps.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(string(doc)), " ") // bullets wrap
+	bullet := func(access, from, to string) []string {
+		t.Helper()
+		_, rest, ok := strings.Cut(text, "- `"+access+"`"+from)
+		if !ok {
+			t.Fatalf("docs/apps.md has no table.access bullet for %s", access)
+		}
+		list, _, ok := strings.Cut(rest, to)
+		if !ok {
+			t.Fatalf("docs/apps.md: the %s bullet has no %q", access, to)
+		}
+		// "the PartiQL actions (Select, Insert, Update, Delete)" names four.
+		if pre, inner, ok := strings.Cut(list, "the PartiQL actions ("); ok {
+			names, post, _ := strings.Cut(inner, ")")
+			var full []string
+			for _, n := range strings.Split(names, ", ") {
+				full = append(full, "PartiQL"+n)
+			}
+			list = pre + strings.Join(full, ", ") + post
+		}
+		var actions []string
+		for _, a := range strings.Split(strings.ReplaceAll(list, " and ", ", "), ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				actions = append(actions, "dynamodb:"+a)
+			}
+		}
+		slices.Sort(actions)
+		return actions
+	}
+	for _, c := range []struct {
+		access   string
+		from, to string // the list's bounds in the bullet
+	}{
+		{spec.AccessReadWrite, " (default): ", ", on the table"},
+		{spec.AccessReadOnly, ": ", "."},
+	} {
+		if doc, code := bullet(c.access, c.from, c.to), TableActions(c.access); !slices.Equal(doc, code) {
+			t.Errorf("table.access %s: docs/apps.md lists %v, the role gets %v", c.access, doc, code)
+		}
+	}
+	if !strings.Contains(text, "- `none`: no DynamoDB action at all") || TableActions(spec.AccessNone) != nil {
+		t.Errorf("table.access none: docs/apps.md promises no DynamoDB action; the role gets %v", TableActions(spec.AccessNone))
 	}
 }
