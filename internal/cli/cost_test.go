@@ -13,13 +13,6 @@ import (
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
-// runCostCmd runs 'lowfare cost args...' (specFile and runCmd are
-// synth_test.go's).
-func runCostCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	return runCmd(t, append([]string{"cost"}, args...)...)
-}
-
 const seedSpec = "app: links\n"
 
 const apigwScheduledSpec = `app: links
@@ -30,7 +23,7 @@ ingress:
 `
 
 func TestCostSeedText(t *testing.T) {
-	code, out, errOut := runCostCmd(t, "-f", specFile(t, seedSpec))
+	code, out, errOut := runCmd(t, "cost", "-f", specFile(t, seedSpec))
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -42,7 +35,7 @@ func TestCostSeedText(t *testing.T) {
 }
 
 func TestCostJSONShape(t *testing.T) {
-	code, out, errOut := runCostCmd(t, "-f", specFile(t, apigwScheduledSpec), "--format", "json", "--compare")
+	code, out, errOut := runCmd(t, "cost", "-f", specFile(t, apigwScheduledSpec), "--format", "json", "--compare")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -81,7 +74,7 @@ func TestCostFlagsOverrideTheWorkload(t *testing.T) {
 	path := specFile(t, seedSpec)
 	total := func(args ...string) float64 {
 		t.Helper()
-		code, out, errOut := runCostCmd(t, append([]string{"-f", path, "--format", "json"}, args...)...)
+		code, out, errOut := runCmd(t, append([]string{"cost", "-f", path, "--format", "json"}, args...)...)
 		if code != ExitOK {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
@@ -144,7 +137,7 @@ func TestCostBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			code, _, errOut := runCostCmd(t, append([]string{"-f", seed}, c.args...)...)
+			code, _, errOut := runCmd(t, append([]string{"cost", "-f", seed}, c.args...)...)
 			if code != ExitUsage {
 				t.Errorf("exit %d, want %d", code, ExitUsage)
 			}
@@ -154,13 +147,13 @@ func TestCostBadInput(t *testing.T) {
 		})
 	}
 	t.Run("unknown region in spec", func(t *testing.T) {
-		code, _, errOut := runCostCmd(t, "-f", unknownRegion)
+		code, _, errOut := runCmd(t, "cost", "-f", unknownRegion)
 		if code != ExitUsage || !strings.Contains(errOut, `"ap-south-1"`) || !strings.Contains(errOut, "us-east-1") {
 			t.Errorf("exit %d, stderr %q", code, errOut)
 		}
 	})
 	t.Run("malformed prices names the problem", func(t *testing.T) {
-		_, _, errOut := runCostCmd(t, "-f", seed, "--prices", badPrices)
+		_, _, errOut := runCmd(t, "cost", "-f", seed, "--prices", badPrices)
 		if !strings.Contains(errOut, "alb_hour") {
 			t.Errorf("stderr %q does not name alb_hour", errOut)
 		}

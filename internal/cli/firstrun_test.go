@@ -317,7 +317,7 @@ func TestItem13Details(t *testing.T) {
 
 	// export: the segments it scanned with, and a rate no higher than the
 	// one it announced.
-	code, _, errOut := opsRun(t, "", "data", "export", "--dynamodb-endpoint", b.Endpoint, "--table", src, "--segments", "4", "--rate", "20", "-o", filepath.Join(t.TempDir(), "x.jsonl"))
+	code, _, errOut := runCmdInput(t, "", "data", "export", "--dynamodb-endpoint", b.Endpoint, "--table", src, "--segments", "4", "--rate", "20", "-o", filepath.Join(t.TempDir(), "x.jsonl"))
 	if code != 0 {
 		t.Fatalf("export: exit %d: %s", code, errOut)
 	}
@@ -336,10 +336,10 @@ func TestItem13Details(t *testing.T) {
 
 	// import: no progress line twice.
 	file := filepath.Join(t.TempDir(), "links.jsonl")
-	if code, _, errOut := opsRun(t, "", "data", "export", "--dynamodb-endpoint", b.Endpoint, "--table", src, "--rate", "unlimited", "-o", file); code != 0 {
+	if code, _, errOut := runCmdInput(t, "", "data", "export", "--dynamodb-endpoint", b.Endpoint, "--table", src, "--rate", "unlimited", "-o", file); code != 0 {
 		t.Fatalf("export: %s", errOut)
 	}
-	code, _, errOut = opsRun(t, "", "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", emptyTable(t, b), "--rate", "unlimited", file)
+	code, _, errOut = runCmdInput(t, "", "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", emptyTable(t, b), "--rate", "unlimited", file)
 	if code != 0 {
 		t.Fatalf("import: exit %d: %s", code, errOut)
 	}

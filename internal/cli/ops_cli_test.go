@@ -57,29 +57,11 @@ func newOpsWorld(t *testing.T) *opsWorld {
 
 const opsSpec = "app: links\nenv: dev\nregion: us-east-1\nservice:\n  count: {desired: 1, min: 1, max: 3}\n  secrets: [ADMIN_TOKEN, DB_KEY]\n"
 
-func opsSpecFile(t *testing.T, body string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "lowfare.yaml")
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func opsRun(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var out, errb bytes.Buffer
-	code = Execute(ctx, args, strings.NewReader(stdin), &out, &errb)
-	return code, out.String(), errb.String()
-}
-
 func TestStatusCommand(t *testing.T) {
 	w := newOpsWorld(t)
 	w.CloudWatch.AddAlarm(awsfake.Alarm{Name: "lowfare-links-dev-5xx", State: "ALARM", Reason: "5xx above 5", Updated: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)})
-	file := opsSpecFile(t, opsSpec)
-	code, out, errOut := opsRun(t, "", "status", "-f", file)
+	file := specFile(t, opsSpec)
+	code, out, errOut := runCmdInput(t, "", "status", "-f", file)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -89,7 +71,7 @@ func TestStatusCommand(t *testing.T) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}
 	}
-	code, out, errOut = opsRun(t, "", "status", "-f", file, "--format", "json")
+	code, out, errOut = runCmdInput(t, "", "status", "-f", file, "--format", "json")
 	if code != 0 {
 		t.Fatalf("json: exit %d: %s", code, errOut)
 	}
@@ -113,13 +95,13 @@ func TestStatusCommand(t *testing.T) {
 
 func TestOpsCommandsMissingStack(t *testing.T) {
 	w := newOpsWorld(t)
-	file := opsSpecFile(t, strings.Replace(opsSpec, "app: links", "app: ghost", 1))
+	file := specFile(t, strings.Replace(opsSpec, "app: links", "app: ghost", 1))
 	for _, args := range [][]string{{"status"}, {"logs"}, {"scale", "1"}, {"sleep"}, {"wake"}} {
 		flag := "-f"
 		if args[0] == "logs" {
 			flag = "--file"
 		}
-		code, out, errOut := opsRun(t, "", append(args, flag, file)...)
+		code, out, errOut := runCmdInput(t, "", append(args, flag, file)...)
 		if code != 1 {
 			t.Errorf("%v: exit %d, want 1 (stdout %q)", args, code, out)
 		}
@@ -134,9 +116,9 @@ func TestOpsCommandsMissingStack(t *testing.T) {
 
 func TestOpsBadInputSendsNothing(t *testing.T) {
 	w := newOpsWorld(t)
-	good := opsSpecFile(t, opsSpec)
-	bad := opsSpecFile(t, "app: [unclosed\n")
-	serverless := opsSpecFile(t, opsSpec+"profile: serverless\n")
+	good := specFile(t, opsSpec)
+	bad := specFile(t, "app: [unclosed\n")
+	serverless := specFile(t, opsSpec+"profile: serverless\n")
 	tests := []struct {
 		name  string
 		stdin string
@@ -164,7 +146,7 @@ func TestOpsBadInputSendsNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, _, errOut := opsRun(t, tt.stdin, tt.args...)
+			code, _, errOut := runCmdInput(t, tt.stdin, tt.args...)
 			if code != 2 {
 				t.Errorf("exit %d, want 2; stderr %q", code, errOut)
 			}
@@ -180,7 +162,7 @@ func TestOpsBadInputSendsNothing(t *testing.T) {
 
 func TestScaleSleepWakeCommands(t *testing.T) {
 	w := newOpsWorld(t)
-	file := opsSpecFile(t, opsSpec)
+	file := specFile(t, opsSpec)
 	state := func() string {
 		tg, _ := w.AutoScaling.Target("ecs", opsRes, "ecs:service:DesiredCount")
 		sv, _ := w.ECS.Service(opsCluster, opsService)
@@ -198,7 +180,7 @@ func TestScaleSleepWakeCommands(t *testing.T) {
 		{[]string{"scale", "0"}, "0 0 0 0", "links: 0 desired", ""},
 	}
 	for _, st := range steps {
-		code, out, errOut := opsRun(t, "", append(st.args, "-f", file)...)
+		code, out, errOut := runCmdInput(t, "", append(st.args, "-f", file)...)
 		if code != 0 {
 			t.Fatalf("%v: exit %d: %s", st.args, code, errOut)
 		}
@@ -215,10 +197,10 @@ func itoa(v int32) string { return strconv.Itoa(int(v)) }
 
 func TestSecretsCommands(t *testing.T) {
 	w := newOpsWorld(t)
-	file := opsSpecFile(t, opsSpec)
+	file := specFile(t, opsSpec)
 	const value = "s3cr3t-VALUE-7f1c"
 
-	code, out, errOut := opsRun(t, value+"\n", "secrets", "set", "ADMIN_TOKEN", "-f", file)
+	code, out, errOut := runCmdInput(t, value+"\n", "secrets", "set", "ADMIN_TOKEN", "-f", file)
 	if code != 0 {
 		t.Fatalf("set: exit %d: %s", code, errOut)
 	}
@@ -230,7 +212,7 @@ func TestSecretsCommands(t *testing.T) {
 	if err := os.WriteFile(secretFile, []byte("line1\nline2\n\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut = opsRun(t, "", "secrets", "set", "EXTRA", "-f", file, "--from-file", secretFile)
+	code, out, errOut = runCmdInput(t, "", "secrets", "set", "EXTRA", "-f", file, "--from-file", secretFile)
 	if code != 0 {
 		t.Fatalf("set --from-file: exit %d: %s", code, errOut)
 	}
@@ -242,7 +224,7 @@ func TestSecretsCommands(t *testing.T) {
 	}
 	all += out + errOut
 
-	code, out, errOut = opsRun(t, "", "secrets", "list", "-f", file)
+	code, out, errOut = runCmdInput(t, "", "secrets", "list", "-f", file)
 	if code != 0 {
 		t.Fatalf("list: exit %d: %s", code, errOut)
 	}
@@ -254,7 +236,7 @@ func TestSecretsCommands(t *testing.T) {
 	all += out + errOut
 
 	// Issue 12 item 12: the same as JSON, names and versions, no values.
-	code, out, errOut = opsRun(t, "", "secrets", "list", "-f", file, "--format", "json")
+	code, out, errOut = runCmdInput(t, "", "secrets", "list", "-f", file, "--format", "json")
 	var listed struct {
 		Prefix  string `json:"prefix"`
 		Secrets []struct {
@@ -269,12 +251,12 @@ func TestSecretsCommands(t *testing.T) {
 	}
 	all += out + errOut
 
-	code, out, errOut = opsRun(t, "", "secrets", "rm", "ADMIN_TOKEN", "-f", file)
+	code, out, errOut = runCmdInput(t, "", "secrets", "rm", "ADMIN_TOKEN", "-f", file)
 	if code != 0 || !strings.Contains(out, "still in service.secrets") {
 		t.Fatalf("rm: exit %d: %s%s", code, out, errOut)
 	}
 	all += out + errOut
-	code, _, errOut = opsRun(t, "", "secrets", "rm", "ADMIN_TOKEN", "-f", file)
+	code, _, errOut = runCmdInput(t, "", "secrets", "rm", "ADMIN_TOKEN", "-f", file)
 	if code != 1 || !strings.Contains(errOut, "secret not found") {
 		t.Fatalf("rm of a missing secret: exit %d, stderr %q", code, errOut)
 	}
@@ -288,20 +270,20 @@ func TestSecretsCommands(t *testing.T) {
 
 func TestLogsCommand(t *testing.T) {
 	w := newOpsWorld(t)
-	file := opsSpecFile(t, opsSpec)
+	file := specFile(t, opsSpec)
 	now := time.Now()
 	w.Logs.Put(opsGroup, "links/links/feedfacecafebeef", now.Add(-3*time.Hour).UnixMilli(), "old start-up line")
 	w.Logs.Put(opsGroup, "links/links/feedfacecafebeef", now.Add(-10*time.Minute).UnixMilli(), "GET /x 200")
 	w.Logs.Put(opsGroup, "links/links/feedfacecafebeef", now.Add(-5*time.Minute).UnixMilli(), "GET /y 500")
 
-	code, out, errOut := opsRun(t, "", "logs", "--file", file, "--since", "1h", "--filter", "500")
+	code, out, errOut := runCmdInput(t, "", "logs", "--file", file, "--since", "1h", "--filter", "500")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	if !strings.Contains(out, " feedface GET /y 500\n") || strings.Contains(out, "/x") || strings.Contains(out, "old") {
 		t.Fatalf("logs --filter 500 printed:\n%s", out)
 	}
-	code, out, _ = opsRun(t, "", "logs", "--file", file, "--since", "4h")
+	code, out, _ = runCmdInput(t, "", "logs", "--file", file, "--since", "4h")
 	if code != 0 || strings.Count(out, "\n") != 3 {
 		t.Fatalf("logs --since 4h: exit %d:\n%s", code, out)
 	}
@@ -342,9 +324,9 @@ func TestOpsMissingCredentials(t *testing.T) {
 	w := newOpsWorld(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", "")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
-	file := opsSpecFile(t, opsSpec)
+	file := specFile(t, opsSpec)
 	for _, args := range [][]string{{"status", "-f", file}, {"secrets", "list", "-f", file}, {"sleep", "-f", file}} {
-		code, _, errOut := opsRun(t, "", args...)
+		code, _, errOut := runCmdInput(t, "", args...)
 		if code != 1 {
 			t.Errorf("%v: exit %d, want 1", args, code)
 		}
