@@ -138,3 +138,52 @@ func TestReadmeTour(t *testing.T) {
 		}
 	}
 }
+
+// The README's Layout section names every package of the module (cmd/*,
+// internal/*, tools/*, bench/*), so a new package cannot go unexplained
+// and a removed one does not linger there.
+func TestReadmeLayoutNamesEveryPackage(t *testing.T) {
+	root := filepath.Join("..", "..")
+	data, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, layout, ok := strings.Cut(string(data), "\n## Layout\n")
+	if !ok {
+		t.Fatal("README has no '## Layout' section")
+	}
+	layout, _, _ = strings.Cut(layout, "\n## ")
+	named := map[string]bool{}
+	for _, m := range regexp.MustCompile("`((?:cmd|internal|tools|bench)/[a-z0-9/]+)`").FindAllStringSubmatch(layout, -1) {
+		named[m[1]] = true
+	}
+	packages := map[string]bool{}
+	for _, top := range []string{"cmd", "internal", "tools", "bench"} {
+		err := filepath.WalkDir(filepath.Join(root, top), func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && (d.Name() == "testdata" || d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			if !d.IsDir() && strings.HasSuffix(path, ".go") {
+				rel, _ := filepath.Rel(root, filepath.Dir(path))
+				packages[filepath.ToSlash(rel)] = true
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p := range packages {
+		if !named[p] {
+			t.Errorf("README's Layout does not name package %s: add it with its job", p)
+		}
+	}
+	for p := range named {
+		if _, err := os.Stat(filepath.Join(root, p)); err != nil {
+			t.Errorf("README's Layout names %s, which does not exist", p)
+		}
+	}
+}
