@@ -235,7 +235,7 @@ func TestSecretsCommands(t *testing.T) {
 	}
 	all += out + errOut
 
-	// Issue 12 item 12: the same as JSON, names and versions, no values.
+	// The same as JSON, names and versions, no values.
 	code, out, errOut = runCmdInput(t, "", "secrets", "list", "-f", file, "--format", "json")
 	var listed struct {
 		Prefix  string `json:"prefix"`

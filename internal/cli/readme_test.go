@@ -42,7 +42,7 @@ func tourBlock(t *testing.T, readme string) string {
 // TestReadmeTour runs the README tour's shell lines with bash, against a
 // 'lowfare dev' the test starts on a free port (the tour's own 'lowfare dev'
 // line is the one it replaces), in a directory laid out like a clone. Any
-// failing line fails the test (bash -e, curl -f). Issue 12 items 1 and 11.
+// failing line fails the test (bash -e, curl -f).
 func TestReadmeTour(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the tour builds lowfare and the links image")

@@ -28,7 +28,7 @@ func budgetNameIn(t *testing.T, s *spec.Spec, region string) string {
 	return strings.ReplaceAll(pattern, "${AWS::Region}", region)
 }
 
-// Item 1: NotificationsWithSubscribers is create-only, so a change of the
+// NotificationsWithSubscribers is create-only, so a change of the
 // emails or the alert percentages replaces the budget; the replacement
 // must get a name of its own (AWS creates it before deleting the old one).
 // The amount is updated in place and keeps the name.
@@ -56,7 +56,7 @@ func TestBudgetReplacementGetsANewName(t *testing.T) {
 	}
 }
 
-// Item 2: budget and dashboard names are account-wide, so the same app and
+// Budget and dashboard names are account-wide, so the same app and
 // env in two regions must name them apart; the region comes from
 // ${AWS::Region}, so a deploy with --region gets it right too.
 func TestAccountWideNamesCarryTheRegion(t *testing.T) {
@@ -90,7 +90,7 @@ func manyTags(n int) map[string]string {
 	return tags
 }
 
-// Item 8: tags ride on the stack, so 48 of them (the most a spec may have)
+// Tags ride on the stack, so 48 of them (the most a spec may have)
 // leave the templates far under the inline limit, and no warning; a
 // template near the limit is warned about before deploy refuses it.
 func TestTemplateSizeWith48Tags(t *testing.T) {
@@ -142,7 +142,7 @@ func TestTemplateSizeWith48Tags(t *testing.T) {
 	}
 }
 
-// Item 4: the Service carries DesiredCount only on the stack's first
+// The Service carries DesiredCount only on the stack's first
 // deploy (a parameter deploy passes then); on every later deploy the
 // parameter is empty and the property absent, so an update keeps the
 // running count.
@@ -175,7 +175,7 @@ func TestNoDesiredCountResetOnUpdate(t *testing.T) {
 	}
 }
 
-// Item 6: with profile serverless, the repository lets Lambda (and only
+// With profile serverless, the repository lets Lambda (and only
 // functions of this account and region) pull the image; ECS pulls with
 // its execution role and gets no repository policy.
 func TestRepositoryPolicyForLambda(t *testing.T) {
@@ -204,7 +204,7 @@ func TestRepositoryPolicyForLambda(t *testing.T) {
 	}
 }
 
-// Item 7: with ingress apigw, the subnets (the VPC link's) sit in Zone IDs
+// With ingress apigw, the subnets (the VPC link's) sit in Zone IDs
 // API Gateway lists for VPC links, looked up by ${AWS::Region}; the four
 // regions of the price table each have two, and a region without VPC links
 // is refused before anything is built.

@@ -58,7 +58,7 @@ func TestTableActionsMatchTheStore(t *testing.T) {
 // Tags go on the stacks (StackTags), which CloudFormation propagates; a
 // resource carries them in the template only when its registry schema takes
 // tags without declaring the type taggable (templateTagged), so a spec with
-// many tags no longer multiplies into every resource (issue 9, item 8).
+// many tags no longer multiplies into every resource.
 func TestTagsOnTheStackAndWherePropagationStops(t *testing.T) {
 	for _, c := range allSpecs(t) {
 		r := build(t, c.spec)

@@ -339,9 +339,9 @@ func TestSecuritySecretAsPlainVariableRefused(t *testing.T) {
 
 // Encryption and scanning are on everywhere they apply. The table keeps
 // DynamoDB's default encryption with the free AWS owned key: SSEEnabled
-// true would switch to the billed AWS managed KMS key (issue 9, item 12).
+// true would switch to the billed AWS managed KMS key.
 // It is retained on delete and replacement, but not when the first create
-// rolls back (item 3).
+// rolls back.
 func TestSecurityEncryptionAndScanning(t *testing.T) {
 	forEachTemplate(t, func(t *testing.T, c specCase, g map[string]any) {
 		for id, p := range resourcesOfType(g, "AWS::DynamoDB::Table") {

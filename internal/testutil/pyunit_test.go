@@ -36,7 +36,7 @@ func TestUnittestRanReadsPython(t *testing.T) {
 	dir := t.TempDir()
 	for body, want := range map[string]int{
 		"import unittest\nclass T(unittest.TestCase):\n    def test_a(self): pass\n    def test_b(self): pass\nunittest.main(verbosity=2)\n": 2,
-		"import unittest\nclass T(unittest.TestCase):\n    def tset_a(self): pass\nunittest.main(verbosity=2)\n":                           0,
+		"import unittest\nclass T(unittest.TestCase):\n    def tset_a(self): pass\nunittest.main(verbosity=2)\n":                             0,
 	} {
 		p := filepath.Join(dir, "t.py")
 		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
