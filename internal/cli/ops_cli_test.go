@@ -13,44 +13,41 @@ import (
 	"time"
 
 	"github.com/lowfare/lowfare/internal/awsfake"
+	"github.com/lowfare/lowfare/internal/awsfake/deployed"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/stack"
 	"github.com/lowfare/lowfare/internal/testutil"
 )
 
+// The deployed app's names, as the tests here call them.
 const (
-	opsCluster = "lowfare-links-dev"
-	opsService = "links"
-	opsGroup   = "/lowfare/links/dev"
-	opsTG      = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/lf-links-dev-abc123/1"
-	opsRes     = "service/" + opsCluster + "/" + opsService
+	opsCluster = deployed.Cluster
+	opsService = deployed.Service
+	opsGroup   = deployed.LogGroup
+	opsTG      = deployed.TargetGroup
+	opsRes     = deployed.ResourceID
 )
 
 // opsWorld is a deployed links/dev app on local endpoints, reached by the
 // CLI through the SDK's AWS_ENDPOINT_URL_<SERVICE> variables.
 type opsWorld struct {
-	*awsfake.DayTwo
+	*deployed.World
 }
 
+// newOpsWorld is deployed.World with what the commands' output shows: a
+// daily schedule (sleep 20:00, wake 08:00, so a next wake exists whatever
+// the day), a healthy target, the month's spend; ECS converges at once.
 func newOpsWorld(t *testing.T) *opsWorld {
 	t.Helper()
-	w := &opsWorld{DayTwo: awsfake.NewDayTwo("123456789012")}
-	w.CloudFormation.PutStack("lowfare-links-dev", "CREATE_COMPLETE", map[string]string{
-		stack.OutputURL: "http://lf-links-dev.example", stack.OutputCluster: opsCluster, stack.OutputService: opsService,
-		stack.OutputLogGroup: opsGroup, stack.OutputTargetGroup: opsTG,
-	})
+	w := &opsWorld{World: deployed.New()}
 	w.ECS.Converge = true
-	w.ECS.AddService(awsfake.ECSService{Cluster: opsCluster, Name: opsService, Desired: 1, Running: 1})
-	w.AutoScaling.AddTarget(awsfake.ScalableTarget{Namespace: "ecs", ResourceID: opsRes, Dimension: "ecs:service:DesiredCount", Min: 1, Max: 2})
 	zero, one, two := int32(0), int32(1), int32(2)
-	w.AutoScaling.AddScheduledAction(awsfake.ScheduledAction{Name: "sleep", Namespace: "ecs", ResourceID: opsRes, Dimension: "ecs:service:DesiredCount",
+	w.AutoScaling.AddScheduledAction(awsfake.ScheduledAction{Name: "sleep", Namespace: "ecs", ResourceID: opsRes, Dimension: deployed.Dimension,
 		Schedule: "cron(0 20 ? * * *)", Timezone: "Europe/Berlin", Min: &zero, Max: &zero})
-	w.AutoScaling.AddScheduledAction(awsfake.ScheduledAction{Name: "wake", Namespace: "ecs", ResourceID: opsRes, Dimension: "ecs:service:DesiredCount",
+	w.AutoScaling.AddScheduledAction(awsfake.ScheduledAction{Name: "wake", Namespace: "ecs", ResourceID: opsRes, Dimension: deployed.Dimension,
 		Schedule: "cron(0 8 ? * * *)", Timezone: "Europe/Berlin", Min: &one, Max: &two})
 	w.ELB.SetTargets(opsTG, awsfake.Target{ID: "10.0.0.9", Port: 8080, State: "healthy"})
 	w.Budgets.AddBudget(awsfake.Budget{Name: stack.BudgetName(spec.Default()), Limit: 10, Actual: 1.25, Forecasted: 4})
-	w.Logs.AddGroup(opsGroup)
-
 	awsfake.UseEndpoints(t, w.Endpoints(t))
 	return w
 }
@@ -65,7 +62,7 @@ func TestStatusCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"lowfare-links-dev CREATE_COMPLETE", "links active: 1 desired, 1 running, 0 pending, bounds 1-2",
+	for _, want := range []string{"lowfare-links-dev UPDATE_COMPLETE", "links active: 1 desired, 1 running, 0 pending, bounds 1-2",
 		"10.0.0.9:8080 healthy", "lowfare-links-dev-5xx in ALARM", "$1.25 of $10.00 this month", "next sleep", "Europe/Berlin"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
