@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -212,34 +211,29 @@ func TestWritePlanCost(t *testing.T) {
 // shape, written in the spec, ends within budget, and so does apigw with
 // office hours.
 func TestPlanNamesTheShapeThatFits(t *testing.T) {
-	var out, errb bytes.Buffer
-	code := Execute(context.Background(), []string{"plan", "-f", specFile(t, seedSpec)}, strings.NewReader(""), &out, &errb)
+	code, out, errOut := runCmd(t, "plan", "-f", specFile(t, seedSpec))
 	if code != ExitOK {
-		t.Fatalf("plan exit %d: %s", code, errb.String())
+		t.Fatalf("plan exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{"OVER BUDGET", "cheapest shape that fits", "keeps ECS Fargate: apigw · arm64 · idle after 15m, 60 active h"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("plan output lacks %q:\n%s", want, out.String())
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, out)
 		}
 	}
-	out.Reset()
-	errb.Reset()
-	code = Execute(context.Background(), []string{"plan", "-f", specFile(t, apigwScheduledSpec)}, strings.NewReader(""), &out, &errb)
+	code, out, errOut = runCmd(t, "plan", "-f", specFile(t, apigwScheduledSpec))
 	if code != ExitOK {
-		t.Fatalf("plan exit %d: %s", code, errb.String())
+		t.Fatalf("plan exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(out.String(), "Within budget") {
-		t.Errorf("apigw + office hours plan is not within budget:\n%s", out.String())
+	if !strings.Contains(out, "Within budget") {
+		t.Errorf("apigw + office hours plan is not within budget:\n%s", out)
 	}
-	out.Reset()
-	errb.Reset()
-	code = Execute(context.Background(), []string{"plan", "-f", specFile(t, apigwIdleSpec)}, strings.NewReader(""), &out, &errb)
+	code, out, errOut = runCmd(t, "plan", "-f", specFile(t, apigwIdleSpec))
 	if code != ExitOK {
-		t.Fatalf("plan exit %d: %s", code, errb.String())
+		t.Fatalf("plan exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{"Within budget", "CloudWatch alarm metrics: 11"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("apigw + idle plan lacks %q:\n%s", want, out.String())
+		if !strings.Contains(out, want) {
+			t.Errorf("apigw + idle plan lacks %q:\n%s", want, out)
 		}
 	}
 }
