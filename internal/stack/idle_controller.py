@@ -1,4 +1,4 @@
-# lowfare wake controller (issue 10), written inline into the template by
+# lowfare wake controller, written inline into the template by
 # internal/stack/idle.go. It puts the service to sleep when the idle alarm
 # (or the schedule, or lowfare sleep) says so, answers requests while it
 # sleeps with internal/wakepage's pages, starts it on the first request, and
