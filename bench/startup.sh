@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/startup.sh: wall time of whole lowfare processes (issue 9:
+# bench/startup.sh: wall time of whole lowfare processes (target:
 # `lowfare synth` under 100 ms as a whole process, with the current AWS SDK
 # modules and their schema-based serde), against baselines measured in the
 # same run:

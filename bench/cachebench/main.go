@@ -1,5 +1,5 @@
 // Command cachebench measures the links service's resolve cache from the
-// outside (issue 11): the process's own CPU per redirect with 20,000
+// outside: the process's own CPU per redirect with 20,000
 // distinct links filling the cache, against the cache-warm figure (100
 // links) of a second process measured in turns in the same run, and its
 // peak RSS while

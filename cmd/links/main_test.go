@@ -22,6 +22,7 @@ import (
 
 	"github.com/lowfare/lowfare/internal/ddbtest"
 	"github.com/lowfare/lowfare/internal/links/store"
+	"github.com/lowfare/lowfare/internal/testutil"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -117,16 +118,6 @@ func buildLinks(t *testing.T) string {
 	return bin
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-}
-
 // TestSIGTERMWithRequestsInFlight starts the real binary against minidyn,
 // opens requests whose handlers are running (the server has asked for their
 // bodies with 100 Continue), sends SIGTERM, waits until the service says it
@@ -140,7 +131,7 @@ func TestSIGTERMWithRequestsInFlight(t *testing.T) {
 	bin := buildLinks(t)
 	ddb := ddbtest.Minidyn(t)
 	table := ddbtest.TableName(t)
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	base := "http://127.0.0.1:" + port
 
 	cmd := exec.Command(bin, "--create-table")

@@ -29,7 +29,7 @@ func cfnCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-const cfnTestTemplate = `{"Resources":{"Role":{"Type":"AWS::IAM::Role","Properties":{}},"Table":{"Type":"AWS::DynamoDB::Table","DeletionPolicy":"Retain"}},"Outputs":{"URL":{"Value":"http://x"}}}`
+const cfnTestTemplate = `{"Parameters":{"P":{"Type":"String"}},"Resources":{"Role":{"Type":"AWS::IAM::Role","Properties":{}},"Table":{"Type":"AWS::DynamoDB::Table","DeletionPolicy":"Retain"}},"Outputs":{"URL":{"Value":"http://x"}}}`
 
 func TestCFNErrorsAsTheSDKSeesThem(t *testing.T) {
 	f := NewCloudFormation()
@@ -64,6 +64,95 @@ func TestCFNErrorsAsTheSDKSeesThem(t *testing.T) {
 	// AWS answers DeleteStack of a missing stack with success and no Result.
 	if _, err := c.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String("nope")}); err != nil {
 		t.Errorf("DeleteStack of a missing stack: %v", err)
+	}
+}
+
+// The fake refuses what CloudFormation refuses before it makes a change
+// set, in AWS's words: a TemplateBody over 51,200 bytes, parameters the
+// template does not declare, declared parameters without a Default that
+// get no value, and values for a template without parameters.
+func TestCFNRefusesWhatAWSRefuses(t *testing.T) {
+	const tpl = `{"Parameters":{"Image":{"Type":"String"},"Count":{"Type":"Number","Default":"1"}},"Resources":{"T":{"Type":"AWS::SNS::Topic"}}}`
+	const bare = `{"Resources":{"T":{"Type":"AWS::SNS::Topic"}}}`
+	param := func(k, v string) cfntypes.Parameter {
+		return cfntypes.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(v)}
+	}
+	// A body of exactly 51,200 bytes goes through the size check; one more
+	// byte does not (padding after the JSON is still the template's body).
+	atLimit := tpl + strings.Repeat(" ", 51200-len(tpl))
+	for _, c := range []struct {
+		name   string
+		body   string
+		params []cfntypes.Parameter
+		want   string // the error message; "" for a change set
+	}{
+		{"at the size limit", atLimit, []cfntypes.Parameter{param("Image", "i")}, ""},
+		{"over the size limit", atLimit + " ", []cfntypes.Parameter{param("Image", "i")},
+			"1 validation error detected: Value '" + atLimit + " ' at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to 51200"},
+		{"unknown parameter", tpl, []cfntypes.Parameter{param("Image", "i"), param("Imagee", "i"), param("Colour", "red")},
+			"Parameters: [Colour, Imagee] do not exist in the template"},
+		{"missing parameter", tpl, []cfntypes.Parameter{param("Count", "2")}, "Parameters: [Image] must have values"},
+		{"no parameters at all", tpl, nil, "Parameters: [Image] must have values"},
+		{"values for a template without parameters", bare, []cfntypes.Parameter{param("Image", "i")},
+			"Parameter values specified for a template which does not require them."},
+		{"the default stands in", tpl, []cfntypes.Parameter{param("Image", "i")}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c2 := cfnClient(t, NewCloudFormation())
+			_, err := c2.CreateChangeSet(cfnCtx(t), &cloudformation.CreateChangeSetInput{StackName: aws.String("s"), ChangeSetName: aws.String("c"),
+				ChangeSetType: cfntypes.ChangeSetTypeCreate, TemplateBody: aws.String(c.body), Parameters: c.params})
+			var ae smithy.APIError
+			switch {
+			case c.want == "" && err != nil:
+				t.Errorf("CreateChangeSet: %v", err)
+			case c.want != "" && (!errors.As(err, &ae) || ae.ErrorCode() != "ValidationError" || ae.ErrorMessage() != c.want):
+				t.Errorf("CreateChangeSet: %.300v; want ValidationError %.300q", err, c.want)
+			}
+		})
+	}
+}
+
+// An UPDATE change set may keep a parameter's value with
+// UsePreviousValue instead of sending it again.
+func TestCFNUsePreviousValue(t *testing.T) {
+	f := NewCloudFormation()
+	f.SetScenario("s", CFNScenario{StepsPerPoll: 100})
+	c := cfnClient(t, f)
+	ctx := cfnCtx(t)
+	const tpl = `{"Parameters":{"Image":{"Type":"String"}},"Resources":{"T":{"Type":"AWS::SNS::Topic","Properties":{"DisplayName":{"Ref":"Image"}}}}}`
+	create := func(kind cfntypes.ChangeSetType, name string, p cfntypes.Parameter) {
+		t.Helper()
+		out, err := c.CreateChangeSet(ctx, &cloudformation.CreateChangeSetInput{StackName: aws.String("s"), ChangeSetName: aws.String(name),
+			ChangeSetType: kind, TemplateBody: aws.String(tpl), Parameters: []cfntypes.Parameter{p}})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for range 2 {
+			if _, err := c.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: out.Id}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := c.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{ChangeSetName: out.Id}); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("s")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create(cfntypes.ChangeSetTypeCreate, "c1", cfntypes.Parameter{ParameterKey: aws.String("Image"), ParameterValue: aws.String("v1")})
+	out, err := c.CreateChangeSet(ctx, &cloudformation.CreateChangeSetInput{StackName: aws.String("s"), ChangeSetName: aws.String("c2"),
+		ChangeSetType: cfntypes.ChangeSetTypeUpdate, TemplateBody: aws.String(tpl),
+		Parameters: []cfntypes.Parameter{{ParameterKey: aws.String("Image"), UsePreviousValue: aws.Bool(true)}}})
+	if err != nil {
+		t.Fatalf("UsePreviousValue: %v", err)
+	}
+	cs, err := c.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: out.Id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs.Parameters) != 1 || aws.ToString(cs.Parameters[0].ParameterValue) != "v1" {
+		t.Errorf("change set parameters %+v, want Image=v1 kept", cs.Parameters)
 	}
 }
 

@@ -169,3 +169,16 @@ func TestWriteUnknownFormat(t *testing.T) {
 		t.Errorf("Write yaml: %v", err)
 	}
 }
+
+// MaxTemplateBody is AWS's figure, written here as a literal so that a
+// change of the constant (to 512,000, say) fails a test and is not simply
+// believed by every check that reads it: "A structure that contains the
+// body of the revised template, with a minimum length of 1 byte and a
+// maximum length of 51,200 bytes"
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html,
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html).
+func TestMaxTemplateBodyIsAWSs(t *testing.T) {
+	if MaxTemplateBody != 51200 {
+		t.Errorf("MaxTemplateBody = %d; CloudFormation takes at most 51,200 bytes inline", MaxTemplateBody)
+	}
+}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -15,13 +14,6 @@ import (
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
-// runCostCmd runs 'lowfare cost args...' (specFile and runCmd are
-// synth_test.go's).
-func runCostCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	return runCmd(t, append([]string{"cost"}, args...)...)
-}
-
 const seedSpec = "app: links\n"
 
 const apigwScheduledSpec = `app: links
@@ -32,7 +24,7 @@ ingress:
 `
 
 func TestCostSeedText(t *testing.T) {
-	code, out, errOut := runCostCmd(t, "-f", specFile(t, seedSpec))
+	code, out, errOut := runCmd(t, "cost", "-f", specFile(t, seedSpec))
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -44,7 +36,7 @@ func TestCostSeedText(t *testing.T) {
 }
 
 func TestCostJSONShape(t *testing.T) {
-	code, out, errOut := runCostCmd(t, "-f", specFile(t, apigwScheduledSpec), "--format", "json", "--compare")
+	code, out, errOut := runCmd(t, "cost", "-f", specFile(t, apigwScheduledSpec), "--format", "json", "--compare")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -83,7 +75,7 @@ func TestCostFlagsOverrideTheWorkload(t *testing.T) {
 	path := specFile(t, seedSpec)
 	total := func(args ...string) float64 {
 		t.Helper()
-		code, out, errOut := runCostCmd(t, append([]string{"-f", path, "--format", "json"}, args...)...)
+		code, out, errOut := runCmd(t, append([]string{"cost", "-f", path, "--format", "json"}, args...)...)
 		if code != ExitOK {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
@@ -146,7 +138,7 @@ func TestCostBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			code, _, errOut := runCostCmd(t, append([]string{"-f", seed}, c.args...)...)
+			code, _, errOut := runCmd(t, append([]string{"cost", "-f", seed}, c.args...)...)
 			if code != ExitUsage {
 				t.Errorf("exit %d, want %d", code, ExitUsage)
 			}
@@ -156,13 +148,13 @@ func TestCostBadInput(t *testing.T) {
 		})
 	}
 	t.Run("unknown region in spec", func(t *testing.T) {
-		code, _, errOut := runCostCmd(t, "-f", unknownRegion)
+		code, _, errOut := runCmd(t, "cost", "-f", unknownRegion)
 		if code != ExitUsage || !strings.Contains(errOut, `"ap-south-1"`) || !strings.Contains(errOut, "us-east-1") {
 			t.Errorf("exit %d, stderr %q", code, errOut)
 		}
 	})
 	t.Run("malformed prices names the problem", func(t *testing.T) {
-		_, _, errOut := runCostCmd(t, "-f", seed, "--prices", badPrices)
+		_, _, errOut := runCmd(t, "cost", "-f", seed, "--prices", badPrices)
 		if !strings.Contains(errOut, "alb_hour") {
 			t.Errorf("stderr %q does not name alb_hour", errOut)
 		}
@@ -221,34 +213,29 @@ func TestWritePlanCost(t *testing.T) {
 // shape, written in the spec, ends within budget, and so does apigw with
 // office hours.
 func TestPlanNamesTheShapeThatFits(t *testing.T) {
-	var out, errb bytes.Buffer
-	code := Execute(context.Background(), []string{"plan", "-f", specFile(t, seedSpec)}, strings.NewReader(""), &out, &errb)
+	code, out, errOut := runCmd(t, "plan", "-f", specFile(t, seedSpec))
 	if code != ExitOK {
-		t.Fatalf("plan exit %d: %s", code, errb.String())
+		t.Fatalf("plan exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{"OVER BUDGET", "cheapest shape that fits", "keeps ECS Fargate: apigw · arm64 · idle after 15m, serve app, 60 active h"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("plan output lacks %q:\n%s", want, out.String())
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, out)
 		}
 	}
-	out.Reset()
-	errb.Reset()
-	code = Execute(context.Background(), []string{"plan", "-f", specFile(t, apigwScheduledSpec)}, strings.NewReader(""), &out, &errb)
+	code, out, errOut = runCmd(t, "plan", "-f", specFile(t, apigwScheduledSpec))
 	if code != ExitOK {
-		t.Fatalf("plan exit %d: %s", code, errb.String())
+		t.Fatalf("plan exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(out.String(), "Within budget") {
-		t.Errorf("apigw + office hours plan is not within budget:\n%s", out.String())
+	if !strings.Contains(out, "Within budget") {
+		t.Errorf("apigw + office hours plan is not within budget:\n%s", out)
 	}
-	out.Reset()
-	errb.Reset()
-	code = Execute(context.Background(), []string{"plan", "-f", specFile(t, apigwIdleSpec)}, strings.NewReader(""), &out, &errb)
+	code, out, errOut = runCmd(t, "plan", "-f", specFile(t, apigwIdleSpec))
 	if code != ExitOK {
-		t.Fatalf("plan exit %d: %s", code, errb.String())
+		t.Fatalf("plan exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{"Within budget", "CloudWatch alarm metrics: 11"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("apigw + idle plan lacks %q:\n%s", want, out.String())
+		if !strings.Contains(out, want) {
+			t.Errorf("apigw + idle plan lacks %q:\n%s", want, out)
 		}
 	}
 }

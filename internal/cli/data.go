@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/spf13/cobra"
 
+	"github.com/lowfare/lowfare/internal/atomicfile"
 	"github.com/lowfare/lowfare/internal/data"
 	"github.com/lowfare/lowfare/internal/ddblocal"
 	"github.com/lowfare/lowfare/internal/devstack"
@@ -283,33 +284,23 @@ func runDataExport(cmd *cobra.Command, opts *rootOptions, f *dataFlags, out stri
 	return nil
 }
 
-// exportWriter writes to standard output, or to a temporary file beside
-// out that is renamed into place only when the export is complete.
+// exportWriter writes to standard output, or to a new version of out
+// that replaces it only when the export is complete (atomicfile).
 func exportWriter(stdout io.Writer, out string) (io.Writer, func() error, func(), error) {
 	if out == "-" {
 		return stdout, func() error { return nil }, func() {}, nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.tmp")
+	f, err := atomicfile.Create(out, 0o600) // an export holds the table's data: the owner's only
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("creating %s: %w", out, err)
 	}
-	abort := func() { tmp.Close(); os.Remove(tmp.Name()) }
 	commit := func() error {
-		if err := tmp.Sync(); err != nil {
-			abort()
-			return fmt.Errorf("writing %s: %w", out, err)
-		}
-		if err := tmp.Close(); err != nil {
-			os.Remove(tmp.Name())
-			return fmt.Errorf("writing %s: %w", out, err)
-		}
-		if err := os.Rename(tmp.Name(), out); err != nil {
-			os.Remove(tmp.Name())
+		if err := f.Commit(); err != nil {
 			return fmt.Errorf("writing %s: %w", out, err)
 		}
 		return nil
 	}
-	return tmp, commit, abort, nil
+	return f, commit, f.Abort, nil
 }
 
 func newDataImportCmd(opts *rootOptions) *cobra.Command {

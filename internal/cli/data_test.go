@@ -58,7 +58,7 @@ func TestDataExportImportCommands(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "links.jsonl")
 
-	code, out, errOut := opsRun(t, "", "data", "export", "--dynamodb-endpoint", b.Endpoint, "--table", src, "-o", file, "--rate", "unlimited")
+	code, out, errOut := runCmdInput(t, "", "data", "export", "--dynamodb-endpoint", b.Endpoint, "--table", src, "-o", file, "--rate", "unlimited")
 	if code != 0 {
 		t.Fatalf("export: exit %d: %s", code, errOut)
 	}
@@ -70,7 +70,7 @@ func TestDataExportImportCommands(t *testing.T) {
 	}
 
 	// To standard output, the same items.
-	code, stdout, errOut := opsRun(t, "", "data", "export", "--dynamodb-endpoint", b.Endpoint, "--table", src, "--rate", "5")
+	code, stdout, errOut := runCmdInput(t, "", "data", "export", "--dynamodb-endpoint", b.Endpoint, "--table", src, "--rate", "5")
 	if code != 0 || !strings.HasPrefix(stdout, `{"lowfare_export":1,`) || !strings.Contains(errOut, "5 RCU/s") {
 		t.Fatalf("export to stdout: exit %d, stderr %s, stdout %.80s", code, errOut, stdout)
 	}
@@ -79,7 +79,7 @@ func TestDataExportImportCommands(t *testing.T) {
 	}
 
 	dst := emptyTable(t, b)
-	code, out, errOut = opsRun(t, "", "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", dst, "--rate", "unlimited", file)
+	code, out, errOut = runCmdInput(t, "", "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", dst, "--rate", "unlimited", file)
 	if code != 0 {
 		t.Fatalf("import: exit %d: %s", code, errOut)
 	}
@@ -90,18 +90,18 @@ func TestDataExportImportCommands(t *testing.T) {
 	if got := tableDump(t, b.Client, dst); !slices.Equal(got, want) {
 		t.Fatalf("imported table differs:\n got %q\nwant %q", got, want)
 	}
-	code, out, _ = opsRun(t, "", "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", dst, "--rate", "unlimited", file)
+	code, out, _ = runCmdInput(t, "", "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", dst, "--rate", "unlimited", file)
 	if code != 0 || !strings.Contains(out, fmt.Sprintf("Imported 0 items into table %s; skipped %d already there", dst, len(want))) {
 		t.Fatalf("second import (skip-existing): exit %d, %q", code, out)
 	}
-	code, out, _ = opsRun(t, "", "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", dst, "--rate", "unlimited", "--mode", "overwrite", file)
+	code, out, _ = runCmdInput(t, "", "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", dst, "--rate", "unlimited", "--mode", "overwrite", file)
 	if code != 0 || !strings.Contains(out, fmt.Sprintf("Imported %d items", len(want))) {
 		t.Fatalf("import --mode overwrite: exit %d, %q", code, out)
 	}
 
 	// From standard input.
 	dst2 := emptyTable(t, b)
-	code, out, errOut = opsRun(t, stdout, "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", dst2, "--rate", "unlimited", "-")
+	code, out, errOut = runCmdInput(t, stdout, "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", dst2, "--rate", "unlimited", "-")
 	if code != 0 || !strings.Contains(out, fmt.Sprintf("Imported %d items", len(want))) {
 		t.Fatalf("import -: exit %d, %q, %s", code, out, errOut)
 	}
@@ -110,7 +110,7 @@ func TestDataExportImportCommands(t *testing.T) {
 func TestDataImportBadFileWritesNothing(t *testing.T) {
 	b, src := dataWorld(t, 20) // 20 META + 20 TOTAL + 20 DAY = 60 items: three batches
 	file := filepath.Join(t.TempDir(), "links.jsonl")
-	if code, _, errOut := opsRun(t, "", "data", "export", "--dynamodb-endpoint", b.Endpoint, "--table", src, "-o", file, "--rate", "unlimited"); code != 0 {
+	if code, _, errOut := runCmdInput(t, "", "data", "export", "--dynamodb-endpoint", b.Endpoint, "--table", src, "-o", file, "--rate", "unlimited"); code != 0 {
 		t.Fatal(errOut)
 	}
 	good, _ := os.ReadFile(file)
@@ -132,7 +132,7 @@ func TestDataImportBadFileWritesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			dst := emptyTable(t, b)
-			code, _, errOut := opsRun(t, "", "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", dst, "--rate", "unlimited", "--mode", "overwrite", p)
+			code, _, errOut := runCmdInput(t, "", "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", dst, "--rate", "unlimited", "--mode", "overwrite", p)
 			if code != ExitUsage || !strings.Contains(errOut, tt.want) || !strings.Contains(errOut, "nothing was written") {
 				t.Fatalf("exit %d, stderr %q; want 2 naming %q", code, errOut, tt.want)
 			}
@@ -145,7 +145,7 @@ func TestDataImportBadFileWritesNothing(t *testing.T) {
 	// Streamed from standard input a file cannot be read twice: the
 	// batches before the bad line's are written, nothing of its own.
 	dst := emptyTable(t, b)
-	code, _, errOut := opsRun(t, edit(30, `{"PK":{"S":"LINK#x"}}`), "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", dst, "--rate", "unlimited", "-")
+	code, _, errOut := runCmdInput(t, edit(30, `{"PK":{"S":"LINK#x"}}`), "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", dst, "--rate", "unlimited", "-")
 	if code != ExitUsage || !strings.Contains(errOut, "line 30: item has no key attribute SK") || !strings.Contains(errOut, "the 25 items before its batch were imported (25 written, 0 skipped)") {
 		t.Fatalf("stdin with a bad line 30: exit %d, %s", code, errOut)
 	}
@@ -184,7 +184,7 @@ func TestDataBadInputMakesNoCall(t *testing.T) {
 		{append([]string{"data", "migrate", "extra"}, ep...), "unknown command"},
 		{[]string{"data", "export", "-f", "/nonexistent/lowfare.yaml"}, "lowfare.yaml"},
 	} {
-		code, _, errOut := opsRun(t, "", tt.args...)
+		code, _, errOut := runCmdInput(t, "", tt.args...)
 		if code != ExitUsage || !strings.Contains(errOut, tt.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, errOut, tt.want)
 		}
@@ -197,25 +197,25 @@ func TestDataBadInputMakesNoCall(t *testing.T) {
 func TestDataMigrateCommand(t *testing.T) {
 	b, table := dataWorld(t, 3)
 	args := []string{"data", "migrate", "--dynamodb-endpoint", b.Endpoint, "--table", table, "--rate", "unlimited"}
-	code, out, errOut := opsRun(t, "", append(args, "--dry-run")...)
+	code, out, errOut := runCmdInput(t, "", append(args, "--dry-run")...)
 	if code != 0 || !strings.Contains(out, "is at version 0; this lowfare knows 2.") || !strings.Contains(out, "  1 backfill-gsi1-keys") ||
 		!strings.Contains(out, "Dry run: nothing was changed") {
 		t.Fatalf("dry run: exit %d, %q, %s", code, out, errOut)
 	}
-	code, out, errOut = opsRun(t, "", args...)
+	code, out, errOut = runCmdInput(t, "", args...)
 	if code != 0 || !strings.Contains(out, "migrated from version 0 to 2") || !strings.Contains(errOut, "applied  2 backfill-day-expiry") {
 		t.Fatalf("migrate: exit %d, %q, %s", code, out, errOut)
 	}
-	code, out, _ = opsRun(t, "", args...)
+	code, out, _ = runCmdInput(t, "", args...)
 	if code != 0 || !strings.Contains(out, "is at version 2: nothing to apply") {
 		t.Fatalf("second migrate: exit %d, %q", code, out)
 	}
-	code, out, _ = opsRun(t, "", append(args, "--dry-run")...)
+	code, out, _ = runCmdInput(t, "", append(args, "--dry-run")...)
 	if code != 0 || !strings.Contains(out, "Nothing to apply.") {
 		t.Fatalf("dry run after: exit %d, %q", code, out)
 	}
 	// A missing table is a failure (1) that says which.
-	code, _, errOut = opsRun(t, "", "data", "migrate", "--dynamodb-endpoint", b.Endpoint, "--table", "nope-"+table)
+	code, _, errOut = runCmdInput(t, "", "data", "migrate", "--dynamodb-endpoint", b.Endpoint, "--table", "nope-"+table)
 	if code != 1 || !strings.Contains(errOut, "does not exist at this endpoint") {
 		t.Fatalf("missing table: exit %d, %s", code, errOut)
 	}
@@ -228,9 +228,9 @@ func TestDataUsesTheStackTable(t *testing.T) {
 	cfn := awsfake.NewCloudFormation()
 	cfn.PutStack("lowfare-links-dev", "CREATE_COMPLETE", map[string]string{stack.OutputTable: table})
 	awsfake.UseEndpoints(t, map[string]string{"CLOUDFORMATION": awsfake.Serve(t, cfn), "DYNAMODB": b.Endpoint})
-	spec := opsSpecFile(t, opsSpec)
+	spec := specFile(t, opsSpec)
 
-	code, out, errOut := opsRun(t, "", "data", "export", "-f", spec, "--rate", "unlimited")
+	code, out, errOut := runCmdInput(t, "", "data", "export", "-f", spec, "--rate", "unlimited")
 	if code != 0 || !strings.Contains(errOut, "Exported 6 items of table "+table) {
 		t.Fatalf("export: exit %d, %s", code, errOut)
 	}
@@ -238,8 +238,8 @@ func TestDataUsesTheStackTable(t *testing.T) {
 		t.Fatalf("export: %+v, %v", sum, err)
 	}
 
-	other := opsSpecFile(t, strings.Replace(opsSpec, "env: dev", "env: prod", 1))
-	code, _, errOut = opsRun(t, "", "data", "migrate", "--dry-run", "-f", other)
+	other := specFile(t, strings.Replace(opsSpec, "env: dev", "env: prod", 1))
+	code, _, errOut = runCmdInput(t, "", "data", "migrate", "--dry-run", "-f", other)
 	if code != 1 || !strings.Contains(errOut, "lowfare-links-prod does not exist") || !strings.Contains(errOut, "lowfare deploy") {
 		t.Fatalf("undeployed app: exit %d, %s", code, errOut)
 	}

@@ -60,21 +60,20 @@ func TestDevBadInputIsExit2(t *testing.T) {
 		{"dev", "--dynamodb-endpoint", "localhost:4567"},
 		{"dev", "extra"},
 	} {
-		var out, errb bytes.Buffer
-		if code := Execute(context.Background(), args, strings.NewReader(""), &out, &errb); code != ExitUsage {
-			t.Errorf("%v: exit %d, want %d (stderr %q)", args, code, ExitUsage, errb.String())
+		if code, _, errOut := runCmd(t, args...); code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d (stderr %q)", args, code, ExitUsage, errOut)
 		}
 	}
 }
 
 func TestDevHelpHasAnExample(t *testing.T) {
-	var out, errb bytes.Buffer
-	if code := Execute(context.Background(), []string{"dev", "--help"}, strings.NewReader(""), &out, &errb); code != 0 {
+	code, out, _ := runCmd(t, "dev", "--help")
+	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	for _, want := range []string{"--dynamodb-endpoint", "--data", "--port", "curl", "Examples:"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("help lacks %q:\n%s", want, out.String())
+		if !strings.Contains(out, want) {
+			t.Errorf("help lacks %q:\n%s", want, out)
 		}
 	}
 }
@@ -143,9 +142,8 @@ func TestDevSpecBadInputIsExit2(t *testing.T) {
 		{[]string{"dev", "--watch"}, "--watch and --idle run your app"},
 		{[]string{"dev", "--idle", "-3s"}, "negative"},
 	} {
-		var out, errb bytes.Buffer
-		if code := Execute(context.Background(), tc.args, strings.NewReader(""), &out, &errb); code != ExitUsage || !strings.Contains(errb.String(), tc.want) {
-			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, errb.String(), ExitUsage, tc.want)
+		if code, _, errOut := runCmd(t, tc.args...); code != ExitUsage || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, errOut, ExitUsage, tc.want)
 		}
 	}
 }

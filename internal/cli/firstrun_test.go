@@ -32,7 +32,7 @@ func project(t *testing.T, files map[string]string) string {
 
 const mainGo = "package main\n\nfunc main() {}\n"
 
-// Issue 12 item 2: a service.image path that cannot be built is a plan
+// A service.image path that cannot be built is a plan
 // warning that says what to do, and deploy refuses it before any AWS call.
 func TestPlanWarnsAboutAnUnbuildableImagePath(t *testing.T) {
 	for _, tc := range []struct {
@@ -85,7 +85,7 @@ func isolateAWS(t *testing.T) {
 	}
 }
 
-// Issue 12 item 3: over budget and placeholder emails are warnings in the
+// Over budget and placeholder emails are warnings in the
 // list, so "Warnings: none" never precedes "OVER BUDGET".
 func TestPlanWarningsIncludeBudgetAndPlaceholderEmails(t *testing.T) {
 	file := project(t, map[string]string{
@@ -119,7 +119,7 @@ func TestPlanWarningsIncludeBudgetAndPlaceholderEmails(t *testing.T) {
 	}
 }
 
-// Issue 12 item 6: --profile is the lowfare profile, only for init;
+// --profile is the lowfare profile, only for init;
 // elsewhere it is refused with a pointer to --aws-profile.
 func TestProfileFlagMeansOneThing(t *testing.T) {
 	file := specFile(t, "app: links\nenv: dev\n")
@@ -145,7 +145,7 @@ func TestProfileFlagMeansOneThing(t *testing.T) {
 	}
 }
 
-// Issue 12 item 9: -f is the spec file in logs too; the old 'logs -f' use
+// -f is the spec file in logs too; the old 'logs -f' use
 // gets an error that names --follow.
 func TestLogsDashFIsTheSpecFile(t *testing.T) {
 	for _, args := range [][]string{{"logs", "-f"}, {"logs", "-f", "--since", "1h"}} {
@@ -161,7 +161,7 @@ func TestLogsDashFIsTheSpecFile(t *testing.T) {
 	}
 }
 
-// Issue 12 item 10: a region without built-in prices says how to price it
+// A region without built-in prices says how to price it
 // with this spec's path, without placeholders or source-tree paths.
 func TestPlanUnpricedRegionHint(t *testing.T) {
 	file := specFile(t, "app: links\nenv: dev\nregion: ap-south-2\n")
@@ -187,7 +187,7 @@ func TestPlanUnpricedRegionHint(t *testing.T) {
 	}
 }
 
-// Issue 12 item 12: --format json on plan and version; completion of flag
+// --format json on plan and version; completion of flag
 // values.
 func TestJSONFormatsAndCompletion(t *testing.T) {
 	file := specFile(t, "app: links\nenv: dev\n")
@@ -242,7 +242,7 @@ func TestJSONFormatsAndCompletion(t *testing.T) {
 	}
 }
 
-// Issue 12 item 13 (init's schema pointer) and 'lowfare schema': init
+// init's schema pointer and 'lowfare schema': init
 // writes a modeline that names lowfare.schema.json, writes that file beside
 // the spec, and the spec it wrote validates against it.
 func TestInitWritesTheSchemaBesideTheSpec(t *testing.T) {
@@ -311,13 +311,13 @@ func TestInitWritesTheSchemaBesideTheSpec(t *testing.T) {
 	}
 }
 
-// Issue 12 item 13, the smaller ones.
-func TestItem13Details(t *testing.T) {
+// The smaller first-run details.
+func TestFirstRunDetails(t *testing.T) {
 	b, src := dataWorld(t, 30)
 
 	// export: the segments it scanned with, and a rate no higher than the
 	// one it announced.
-	code, _, errOut := opsRun(t, "", "data", "export", "--dynamodb-endpoint", b.Endpoint, "--table", src, "--segments", "4", "--rate", "20", "-o", filepath.Join(t.TempDir(), "x.jsonl"))
+	code, _, errOut := runCmdInput(t, "", "data", "export", "--dynamodb-endpoint", b.Endpoint, "--table", src, "--segments", "4", "--rate", "20", "-o", filepath.Join(t.TempDir(), "x.jsonl"))
 	if code != 0 {
 		t.Fatalf("export: exit %d: %s", code, errOut)
 	}
@@ -336,10 +336,10 @@ func TestItem13Details(t *testing.T) {
 
 	// import: no progress line twice.
 	file := filepath.Join(t.TempDir(), "links.jsonl")
-	if code, _, errOut := opsRun(t, "", "data", "export", "--dynamodb-endpoint", b.Endpoint, "--table", src, "--rate", "unlimited", "-o", file); code != 0 {
+	if code, _, errOut := runCmdInput(t, "", "data", "export", "--dynamodb-endpoint", b.Endpoint, "--table", src, "--rate", "unlimited", "-o", file); code != 0 {
 		t.Fatalf("export: %s", errOut)
 	}
-	code, _, errOut = opsRun(t, "", "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", emptyTable(t, b), "--rate", "unlimited", file)
+	code, _, errOut = runCmdInput(t, "", "data", "import", "--dynamodb-endpoint", b.Endpoint, "--table", emptyTable(t, b), "--rate", "unlimited", file)
 	if code != 0 {
 		t.Fatalf("import: exit %d: %s", code, errOut)
 	}
@@ -381,7 +381,7 @@ func TestItem13Details(t *testing.T) {
 	}
 }
 
-// Issue 12 item 2: image build of a path that is not a main package says
+// Image build of a path that is not a main package says
 // what to do, once, with exit 2, instead of go build's error twice.
 func TestImageBuildRefusesAnUnbuildablePath(t *testing.T) {
 	file := project(t, map[string]string{"go.mod": "module x\n", "lowfare.yaml": "app: links\nenv: dev\nservice:\n  image: ./cmd/nothere\n"})
@@ -394,7 +394,7 @@ func TestImageBuildRefusesAnUnbuildablePath(t *testing.T) {
 	}
 }
 
-// Issue 12 item 12: version from the build information when there is no
+// Version from the build information when there is no
 // VCS stamp.
 func TestReadVersion(t *testing.T) {
 	for _, tc := range []struct {

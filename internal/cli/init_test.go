@@ -15,13 +15,6 @@ import (
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
-func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code = Execute(context.Background(), args, strings.NewReader(""), &out, &errb)
-	return code, out.String(), errb.String()
-}
-
 func TestInitWritesALoadableFile(t *testing.T) {
 	tests := []struct {
 		args []string
@@ -49,7 +42,7 @@ func TestInitWritesALoadableFile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "lowfare.yaml")
-			code, stdout, stderr := runCLI(t, append([]string{"init", "-f", path}, tt.args...)...)
+			code, stdout, stderr := runCmd(t, append([]string{"init", "-f", path}, tt.args...)...)
 			if code != ExitOK {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
@@ -76,14 +69,14 @@ func TestInitRefusesToOverwrite(t *testing.T) {
 	if err := os.WriteFile(path, []byte("app: mine\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, _, stderr := runCLI(t, "init", "-f", path)
+	code, _, stderr := runCmd(t, "init", "-f", path)
 	if code != ExitUsage || !strings.Contains(stderr, "--force") {
 		t.Fatalf("exit %d, stderr %q; want 2 and a hint to use --force", code, stderr)
 	}
 	if b, _ := os.ReadFile(path); string(b) != "app: mine\n" {
 		t.Fatalf("file changed: %q", b)
 	}
-	code, _, stderr = runCLI(t, "init", "-f", path, "--force", "--app", "theirs")
+	code, _, stderr = runCmd(t, "init", "-f", path, "--force", "--app", "theirs")
 	if code != ExitOK {
 		t.Fatalf("--force: exit %d: %s", code, stderr)
 	}
@@ -106,7 +99,7 @@ func TestInitBadFlags(t *testing.T) {
 	} {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "lowfare.yaml")
-		code, _, stderr := runCLI(t, append([]string{"init", "-f", path}, tt.args...)...)
+		code, _, stderr := runCmd(t, append([]string{"init", "-f", path}, tt.args...)...)
 		if code != ExitUsage || !strings.Contains(stderr, tt.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, stderr, tt.want)
 		}
@@ -117,7 +110,7 @@ func TestInitBadFlags(t *testing.T) {
 }
 
 func TestInitToStdout(t *testing.T) {
-	code, stdout, stderr := runCLI(t, "init", "-f", "-", "--app", "shop")
+	code, stdout, stderr := runCmd(t, "init", "-f", "-", "--app", "shop")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -233,7 +226,7 @@ func TestGuessApp(t *testing.T) {
 func TestInitGuessesFromTheDirectory(t *testing.T) {
 	dir := writeGo(t, filepath.Join(t.TempDir(), "guestbook"), "main.go", guestbookLike)
 	path := filepath.Join(dir, "lowfare.yaml")
-	code, stdout, stderr := runCLI(t, "init", "-f", path)
+	code, stdout, stderr := runCmd(t, "init", "-f", path)
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -249,7 +242,7 @@ func TestInitGuessesFromTheDirectory(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
 	}
-	code, stdout, _ = runCLI(t, "init", "-f", path, "--force", "--app", "book")
+	code, stdout, _ = runCmd(t, "init", "-f", path, "--force", "--app", "book")
 	if s, err := spec.Load(path); code != ExitOK || err != nil || s.App != "book" || s.Service.Port != 3000 || strings.Contains(stdout, "app: guestbook") {
 		t.Errorf("--app: exit %d, %v, %+v\n%s", code, err, s, stdout)
 	}

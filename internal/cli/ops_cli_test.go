@@ -13,83 +13,62 @@ import (
 	"time"
 
 	"github.com/lowfare/lowfare/internal/awsfake"
+	"github.com/lowfare/lowfare/internal/awsfake/deployed"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/stack"
 	"github.com/lowfare/lowfare/internal/testutil"
 )
 
+// The deployed app's names, as the tests here call them.
 const (
-	opsCluster = "lowfare-links-dev"
-	opsService = "links"
-	opsGroup   = "/lowfare/links/dev"
-	opsTG      = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/lf-links-dev-abc123/1"
-	opsRes     = "service/" + opsCluster + "/" + opsService
+	opsCluster = deployed.Cluster
+	opsService = deployed.Service
+	opsGroup   = deployed.LogGroup
+	opsTG      = deployed.TargetGroup
+	opsRes     = deployed.ResourceID
 )
 
 // opsWorld is a deployed links/dev app on local endpoints, reached by the
 // CLI through the SDK's AWS_ENDPOINT_URL_<SERVICE> variables.
 type opsWorld struct {
-	*awsfake.DayTwo
+	*deployed.World
 }
 
+// newOpsWorld is deployed.World with what the commands' output shows: a
+// daily schedule (sleep 20:00, wake 08:00, so a next wake exists whatever
+// the day), a healthy target, the month's spend; ECS converges at once.
 func newOpsWorld(t *testing.T) *opsWorld {
 	t.Helper()
-	w := &opsWorld{DayTwo: awsfake.NewDayTwo("123456789012")}
-	w.CloudFormation.PutStack("lowfare-links-dev", "CREATE_COMPLETE", map[string]string{
-		stack.OutputURL: "http://lf-links-dev.example", stack.OutputCluster: opsCluster, stack.OutputService: opsService,
-		stack.OutputLogGroup: opsGroup, stack.OutputTargetGroup: opsTG,
-	})
+	w := &opsWorld{World: deployed.New()}
 	w.ECS.Converge = true
-	w.ECS.AddService(awsfake.ECSService{Cluster: opsCluster, Name: opsService, Desired: 1, Running: 1})
-	w.AutoScaling.AddTarget(awsfake.ScalableTarget{Namespace: "ecs", ResourceID: opsRes, Dimension: "ecs:service:DesiredCount", Min: 1, Max: 2})
 	zero, one, two := int32(0), int32(1), int32(2)
-	w.AutoScaling.AddScheduledAction(awsfake.ScheduledAction{Name: "sleep", Namespace: "ecs", ResourceID: opsRes, Dimension: "ecs:service:DesiredCount",
+	w.AutoScaling.AddScheduledAction(awsfake.ScheduledAction{Name: "sleep", Namespace: "ecs", ResourceID: opsRes, Dimension: deployed.Dimension,
 		Schedule: "cron(0 20 ? * * *)", Timezone: "Europe/Berlin", Min: &zero, Max: &zero})
-	w.AutoScaling.AddScheduledAction(awsfake.ScheduledAction{Name: "wake", Namespace: "ecs", ResourceID: opsRes, Dimension: "ecs:service:DesiredCount",
+	w.AutoScaling.AddScheduledAction(awsfake.ScheduledAction{Name: "wake", Namespace: "ecs", ResourceID: opsRes, Dimension: deployed.Dimension,
 		Schedule: "cron(0 8 ? * * *)", Timezone: "Europe/Berlin", Min: &one, Max: &two})
 	w.ELB.SetTargets(opsTG, awsfake.Target{ID: "10.0.0.9", Port: 8080, State: "healthy"})
 	w.Budgets.AddBudget(awsfake.Budget{Name: stack.BudgetName(spec.Default()), Limit: 10, Actual: 1.25, Forecasted: 4})
-	w.Logs.AddGroup(opsGroup)
-
 	awsfake.UseEndpoints(t, w.Endpoints(t))
 	return w
 }
 
 const opsSpec = "app: links\nenv: dev\nregion: us-east-1\nservice:\n  count: {desired: 1, min: 1, max: 3}\n  secrets: [ADMIN_TOKEN, DB_KEY]\n"
 
-func opsSpecFile(t *testing.T, body string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "lowfare.yaml")
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func opsRun(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var out, errb bytes.Buffer
-	code = Execute(ctx, args, strings.NewReader(stdin), &out, &errb)
-	return code, out.String(), errb.String()
-}
-
 func TestStatusCommand(t *testing.T) {
 	w := newOpsWorld(t)
 	w.CloudWatch.AddAlarm(awsfake.Alarm{Name: "lowfare-links-dev-5xx", State: "ALARM", Reason: "5xx above 5", Updated: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)})
-	file := opsSpecFile(t, opsSpec)
-	code, out, errOut := opsRun(t, "", "status", "-f", file)
+	file := specFile(t, opsSpec)
+	code, out, errOut := runCmdInput(t, "", "status", "-f", file)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"lowfare-links-dev CREATE_COMPLETE", "links active: 1 desired, 1 running, 0 pending, bounds 1-2",
+	for _, want := range []string{"lowfare-links-dev UPDATE_COMPLETE", "links active: 1 desired, 1 running, 0 pending, bounds 1-2",
 		"10.0.0.9:8080 healthy", "lowfare-links-dev-5xx in ALARM", "$1.25 of $10.00 this month", "next sleep", "Europe/Berlin"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}
 	}
-	code, out, errOut = opsRun(t, "", "status", "-f", file, "--format", "json")
+	code, out, errOut = runCmdInput(t, "", "status", "-f", file, "--format", "json")
 	if code != 0 {
 		t.Fatalf("json: exit %d: %s", code, errOut)
 	}
@@ -113,13 +92,13 @@ func TestStatusCommand(t *testing.T) {
 
 func TestOpsCommandsMissingStack(t *testing.T) {
 	w := newOpsWorld(t)
-	file := opsSpecFile(t, strings.Replace(opsSpec, "app: links", "app: ghost", 1))
+	file := specFile(t, strings.Replace(opsSpec, "app: links", "app: ghost", 1))
 	for _, args := range [][]string{{"status"}, {"logs"}, {"scale", "1"}, {"sleep"}, {"wake"}} {
 		flag := "-f"
 		if args[0] == "logs" {
 			flag = "--file"
 		}
-		code, out, errOut := opsRun(t, "", append(args, flag, file)...)
+		code, out, errOut := runCmdInput(t, "", append(args, flag, file)...)
 		if code != 1 {
 			t.Errorf("%v: exit %d, want 1 (stdout %q)", args, code, out)
 		}
@@ -134,9 +113,9 @@ func TestOpsCommandsMissingStack(t *testing.T) {
 
 func TestOpsBadInputSendsNothing(t *testing.T) {
 	w := newOpsWorld(t)
-	good := opsSpecFile(t, opsSpec)
-	bad := opsSpecFile(t, "app: [unclosed\n")
-	serverless := opsSpecFile(t, opsSpec+"profile: serverless\n")
+	good := specFile(t, opsSpec)
+	bad := specFile(t, "app: [unclosed\n")
+	serverless := specFile(t, opsSpec+"profile: serverless\n")
 	tests := []struct {
 		name  string
 		stdin string
@@ -164,7 +143,7 @@ func TestOpsBadInputSendsNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, _, errOut := opsRun(t, tt.stdin, tt.args...)
+			code, _, errOut := runCmdInput(t, tt.stdin, tt.args...)
 			if code != 2 {
 				t.Errorf("exit %d, want 2; stderr %q", code, errOut)
 			}
@@ -180,7 +159,7 @@ func TestOpsBadInputSendsNothing(t *testing.T) {
 
 func TestScaleSleepWakeCommands(t *testing.T) {
 	w := newOpsWorld(t)
-	file := opsSpecFile(t, opsSpec)
+	file := specFile(t, opsSpec)
 	state := func() string {
 		tg, _ := w.AutoScaling.Target("ecs", opsRes, "ecs:service:DesiredCount")
 		sv, _ := w.ECS.Service(opsCluster, opsService)
@@ -198,7 +177,7 @@ func TestScaleSleepWakeCommands(t *testing.T) {
 		{[]string{"scale", "0"}, "0 0 0 0", "links: 0 desired", ""},
 	}
 	for _, st := range steps {
-		code, out, errOut := opsRun(t, "", append(st.args, "-f", file)...)
+		code, out, errOut := runCmdInput(t, "", append(st.args, "-f", file)...)
 		if code != 0 {
 			t.Fatalf("%v: exit %d: %s", st.args, code, errOut)
 		}
@@ -215,10 +194,10 @@ func itoa(v int32) string { return strconv.Itoa(int(v)) }
 
 func TestSecretsCommands(t *testing.T) {
 	w := newOpsWorld(t)
-	file := opsSpecFile(t, opsSpec)
+	file := specFile(t, opsSpec)
 	const value = "s3cr3t-VALUE-7f1c"
 
-	code, out, errOut := opsRun(t, value+"\n", "secrets", "set", "ADMIN_TOKEN", "-f", file)
+	code, out, errOut := runCmdInput(t, value+"\n", "secrets", "set", "ADMIN_TOKEN", "-f", file)
 	if code != 0 {
 		t.Fatalf("set: exit %d: %s", code, errOut)
 	}
@@ -230,7 +209,7 @@ func TestSecretsCommands(t *testing.T) {
 	if err := os.WriteFile(secretFile, []byte("line1\nline2\n\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut = opsRun(t, "", "secrets", "set", "EXTRA", "-f", file, "--from-file", secretFile)
+	code, out, errOut = runCmdInput(t, "", "secrets", "set", "EXTRA", "-f", file, "--from-file", secretFile)
 	if code != 0 {
 		t.Fatalf("set --from-file: exit %d: %s", code, errOut)
 	}
@@ -242,7 +221,7 @@ func TestSecretsCommands(t *testing.T) {
 	}
 	all += out + errOut
 
-	code, out, errOut = opsRun(t, "", "secrets", "list", "-f", file)
+	code, out, errOut = runCmdInput(t, "", "secrets", "list", "-f", file)
 	if code != 0 {
 		t.Fatalf("list: exit %d: %s", code, errOut)
 	}
@@ -253,8 +232,8 @@ func TestSecretsCommands(t *testing.T) {
 	}
 	all += out + errOut
 
-	// Issue 12 item 12: the same as JSON, names and versions, no values.
-	code, out, errOut = opsRun(t, "", "secrets", "list", "-f", file, "--format", "json")
+	// The same as JSON, names and versions, no values.
+	code, out, errOut = runCmdInput(t, "", "secrets", "list", "-f", file, "--format", "json")
 	var listed struct {
 		Prefix  string `json:"prefix"`
 		Secrets []struct {
@@ -269,12 +248,12 @@ func TestSecretsCommands(t *testing.T) {
 	}
 	all += out + errOut
 
-	code, out, errOut = opsRun(t, "", "secrets", "rm", "ADMIN_TOKEN", "-f", file)
+	code, out, errOut = runCmdInput(t, "", "secrets", "rm", "ADMIN_TOKEN", "-f", file)
 	if code != 0 || !strings.Contains(out, "still in service.secrets") {
 		t.Fatalf("rm: exit %d: %s%s", code, out, errOut)
 	}
 	all += out + errOut
-	code, _, errOut = opsRun(t, "", "secrets", "rm", "ADMIN_TOKEN", "-f", file)
+	code, _, errOut = runCmdInput(t, "", "secrets", "rm", "ADMIN_TOKEN", "-f", file)
 	if code != 1 || !strings.Contains(errOut, "secret not found") {
 		t.Fatalf("rm of a missing secret: exit %d, stderr %q", code, errOut)
 	}
@@ -288,20 +267,20 @@ func TestSecretsCommands(t *testing.T) {
 
 func TestLogsCommand(t *testing.T) {
 	w := newOpsWorld(t)
-	file := opsSpecFile(t, opsSpec)
+	file := specFile(t, opsSpec)
 	now := time.Now()
 	w.Logs.Put(opsGroup, "links/links/feedfacecafebeef", now.Add(-3*time.Hour).UnixMilli(), "old start-up line")
 	w.Logs.Put(opsGroup, "links/links/feedfacecafebeef", now.Add(-10*time.Minute).UnixMilli(), "GET /x 200")
 	w.Logs.Put(opsGroup, "links/links/feedfacecafebeef", now.Add(-5*time.Minute).UnixMilli(), "GET /y 500")
 
-	code, out, errOut := opsRun(t, "", "logs", "--file", file, "--since", "1h", "--filter", "500")
+	code, out, errOut := runCmdInput(t, "", "logs", "--file", file, "--since", "1h", "--filter", "500")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	if !strings.Contains(out, " feedface GET /y 500\n") || strings.Contains(out, "/x") || strings.Contains(out, "old") {
 		t.Fatalf("logs --filter 500 printed:\n%s", out)
 	}
-	code, out, _ = opsRun(t, "", "logs", "--file", file, "--since", "4h")
+	code, out, _ = runCmdInput(t, "", "logs", "--file", file, "--since", "4h")
 	if code != 0 || strings.Count(out, "\n") != 3 {
 		t.Fatalf("logs --since 4h: exit %d:\n%s", code, out)
 	}
@@ -342,9 +321,9 @@ func TestOpsMissingCredentials(t *testing.T) {
 	w := newOpsWorld(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", "")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
-	file := opsSpecFile(t, opsSpec)
+	file := specFile(t, opsSpec)
 	for _, args := range [][]string{{"status", "-f", file}, {"secrets", "list", "-f", file}, {"sleep", "-f", file}} {
-		code, _, errOut := opsRun(t, "", args...)
+		code, _, errOut := runCmdInput(t, "", args...)
 		if code != 1 {
 			t.Errorf("%v: exit %d, want 1", args, code)
 		}

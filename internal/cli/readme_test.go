@@ -42,7 +42,7 @@ func tourBlock(t *testing.T, readme string) string {
 // TestReadmeTour runs the README tour's shell lines with bash, against a
 // 'lowfare dev' the test starts on a free port (the tour's own 'lowfare dev'
 // line is the one it replaces), in a directory laid out like a clone. Any
-// failing line fails the test (bash -e, curl -f). Issue 12 items 1 and 11.
+// failing line fails the test (bash -e, curl -f).
 func TestReadmeTour(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the tour builds lowfare and the links image")
@@ -135,6 +135,55 @@ func TestReadmeTour(t *testing.T) {
 	for _, want := range []string{`"slug":"golang"`, "302 -> https://go.dev", "diff: no differences", "Monthly estimate", "Image sha256:"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("the tour's output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// The README's Layout section names every package of the module (cmd/*,
+// internal/*, tools/*, bench/*), so a new package cannot go unexplained
+// and a removed one does not linger there.
+func TestReadmeLayoutNamesEveryPackage(t *testing.T) {
+	root := filepath.Join("..", "..")
+	data, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, layout, ok := strings.Cut(string(data), "\n## Layout\n")
+	if !ok {
+		t.Fatal("README has no '## Layout' section")
+	}
+	layout, _, _ = strings.Cut(layout, "\n## ")
+	named := map[string]bool{}
+	for _, m := range regexp.MustCompile("`((?:cmd|internal|tools|bench)/[a-z0-9/]+)`").FindAllStringSubmatch(layout, -1) {
+		named[m[1]] = true
+	}
+	packages := map[string]bool{}
+	for _, top := range []string{"cmd", "internal", "tools", "bench"} {
+		err := filepath.WalkDir(filepath.Join(root, top), func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && (d.Name() == "testdata" || d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			if !d.IsDir() && strings.HasSuffix(path, ".go") {
+				rel, _ := filepath.Rel(root, filepath.Dir(path))
+				packages[filepath.ToSlash(rel)] = true
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p := range packages {
+		if !named[p] {
+			t.Errorf("README's Layout does not name package %s: add it with its job", p)
+		}
+	}
+	for p := range named {
+		if _, err := os.Stat(filepath.Join(root, p)); err != nil {
+			t.Errorf("README's Layout names %s, which does not exist", p)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lowfare/lowfare/internal/atomicfile"
 	"github.com/lowfare/lowfare/internal/cfn"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/stack"
@@ -109,25 +110,18 @@ func buildStack(w io.Writer, opts *rootOptions, file string) (*spec.Spec, *stack
 	return s, res, nil
 }
 
-// writeTemplate writes through a temporary file and a rename, so a reader
-// never sees half a template.
+// writeTemplate replaces path atomically, so a reader never sees half a
+// template.
 func writeTemplate(path string, t *cfn.Template, format cfn.Format) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".template-*")
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
-	if err := t.Write(tmp, format); err != nil {
-		tmp.Close()
+	defer f.Abort()
+	if err := t.Write(f, format); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := f.Commit(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil

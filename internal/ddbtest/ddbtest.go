@@ -38,11 +38,15 @@ type Backend struct {
 
 // ForEach runs fn as a subtest per backend, skipping unavailable ones
 // with the reason. Each subtest gets its own backend instance, so tests
-// stay independent.
+// stay independent, and the subtests run in parallel (moto alone takes
+// seconds to start): fn must not use t.Setenv or other process state.
 func ForEach(t *testing.T, fn func(t *testing.T, b Backend)) {
 	t.Helper()
 	for _, name := range Names {
-		t.Run(name, func(t *testing.T) { fn(t, Start(t, name)) })
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, Start(t, name))
+		})
 	}
 }
 

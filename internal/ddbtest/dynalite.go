@@ -80,7 +80,7 @@ func startDynalite(t testing.TB, bin string) (string, error) {
 	t.Helper()
 	var lastErr error
 	for range 3 { // the free port can be taken between probe and start
-		port, err := freePort()
+		port, err := testutil.PickPort()
 		if err != nil {
 			return "", err
 		}
@@ -125,15 +125,6 @@ func moduleRoot() (string, bool) {
 		}
 		dir = parent
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func waitListening(addr string, exited <-chan error) error {

@@ -1,6 +1,9 @@
 package deploy
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // CreateParameters ride only on the change set that creates the stack: the
 // main stack's first task count must not come back on later deploys, or
@@ -8,6 +11,9 @@ import "testing"
 func TestCreateParametersOnlyOnCreate(t *testing.T) {
 	e := newEnv(t)
 	s := stackV1("repo@sha256:1")
+	// The template declares the parameter with a Default, as the main
+	// template does: CloudFormation refuses a value for an undeclared one.
+	s.Body = []byte(strings.Replace(tplV1, `"Parameters": {`, `"Parameters": {"InitialDesiredCount": {"Type": "Number", "Default": "1"}, `, 1))
 	s.CreateParameters = map[string]string{"InitialDesiredCount": "2"}
 	if _, err := e.d.Deploy(testCtx(t), s); err != nil {
 		t.Fatal(err)

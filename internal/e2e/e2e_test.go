@@ -33,7 +33,7 @@
 //     create fails) needs rollback, which moto lacks (next gap).
 //   - No rollback, and no DELETE_SKIPPED events: a failed resource leaves
 //     moto's stack as it is (moto/cloudformation/models.py has no rollback
-//     of a create or update). Rollback reporting (item 3) stays on the own
+//     of a create or update). Rollback reporting stays on the own
 //     fake (internal/deploy TestCreateFailureListsWhatTheRollbackKept).
 //   - Resource types moto's CloudFormation cannot create
 //     (moto/cloudformation/parsing.py, parse_resource warns "not supported

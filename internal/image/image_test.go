@@ -126,9 +126,6 @@ func TestLinksImage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: building the links service for arm64 takes minutes on a cold cache")
 	}
-	if m, _ := filepath.Glob(filepath.Join(root, "cmd/links/*.go")); len(m) == 0 {
-		t.Skip("cmd/links has no Go files yet")
-	}
 	b, err := Build(testCtx(t), Options{Dir: root, Package: "./cmd/links", Arch: "arm64"})
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -30,6 +29,7 @@ import (
 	"github.com/lowfare/lowfare/internal/ddbtest"
 	"github.com/lowfare/lowfare/internal/links/store"
 	"github.com/lowfare/lowfare/internal/spec"
+	"github.com/lowfare/lowfare/internal/testutil"
 )
 
 // These tests run what an image lowfare built contains, from the image's
@@ -193,17 +193,6 @@ func userOf(user string) (uint32, uint32) {
 	return uint32(uid), uint32(gid)
 }
 
-// freePort asks the kernel for a port nobody listens on.
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-}
-
 // start starts cmd with its output in the test log and stops it at the end.
 func start(t *testing.T, cmd *exec.Cmd) *exec.Cmd {
 	t.Helper()
@@ -282,7 +271,7 @@ func TestHealthProbeInImage(t *testing.T) {
 
 func testHealthProbe(t *testing.T, moduleDir string) {
 	r := unpack(t, buildApp(t, moduleDir, ".", false).Image)
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	env := []string{"PORT=" + port, "TABLE_NAME=unused", "AWS_REGION=us-east-1"}
 	app := start(t, r.command(env, r.config.Config.Entrypoint...))
 
@@ -361,7 +350,7 @@ func underRIE(t *testing.T, r *rootfs, env ...string) (string, *exec.Cmd) {
 	if err := os.WriteFile(filepath.Join(r.dir, "usr/local/bin/aws-lambda-rie"), rieBin, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	invoke := "127.0.0.1:" + freePort(t)
+	invoke := "127.0.0.1:" + testutil.FreePort(t)
 	entrypoint := slices.Clone(r.config.Config.Entrypoint)
 	if !r.chroot {
 		// The image's paths, found in its unpacked tree.
@@ -372,7 +361,7 @@ func underRIE(t *testing.T, r *rootfs, env ...string) (string, *exec.Cmd) {
 		}
 	}
 	args := append([]string{"/usr/local/bin/aws-lambda-rie",
-		"--runtime-api-address", "127.0.0.1:" + freePort(t),
+		"--runtime-api-address", "127.0.0.1:" + testutil.FreePort(t),
 		"--runtime-interface-emulator-address", invoke,
 	}, entrypoint...)
 	if r.chroot {
@@ -381,7 +370,7 @@ func underRIE(t *testing.T, r *rootfs, env ...string) (string, *exec.Cmd) {
 		// process group, out of reach of the kill) may outlive it.
 		t.Cleanup(func() { noneLeft(t, r.dir) })
 	}
-	rie := start(t, r.command(append([]string{"PORT=" + freePort(t)}, env...), args...))
+	rie := start(t, r.command(append([]string{"PORT=" + testutil.FreePort(t)}, env...), args...))
 	return "http://" + invoke + "/2015-03-31/functions/function/invocations", rie
 }
 

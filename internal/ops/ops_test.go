@@ -29,7 +29,7 @@ var statusNow = time.Date(2026, 11, 25, 18, 30, 0, 0, time.UTC)
 
 func TestStatus(t *testing.T) {
 	w := newWorld(t)
-	w.addSchedule()
+	w.AddSchedule()
 	w.ECS.AddService(awsfake.ECSService{Cluster: testCluster, Name: testService, Desired: 2, Running: 1, Pending: 1})
 	w.ELB.SetTargets(testTG, awsfake.Target{ID: "10.0.0.12", Port: 8080, State: "healthy"},
 		awsfake.Target{ID: "10.0.1.40", Port: 8080, State: "initial", Reason: "Elb.RegistrationInProgress"})
@@ -132,7 +132,7 @@ func TestMissingStack(t *testing.T) {
 
 func TestScaleSleepWake(t *testing.T) {
 	w := newWorld(t)
-	w.addSchedule()
+	w.AddSchedule()
 	w.spec.Service.Count = spec.Count{Desired: 1, Min: 1, Max: 3}
 	ctx := testCtx(t)
 	check := func(step string, min, max, desired int32) {

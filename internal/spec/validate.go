@@ -626,6 +626,10 @@ func (v *validator) table() {
 // retentionDays are the values CloudWatch Logs accepts for a log group.
 var retentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
+// RetentionDays lists the log retention values a spec may name (the
+// tests pin them against CloudWatch Logs' documentation).
+func RetentionDays() []int { return slices.Clone(retentionDays) }
+
 func (v *validator) logs() {
 	d := v.s.Logs.RetentionDays
 	if slices.Contains(retentionDays, d) {

@@ -12,7 +12,7 @@ import (
 )
 
 // The tests in this file pin what a real AWS account would hit and the
-// fakes hide (issue 9). Each fails on the template lowfare built before.
+// fakes hide. Each fails on the template lowfare built before.
 
 // budgetName is the BudgetName the main template gives the budget, with
 // ${AWS::Region} as CloudFormation would resolve it in region.
@@ -28,7 +28,7 @@ func budgetNameIn(t *testing.T, s *spec.Spec, region string) string {
 	return strings.ReplaceAll(pattern, "${AWS::Region}", region)
 }
 
-// Item 1: NotificationsWithSubscribers is create-only, so a change of the
+// NotificationsWithSubscribers is create-only, so a change of the
 // emails or the alert percentages replaces the budget; the replacement
 // must get a name of its own (AWS creates it before deleting the old one).
 // The amount is updated in place and keeps the name.
@@ -64,7 +64,7 @@ func TestBudgetReplacementGetsANewName(t *testing.T) {
 	}
 }
 
-// Item 2: budget and dashboard names are account-wide, so the same app and
+// Budget and dashboard names are account-wide, so the same app and
 // env in two regions must name them apart; the region comes from
 // ${AWS::Region}, so a deploy with --region gets it right too.
 func TestAccountWideNamesCarryTheRegion(t *testing.T) {
@@ -98,7 +98,7 @@ func manyTags(n int) map[string]string {
 	return tags
 }
 
-// Item 8: tags ride on the stack, so spec.MaxTags of them (the most a spec may have)
+// Tags ride on the stack, so spec.MaxTags of them (the most a spec may have)
 // leave the templates far under the inline limit, and no warning; a
 // template near the limit is warned about before deploy refuses it.
 func TestTemplateSizeWithMostTags(t *testing.T) {
@@ -150,7 +150,7 @@ func TestTemplateSizeWithMostTags(t *testing.T) {
 	}
 }
 
-// Item 4: the Service carries DesiredCount only on the stack's first
+// The Service carries DesiredCount only on the stack's first
 // deploy (a parameter deploy passes then); on every later deploy the
 // parameter is empty and the property absent, so an update keeps the
 // running count.
@@ -183,8 +183,8 @@ func TestNoDesiredCountResetOnUpdate(t *testing.T) {
 	}
 }
 
-// Item 6: with profile serverless, or service.idle serve: app (the app
-// function runs the task's image), the repository lets Lambda (and only
+// With profile serverless, or service.idle serve: app (the app function
+// runs the task's image), the repository lets Lambda (and only
 // functions of this account and region) pull the image; ECS pulls with
 // its execution role and gets no repository policy.
 func TestRepositoryPolicyForLambda(t *testing.T) {
@@ -213,7 +213,7 @@ func TestRepositoryPolicyForLambda(t *testing.T) {
 	}
 }
 
-// Item 7: with ingress apigw, the subnets (the VPC link's) sit in Zone IDs
+// With ingress apigw, the subnets (the VPC link's) sit in Zone IDs
 // API Gateway lists for VPC links, looked up by ${AWS::Region}; the four
 // regions of the price table each have two, and a region without VPC links
 // is refused before anything is built.
@@ -285,13 +285,17 @@ func metricsByID(a map[string]any) (map[string]map[string]any, string) {
 	return out, expr
 }
 
-// Item 9: the alarms fire when they should. The throttle alarm reads
-// GSI1's throttle events as well as the table's; the ALB's 5xx rate counts
-// the load balancer's own 5xx (a total outage, no target registered,
-// raises only those); with a schedule, the 5xx rate is gated on a task
-// being there, so the asleep service's 503s do not fire it.
+// The alarms fire when they should. The throttle alarm reads GSI1's
+// throttle events as well as the table's; the ALB's 5xx rate counts the
+// load balancer's own 5xx (a total outage, no target registered, raises
+// only those); with a schedule, the 5xx rate is gated on a task being
+// there, so the asleep service's 503s do not fire it. "Fires" is judged
+// with each alarm's own ComparisonOperator, Threshold, EvaluationPeriods
+// and DatapointsToAlarm (alarmFires), so a changed threshold is caught
+// here and not only by a golden diff.
 func TestAlarmsThatFire(t *testing.T) {
-	throttles, expr := metricsByID(alarmProps(t, spec.Default(), "AlarmThrottles"))
+	throttleAlarm := alarmProps(t, spec.Default(), "AlarmThrottles")
+	throttles, expr := metricsByID(throttleAlarm)
 	var index []string
 	for id, m := range throttles {
 		if stat, ok := m["MetricStat"].(map[string]any); ok {
@@ -308,8 +312,17 @@ func TestAlarmsThatFire(t *testing.T) {
 	if !slices.Equal(index, []string{"ReadThrottleEvents", "WriteThrottleEvents"}) {
 		t.Errorf("throttles: GSI1 metrics %v, want reads and writes", index)
 	}
+	// One throttled index write in one 5-minute period is worth an alarm;
+	// a quiet table is not.
+	if !alarmFires(t, throttleAlarm, []map[string]float64{{"indexWrites": 1}}) {
+		t.Errorf("throttles: one throttled GSI1 write does not fire (%s)", expr)
+	}
+	if alarmFires(t, throttleAlarm, repeat(map[string]float64{}, 12)) {
+		t.Errorf("throttles: an hour without throttles fires (%s)", expr)
+	}
 
-	alb, expr := metricsByID(alarmProps(t, spec.Default(), "Alarm5xx"))
+	albAlarm := alarmProps(t, spec.Default(), "Alarm5xx")
+	alb, expr := metricsByID(albAlarm)
 	var elb string
 	for id, m := range alb {
 		if stat, ok := m["MetricStat"].(map[string]any); ok && stat["Metric"].(map[string]any)["MetricName"] == "HTTPCode_ELB_5XX_Count" {
@@ -320,12 +333,17 @@ func TestAlarmsThatFire(t *testing.T) {
 		t.Fatalf("alb 5xx: no HTTPCode_ELB_5XX_Count in the rate %q", expr)
 	}
 	// No target registered: RequestCount and the targets' 5xx have no
-	// data, the load balancer answered 40 requests 503.
-	if rate := evalRate(t, expr, map[string]float64{elb: 40}); rate <= 5 {
-		t.Errorf("alb 5xx with no targets: rate %v does not fire (%s)", rate, expr)
+	// data, the load balancer answered 40 requests 503 in one period.
+	if !alarmFires(t, albAlarm, []map[string]float64{{elb: 40}}) {
+		t.Errorf("alb 5xx with no targets for 5 minutes: does not fire (%s)", expr)
 	}
-	if rate := evalRate(t, expr, map[string]float64{"requests": 1000, "errors": 2}); rate > 5 {
-		t.Errorf("alb 5xx, 2 of 1000: rate %v fires", rate)
+	// The description promises "more than 5% over 5 minutes": 6% in one
+	// period fires, 2 of 1000 for an hour does not.
+	if !alarmFires(t, albAlarm, []map[string]float64{{"requests": 1000, "errors": 60}}) {
+		t.Errorf("alb 5xx, 60 of 1000 in 5 minutes: does not fire (%s)", expr)
+	}
+	if alarmFires(t, albAlarm, repeat(map[string]float64{"requests": 1000, "errors": 2}, 12)) {
+		t.Errorf("alb 5xx, 2 of 1000 for an hour: fires (%s)", expr)
 	}
 
 	for _, kind := range []string{spec.IngressAPIGW, spec.IngressALB} {
@@ -333,24 +351,114 @@ func TestAlarmsThatFire(t *testing.T) {
 			s.Ingress.Kind = kind
 			s.Service.Schedule = &spec.Schedule{Timezone: "Europe/Berlin", Awake: "Mon-Fri 08:00-20:00"}
 		})
-		_, expr := metricsByID(alarmProps(t, sched, "Alarm5xx"))
-		// Asleep: no task reports CPU, none is registered, and every
-		// request gets a 5xx from the front door.
+		a := alarmProps(t, sched, "Alarm5xx")
+		_, expr := metricsByID(a)
+		// Asleep all night: no task reports CPU, none is registered, and
+		// every request gets a 5xx from the front door.
 		asleep := map[string]float64{"errors": 30, "requests": 30}
 		if kind == spec.IngressALB {
 			asleep = map[string]float64{"frontErrors": 30}
 		}
-		if rate := evalRate(t, expr, asleep); rate > 5 {
-			t.Errorf("%s with a schedule, asleep: rate %v fires on every request (%s)", kind, rate, expr)
+		if alarmFires(t, a, repeat(asleep, 12*12)) {
+			t.Errorf("%s with a schedule, asleep: fires on every request (%s)", kind, expr)
 		}
 		awake := map[string]float64{"errors": 30, "requests": 100, "awake": 5}
-		if rate := evalRate(t, expr, awake); rate <= 5 {
-			t.Errorf("%s with a schedule, awake with 30%% errors: rate %v does not fire (%s)", kind, rate, expr)
+		if !alarmFires(t, a, []map[string]float64{awake}) {
+			t.Errorf("%s with a schedule, awake with 30%% errors for 5 minutes: does not fire (%s)", kind, expr)
 		}
 		if r := build(t, sched); r.AlarmMetrics > freeAlarmMetrics {
 			t.Errorf("%s with a schedule: %d alarm metrics, over the %d free", kind, r.AlarmMetrics, freeAlarmMetrics)
 		}
 	}
+}
+
+// repeat is n periods with the same metric values.
+func repeat(v map[string]float64, n int) []map[string]float64 {
+	out := make([]map[string]float64, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+// alarmFires reports whether a metric-math alarm goes to ALARM after the
+// periods (oldest first, one map of metric values per period), judged as
+// CloudWatch does: the alarm's ReturnData expression is evaluated per
+// period and compared with Threshold by ComparisonOperator; the alarm
+// fires when at least DatapointsToAlarm (default EvaluationPeriods) of
+// the last EvaluationPeriods periods breach
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarm-evaluation).
+// Missing data counts as not breaching, as TreatMissingData notBreaching
+// says; the test requires that setting.
+func alarmFires(t *testing.T, a map[string]any, periods []map[string]float64) bool {
+	t.Helper()
+	if a["TreatMissingData"] != "notBreaching" {
+		t.Fatalf("alarm %v: TreatMissingData %v, want notBreaching", a["AlarmName"], a["TreatMissingData"])
+	}
+	threshold, ok := number(a["Threshold"])
+	if !ok {
+		t.Fatalf("alarm %v: Threshold %v", a["AlarmName"], a["Threshold"])
+	}
+	evaluation, ok := number(a["EvaluationPeriods"])
+	if !ok || evaluation < 1 {
+		t.Fatalf("alarm %v: EvaluationPeriods %v", a["AlarmName"], a["EvaluationPeriods"])
+	}
+	datapoints := evaluation
+	if d, ok := number(a["DatapointsToAlarm"]); ok {
+		datapoints = d
+	}
+	var breach func(float64) bool
+	switch op := a["ComparisonOperator"]; op {
+	case "GreaterThanThreshold":
+		breach = func(v float64) bool { return v > threshold }
+	case "GreaterThanOrEqualToThreshold":
+		breach = func(v float64) bool { return v >= threshold }
+	case "LessThanThreshold":
+		breach = func(v float64) bool { return v < threshold }
+	case "LessThanOrEqualToThreshold":
+		breach = func(v float64) bool { return v <= threshold }
+	default:
+		t.Fatalf("alarm %v: ComparisonOperator %v is not one alarmFires knows", a["AlarmName"], op)
+	}
+	_, expr := metricsByID(a)
+	window := periods[max(0, len(periods)-int(evaluation)):]
+	breaching := 0
+	for _, values := range window {
+		if breach(evalMetricMath(t, expr, values)) {
+			breaching++
+		}
+	}
+	return float64(breaching) >= datapoints
+}
+
+// number reads a template number (an int in a cfn.Props, a float64 after
+// a JSON round trip).
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int:
+		return float64(n), true
+	case float64:
+		return n, true
+	}
+	return 0, false
+}
+
+// evalMetricMath evaluates an alarm expression for one period: either a
+// rate (evalRate) or a sum of FILL terms.
+func evalMetricMath(t *testing.T, expr string, values map[string]float64) float64 {
+	t.Helper()
+	if strings.HasPrefix(expr, "IF(") {
+		return evalRate(t, expr, values)
+	}
+	sum := 0.0
+	for _, p := range strings.Split(expr, " + ") {
+		id, ok := strings.CutPrefix(strings.TrimSpace(p), "FILL(")
+		if !ok || !strings.HasSuffix(id, ", 0)") {
+			t.Fatalf("unexpected term %q in %q", p, expr)
+		}
+		sum += values[strings.TrimSuffix(id, ", 0)")]
+	}
+	return sum
 }
 
 // evalRate evaluates the rate expressions the alarms use for one period,

@@ -121,6 +121,18 @@ func lintMatrix(t *testing.T) []specCase {
 	return cases
 }
 
+// lintCanary is a template with one known error (a misspelt property,
+// cfn-lint's E3002). Each cfn-lint process lints it beside the matrix and
+// must report it, so a cfn-lint that checks nothing (no schemas, a changed
+// output format, arguments it ignores) fails the test instead of passing
+// it with zero findings.
+const lintCanary = `{"AWSTemplateFormatVersion":"2010-09-09","Resources":{"Topic":{"Type":"AWS::SNS::Topic","Properties":{"DisplayNam":"x"}}}}`
+
+// isCanaryFinding reports whether f is the finding lintCanary must raise.
+func isCanaryFinding(f cfnLintFinding) bool {
+	return f.Level == "Error" && f.Rule.Id == "E3002" && fmt.Sprint(f.Location.Path) == "[Resources Topic Properties DisplayNam]"
+}
+
 // cfnLintFinding is one entry of cfn-lint's JSON output.
 type cfnLintFinding struct {
 	Level    string
@@ -168,6 +180,13 @@ func TestCfnLintMatrix(t *testing.T) {
 			byRegion[c.spec.Region] = append(byRegion[c.spec.Region], f)
 		}
 	}
+	for region := range byRegion {
+		f := filepath.Join(dir, "lint-canary."+region+".json")
+		if err := os.WriteFile(f, []byte(lintCanary), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		byRegion[region] = append(byRegion[region], f)
+	}
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -199,7 +218,12 @@ func TestCfnLintMatrix(t *testing.T) {
 
 	sort.Slice(findings, func(i, j int) bool { return findings[i].Filename < findings[j].Filename })
 	informational := map[string][]string{}
+	canaries := map[string]bool{}
 	for _, f := range findings {
+		if strings.HasPrefix(filepath.Base(f.Filename), "lint-canary.") {
+			canaries[filepath.Base(f.Filename)] = canaries[filepath.Base(f.Filename)] || isCanaryFinding(f)
+			continue
+		}
 		where := fmt.Sprintf("%s %v", filepath.Base(f.Filename), f.Location.Path)
 		if known := knownInformational[f.Rule.Id]; f.Level == "Informational" && known != nil && known(f.Location.Path) {
 			informational[f.Rule.Id] = append(informational[f.Rule.Id], where)
@@ -209,5 +233,10 @@ func TestCfnLintMatrix(t *testing.T) {
 	}
 	for id, at := range informational {
 		t.Logf("informational %s (explained in docs/architecture.md) at %d places", id, len(at))
+	}
+	for region := range byRegion {
+		if name := "lint-canary." + region + ".json"; !canaries[name] {
+			t.Errorf("cfn-lint %s did not report the misspelt property in %s: it is not checking the templates (is its schema data installed?)", region, name)
+		}
 	}
 }

@@ -53,12 +53,6 @@ func TableActions(access string) []string {
 	return slices.Sorted(slices.Values(append(slices.Clone(tableReadActions), tableWriteActions...)))
 }
 
-// WildcardResourceActions are the only actions granted on Resource "*",
-// each because AWS offers no narrower resource for it: lowfare's own
-// (ecr:GetAuthorizationToken) and the ones a spec's service.permissions
-// may name with "*" (spec.NoResourceActions, which includes lowfare's).
-var WildcardResourceActions = spec.NoResourceActions
-
 // iam is the roles: with ECS an execution role (what ECS does to start the
 // task: pull the image, write logs, read the secrets) and a task role (what
 // the app does: the table); with Lambda one function role.

@@ -357,6 +357,9 @@ func TestIdleControllerAgainstMoto(t *testing.T) {
 	if err != nil {
 		t.Fatalf("controller tests failed: %v\n%s", err, out)
 	}
+	if n := testutil.RequireUnittestRan(t, out); n < 30 {
+		t.Errorf("the controller tests ran %d cases; the file has over 30: were some not collected?", n)
+	}
 	t.Logf("%s", out)
 }
 

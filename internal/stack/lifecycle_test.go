@@ -101,7 +101,7 @@ func expired(t *testing.T, policy string, images []ecrImage, now time.Time) []st
 	return out
 }
 
-// Item 5: a deploy that succeeded moves LiveImageTag to its image; then
+// A deploy that succeeded moves LiveImageTag to its image; then
 // fifteen deploys fail after pushing their images (and one re-push leaves
 // an untagged image). The image the stack still runs must survive; the
 // untagged one and the superseded ones beyond keepImages expire. The old

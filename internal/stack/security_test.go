@@ -2,6 +2,8 @@ package stack
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -92,10 +94,37 @@ func asList(v any) []any {
 	return []any{v}
 }
 
-// No IAM action is a wildcard, and Resource "*" appears only for the actions
-// allowlisted with their reason.
+// ownNoResourceActions are the only actions lowfare's own statements may
+// grant on Resource "*": each takes no resource, as the Service
+// Authorization Reference says (its "Resource types" column is empty). The
+// list is written here, not read from the code, and is deliberately
+// shorter than spec.NoResourceActions, which only service.permissions may
+// use.
+var ownNoResourceActions = map[string]string{
+	// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
+	"ecr:GetAuthorizationToken": "the registry login token for the account",
+	// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselasticloadbalancingv2.html
+	"elasticloadbalancing:DescribeTargetGroups": "the wake controller finds its target group",
+	"elasticloadbalancing:DescribeTargetHealth": "the wake controller reads the service's targets",
+}
+
+// fromPermissions reports whether a policy statement is one of the spec's
+// service.permissions, as extraPermissions writes them.
+func fromPermissions(s *spec.Spec, st map[string]any) bool {
+	for _, p := range s.Service.Permissions {
+		if fmt.Sprint(asList(st["Action"])) == fmt.Sprint(p.Actions) && fmt.Sprint(asList(st["Resource"])) == fmt.Sprint(p.Resources) {
+			return true
+		}
+	}
+	return false
+}
+
+// No IAM action is a wildcard, and Resource "*" appears only for actions
+// that take no resource: for lowfare's own statements those in
+// ownNoResourceActions, for service.permissions those in
+// spec.NoResourceActions.
 func TestSecurityIAMLeastPrivilege(t *testing.T) {
-	for action, reason := range WildcardResourceActions {
+	for action, reason := range spec.NoResourceActions {
 		if reason == "" {
 			t.Errorf("%s is allowed on Resource * without a reason", action)
 		}
@@ -114,13 +143,17 @@ func TestSecurityIAMLeastPrivilege(t *testing.T) {
 				if st["NotAction"] != nil || st["NotResource"] != nil {
 					t.Errorf("%s: NotAction/NotResource widen a grant", where)
 				}
+				allowed, whose := ownNoResourceActions, "lowfare's own statement"
+				if fromPermissions(c.spec, st) {
+					allowed, whose = spec.NoResourceActions, "service.permissions"
+				}
 				for _, r := range asList(st["Resource"]) {
 					if r != "*" {
 						continue
 					}
 					for _, a := range actions {
-						if _, ok := WildcardResourceActions[a]; !ok {
-							t.Errorf("%s: %s on Resource \"*\" is not allowlisted", where, a)
+						if _, ok := allowed[a]; !ok {
+							t.Errorf("%s: %s on Resource \"*\" in %s, and it is not an action without resources there", where, a, whose)
 						}
 					}
 				}
@@ -142,6 +175,38 @@ func TestSecurityIAMLeastPrivilege(t *testing.T) {
 			}
 		}
 	})
+}
+
+// service.permissions refuses IAM actions and wildcards in any case (IAM
+// action names are not case sensitive:
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html),
+// and Resource "*" except for spec.NoResourceActions.
+func TestPermissionsRefused(t *testing.T) {
+	const base = "app: links\nenv: dev\nservice:\n  image: .\n  permissions:\n"
+	for _, c := range []struct {
+		perm string // one service.permissions entry, YAML flow style
+		want string // in the error; "" for a spec that loads
+	}{
+		{"{actions: ['iam:PassRole'], resources: ['arn:aws:iam::123456789012:role/x']}", "is an IAM action"},
+		{"{actions: ['IAM:PassRole'], resources: ['arn:aws:iam::123456789012:role/x']}", "IAM:PassRole"},
+		{"{actions: ['Iam:PassRole'], resources: ['arn:aws:iam::123456789012:role/x']}", "Iam:PassRole"},
+		{"{actions: ['Iam:*'], resources: ['*']}", "Iam:*"},
+		{"{actions: ['IAM:*'], resources: ['*']}", "IAM:*"},
+		{"{actions: ['s3:Get*'], resources: ['arn:aws:s3:::b/*']}", "is a wildcard action"},
+		{"{actions: ['dynamodb:GetItem'], resources: ['*']}", `Resource "*" for dynamodb:GetItem, which takes a resource`},
+		{"{actions: ['s3:GetObject'], resources: ['*']}", `Resource "*" for s3:GetObject, which takes a resource`},
+		{"{actions: ['cloudwatch:PutMetricData'], resources: ['*']}", ""},
+		{"{actions: ['cloudwatch:putmetricdata'], resources: ['*']}", ""},
+		{"{actions: ['s3:GetObject'], resources: ['arn:aws:s3:::b/*']}", ""},
+	} {
+		_, err := spec.Parse("lowfare.yaml", []byte(base+"    - "+c.perm+"\n"))
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.perm, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v; want an error with %q", c.perm, err, c.want)
+		}
+	}
 }
 
 // The task (or function) role gets exactly TableActions(table.access) on
@@ -274,9 +339,9 @@ func TestSecuritySecretAsPlainVariableRefused(t *testing.T) {
 
 // Encryption and scanning are on everywhere they apply. The table keeps
 // DynamoDB's default encryption with the free AWS owned key: SSEEnabled
-// true would switch to the billed AWS managed KMS key (issue 9, item 12).
+// true would switch to the billed AWS managed KMS key.
 // It is retained on delete and replacement, but not when the first create
-// rolls back (item 3).
+// rolls back.
 func TestSecurityEncryptionAndScanning(t *testing.T) {
 	forEachTemplate(t, func(t *testing.T, c specCase, g map[string]any) {
 		for id, p := range resourcesOfType(g, "AWS::DynamoDB::Table") {
@@ -461,5 +526,58 @@ func TestPullPermissions(t *testing.T) {
 		case want != "" && !strings.Contains(pull, want):
 			t.Errorf("%s: pulls from %q, want %q", image, pull, want)
 		}
+	}
+}
+
+// The table-access action lists are the ones docs/apps.md promises app
+// authors, parsed from its table.access bullets: a grant added or dropped
+// in iam.go without the documentation (or the other way round) fails here.
+func TestTableActionsMatchAppsDoc(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "apps.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(string(doc)), " ") // bullets wrap
+	bullet := func(access, from, to string) []string {
+		t.Helper()
+		_, rest, ok := strings.Cut(text, "- `"+access+"`"+from)
+		if !ok {
+			t.Fatalf("docs/apps.md has no table.access bullet for %s", access)
+		}
+		list, _, ok := strings.Cut(rest, to)
+		if !ok {
+			t.Fatalf("docs/apps.md: the %s bullet has no %q", access, to)
+		}
+		// "the PartiQL actions (Select, Insert, Update, Delete)" names four.
+		if pre, inner, ok := strings.Cut(list, "the PartiQL actions ("); ok {
+			names, post, _ := strings.Cut(inner, ")")
+			var full []string
+			for _, n := range strings.Split(names, ", ") {
+				full = append(full, "PartiQL"+n)
+			}
+			list = pre + strings.Join(full, ", ") + post
+		}
+		var actions []string
+		for _, a := range strings.Split(strings.ReplaceAll(list, " and ", ", "), ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				actions = append(actions, "dynamodb:"+a)
+			}
+		}
+		slices.Sort(actions)
+		return actions
+	}
+	for _, c := range []struct {
+		access   string
+		from, to string // the list's bounds in the bullet
+	}{
+		{spec.AccessReadWrite, " (default): ", ", on the table"},
+		{spec.AccessReadOnly, ": ", "."},
+	} {
+		if doc, code := bullet(c.access, c.from, c.to), TableActions(c.access); !slices.Equal(doc, code) {
+			t.Errorf("table.access %s: docs/apps.md lists %v, the role gets %v", c.access, doc, code)
+		}
+	}
+	if !strings.Contains(text, "- `none`: no DynamoDB action at all") || TableActions(spec.AccessNone) != nil {
+		t.Errorf("table.access none: docs/apps.md promises no DynamoDB action; the role gets %v", TableActions(spec.AccessNone))
 	}
 }

@@ -3,7 +3,6 @@ package testutil
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -48,7 +47,7 @@ func CfnLint(t testing.TB) string { return Tool(t, "cfn-lint", envRequireCfnLint
 func Moto(t testing.TB) string {
 	t.Helper()
 	bin := Tool(t, "moto_server", envRequireMoto)
-	port, err := freePort()
+	port, err := PickPort()
 	if err != nil {
 		t.Fatalf("moto: no free port: %v", err)
 	}
@@ -91,13 +90,4 @@ func Moto(t testing.TB) string {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -1,4 +1,4 @@
-// Package wakepage owns what a user sees while a service sleeps (issue 10):
+// Package wakepage owns what a user sees while a service sleeps:
 // the waking page that a request to a sleeping service gets while that same
 // request starts it, and the closed page that a request outside the
 // schedule's awake windows gets (no wake).

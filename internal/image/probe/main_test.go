@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/lowfare/lowfare/internal/testutil"
 )
 
 func TestProbe(t *testing.T) {
@@ -36,7 +38,7 @@ func TestProbe(t *testing.T) {
 		{"5xx", port, []string{"/sick"}, 1, "503"},
 		{"a redirect is not healthy", port, []string{"/moved"}, 1, "302"},
 		{"404", port, []string{"/nothere"}, 1, "404"},
-		{"nothing listening", freePort(t), []string{"/health"}, 1, "refused"},
+		{"nothing listening", testutil.FreePort(t), []string{"/health"}, 1, "refused"},
 		{"no path", port, nil, 1, "usage"},
 		{"not a path", port, []string{"health"}, 1, "usage"},
 		{"header injection", port, []string{"/h\r\nX: y"}, 1, "usage"},
@@ -69,14 +71,4 @@ func TestProbeTimeout(t *testing.T) {
 	if got := run([]string{"/health"}, port, &stderr); got != 1 || !strings.Contains(stderr.String(), "timeout") {
 		t.Errorf("exit %d, %q; want 1 with a timeout", got, stderr.String())
 	}
-}
-
-func freePort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/lowfare/lowfare/internal/wait"
 )
 
 // Defaults for Options.
@@ -189,7 +190,7 @@ func (st *Store) Close(ctx context.Context) error {
 		if st.clicks.empty() || fctx.Err() != nil {
 			break
 		}
-		if sleep(fctx, pause) != nil {
+		if wait.Sleep(fctx, pause) != nil {
 			break
 		}
 	}
@@ -594,7 +595,7 @@ func (st *Store) batchDelete(ctx context.Context, keys []map[string]types.Attrib
 				if attempt > 8 {
 					return fmt.Errorf("%d deletes still unprocessed after %d attempts (table throttled?)", len(pending[st.table]), attempt)
 				}
-				if err := sleep(ctx, time.Duration(50<<attempt)*time.Millisecond); err != nil {
+				if err := wait.Sleep(ctx, time.Duration(50<<attempt)*time.Millisecond); err != nil {
 					return err
 				}
 			}
@@ -629,15 +630,4 @@ func (st *Store) Ping(ctx context.Context) error {
 func isConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -20,12 +20,18 @@ import (
 // DynamoDB-compatible endpoint delays, throttles and cuts calls; the
 // table itself (read around the proxy) says what was counted.
 
-// faultBackends are the endpoints the fault tests run on: minidyn always,
-// dynalite when present. (moto runs the functional suite; its start-up
-// would only slow these down without exercising other code.)
+// forFaultBackends runs fn on each endpoint the fault tests use: minidyn
+// always, dynalite when present. (moto runs the functional suite; its
+// start-up would only slow these down without exercising other code.)
+// The subtests run in parallel: each has its own backend (a fresh
+// minidyn, a table of its own on dynalite), and the fault tests spend
+// their time waiting on slow or failing calls, not on the CPU.
 func forFaultBackends(t *testing.T, fn func(t *testing.T, b ddbtest.Backend)) {
 	for _, name := range []string{"minidyn", "dynalite"} {
-		t.Run(name, func(t *testing.T) { fn(t, ddbtest.Start(t, name)) })
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, ddbtest.Start(t, name))
+		})
 	}
 }
 
@@ -77,6 +83,7 @@ func tableCounts(t *testing.T, b ddbtest.Backend, table string, slugs []string) 
 // A 2 s table: every flush runs past its deadline while DynamoDB applies
 // its writes. The retries must not count them again: TOTAL = DAY = clicks.
 func TestFlushPastDeadlineCountsOnce(t *testing.T) {
+	t.Parallel()
 	forFaultBackends(t, func(t *testing.T, b ddbtest.Backend) {
 		links := slugs(60)
 		st, p, table := faultStore(t, b, links, store.Options{FlushInterval: 20 * time.Millisecond, FlushTimeout: 300 * time.Millisecond})
@@ -124,6 +131,7 @@ func TestFlushPastDeadlineCountsOnce(t *testing.T) {
 // Close with a slow table, six times: the clicks that arrive while a
 // background flush is running are written too. Nothing is lost.
 func TestCloseWithSlowTableLosesNothing(t *testing.T) {
+	t.Parallel()
 	forFaultBackends(t, func(t *testing.T, b ddbtest.Backend) {
 		for run := range 6 {
 			t.Run(fmt.Sprint("run", run), func(t *testing.T) {
@@ -187,6 +195,7 @@ func parseCloseLog(t *testing.T, out string) closeLog {
 }
 
 func TestCloseUnderThrottling(t *testing.T) {
+	t.Parallel()
 	forFaultBackends(t, func(t *testing.T, b ddbtest.Backend) {
 		links := slugs(5)
 		t.Run("LiftsWithinBudget", func(t *testing.T) {
@@ -267,6 +276,7 @@ func TestCloseUnderThrottling(t *testing.T) {
 
 // A DELETE that fails keeps the link's buffered clicks.
 func TestFailedDeleteKeepsClicks(t *testing.T) {
+	t.Parallel()
 	forFaultBackends(t, func(t *testing.T, b ddbtest.Backend) {
 		st, p, table := faultStore(t, b, []string{"del"}, store.Options{})
 		ctx := ddbtest.Context(t)
@@ -305,6 +315,7 @@ func outage() time.Duration {
 // the whole outage, whether calls hang or fail. A slug never resolved
 // fails fast instead of hanging.
 func TestOutageServesCachedTargets(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		fault ddbtest.Fault
@@ -315,6 +326,7 @@ func TestOutageServesCachedTargets(t *testing.T) {
 		{"Throttle", ddbtest.Fault{Throttle: true}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each outage on its own minidyn
 			b := ddbtest.Minidyn(t)
 			links := slugs(20)
 			st, p, _ := faultStore(t, b, links, store.Options{CacheTTL: 100 * time.Millisecond})

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/lowfare/lowfare/internal/wait"
 )
 
 // TableWaitTimeout bounds how long CreateTable waits for the table to
@@ -90,7 +91,7 @@ func waitActive(ctx context.Context, ddb *dynamodb.Client, table string) error {
 		if active(out.Table) {
 			return nil
 		}
-		if err := sleep(ctx, pause); err != nil {
+		if err := wait.Sleep(ctx, pause); err != nil {
 			return fmt.Errorf("table %s is not ACTIVE after %s: %w", table, TableWaitTimeout, err)
 		}
 	}
