@@ -21,6 +21,7 @@ import (
 
 	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/cfn"
+	"github.com/lowfare/lowfare/internal/wait"
 )
 
 // Defaults for a Deployer's zero fields.
@@ -358,7 +359,7 @@ func (d *Deployer) removeEmpty(ctx context.Context, name, id string) error {
 		if st.StackStatus == types.StackStatusDeleteFailed {
 			return fmt.Errorf("removing the empty stack %s the dry run created: %s", name, aws.ToString(st.StackStatusReason))
 		}
-		if err := sleep(ctx, d.poll()); err != nil {
+		if err := wait.Sleep(ctx, d.poll()); err != nil {
 			return d.wrap(ctx, name, string(st.StackStatus), err)
 		}
 	}
@@ -389,7 +390,7 @@ func (d *Deployer) waitChangeSet(ctx context.Context, stack, id string) ([]Chang
 			}
 			return changes, out.Status, "", nil
 		}
-		if err := sleep(ctx, d.poll()); err != nil {
+		if err := wait.Sleep(ctx, d.poll()); err != nil {
 			d.deleteChangeSet(context.WithoutCancel(ctx), id)
 			return nil, "", "", d.wrap(ctx, stack, "change set "+string(out.Status), err)
 		}
@@ -503,17 +504,6 @@ func (d *Deployer) wrap(ctx context.Context, stack, status string, err error) er
 		return &TimeoutError{Stack: stack, Status: status, After: d.timeout()}
 	}
 	return err
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func plural(n int, one, many string) string {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 
 	"github.com/lowfare/lowfare/internal/awsconf"
+	"github.com/lowfare/lowfare/internal/wait"
 )
 
 const stackType = "AWS::CloudFormation::Stack"
@@ -163,7 +164,7 @@ func (w *watcher) wait(ctx context.Context) (*types.Stack, error) {
 			return st, nil
 		}
 		w.showLive(status)
-		if err := sleep(ctx, w.d.poll()); err != nil {
+		if err := wait.Sleep(ctx, w.d.poll()); err != nil {
 			return nil, w.d.wrap(ctx, w.stack, status, err)
 		}
 	}

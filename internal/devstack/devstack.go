@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	miniserver "github.com/truora/minidyn/server"
 
+	"github.com/lowfare/lowfare/internal/atomicfile"
 	"github.com/lowfare/lowfare/internal/ddblocal"
 	"github.com/lowfare/lowfare/internal/links"
 	"github.com/lowfare/lowfare/internal/links/store"
@@ -233,7 +234,7 @@ func (s *snapshotter) save(ctx context.Context) error {
 	if sum == s.lastHash {
 		return nil
 	}
-	if err := writeFileAtomic(s.path, data, 0o600); err != nil {
+	if err := atomicfile.WriteFile(s.path, data, 0o600); err != nil {
 		return fmt.Errorf("writing snapshot %s: %w", s.path, err)
 	}
 	s.lastHash = sum

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/lowfare/lowfare/internal/atomicfile"
 	"github.com/lowfare/lowfare/internal/data"
 	"github.com/lowfare/lowfare/internal/links/store"
 )
@@ -93,7 +94,7 @@ func TestWriteFileAtomicReplaces(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "f")
 	for _, content := range []string{"one", "two"} {
-		if err := writeFileAtomic(path, []byte(content), 0o600); err != nil {
+		if err := atomicfile.WriteFile(path, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		got, err := os.ReadFile(path)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/lowfare/lowfare/internal/atomicfile"
 )
 
 // adminToken returns the token to use and where it came from: the given
@@ -34,7 +36,7 @@ func adminToken(given, dir string) (token, source string, err error) {
 		return "", "", fmt.Errorf("generating an admin token: %w", err)
 	}
 	t := base64.RawURLEncoding.EncodeToString(b[:])
-	if err := writeFileAtomic(path, []byte(t+"\n"), 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
 		return "", "", fmt.Errorf("saving the admin token: %w", err)
 	}
 	return t, "generated, kept in " + path, nil

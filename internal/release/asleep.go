@@ -15,6 +15,7 @@ import (
 	"github.com/lowfare/lowfare/internal/image"
 	"github.com/lowfare/lowfare/internal/ops"
 	"github.com/lowfare/lowfare/internal/stack"
+	"github.com/lowfare/lowfare/internal/wait"
 )
 
 // DefaultHealthTimeout bounds how long a deploy waits for the new image of
@@ -236,15 +237,15 @@ func (rn *Runner) proveIfAsleep(ctx context.Context, r *Release, imageURI string
 // the image is not proven.
 func (rn *Runner) waitHealthy(ctx context.Context, c *ops.Clients, r *Release, st *ops.Stack, svc string) string {
 	timeout := rn.healthTimeout()
-	wait, cancel := context.WithTimeout(ctx, timeout)
+	waitCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last *ops.Rollout
 	var readErr error
 	seen := ""
 	for {
-		ro, err := ops.ReadRollout(wait, c, r.Spec, st)
+		ro, err := ops.ReadRollout(waitCtx, c, r.Spec, st)
 		switch {
-		case err != nil && wait.Err() != nil:
+		case err != nil && waitCtx.Err() != nil:
 			// The deadline (or an interrupt) cut the read short: not news.
 		case err != nil:
 			// A failed read (a throttled call) is not a failed image: try
@@ -264,7 +265,7 @@ func (rn *Runner) waitHealthy(ctx context.Context, c *ops.Clients, r *Release, s
 				rn.Report.Proof(Proof{Stage: ProofWaiting, Service: svc, Detail: line})
 			}
 		}
-		if err := sleepCtx(wait, rn.poll()); err != nil {
+		if err := wait.Sleep(waitCtx, rn.poll()); err != nil {
 			how := fmt.Sprintf("no task of the new task definition was healthy after %s", timeout)
 			if ctx.Err() != nil {
 				how = "the deploy was interrupted before a task of the new task definition was healthy"
@@ -308,15 +309,4 @@ func (rn *Runner) sleepAgain(ctx context.Context, c *ops.Clients, st *ops.Stack,
 	}
 	rn.Report.Proof(Proof{Stage: ProofAsleep, Service: svc, Detail: "back to sleep, as before the deploy"})
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
