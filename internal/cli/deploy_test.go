@@ -401,7 +401,7 @@ func TestDestroyKeepsTheTable(t *testing.T) {
 	}
 }
 
-// Issue 9 item 11: a destroy --delete-data after a plain destroy finds the
+// A destroy --delete-data after a plain destroy finds the
 // kept table by its name (the stacks are gone) and deletes it; only then
 // is there nothing to destroy. Another env's table is left alone.
 func TestDestroyDeleteDataAfterTheStacksAreGone(t *testing.T) {
@@ -425,7 +425,7 @@ func TestDestroyDeleteDataAfterTheStacksAreGone(t *testing.T) {
 	}
 }
 
-// Issue 9 item 11: with deletion protection on the table (profile ha),
+// With deletion protection on the table (profile ha),
 // destroy --delete-data stops before deleting anything and says how to go
 // on; it used to delete the stacks and then fail on the table.
 func TestDestroyDeleteDataWithDeletionProtectionDeletesNothing(t *testing.T) {
@@ -485,7 +485,7 @@ func TestImageBuildCommand(t *testing.T) {
 	if !strings.Contains(out, "for linux/amd64") || !strings.Contains(out, "Image sha256:") || !strings.Contains(out, " MB,") {
 		t.Errorf("output:\n%s", out)
 	}
-	// Issue 12 item 5: each step says what it does, the first build warns
+	// Each step says what it does, the first build warns
 	// that it downloads and compiles dependencies, the end says how long.
 	for _, want := range []string{"  go build ./cmd/hello for linux/amd64 (the first build downloads and compiles", "  building lowfare's health probe", "(built in "} {
 		if !strings.Contains(out, want) {
@@ -580,7 +580,7 @@ func TestImageBuildPush(t *testing.T) {
 	}
 }
 
-// Issue 9 item 10: a brand-new account's first ECS deploy creates the ECS
+// A brand-new account's first ECS deploy creates the ECS
 // service-linked role before any stack; the next deploy finds it. Without
 // permission to create it, nothing is deployed and the error says how an
 // administrator creates it.

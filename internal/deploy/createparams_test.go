@@ -7,7 +7,7 @@ import (
 
 // CreateParameters ride only on the change set that creates the stack: the
 // main stack's first task count must not come back on later deploys, or
-// every update would reset the running count (issue 9, item 4).
+// every update would reset the running count.
 func TestCreateParametersOnlyOnCreate(t *testing.T) {
 	e := newEnv(t)
 	s := stackV1("repo@sha256:1")

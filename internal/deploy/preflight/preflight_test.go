@@ -222,7 +222,7 @@ func TestNamesTakenByAnotherStack(t *testing.T) {
 	}
 }
 
-// TestEnsureServiceLinkedRole: item 10 of issue 9. A brand-new account
+// TestEnsureServiceLinkedRole: a brand-new account
 // has no ECS service-linked role; deploy creates it, and a role that
 // exists (AWS: InvalidInput "has been taken in this account"; moto:
 // EntityAlreadyExists) is fine. Without permission to create a missing
