@@ -3,6 +3,7 @@ package stack
 import (
 	stdzip "archive/zip"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,13 +11,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lowfare/lowfare/internal/cfn"
+	"github.com/lowfare/lowfare/internal/gosrc"
 	"github.com/lowfare/lowfare/internal/image"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/testutil"
@@ -539,10 +540,14 @@ func TestPosixTZ(t *testing.T) {
 			t.Errorf("no POSIX rule for %s", z)
 		}
 	}
-	zip := filepath.Join(runtime.GOROOT(), "lib", "time", "zoneinfo.zip")
+	goroot, _, err := gosrc.Toolchain(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	zip := filepath.Join(goroot, "lib", "time", "zoneinfo.zip")
 	data, err := os.ReadFile(zip)
 	if err != nil {
-		t.Skipf("no %s: %v", zip, err)
+		t.Fatalf("the toolchain's time zone data: %v", err)
 	}
 	r, err := stdzip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
