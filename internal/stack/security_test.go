@@ -106,6 +106,7 @@ var ownNoResourceActions = map[string]string{
 	// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselasticloadbalancingv2.html
 	"elasticloadbalancing:DescribeTargetGroups": "the wake controller finds its target group",
 	"elasticloadbalancing:DescribeTargetHealth": "the wake controller reads the service's targets",
+	"elasticloadbalancing:DescribeListeners":    "the wake controller and reconcile read which target group each listener names",
 }
 
 // fromPermissions reports whether a policy statement is one of the spec's
