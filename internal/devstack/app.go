@@ -17,8 +17,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lowfare/lowfare/internal/ddblocal"
-	"github.com/lowfare/lowfare/internal/links/store"
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
@@ -104,15 +102,12 @@ func RunApp(ctx context.Context, o AppOptions) error {
 	if err != nil {
 		return err
 	}
-	front, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.Port)))
+	front, err := listenFront(o.Port)
 	if err != nil {
-		return fmt.Errorf("port %d is not free (%w): choose another with --port, or --port 0 for any free one", o.Port, err)
+		return err
 	}
 	defer front.Close()
-	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
-		return fmt.Errorf("creating the data directory: %w (choose another with --data)", err)
-	}
-	unlock, err := lockDataDir(o.DataDir)
+	unlock, err := prepareDataDir(o.DataDir)
 	if err != nil {
 		return err
 	}
@@ -122,13 +117,8 @@ func RunApp(ctx context.Context, o AppOptions) error {
 		return err
 	}
 
-	info := AppInfo{
-		App: s.App, URL: "http://" + front.Addr().String(), Package: pkgDir,
-		Endpoint: o.Endpoint, Table: DevTable(s), SecretsFile: filepath.Join(o.DataDir, SecretsFile),
-		Missing: missing, Idle: o.Idle, Watch: o.Watch,
-		ServeApp: o.Idle > 0 && s.Service.Idle.ServesApp(),
-	}
-	db, err := openDB(ctx, o.Endpoint, o.DataDir, info.Table, o.Logger)
+	info := newAppInfo(o, pkgDir, front.Addr(), missing)
+	db, err := openDB(ctx, o.Endpoint, o.DataDir, info.Table, DefaultSnapshotInterval, o.Logger)
 	if err != nil {
 		return err
 	}
@@ -136,43 +126,91 @@ func RunApp(ctx context.Context, o AppOptions) error {
 	info.Endpoint, info.Snapshot = db.endpoint, db.snapshotPath()
 
 	b := &builder{goBin: o.GoBin, pkgDir: pkgDir, out: filepath.Join(o.DataDir, "bin")}
-	o.Logger.Info("building the app", "package", pkgDir)
-	began := time.Now()
-	bin, err := b.build(ctx)
+	bin, err := buildApp(ctx, b, o.Logger)
 	if err != nil {
 		return err
 	}
-	o.Logger.Info("built", "package", pkgDir, "took", time.Since(began).Round(time.Millisecond))
-
 	env, appPort, err := appEnv(s, info, secrets)
 	if err != nil {
 		return err
 	}
-	sup := &supervisor{
-		env: env, port: appPort, healthPath: s.Service.Health.Path,
-		out: o.AppOutput, log: o.Logger, idle: o.Idle,
-		stopTimeout: o.StopTimeout, startTimeout: o.StartTimeout,
-		bins: make(chan string, 1), wake: make(chan struct{}, 1), first: make(chan error, 1),
-	}
+	sup := newSupervisor(o, env, appPort)
 	if info.ServeApp {
 		fn, err := newLambdaFunc(ctx, o, env, bin)
 		if err != nil {
 			return err
 		}
 		defer fn.stop()
-		sup.serveApp, sup.fn = true, fn
-		sup.ingress = ingressEvent{alb: s.Ingress.Kind != spec.IngressAPIGW}
-		sup.wakePerMinute = o.WakePerMinute
-		if sup.wakePerMinute <= 0 {
-			sup.wakePerMinute = wakeRate(s)
-		}
-		info.WakePerMinute = sup.wakePerMinute
-		sup.busyMinutes = o.BusyMinutes
-		if sup.busyMinutes <= 0 {
-			sup.busyMinutes = devBusyMinutes
-		}
-		info.BusyMinutes = sup.busyMinutes
+		sup.answerAsleepThrough(fn, o)
+		info.WakePerMinute, info.BusyMinutes = sup.wakePerMinute, sup.busyMinutes
 	}
+	return superviseAndServe(ctx, o, info, front, sup, b, bin, db)
+}
+
+// listenFront takes the port the app is served at.
+func listenFront(port int) (net.Listener, error) {
+	front, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return nil, fmt.Errorf("port %d is not free (%w): choose another with --port, or --port 0 for any free one", port, err)
+	}
+	return front, nil
+}
+
+// newAppInfo is the banner's description, less what the database and the
+// serve: app settings fill in.
+func newAppInfo(o AppOptions, pkgDir string, front net.Addr, missing []string) AppInfo {
+	s := o.Spec
+	return AppInfo{
+		App: s.App, URL: "http://" + front.String(), Package: pkgDir,
+		Endpoint: o.Endpoint, Table: DevTable(s), SecretsFile: filepath.Join(o.DataDir, SecretsFile),
+		Missing: missing, Idle: o.Idle, Watch: o.Watch,
+		ServeApp: o.Idle > 0 && s.Service.Idle.ServesApp(),
+	}
+}
+
+// buildApp builds the app's binary, saying how long it took.
+func buildApp(ctx context.Context, b *builder, log *slog.Logger) (string, error) {
+	log.Info("building the app", "package", b.pkgDir)
+	began := time.Now()
+	bin, err := b.build(ctx)
+	if err != nil {
+		return "", err
+	}
+	log.Info("built", "package", b.pkgDir, "took", time.Since(began).Round(time.Millisecond))
+	return bin, nil
+}
+
+// newSupervisor is the supervisor of the app that listens on port with env.
+func newSupervisor(o AppOptions, env []string, port int) *supervisor {
+	return &supervisor{
+		env: env, port: port, healthPath: o.Spec.Service.Health.Path,
+		out: o.AppOutput, log: o.Logger, idle: o.Idle,
+		stopTimeout: o.StopTimeout, startTimeout: o.StartTimeout,
+		bins: make(chan string, 1), wake: make(chan struct{}, 1), first: make(chan error, 1),
+	}
+}
+
+// answerAsleepThrough has the app answer through fn, its Lambda function,
+// while it is not awake (serve: app), and sets the rate that wakes it: o's,
+// or by default the deployed service's busy alarm's.
+func (s *supervisor) answerAsleepThrough(fn *lambdaFunc, o AppOptions) {
+	s.serveApp, s.fn = true, fn
+	s.ingress = ingressEvent{alb: o.Spec.Ingress.Kind != spec.IngressAPIGW}
+	s.wakePerMinute = o.WakePerMinute
+	if s.wakePerMinute <= 0 {
+		s.wakePerMinute = wakeRate(o.Spec)
+	}
+	s.busyMinutes = o.BusyMinutes
+	if s.busyMinutes <= 0 {
+		s.busyMinutes = devBusyMinutes
+	}
+}
+
+// superviseAndServe runs the built app under sup (and, with o.Watch,
+// rebuilds it when its sources change), serves the front server once the
+// app's first start is done, and on ctx's end stops both and takes the
+// last snapshot.
+func superviseAndServe(ctx context.Context, o AppOptions, info AppInfo, front net.Listener, sup *supervisor, b *builder, bin string, db *devDB) error {
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	supDone := make(chan error, 1)
@@ -180,22 +218,9 @@ func RunApp(ctx context.Context, o AppOptions) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	if o.Watch {
-		if root := moduleRoot(pkgDir); root != "" {
+		if root := moduleRoot(b.pkgDir); root != "" {
 			wg.Go(func() {
-				watch(runCtx, root, o.WatchInterval, func() {
-					o.Logger.Info("sources changed: rebuilding", "package", pkgDir)
-					nb, err := b.build(runCtx)
-					if err != nil {
-						if runCtx.Err() == nil {
-							o.Logger.Error("rebuild failed; the running app stays as it was", "err", err)
-						}
-						return
-					}
-					sup.replace(nb)
-					if sup.fn != nil {
-						sup.fn.replace(nb)
-					}
-				})
+				watch(runCtx, root, o.WatchInterval, func() { rebuild(runCtx, b, sup, o.Logger) })
 			})
 		}
 	}
@@ -204,30 +229,58 @@ func RunApp(ctx context.Context, o AppOptions) error {
 		return errors.Join(err, <-supDone)
 	}
 
-	srv := &http.Server{
-		Handler:           sup.front(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(front) }()
-	if o.Ready != nil {
-		o.Ready(info)
-	}
-	select {
-	case <-ctx.Done():
-	case err := <-served:
+	if err := serveFront(ctx, front, sup.front(), info, o.Ready); err != nil {
 		stopRun()
-		return errors.Join(fmt.Errorf("serving %s: %w", info.URL, err), <-supDone)
+		return errors.Join(err, <-supDone)
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(sctx)
 	stopRun()
 	runErr := <-supDone // the app has stopped (SIGTERM, then its stop budget)
 	return errors.Join(runErr, db.finalSnapshot(ctx))
 }
 
+// rebuild builds the changed sources and hands the binary to the app and
+// its Lambda function; a failed build leaves the running app as it was.
+func rebuild(ctx context.Context, b *builder, sup *supervisor, log *slog.Logger) {
+	log.Info("sources changed: rebuilding", "package", b.pkgDir)
+	nb, err := b.build(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Error("rebuild failed; the running app stays as it was", "err", err)
+		}
+		return
+	}
+	sup.replace(nb)
+	if sup.fn != nil {
+		sup.fn.replace(nb)
+	}
+}
+
+// serveFront serves h on front, calls ready once it listens, and returns
+// nil after a graceful shutdown once ctx is done, or the error that
+// stopped the server before.
+func serveFront(ctx context.Context, front net.Listener, h http.Handler, info AppInfo, ready func(AppInfo)) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(front) }()
+	if ready != nil {
+		ready(info)
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return fmt.Errorf("serving %s: %w", info.URL, err)
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	return nil
+}
+
+// fill sets the defaults and checks what cannot run.
 func (o *AppOptions) fill() error {
 	if o.Spec == nil {
 		return errors.New("devstack: AppOptions.Spec is nil")
@@ -327,79 +380,6 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// devDB is the table's DynamoDB endpoint: in-process minidyn with a
-// snapshot, or the endpoint the user named.
-type devDB struct {
-	endpoint string
-	snap     *snapshotter
-	stop     func()
-	wg       sync.WaitGroup
-	cancel   context.CancelFunc
-}
-
-func openDB(ctx context.Context, endpoint, dataDir, table string, log *slog.Logger) (*devDB, error) {
-	db := &devDB{endpoint: endpoint, stop: func() {}, cancel: func() {}}
-	if endpoint == "" {
-		ep, stop, err := startMinidyn()
-		if err != nil {
-			return nil, err
-		}
-		db.endpoint, db.stop = ep, stop
-		db.snap = &snapshotter{
-			ddb:    ddblocal.NewClient(ep),
-			path:   filepath.Join(dataDir, SnapshotFile),
-			tables: map[string]tableSchema{table: schemaOf(store.TableInput(table))},
-			log:    log,
-		}
-		if err := db.snap.load(ctx); err != nil {
-			stop()
-			return nil, err
-		}
-	}
-	// The table has the stack's key schema (PK/SK and GSI1, internal/stack's
-	// Table* constants); store.CreateTable creates exactly that one, which
-	// stack's store contract test asserts.
-	if err := store.CreateTable(ctx, ddblocal.NewClient(db.endpoint), table); err != nil {
-		db.stop()
-		return nil, fmt.Errorf("preparing table %s at %s: %w", table, db.endpoint, err)
-	}
-	if db.snap != nil {
-		sctx, cancel := context.WithCancel(ctx)
-		db.cancel = cancel
-		db.wg.Go(func() { db.snap.loop(sctx, DefaultSnapshotInterval) })
-	}
-	return db, nil
-}
-
-func (db *devDB) snapshotPath() string {
-	if db.snap == nil {
-		return ""
-	}
-	return db.snap.path
-}
-
-// finalSnapshot stops the periodic snapshots and takes the last one, once
-// the app has stopped writing.
-func (db *devDB) finalSnapshot(ctx context.Context) error {
-	db.cancel()
-	db.wg.Wait()
-	if db.snap == nil {
-		return nil
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalSnapshotTimeout)
-	defer cancel()
-	if err := db.snap.save(sctx); err != nil {
-		return fmt.Errorf("writing the final snapshot: %w", err)
-	}
-	return nil
-}
-
-func (db *devDB) close() {
-	db.cancel()
-	db.wg.Wait()
-	db.stop()
 }
 
 // PrintAppInfo writes the banner `lowfare dev` shows once the app is up.

@@ -397,50 +397,56 @@ func (ie ingressEvent) eventFor(r *http.Request, body []byte) ([]byte, error) {
 	}
 	sourceIP, _, _ := net.SplitHostPort(r.RemoteAddr)
 	if ie.alb {
-		mh := map[string][]string{}
-		for k, vs := range r.Header {
-			mh[strings.ToLower(k)] = append([]string{}, vs...)
-		}
-		mh["host"] = []string{r.Host}
-		mh["x-forwarded-for"] = []string{forwardedAppend(r.Header.Get("X-Forwarded-For"), sourceIP)}
-		mh["x-forwarded-proto"] = []string{"http"}
-		mq := map[string][]string{}
-		for _, kv := range strings.Split(r.URL.RawQuery, "&") {
-			if kv == "" {
-				continue
-			}
-			k, v, _ := strings.Cut(kv, "=")
-			mq[k] = append(mq[k], v)
-		}
-		ev := map[string]any{
-			"requestContext":                  map[string]any{"elb": map[string]string{"targetGroupArn": "arn:aws:elasticloadbalancing:local:000000000000:targetgroup/lowfare-dev/0"}},
-			"httpMethod":                      r.Method,
-			"path":                            r.URL.EscapedPath(), // as the client sent it, like the query
-			"multiValueQueryStringParameters": mq,
-			"multiValueHeaders":               mh,
-			"body":                            text,
-			"isBase64Encoded":                 b64,
-		}
-		return json.Marshal(ev)
+		return json.Marshal(albEvent(r, text, b64, sourceIP))
 	}
-	headers := map[string]string{}
-	var cookies []string
+	return json.Marshal(httpAPIEvent(r, text, b64, sourceIP))
+}
+
+// albEvent is the request as an ALB target with multi-value headers
+// receives it.
+func albEvent(r *http.Request, text string, b64 bool, sourceIP string) map[string]any {
+	return map[string]any{
+		"requestContext":                  map[string]any{"elb": map[string]string{"targetGroupArn": "arn:aws:elasticloadbalancing:local:000000000000:targetgroup/lowfare-dev/0"}},
+		"httpMethod":                      r.Method,
+		"path":                            r.URL.EscapedPath(), // as the client sent it, like the query
+		"multiValueQueryStringParameters": albQuery(r.URL.RawQuery),
+		"multiValueHeaders":               albHeaders(r, sourceIP),
+		"body":                            text,
+		"isBase64Encoded":                 b64,
+	}
+}
+
+// albHeaders lists every header's values under its lowercased name, with
+// the headers the load balancer sets itself.
+func albHeaders(r *http.Request, sourceIP string) map[string][]string {
+	mh := map[string][]string{}
 	for k, vs := range r.Header {
-		if http.CanonicalHeaderKey(k) == "Cookie" {
-			for _, v := range vs {
-				for _, c := range strings.Split(v, ";") {
-					if c = strings.TrimSpace(c); c != "" {
-						cookies = append(cookies, c)
-					}
-				}
-			}
+		mh[strings.ToLower(k)] = append([]string{}, vs...)
+	}
+	mh["host"] = []string{r.Host}
+	mh["x-forwarded-for"] = []string{forwardedAppend(r.Header.Get("X-Forwarded-For"), sourceIP)}
+	mh["x-forwarded-proto"] = []string{"http"}
+	return mh
+}
+
+// albQuery lists every query value under its name, both as the client
+// sent them (not decoded).
+func albQuery(rawQuery string) map[string][]string {
+	mq := map[string][]string{}
+	for _, kv := range strings.Split(rawQuery, "&") {
+		if kv == "" {
 			continue
 		}
-		headers[strings.ToLower(k)] = strings.Join(vs, ",")
+		k, v, _ := strings.Cut(kv, "=")
+		mq[k] = append(mq[k], v)
 	}
-	headers["host"] = r.Host
-	headers["x-forwarded-for"] = forwardedAppend(r.Header.Get("X-Forwarded-For"), sourceIP)
-	headers["x-forwarded-proto"] = "http"
+	return mq
+}
+
+// httpAPIEvent is the request as an HTTP API sends it with payload
+// format 2.0.
+func httpAPIEvent(r *http.Request, text string, b64 bool, sourceIP string) map[string]any {
+	headers, cookies := httpAPIHeaders(r, sourceIP)
 	now := time.Now()
 	ev := map[string]any{
 		"version":        "2.0",
@@ -468,7 +474,39 @@ func (ie ingressEvent) eventFor(r *http.Request, body []byte) ([]byte, error) {
 	if len(cookies) > 0 {
 		ev["cookies"] = cookies
 	}
-	return json.Marshal(ev)
+	return ev
+}
+
+// httpAPIHeaders joins each header's values with commas under its
+// lowercased name, with the headers the API sets itself, and takes the
+// cookies out into their own list.
+func httpAPIHeaders(r *http.Request, sourceIP string) (map[string]string, []string) {
+	headers := map[string]string{}
+	var cookies []string
+	for k, vs := range r.Header {
+		if http.CanonicalHeaderKey(k) == "Cookie" {
+			cookies = append(cookies, splitCookies(vs)...)
+			continue
+		}
+		headers[strings.ToLower(k)] = strings.Join(vs, ",")
+	}
+	headers["host"] = r.Host
+	headers["x-forwarded-for"] = forwardedAppend(r.Header.Get("X-Forwarded-For"), sourceIP)
+	headers["x-forwarded-proto"] = "http"
+	return headers, cookies
+}
+
+// splitCookies is the name=value pairs of Cookie header values.
+func splitCookies(values []string) []string {
+	var cookies []string
+	for _, v := range values {
+		for _, c := range strings.Split(v, ";") {
+			if c = strings.TrimSpace(c); c != "" {
+				cookies = append(cookies, c)
+			}
+		}
+	}
+	return cookies
 }
 
 // writeResponse writes the function's response payload to w as the

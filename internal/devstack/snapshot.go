@@ -7,14 +7,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/lowfare/lowfare/internal/atomicfile"
 	"github.com/lowfare/lowfare/internal/data"
 )
 
@@ -283,4 +288,79 @@ func encodeSnapshot(s *snapshot) ([]byte, [32]byte, error) {
 	}
 	b.WriteString("\n]}\n")
 	return b.Bytes(), sha256.Sum256(b.Bytes()), nil
+}
+
+// snapshotter keeps the snapshot file in step with the tables it knows.
+type snapshotter struct {
+	ddb    *dynamodb.Client
+	path   string
+	tables map[string]tableSchema // name -> schema
+	log    *slog.Logger
+
+	mu       sync.Mutex // one save at a time
+	lastHash [32]byte
+}
+
+// load restores the snapshot file, if there is one.
+func (s *snapshotter) load(ctx context.Context) error {
+	snap, err := readSnapshot(s.path)
+	if err != nil {
+		return err
+	}
+	for _, t := range snap.Tables {
+		if err := restoreTable(ctx, s.ddb, t); err != nil {
+			return fmt.Errorf("loading snapshot %s: %w", s.path, err)
+		}
+		s.tables[t.Name] = t.Schema
+	}
+	if len(snap.Tables) > 0 {
+		// What was loaded is what is on disk: no need to write it back.
+		_, s.lastHash, err = s.encode(ctx)
+	}
+	return err
+}
+
+func (s *snapshotter) encode(ctx context.Context) ([]byte, [32]byte, error) {
+	snap := &snapshot{Version: snapshotVersion}
+	for _, name := range slices.Sorted(maps.Keys(s.tables)) {
+		t, err := dumpTable(ctx, s.ddb, name, s.tables[name])
+		if err != nil {
+			return nil, [32]byte{}, err
+		}
+		snap.Tables = append(snap.Tables, t)
+	}
+	return encodeSnapshot(snap)
+}
+
+// save writes the snapshot when the data changed since the last write.
+func (s *snapshotter) save(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	data, sum, err := s.encode(ctx)
+	if err != nil {
+		return err
+	}
+	if sum == s.lastHash {
+		return nil
+	}
+	if err := atomicfile.WriteFile(s.path, data, 0o600); err != nil {
+		return fmt.Errorf("writing snapshot %s: %w", s.path, err)
+	}
+	s.lastHash = sum
+	return nil
+}
+
+func (s *snapshotter) loop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.save(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("snapshot failed; will retry", "path", s.path, "err", err)
+			}
+		}
+	}
 }
