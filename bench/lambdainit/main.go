@@ -82,74 +82,121 @@ func main() {
 	}
 	defer os.RemoveAll(tmp)
 
-	rie, err := rieBinary(ctx)
+	t, err := buildTools(ctx, tmp, *base)
 	if err != nil {
 		fail(err)
 	}
-	floorRuntime, err := goBuild(ctx, tmp, "floorruntime", floorRuntimeSrc)
-	if err != nil {
-		fail(err)
-	}
-	floorHTTP, err := goBuild(ctx, tmp, "floorhttp", floorHTTPSrc)
-	if err != nil {
-		fail(err)
-	}
-	baseAdapter := ""
-	if *base != "" {
-		if baseAdapter, err = adapterAt(ctx, tmp, *base); err != nil {
-			fail(err)
-		}
-	}
-	common := []string{"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench", "TABLE_NAME=bench"}
-	apps := []app{
-		{"links", root, "./cmd/links", "/healthz", append([]string{"ADMIN_TOKEN=bench"}, common...)},
-		{"guestbook", filepath.Join(root, "examples/guestbook"), ".", "/health", common},
-	}
-
 	fmt.Printf("machine: %d CPUs, %s, load %s; %s; %d cold starts each\n",
 		runtime.NumCPU(), cpuModel(), loadavg(), runtime.Version(), *runs)
 	fmt.Printf("%-34s %10s %10s %10s\n", "", "median", "min", "max")
-	report := func(label string, d []time.Duration) time.Duration {
-		slices.Sort(d)
-		med := d[len(d)/2]
-		fmt.Printf("%-34s %10s %10s %10s\n", label, ms(med), ms(d[0]), ms(d[len(d)-1]))
-		return med
+	f := measureFloors(ctx, *runs, t)
+	for _, a := range benchApps(root) {
+		measureImage(ctx, *runs, tmp, a, t, f)
 	}
+}
 
-	fi, fw := measureRIE(ctx, *runs, rie, []string{floorRuntime}, nil, "/")
-	floorInit := report("floor-runtime: RIE init", fi)
-	floorWall := report("floor-runtime: RIE start to answer", fw)
-	floorApp := report("floor-http: exec to first 200", measureApp(*runs, floorHTTP, nil, "/"))
+// tools are the binaries the measurements run besides the apps' images.
+type tools struct {
+	rie          string // the Lambda Runtime Interface Emulator
+	floorRuntime string // the smallest Go custom runtime
+	floorHTTP    string // the ten-line net/http server
+	base         string // -base: the revision; "" measures no other adapter
+	baseAdapter  string // the adapter built at base
+}
 
-	for _, a := range apps {
-		dir := filepath.Join(tmp, a.name)
-		entry, appBin, size, err := buildFlat(ctx, a, dir)
-		if err != nil {
-			fail(err)
-		}
-		fmt.Printf("%s: serverless image %.1f MB compressed, entrypoint %s\n", a.name, float64(size)/1e6, strings.Join(entry, " "))
-		var ini, wall, bini, bwall []time.Duration
-		for range *runs {
-			// Interleaved, so both adapters see the same load.
-			i, w := measureRIE(ctx, 1, rie, rooted(dir, entry), a.env, a.health)
-			ini, wall = append(ini, i...), append(wall, w...)
-			if baseAdapter != "" {
-				be := append([]string{baseAdapter}, rooted(dir, entry)[1:]...)
-				i, w := measureRIE(ctx, 1, rie, be, a.env, a.health)
-				bini, bwall = append(bini, i...), append(bwall, w...)
-			}
-		}
-		mi := report(a.name+": RIE init (adapter + app)", ini)
-		mw := report(a.name+": RIE start to answer", wall)
-		if baseAdapter != "" {
-			bi := report(a.name+": same, adapter at "+*base, bini)
-			report(a.name+": start to answer, adapter at "+*base, bwall)
-			fmt.Printf("  init with this adapter / with the one at %s: %.2f\n", *base, ratio(mi, bi))
-		}
-		ma := report(a.name+": app alone, exec to first 200", measureApp(*runs, filepath.Join(dir, appBin), a.env, a.health))
-		fmt.Printf("  init %.1fx floor-runtime's; start-to-answer %.1fx; app alone %.1fx floor-http's; adapter and RIE over the app alone: %s\n",
-			ratio(mi, floorInit), ratio(mw, floorWall), ratio(ma, floorApp), ms(mw-ma))
+// buildTools builds the RIE, the two floors and, with a base revision,
+// the adapter at that revision.
+func buildTools(ctx context.Context, tmp, base string) (tools, error) {
+	t := tools{base: base}
+	var err error
+	if t.rie, err = rieBinary(ctx); err != nil {
+		return t, err
 	}
+	if t.floorRuntime, err = goBuild(ctx, tmp, "floorruntime", floorRuntimeSrc); err != nil {
+		return t, err
+	}
+	if t.floorHTTP, err = goBuild(ctx, tmp, "floorhttp", floorHTTPSrc); err != nil {
+		return t, err
+	}
+	if base != "" {
+		if t.baseAdapter, err = adapterAt(ctx, tmp, base); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+// benchApps are the apps measured: links and guestbook, each with the
+// environment its start needs.
+func benchApps(root string) []app {
+	common := []string{"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench", "TABLE_NAME=bench"}
+	return []app{
+		{"links", root, "./cmd/links", "/healthz", append([]string{"ADMIN_TOKEN=bench"}, common...)},
+		{"guestbook", filepath.Join(root, "examples/guestbook"), ".", "/health", common},
+	}
+}
+
+// floors are the baselines' medians, which the apps' figures are compared
+// with.
+type floors struct {
+	init, wall, app time.Duration
+}
+
+func measureFloors(ctx context.Context, runs int, t tools) floors {
+	fi, fw := measureRIE(ctx, runs, t.rie, []string{t.floorRuntime}, nil, "/")
+	var f floors
+	f.init = report("floor-runtime: RIE init", fi)
+	f.wall = report("floor-runtime: RIE start to answer", fw)
+	f.app = report("floor-http: exec to first 200", measureApp(runs, t.floorHTTP, nil, "/"))
+	return f
+}
+
+// measureImage builds the app's serverless image and reports its cold
+// starts under the RIE (and with the base adapter), and the app alone,
+// against the floors.
+func measureImage(ctx context.Context, runs int, tmp string, a app, t tools, f floors) {
+	dir := filepath.Join(tmp, a.name)
+	entry, appBin, size, err := buildFlat(ctx, a, dir)
+	if err != nil {
+		fail(err)
+	}
+	fmt.Printf("%s: serverless image %.1f MB compressed, entrypoint %s\n", a.name, float64(size)/1e6, strings.Join(entry, " "))
+	ini, wall, bini, bwall := coldStarts(ctx, runs, t, rooted(dir, entry), a)
+	mi := report(a.name+": RIE init (adapter + app)", ini)
+	mw := report(a.name+": RIE start to answer", wall)
+	if t.baseAdapter != "" {
+		bi := report(a.name+": same, adapter at "+t.base, bini)
+		report(a.name+": start to answer, adapter at "+t.base, bwall)
+		fmt.Printf("  init with this adapter / with the one at %s: %.2f\n", t.base, ratio(mi, bi))
+	}
+	ma := report(a.name+": app alone, exec to first 200", measureApp(runs, filepath.Join(dir, appBin), a.env, a.health))
+	fmt.Printf("  init %.1fx floor-runtime's; start-to-answer %.1fx; app alone %.1fx floor-http's; adapter and RIE over the app alone: %s\n",
+		ratio(mi, f.init), ratio(mw, f.wall), ratio(ma, f.app), ms(mw-ma))
+}
+
+// coldStarts runs the image's entry under a fresh RIE runs times, and as
+// often with the base adapter in its place when there is one, interleaved
+// so both adapters see the same load.
+func coldStarts(ctx context.Context, runs int, t tools, entry []string, a app) (ini, wall, bini, bwall []time.Duration) {
+	for range runs {
+		i, w := measureRIE(ctx, 1, t.rie, entry, a.env, a.health)
+		ini, wall = append(ini, i...), append(wall, w...)
+		if t.baseAdapter != "" {
+			be := append([]string{t.baseAdapter}, entry[1:]...)
+			i, w := measureRIE(ctx, 1, t.rie, be, a.env, a.health)
+			bini, bwall = append(bini, i...), append(bwall, w...)
+		}
+	}
+	return ini, wall, bini, bwall
+}
+
+// report prints the median, minimum and maximum of d (which it sorts) and
+// returns the median.
+func report(label string, d []time.Duration) time.Duration {
+	slices.Sort(d)
+	med := d[len(d)/2]
+	fmt.Printf("%-34s %10s %10s %10s\n", label, ms(med), ms(d[0]), ms(d[len(d)-1]))
+	return med
 }
 
 // buildFlat builds the app's serverless image and writes its flattened

@@ -196,10 +196,28 @@ func decodeAV(r json.RawMessage, depth int) (types.AttributeValue, error) {
 	return v, nil
 }
 
+// decodeTagged decodes the body of a value whose one type tag is tag.
 func decodeTagged(tag string, body json.RawMessage, depth int) (types.AttributeValue, error) {
 	if bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
 		return nil, errors.New("null")
 	}
+	switch tag {
+	case "S", "N", "B", "BOOL", "NULL":
+		return decodeScalar(tag, body)
+	case "SS", "NS":
+		return decodeStringSet(tag, body)
+	case "BS":
+		return decodeBinarySet(body)
+	case "M":
+		return decodeMapValue(body, depth)
+	case "L":
+		return decodeList(body, depth)
+	}
+	return nil, errors.New("unknown type (use S, N, B, BOOL, NULL, SS, NS, BS, M or L)")
+}
+
+// decodeScalar decodes the types that hold one value: S, N, B, BOOL and NULL.
+func decodeScalar(tag string, body json.RawMessage) (types.AttributeValue, error) {
 	switch tag {
 	case "S":
 		var s string
@@ -225,78 +243,90 @@ func decodeTagged(tag string, body json.RawMessage, depth int) (types.AttributeV
 			return nil, errors.New("not true or false")
 		}
 		return &types.AttributeValueMemberBOOL{Value: b}, nil
-	case "NULL":
+	default: // NULL
 		var b bool
 		if err := json.Unmarshal(body, &b); err != nil || !b {
 			return nil, errors.New("must be true")
 		}
 		return &types.AttributeValueMemberNULL{Value: true}, nil
-	case "SS", "NS":
-		var ss []string
-		if err := json.Unmarshal(body, &ss); err != nil {
-			return nil, errors.New("not a list of strings")
-		}
-		if err := checkSet(ss); err != nil {
-			return nil, err
-		}
-		if tag == "SS" {
-			return &types.AttributeValueMemberSS{Value: ss}, nil
-		}
-		for _, n := range ss {
-			if !number.MatchString(n) {
-				return nil, fmt.Errorf("%q is not a number", n)
-			}
-		}
-		return &types.AttributeValueMemberNS{Value: ss}, nil
-	case "BS":
-		var raws []json.RawMessage
-		if err := json.Unmarshal(body, &raws); err != nil {
-			return nil, errors.New("not a list of base64 strings")
-		}
-		bs := make([][]byte, 0, len(raws))
-		seen := make([]string, 0, len(raws))
-		for _, r := range raws {
-			b, err := decodeBinary(r)
-			if err != nil {
-				return nil, err
-			}
-			bs = append(bs, b)
-			seen = append(seen, string(b))
-		}
-		if err := checkSet(seen); err != nil {
-			return nil, err
-		}
-		return &types.AttributeValueMemberBS{Value: bs}, nil
-	case "M":
-		var raw map[string]json.RawMessage
-		if err := json.Unmarshal(body, &raw); err != nil {
-			return nil, errors.New("not an object")
-		}
-		m := make(map[string]types.AttributeValue, len(raw))
-		for k, r := range raw {
-			v, err := decodeAV(r, depth+1)
-			if err != nil {
-				return nil, fmt.Errorf("key %q: %w", k, err)
-			}
-			m[k] = v
-		}
-		return &types.AttributeValueMemberM{Value: m}, nil
-	case "L":
-		var raws []json.RawMessage
-		if err := json.Unmarshal(body, &raws); err != nil {
-			return nil, errors.New("not a list")
-		}
-		l := make([]types.AttributeValue, 0, len(raws))
-		for i, r := range raws {
-			v, err := decodeAV(r, depth+1)
-			if err != nil {
-				return nil, fmt.Errorf("element %d: %w", i, err)
-			}
-			l = append(l, v)
-		}
-		return &types.AttributeValueMemberL{Value: l}, nil
 	}
-	return nil, errors.New("unknown type (use S, N, B, BOOL, NULL, SS, NS, BS, M or L)")
+}
+
+// decodeStringSet decodes an SS or NS body: a non-empty list of distinct strings,
+// each a number for NS.
+func decodeStringSet(tag string, body json.RawMessage) (types.AttributeValue, error) {
+	var ss []string
+	if err := json.Unmarshal(body, &ss); err != nil {
+		return nil, errors.New("not a list of strings")
+	}
+	if err := checkSet(ss); err != nil {
+		return nil, err
+	}
+	if tag == "SS" {
+		return &types.AttributeValueMemberSS{Value: ss}, nil
+	}
+	for _, n := range ss {
+		if !number.MatchString(n) {
+			return nil, fmt.Errorf("%q is not a number", n)
+		}
+	}
+	return &types.AttributeValueMemberNS{Value: ss}, nil
+}
+
+// decodeBinarySet decodes a BS body: a non-empty list of distinct base64 strings.
+func decodeBinarySet(body json.RawMessage) (types.AttributeValue, error) {
+	var raws []json.RawMessage
+	if err := json.Unmarshal(body, &raws); err != nil {
+		return nil, errors.New("not a list of base64 strings")
+	}
+	bs := make([][]byte, 0, len(raws))
+	seen := make([]string, 0, len(raws))
+	for _, r := range raws {
+		b, err := decodeBinary(r)
+		if err != nil {
+			return nil, err
+		}
+		bs = append(bs, b)
+		seen = append(seen, string(b))
+	}
+	if err := checkSet(seen); err != nil {
+		return nil, err
+	}
+	return &types.AttributeValueMemberBS{Value: bs}, nil
+}
+
+// decodeMapValue decodes an M body, whose values sit one level deeper.
+func decodeMapValue(body json.RawMessage, depth int) (types.AttributeValue, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil, errors.New("not an object")
+	}
+	m := make(map[string]types.AttributeValue, len(raw))
+	for k, r := range raw {
+		v, err := decodeAV(r, depth+1)
+		if err != nil {
+			return nil, fmt.Errorf("key %q: %w", k, err)
+		}
+		m[k] = v
+	}
+	return &types.AttributeValueMemberM{Value: m}, nil
+}
+
+// decodeList decodes an L body, whose elements sit one level deeper.
+func decodeList(body json.RawMessage, depth int) (types.AttributeValue, error) {
+	var raws []json.RawMessage
+	if err := json.Unmarshal(body, &raws); err != nil {
+		return nil, errors.New("not a list")
+	}
+	l := make([]types.AttributeValue, 0, len(raws))
+	for i, r := range raws {
+		v, err := decodeAV(r, depth+1)
+		if err != nil {
+			return nil, fmt.Errorf("element %d: %w", i, err)
+		}
+		l = append(l, v)
+	}
+	return &types.AttributeValueMemberL{Value: l}, nil
 }
 
 func decodeBinary(r json.RawMessage) ([]byte, error) {

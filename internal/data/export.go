@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"slices"
 	"sync"
@@ -63,82 +64,23 @@ type ExportOptions struct {
 // it in its old state, its new state, or not at all. docs/runbooks/
 // restore-data.md says when that matters and what to do instead.
 func Export(ctx context.Context, ddb *dynamodb.Client, w io.Writer, o ExportOptions) (Summary, error) {
-	if o.Segments == 0 {
-		o.Segments = DefaultSegments
-	}
-	if o.Segments < 1 || o.Segments > maxSegments {
-		return Summary{}, fmt.Errorf("segments %d: use 1 to %d", o.Segments, maxSegments)
-	}
-	if o.PageSize <= 0 {
-		o.PageSize = DefaultPageSize
-	}
-	if o.Clock == nil {
-		o.Clock = RealClock{}
-	}
-	if o.Backoff.Clock == nil {
-		o.Backoff.Clock = o.Clock
-	}
-	header, err := describe(ctx, ddb, o.Table, o.Backoff)
+	o, err := o.withDefaults()
 	if err != nil {
 		return Summary{}, err
 	}
-	segments, err := checkSegments(ctx, ddb, o.Table, o.Segments, o.Backoff)
+	header, err := exportHeader(ctx, ddb, o)
 	if err != nil {
 		return Summary{}, err
 	}
-	header.Segments = segments
-	if err := inferKeyTypes(ctx, ddb, &header, o.Backoff); err != nil {
-		return Summary{}, err
-	}
-	header.ExportedAt = o.Clock.Now().UTC().Truncate(time.Second)
-
 	bw := bufio.NewWriterSize(w, 256<<10)
 	if err := writeLine(bw, header); err != nil {
 		return Summary{}, err
 	}
-
 	sum := Summary{Header: header}
 	digest := sha256.New()
-	var units atomic.Uint64 // milli-units, summed by the segments
-	start := o.Clock.Now()
-	lastReport := start
-	reported := int64(-1) // items at the last progress line; -1: none yet
-	every := o.ProgressEvery
-	if every <= 0 {
-		every = 2 * time.Second
-	}
-
-	pages := make(chan [][]byte, 2*segments)
-	g, gctx := errgroup.WithContext(ctx)
-	var scanners sync.WaitGroup
-	for seg := range segments {
-		scanners.Add(1)
-		g.Go(func() error {
-			defer scanners.Done()
-			return scanSegment(gctx, ddb, o, seg, segments, pages, &units)
-		})
-	}
-	go func() { scanners.Wait(); close(pages) }()
-	// One writer: when it fails, gctx stops the scanners.
-	g.Go(func() error {
-		for page := range pages {
-			for _, line := range page {
-				if _, err := bw.Write(line); err != nil {
-					return fmt.Errorf("writing the export: %w", err)
-				}
-				digest.Write(line)
-				sum.Items++
-			}
-			if o.Progress != nil {
-				if now := o.Clock.Now(); now.Sub(lastReport) >= every {
-					lastReport, reported = now, sum.Items
-					o.Progress(Progress{Items: sum.Items, Units: float64(units.Load()) / 1000, Elapsed: now.Sub(start)})
-				}
-			}
-		}
-		return nil
-	})
-	if err := g.Wait(); err != nil {
+	progress := newExportProgress(o)
+	sum.Items, err = scanAndWrite(ctx, ddb, o, header.Segments, bw, digest, progress)
+	if err != nil {
 		return sum, err
 	}
 	// The trailer goes out only after every segment finished: a file
@@ -149,10 +91,120 @@ func Export(ctx context.Context, ddb *dynamodb.Client, w io.Writer, o ExportOpti
 	if err := bw.Flush(); err != nil {
 		return sum, fmt.Errorf("writing the export: %w", err)
 	}
-	if o.Progress != nil && (reported < 0 || reported != sum.Items) {
-		o.Progress(Progress{Items: sum.Items, Units: float64(units.Load()) / 1000, Elapsed: o.Clock.Now().Sub(start)})
-	}
+	progress.finish(sum.Items)
 	return sum, nil
+}
+
+// withDefaults fills in the options left zero and checks the segment count.
+func (o ExportOptions) withDefaults() (ExportOptions, error) {
+	if o.Segments == 0 {
+		o.Segments = DefaultSegments
+	}
+	if o.Segments < 1 || o.Segments > maxSegments {
+		return o, fmt.Errorf("segments %d: use 1 to %d", o.Segments, maxSegments)
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = DefaultPageSize
+	}
+	if o.Clock == nil {
+		o.Clock = RealClock{}
+	}
+	if o.Backoff.Clock == nil {
+		o.Backoff.Clock = o.Clock
+	}
+	if o.ProgressEvery <= 0 {
+		o.ProgressEvery = 2 * time.Second
+	}
+	return o, nil
+}
+
+// exportHeader describes the table for the export's first line: its keys
+// and indexes, the segments it is scanned in, and when.
+func exportHeader(ctx context.Context, ddb *dynamodb.Client, o ExportOptions) (Header, error) {
+	header, err := describe(ctx, ddb, o.Table, o.Backoff)
+	if err != nil {
+		return Header{}, err
+	}
+	segments, err := checkSegments(ctx, ddb, o.Table, o.Segments, o.Backoff)
+	if err != nil {
+		return Header{}, err
+	}
+	header.Segments = segments
+	if err := inferKeyTypes(ctx, ddb, &header, o.Backoff); err != nil {
+		return Header{}, err
+	}
+	header.ExportedAt = o.Clock.Now().UTC().Truncate(time.Second)
+	return header, nil
+}
+
+// scanAndWrite scans the table in segments, in parallel, and writes each
+// item line to w and digest as its page arrives. It returns how many items
+// it wrote, also when it fails.
+func scanAndWrite(ctx context.Context, ddb *dynamodb.Client, o ExportOptions, segments int, w io.Writer, digest hash.Hash, progress *exportProgress) (int64, error) {
+	pages := make(chan [][]byte, 2*segments)
+	g, gctx := errgroup.WithContext(ctx)
+	var scanners sync.WaitGroup
+	for seg := range segments {
+		scanners.Add(1)
+		g.Go(func() error {
+			defer scanners.Done()
+			return scanSegment(gctx, ddb, o, seg, segments, pages, &progress.units)
+		})
+	}
+	go func() { scanners.Wait(); close(pages) }()
+	// One writer: when it fails, gctx stops the scanners.
+	var items int64
+	g.Go(func() error {
+		for page := range pages {
+			for _, line := range page {
+				if _, err := w.Write(line); err != nil {
+					return fmt.Errorf("writing the export: %w", err)
+				}
+				digest.Write(line)
+				items++
+			}
+			progress.page(items)
+		}
+		return nil
+	})
+	err := g.Wait()
+	return items, err
+}
+
+// exportProgress calls ExportOptions.Progress at most every ProgressEvery
+// while the pages arrive, and once more at the end unless the last call
+// already had the final count.
+type exportProgress struct {
+	report   func(Progress) // nil: no reports
+	clock    Clock
+	every    time.Duration
+	start    time.Time
+	last     time.Time
+	reported int64         // items at the last report; -1: none yet
+	units    atomic.Uint64 // milli-units, summed by the segments
+}
+
+func newExportProgress(o ExportOptions) *exportProgress {
+	start := o.Clock.Now()
+	return &exportProgress{report: o.Progress, clock: o.Clock, every: o.ProgressEvery, start: start, last: start, reported: -1}
+}
+
+// page reports items written so far if the interval has passed.
+func (p *exportProgress) page(items int64) {
+	if p.report == nil {
+		return
+	}
+	if now := p.clock.Now(); now.Sub(p.last) >= p.every {
+		p.last, p.reported = now, items
+		p.report(Progress{Items: items, Units: float64(p.units.Load()) / 1000, Elapsed: now.Sub(p.start)})
+	}
+}
+
+// finish reports the final count, unless the last report had it already.
+func (p *exportProgress) finish(items int64) {
+	if p.report != nil && (p.reported < 0 || p.reported != items) {
+		p.report(Progress{Items: items, Units: float64(p.units.Load()) / 1000, Elapsed: p.clock.Now().Sub(p.start)})
+	}
 }
 
 func writeLine(w io.Writer, v any) error {

@@ -144,22 +144,11 @@ func Build(ctx context.Context, o Options) (*Built, error) {
 	if rev == "" {
 		rev = Revision(ctx, o.Dir)
 	}
-
-	tmp, err := os.MkdirTemp("", "lowfare-image-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
 	step := o.Step
 	if step == nil {
 		step = func(string) {}
 	}
-	bin := filepath.Join(tmp, name)
-	step(fmt.Sprintf("go build %s for linux/%s (the first build downloads and compiles its dependencies, which can take minutes)", o.Package, goarch))
-	if err := goBuild(ctx, o.Dir, o.Package, goarch, bin, o.Log); err != nil {
-		return nil, err
-	}
-	binary, err := os.ReadFile(bin)
+	binary, err := compileApp(ctx, o, name, goarch, step)
 	if err != nil {
 		return nil, err
 	}
@@ -167,35 +156,14 @@ func Build(ctx context.Context, o Options) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
-	needsAdapter := o.Serverless || o.LambdaAdapter
-	helpers := "health probe"
-	if needsAdapter {
-		helpers = "health probe and Lambda adapter"
-	}
-	step("building lowfare's " + helpers + " for linux/" + goarch + " (cached after the first build)")
-	cache := helperCache()
-	probe, err := helperBinary(ctx, cache, probePackage, goarch, goVersion)
+	probe, adapter, err := helperBinaries(ctx, o, goarch, goVersion, step)
 	if err != nil {
 		return nil, err
 	}
-	var adapter []byte
-	if needsAdapter {
-		if adapter, err = helperBinary(ctx, cache, adapterPackage, goarch, goVersion); err != nil {
-			return nil, err
-		}
-	}
 	step("assembling the image layers")
-	certsPath := o.CACerts
-	if certsPath == "" {
-		certsPath = DefaultCerts
-	}
-	certs, err := os.ReadFile(certsPath)
+	certs, zoneinfo, err := readHostData(o.CACerts, goroot)
 	if err != nil {
-		return nil, fmt.Errorf("reading the CA bundle to put in the image: %w (install ca-certificates, or pass another bundle)", err)
-	}
-	zoneinfo, err := os.ReadFile(filepath.Join(goroot, "lib", "time", "zoneinfo.zip"))
-	if err != nil {
-		return nil, fmt.Errorf("reading the Go toolchain's timezone data: %w", err)
+		return nil, err
 	}
 	img, err := Assemble(Files{
 		Name:     name,
@@ -211,6 +179,66 @@ func Build(ctx context.Context, o Options) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newBuilt(img, rev, goarch)
+}
+
+// compileApp builds the user's package for linux/goarch and returns the
+// binary.
+func compileApp(ctx context.Context, o Options, name, goarch string, step func(string)) ([]byte, error) {
+	tmp, err := os.MkdirTemp("", "lowfare-image-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, name)
+	step(fmt.Sprintf("go build %s for linux/%s (the first build downloads and compiles its dependencies, which can take minutes)", o.Package, goarch))
+	if err := goBuild(ctx, o.Dir, o.Package, goarch, bin, o.Log); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(bin)
+}
+
+// helperBinaries builds lowfare's health probe and, for an image that
+// carries it, the Lambda adapter (nil otherwise).
+func helperBinaries(ctx context.Context, o Options, goarch, goVersion string, step func(string)) (probe, adapter []byte, err error) {
+	needsAdapter := o.Serverless || o.LambdaAdapter
+	helpers := "health probe"
+	if needsAdapter {
+		helpers = "health probe and Lambda adapter"
+	}
+	step("building lowfare's " + helpers + " for linux/" + goarch + " (cached after the first build)")
+	cache := helperCache()
+	if probe, err = helperBinary(ctx, cache, probePackage, goarch, goVersion); err != nil {
+		return nil, nil, err
+	}
+	if !needsAdapter {
+		return probe, nil, nil
+	}
+	if adapter, err = helperBinary(ctx, cache, adapterPackage, goarch, goVersion); err != nil {
+		return nil, nil, err
+	}
+	return probe, adapter, nil
+}
+
+// readHostData reads what the image takes from this machine: the CA
+// bundle (caCerts, or DefaultCerts when empty) and the Go toolchain's
+// timezone data.
+func readHostData(caCerts, goroot string) (certs, zoneinfo []byte, err error) {
+	if caCerts == "" {
+		caCerts = DefaultCerts
+	}
+	if certs, err = os.ReadFile(caCerts); err != nil {
+		return nil, nil, fmt.Errorf("reading the CA bundle to put in the image: %w (install ca-certificates, or pass another bundle)", err)
+	}
+	if zoneinfo, err = os.ReadFile(filepath.Join(goroot, "lib", "time", "zoneinfo.zip")); err != nil {
+		return nil, nil, fmt.Errorf("reading the Go toolchain's timezone data: %w", err)
+	}
+	return certs, zoneinfo, nil
+}
+
+// newBuilt computes what a push needs to know about the image: its digest
+// and the size a registry stores.
+func newBuilt(img v1.Image, rev, goarch string) (*Built, error) {
 	digest, err := img.Digest()
 	if err != nil {
 		return nil, err
@@ -241,60 +269,69 @@ type Files struct {
 // Assemble builds the image from its files. It is pure: the same inputs
 // give the same digest.
 func Assemble(f Files, goarch, revision string, created time.Time) (v1.Image, error) {
-	base, err := tarLayer(baseEntries())
+	layers, err := imageLayers(f, created)
 	if err != nil {
 		return nil, err
 	}
-	certs, err := tarLayer([]entry{
-		{name: "etc/ssl/", dir: true, mode: 0o755},
-		{name: "etc/ssl/certs/", dir: true, mode: 0o755},
-		{name: strings.TrimPrefix(CACertPath, "/"), mode: 0o644, data: f.CACerts},
-	})
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	img, err = mutate.ConfigFile(img, imageConfig(f, goarch, revision))
 	if err != nil {
 		return nil, err
 	}
-	layers := []mutate.Addendum{
-		{Layer: base, History: history(created, "lowfare: /etc/passwd, /etc/group, /tmp")},
-		{Layer: certs, History: history(created, "lowfare: CA certificates")},
+	img, err = mutate.Append(img, layers...)
+	if err != nil {
+		return nil, err
+	}
+	return mutate.CreatedAt(img, v1.Time{Time: created})
+}
+
+// imageLayers are the image's layers, from what changes least to what
+// changes most: the base files, the CA certificates, the timezone data,
+// lowfare's helpers and the app's binary. Layers without content are left
+// out.
+func imageLayers(f Files, created time.Time) ([]mutate.Addendum, error) {
+	var layers []mutate.Addendum
+	add := func(entries []entry, createdBy string) error {
+		l, err := tarLayer(entries)
+		if err != nil {
+			return err
+		}
+		layers = append(layers, mutate.Addendum{Layer: l, History: history(created, createdBy)})
+		return nil
+	}
+	if err := add(baseEntries(), "lowfare: /etc/passwd, /etc/group, /tmp"); err != nil {
+		return nil, err
+	}
+	if err := add(certEntries(f.CACerts), "lowfare: CA certificates"); err != nil {
+		return nil, err
 	}
 	if f.ZoneInfo != nil {
 		entries, err := zoneinfoEntries(f.ZoneInfo)
 		if err != nil {
 			return nil, err
 		}
-		tz, err := tarLayer(entries)
-		if err != nil {
+		if err := add(entries, "lowfare: timezone data from the Go toolchain"); err != nil {
 			return nil, err
 		}
-		layers = append(layers, mutate.Addendum{Layer: tz, History: history(created, "lowfare: timezone data from the Go toolchain")})
 	}
+	// lowfare's helpers change with lowfare, not with the app: their
+	// layer comes before the app's.
 	if f.Probe != nil || f.Adapter != nil {
-		// lowfare's helpers change with lowfare, not with the app: their
-		// layer comes before the app's.
-		dir := strings.TrimPrefix(path.Dir(spec.HealthProbe), "/") + "/"
-		entries := []entry{{name: dir, dir: true, mode: 0o755}}
-		if f.Probe != nil {
-			entries = append(entries, entry{name: strings.TrimPrefix(spec.HealthProbe, "/"), mode: 0o755, data: f.Probe})
-		}
-		if f.Adapter != nil {
-			entries = append(entries, entry{name: strings.TrimPrefix(spec.LambdaAdapter, "/"), mode: 0o755, data: f.Adapter})
-		}
-		l, err := tarLayer(entries)
-		if err != nil {
+		if err := add(helperEntries(f), "lowfare: health probe and Lambda adapter"); err != nil {
 			return nil, err
 		}
-		layers = append(layers, mutate.Addendum{Layer: l, History: history(created, "lowfare: health probe and Lambda adapter")})
 	}
 	// The binary goes last: a code-only change replaces one layer.
-	app, err := tarLayer([]entry{
-		{name: "app/", dir: true, mode: 0o755},
-		{name: "app/" + f.Name, mode: 0o755, data: f.Binary},
-	})
-	if err != nil {
+	if err := add(appEntries(f), "lowfare: go build "+f.Name); err != nil {
 		return nil, err
 	}
-	layers = append(layers, mutate.Addendum{Layer: app, History: history(created, "lowfare: go build "+f.Name)})
+	return layers, nil
+}
 
+// imageConfig runs the app (or the Lambda adapter, which runs the app) as
+// the non-root user, with the CA bundle and timezone data where Go looks.
+func imageConfig(f Files, goarch, revision string) *v1.ConfigFile {
 	entrypoint := []string{BinDir + "/" + f.Name}
 	if f.Adapter != nil && !f.AdapterRidesAlong {
 		entrypoint = append([]string{spec.LambdaAdapter}, entrypoint...)
@@ -303,9 +340,7 @@ func Assemble(f Files, goarch, revision string, created time.Time) (v1.Image, er
 	if revision != "" {
 		labels[RevisionKey] = revision
 	}
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	img, err = mutate.ConfigFile(img, &v1.ConfigFile{
+	return &v1.ConfigFile{
 		Architecture: goarch,
 		OS:           "linux",
 		Config: v1.Config{
@@ -320,15 +355,7 @@ func Assemble(f Files, goarch, revision string, created time.Time) (v1.Image, er
 			Labels:     labels,
 		},
 		RootFS: v1.RootFS{Type: "layers"},
-	})
-	if err != nil {
-		return nil, err
 	}
-	img, err = mutate.Append(img, layers...)
-	if err != nil {
-		return nil, err
-	}
-	return mutate.CreatedAt(img, v1.Time{Time: created})
 }
 
 // StoredSize is what a registry stores for the image: the manifest, the
@@ -437,6 +464,35 @@ func baseEntries() []entry {
 		{name: "home/", dir: true, mode: 0o755},
 		{name: "home/nonroot/", dir: true, mode: 0o700},
 		{name: "tmp/", dir: true, mode: 0o1777},
+	}
+}
+
+func certEntries(caCerts []byte) []entry {
+	return []entry{
+		{name: "etc/ssl/", dir: true, mode: 0o755},
+		{name: "etc/ssl/certs/", dir: true, mode: 0o755},
+		{name: strings.TrimPrefix(CACertPath, "/"), mode: 0o644, data: caCerts},
+	}
+}
+
+// helperEntries are the health probe and the Lambda adapter, those of
+// them the image carries, in their directory.
+func helperEntries(f Files) []entry {
+	dir := strings.TrimPrefix(path.Dir(spec.HealthProbe), "/") + "/"
+	entries := []entry{{name: dir, dir: true, mode: 0o755}}
+	if f.Probe != nil {
+		entries = append(entries, entry{name: strings.TrimPrefix(spec.HealthProbe, "/"), mode: 0o755, data: f.Probe})
+	}
+	if f.Adapter != nil {
+		entries = append(entries, entry{name: strings.TrimPrefix(spec.LambdaAdapter, "/"), mode: 0o755, data: f.Adapter})
+	}
+	return entries
+}
+
+func appEntries(f Files) []entry {
+	return []entry{
+		{name: "app/", dir: true, mode: 0o755},
+		{name: "app/" + f.Name, mode: 0o755, data: f.Binary},
 	}
 }
 

@@ -104,56 +104,108 @@ var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Te", "T
 
 // request builds the HTTP request to the app at base (http://127.0.0.1:PORT).
 func (e *event) request(ctx context.Context, base string) (*http.Request, error) {
-	body := []byte(e.Body)
-	if e.IsBase64Encoded {
-		b, err := base64.StdEncoding.DecodeString(e.Body)
-		if err != nil {
-			return nil, fmt.Errorf("the event body is marked base64 but does not decode: %w", err)
-		}
-		body = b
+	body, err := e.decodeBody()
+	if err != nil {
+		return nil, err
 	}
-	var method, path, query, sourceIP string
-	header := http.Header{}
+	in := e.fromFrontEnd()
+	target, err := e.target(in.path, in.query)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, in.method, base+target, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("the event's request line %s %q: %w", in.method, in.path, err)
+	}
+	req.Host = e.forwardHeaders(in.header, in.sourceIP)
+	req.Header = in.header
+	req.ContentLength = int64(len(body))
+	if len(body) == 0 {
+		req.Body = http.NoBody
+	}
+	return req, nil
+}
+
+// decodeBody is the request body, decoded from base64 when the event says so.
+func (e *event) decodeBody() ([]byte, error) {
+	if !e.IsBase64Encoded {
+		return []byte(e.Body), nil
+	}
+	b, err := base64.StdEncoding.DecodeString(e.Body)
+	if err != nil {
+		return nil, fmt.Errorf("the event body is marked base64 but does not decode: %w", err)
+	}
+	return b, nil
+}
+
+// incoming is the request the front end received, read from either
+// payload format.
+type incoming struct {
+	method, path, query, sourceIP string
+	header                        http.Header
+}
+
+// fromFrontEnd reads the request from the event; an empty path is "/".
+func (e *event) fromFrontEnd() incoming {
+	var in incoming
 	if e.v1() {
-		method, path, sourceIP = e.HTTPMethod, e.Path, e.RequestContext.Identity.SourceIP
-		query = e.query1()
-		if e.RequestContext.ELB != nil {
-			query = e.queryALB()
-		}
-		for k, vs := range e.MultiValueHeaders {
-			for _, v := range vs {
-				header.Add(k, v)
-			}
-		}
-		for k, v := range e.Headers {
-			// REST APIs send both maps; the multi-value one is complete.
-			if _, ok := header[http.CanonicalHeaderKey(k)]; !ok {
-				header.Set(k, v)
-			}
-		}
+		in = e.fromPayload1()
 	} else {
-		method, path, query, sourceIP = e.RequestContext.HTTP.Method, e.RawPath, e.RawQueryString, e.RequestContext.HTTP.SourceIP
-		if path == "" {
-			path = e.RequestContext.HTTP.Path
-		}
-		for k, v := range e.Headers {
-			// Payload 2.0 joins a repeated header with commas, which
-			// HTTP reads as the same list (RFC 9110 section 5.3).
-			header.Set(k, v)
-		}
-		if len(e.Cookies) > 0 {
-			cookies := strings.Join(e.Cookies, "; ")
-			if c := header.Get("Cookie"); c != "" {
-				cookies = c + "; " + cookies
-			}
-			header.Set("Cookie", cookies)
+		in = e.fromPayload2()
+	}
+	if in.path == "" {
+		in.path = "/"
+	}
+	return in
+}
+
+// fromPayload1 reads a payload 1.0 request.
+func (e *event) fromPayload1() incoming {
+	in := incoming{method: e.HTTPMethod, path: e.Path, sourceIP: e.RequestContext.Identity.SourceIP, header: http.Header{}}
+	in.query = e.query1()
+	if e.RequestContext.ELB != nil {
+		in.query = e.queryALB()
+	}
+	for k, vs := range e.MultiValueHeaders {
+		for _, v := range vs {
+			in.header.Add(k, v)
 		}
 	}
-	if path == "" {
-		path = "/"
+	for k, v := range e.Headers {
+		// REST APIs send both maps; the multi-value one is complete.
+		if _, ok := in.header[http.CanonicalHeaderKey(k)]; !ok {
+			in.header.Set(k, v)
+		}
 	}
+	return in
+}
+
+// fromPayload2 reads a payload 2.0 request.
+func (e *event) fromPayload2() incoming {
+	in := incoming{method: e.RequestContext.HTTP.Method, path: e.RawPath, query: e.RawQueryString, sourceIP: e.RequestContext.HTTP.SourceIP, header: http.Header{}}
+	if in.path == "" {
+		in.path = e.RequestContext.HTTP.Path
+	}
+	for k, v := range e.Headers {
+		// Payload 2.0 joins a repeated header with commas, which
+		// HTTP reads as the same list (RFC 9110 section 5.3).
+		in.header.Set(k, v)
+	}
+	if len(e.Cookies) > 0 {
+		cookies := strings.Join(e.Cookies, "; ")
+		if c := in.header.Get("Cookie"); c != "" {
+			cookies = c + "; " + cookies
+		}
+		in.header.Set("Cookie", cookies)
+	}
+	return in
+}
+
+// target is the request target for the app: the path, escaped where the
+// event decoded it, and the query.
+func (e *event) target(path, query string) (string, error) {
 	if !strings.HasPrefix(path, "/") {
-		return nil, fmt.Errorf("the event's path %q does not start with /", path)
+		return "", fmt.Errorf("the event's path %q does not start with /", path)
 	}
 	// The path arrives decoded in 1.0 (escape it) and as the client
 	// wrote it in 2.0 (send it as it is). base fixes the authority: a path
@@ -165,17 +217,21 @@ func (e *event) request(ctx context.Context, base string) (*http.Request, error)
 	if query != "" {
 		target += "?" + query
 	}
-	req, err := http.NewRequestWithContext(ctx, method, base+target, bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("the event's request line %s %q: %w", method, path, err)
-	}
+	return target, nil
+}
+
+// forwardHeaders turns the front end's request headers into the app's:
+// connection headers and Content-Length go, and X-Forwarded-Proto,
+// X-Forwarded-For and X-Request-Id say what the front end saw. It
+// returns the host the client asked for, which leaves the header map.
+func (e *event) forwardHeaders(header http.Header, sourceIP string) (host string) {
 	for _, h := range hopByHop {
 		header.Del(h)
 	}
 	header.Del("Content-Length") // the body's own length is sent
-	req.Host = e.RequestContext.DomainName
+	host = e.RequestContext.DomainName
 	if h := header.Get("Host"); h != "" {
-		req.Host = h
+		host = h
 	}
 	header.Del("Host")
 	if header.Get("X-Forwarded-Proto") == "" {
@@ -188,12 +244,7 @@ func (e *event) request(ctx context.Context, base string) (*http.Request, error)
 	if header.Get("X-Request-Id") == "" && e.RequestContext.RequestID != "" {
 		header.Set("X-Request-Id", e.RequestContext.RequestID)
 	}
-	req.Header = header
-	req.ContentLength = int64(len(body))
-	if len(body) == 0 {
-		req.Body = http.NoBody
-	}
-	return req, nil
+	return host
 }
 
 // query1 rebuilds a 1.0 event's query string from its decoded parameters

@@ -48,13 +48,7 @@ func run(args, environ []string, stderr io.Writer) int {
 	}
 	api := lookup(environ, "AWS_LAMBDA_RUNTIME_API")
 	if api == "" {
-		// Not under Lambda: be the app.
-		bin, err := exec.LookPath(args[0])
-		if err == nil {
-			err = syscall.Exec(bin, args, environ)
-		}
-		logf("running %s: %v", args[0], err)
-		return 1
+		return beTheApp(args, environ, logf)
 	}
 	port := lookup(environ, "PORT")
 	if port == "" {
@@ -65,23 +59,54 @@ func run(args, environ []string, stderr io.Writer) int {
 	if err := rt.enableSIGTERM(ctx); err != nil {
 		logf("%v; the app gets no SIGTERM at shutdown", err)
 	}
+	app, exited, lerr := startApp(ctx, args, environ, port)
+	if lerr != nil {
+		return initFailed(ctx, rt, logf, lerr.Type, lerr.Message)
+	}
+	forwardSignals(app)
+	addr := net.JoinHostPort("127.0.0.1", port)
+	if err := waitListening(addr, exited); err != nil {
+		_ = app.Process.Kill()
+		return initFailed(ctx, rt, logf, "Runtime.ExitError", err.Error())
+	}
+	go exitWithApp(exited, logf)
+	return serve(ctx, rt, newForwarder("http://"+addr), app, logf)
+}
 
+// beTheApp replaces the adapter with the app, outside Lambda. It returns
+// only when that fails.
+func beTheApp(args, environ []string, logf func(string, ...any)) int {
+	bin, err := exec.LookPath(args[0])
+	if err == nil {
+		err = syscall.Exec(bin, args, environ)
+	}
+	logf("running %s: %v", args[0], err)
+	return 1
+}
+
+// startApp starts the app on port, with the secrets the environment names
+// and without the Runtime API's address. exited receives its exit. A
+// failure is the Lambda init error to report.
+func startApp(ctx context.Context, args, environ []string, port string) (app *exec.Cmd, exited <-chan error, lerr *lambdaError) {
 	secrets, err := secretEnv(ctx, environ, &http.Client{Timeout: secretsTimeout})
 	if err != nil {
-		return initFailed(ctx, rt, logf, "Runtime.SecretsError", err.Error())
+		return nil, nil, &lambdaError{Type: "Runtime.SecretsError", Message: err.Error()}
 	}
-	app := exec.Command(args[0], args[1:]...)
+	app = exec.Command(args[0], args[1:]...)
 	app.Env = append(append(without(environ, "AWS_LAMBDA_RUNTIME_API", "PORT", envSecretNames), secrets...), "PORT="+port)
 	app.Stdout, app.Stderr = os.Stdout, os.Stderr
 	tieToAdapter(app)
 	if err := app.Start(); err != nil {
-		return initFailed(ctx, rt, logf, "Runtime.InvalidEntrypoint", fmt.Sprintf("starting the app %s: %v", args[0], err))
+		return nil, nil, &lambdaError{Type: "Runtime.InvalidEntrypoint", Message: fmt.Sprintf("starting the app %s: %v", args[0], err)}
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- app.Wait() }()
+	done := make(chan error, 1)
+	go func() { done <- app.Wait() }()
+	return app, done, nil
+}
 
-	// SIGTERM (Lambda's shutdown, enabled above) and SIGINT go to the
-	// app, whose exit ends the adapter.
+// forwardSignals passes SIGTERM (Lambda's shutdown, which run enables) and
+// SIGINT to the app, whose exit ends the adapter.
+func forwardSignals(app *exec.Cmd) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
@@ -89,37 +114,28 @@ func run(args, environ []string, stderr io.Writer) int {
 			_ = app.Process.Signal(s)
 		}
 	}()
+}
 
-	addr := net.JoinHostPort("127.0.0.1", port)
-	if err := waitListening(addr, exited); err != nil {
-		_ = app.Process.Kill()
-		return initFailed(ctx, rt, logf, "Runtime.ExitError", err.Error())
+// exitWithApp ends the adapter when the app exits, with the app's success
+// or failure.
+func exitWithApp(exited <-chan error, logf func(string, ...any)) {
+	err := <-exited
+	// Whether Lambda stopped it or it crashed, the environment is
+	// done: Lambda starts a fresh one for the next event.
+	logf("the app exited: %v", describeExit(err))
+	if err != nil {
+		os.Exit(1)
 	}
-	go func() {
-		err := <-exited
-		// Whether Lambda stopped it or it crashed, the environment is
-		// done: Lambda starts a fresh one for the next event.
-		logf("the app exited: %v", describeExit(err))
-		if err != nil {
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}()
+	os.Exit(0)
+}
 
-	fw := newForwarder("http://" + addr)
+// serve is the Runtime API loop: it passes each invocation to the app and
+// its answer back. It returns only when the Runtime API fails.
+func serve(ctx context.Context, rt *runtimeClient, fw *forwarder, app *exec.Cmd, logf func(string, ...any)) int {
 	for {
 		inv, err := rt.next(ctx)
-		if err != nil {
-			logf("%v", err)
-			_ = app.Process.Kill()
-			return 1
-		}
-		payload, lerr := fw.invoke(ctx, inv)
-		if lerr != nil {
-			logf("invocation %s: %s", inv.id, lerr.Message)
-			err = rt.fail(ctx, inv.id, *lerr)
-		} else {
-			err = rt.respond(ctx, inv.id, payload)
+		if err == nil {
+			err = answer(ctx, rt, fw, inv, logf)
 		}
 		if err != nil {
 			logf("%v", err)
@@ -127,6 +143,17 @@ func run(args, environ []string, stderr io.Writer) int {
 			return 1
 		}
 	}
+}
+
+// answer forwards one invocation and posts the app's response, or the
+// invocation's error; the error it returns is the Runtime API's.
+func answer(ctx context.Context, rt *runtimeClient, fw *forwarder, inv *invocation, logf func(string, ...any)) error {
+	payload, lerr := fw.invoke(ctx, inv)
+	if lerr != nil {
+		logf("invocation %s: %s", inv.id, lerr.Message)
+		return rt.fail(ctx, inv.id, *lerr)
+	}
+	return rt.respond(ctx, inv.id, payload)
 }
 
 func initFailed(ctx context.Context, rt *runtimeClient, logf func(string, ...any), typ, msg string) int {
