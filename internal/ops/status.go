@@ -504,7 +504,8 @@ func (st *Status) textSchedule(p linePrinter, now time.Time) {
 func (st *Status) textNoSchedule(p linePrinter) {
 	switch {
 	case st.Service == nil:
-		// Lambda: nothing sleeps.
+		// Lambda, or a service status could not be read (the
+		// unavailable lines say so): nothing to say.
 	case st.Service.Sleep.Next != "":
 		p("schedule", "no scheduled actions: with service.idle the wake controller sleeps and wakes it (and ends the awake windows, if any)")
 	default:
