@@ -61,6 +61,8 @@ func main() {
 	}
 }
 
+// run builds cmd/links, seeds a local table and prints the CPU and the
+// memory tables.
 func run(nLinks, warmLinks, n, conns, misses int, delay time.Duration, rounds int) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "cachebench")
@@ -68,19 +70,43 @@ func run(nLinks, warmLinks, n, conns, misses int, delay time.Duration, rounds in
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "links")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/links").CombinedOutput(); err != nil {
-		return fmt.Errorf("building cmd/links: %v\n%s", err, out)
+	bin, err := buildLinks(dir)
+	if err != nil {
+		return err
 	}
-
 	endpoint, stopMini, err := startMinidyn()
 	if err != nil {
 		return err
 	}
 	defer stopMini()
+	slugs, err := seedTable(ctx, endpoint, nLinks)
+	if err != nil {
+		return err
+	}
+
+	fmt.Printf("date: %s\nmachine: %s/%s, %d CPUs\ncommand: bench/cache.sh %s\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), strings.Join(os.Args[1:], " "))
+	if err := measureCPU(bin, endpoint, slugs, slugs[:warmLinks], n, conns, rounds); err != nil {
+		return err
+	}
+	return measureMisses(bin, endpoint, misses, delay)
+}
+
+// buildLinks builds cmd/links into dir and returns the binary's path.
+func buildLinks(dir string) (string, error) {
+	bin := filepath.Join(dir, "links")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/links").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building cmd/links: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// seedTable creates the table at endpoint and nLinks links in it, and
+// returns their slugs.
+func seedTable(ctx context.Context, endpoint string, nLinks int) ([]string, error) {
 	ddb := ddblocal.NewClient(endpoint)
 	if err := store.CreateTable(ctx, ddb, table); err != nil {
-		return err
+		return nil, err
 	}
 	slugs := make([]string, nLinks)
 	for i := range slugs {
@@ -88,23 +114,23 @@ func run(nLinks, warmLinks, n, conns, misses int, delay time.Duration, rounds in
 	}
 	t0 := time.Now()
 	if err := seed(ctx, ddb, slugs); err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(os.Stderr, "seeded %d links in %s\n", nLinks, time.Since(t0).Round(time.Second))
+	return slugs, nil
+}
 
-	fmt.Printf("date: %s\nmachine: %s/%s, %d CPUs\ncommand: bench/cache.sh %s\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), strings.Join(os.Args[1:], " "))
-
-	// CPU per redirect. Two links processes side by side, measured in
-	// turns so both see the same machine load: "warm" has only the 100
-	// links it serves in its cache; "full" has all 20,000 resolved (its
-	// cache at capacity) and serves the same 100 hot links ("full, hot":
-	// the cost of a full cache) and then all 20,000 at random ("full, all":
-	// past the 15 s TTL every link is read again, so this adds one GetItem
-	// per link per 15 s whatever the cache does, and clicks on distinct
-	// links are distinct writes). Both talk to minidyn through a proxy
-	// that only counts calls. Before each phase the click flushes of the
-	// previous one are left to finish (settle).
+// measureCPU measures the CPU per redirect. Two links processes side by
+// side, measured in turns so both see the same machine load: "warm" has
+// only the 100 links it serves (hot) in its cache; "full" has all 20,000
+// resolved (its cache at capacity) and serves the same 100 hot links
+// ("full, hot": the cost of a full cache) and then all 20,000 at random
+// ("full, all": past the 15 s TTL every link is read again, so this adds
+// one GetItem per link per 15 s whatever the cache does, and clicks on
+// distinct links are distinct writes). Both talk to minidyn through a
+// proxy that only counts calls. Before each phase the click flushes of
+// the previous one are left to finish (settle).
+func measureCPU(bin, endpoint string, slugs, hot []string, n, conns, rounds int) error {
 	counter, stopCounter := ddbtest.StartFaultProxy(endpoint)
 	defer stopCounter()
 	warmSrv, err := startLinks(bin, counter.URL)
@@ -117,57 +143,81 @@ func run(nLinks, warmLinks, n, conns, misses int, delay time.Duration, rounds in
 		return err
 	}
 	defer fullSrv.stop()
-	client := newClient(conns)
-	hot := slugs[:warmLinks]
-	if _, err := load(client, warmSrv.url, hot, len(hot), 4, true); err != nil {
+	cb := &cpuBench{counter: counter, client: newClient(conns), n: n, conns: conns}
+	if _, err := load(cb.client, warmSrv.url, hot, len(hot), 4, true); err != nil {
 		return err
 	}
 	// Fill the cache: every link resolved once, by fewer connections than
 	// the store's call limit (more would be answered 503, by design).
-	if _, err := load(client, fullSrv.url, slugs, len(slugs), min(conns, store.DefaultMaxCalls/2), true); err != nil {
+	if _, err := load(cb.client, fullSrv.url, slugs, len(slugs), min(conns, store.DefaultMaxCalls/2), true); err != nil {
 		return err
 	}
-	measure := func(srv *server, set []string) (float64, float64, error) {
-		settle(counter)
-		cpu0, err := cpuNanos(srv.pid())
-		if err != nil {
-			return 0, 0, err
-		}
-		reads0 := counter.Calls("GetItem")
-		got, err := load(client, srv.url, set, n, conns, false)
-		if err != nil {
-			return 0, 0, err
-		}
-		cpu1, _ := cpuNanos(srv.pid())
-		return float64(cpu1-cpu0) / float64(got), float64(counter.Calls("GetItem")-reads0) / float64(got), nil
+	if err := cb.measureRounds(warmSrv, fullSrv, hot, slugs, rounds); err != nil {
+		return err
 	}
+	warmSrv.stop()
+	fullSrv.stop()
+	return nil
+}
+
+// cpuBench measures redirects: n of them per phase from conns
+// connections, the GetItem calls counted by counter.
+type cpuBench struct {
+	counter  *ddbtest.FaultProxy
+	client   *http.Client
+	n, conns int
+}
+
+// measureRounds measures warm, full with the hot links and full with all links,
+// rounds times in turns, and prints a table row per phase and the means.
+func (cb *cpuBench) measureRounds(warmSrv, fullSrv *server, hot, all []string, rounds int) error {
 	fmt.Println("| round | phase | links served | cache holds | CPU per redirect | GetItem per redirect | ratio to warm |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
 	var sumWarm, sumHot, sumAll float64
 	for r := range rounds {
-		warm, wr, err := measure(warmSrv, hot)
+		warm, wr, err := cb.measure(warmSrv, hot)
 		if err != nil {
 			return err
 		}
-		full, fr, err := measure(fullSrv, hot)
+		full, fr, err := cb.measure(fullSrv, hot)
 		if err != nil {
 			return err
 		}
-		all, ar, err := measure(fullSrv, slugs)
+		everyLink, ar, err := cb.measure(fullSrv, all)
 		if err != nil {
 			return err
 		}
-		sumWarm, sumHot, sumAll = sumWarm+warm, sumHot+full, sumAll+all
-		fmt.Printf("| %d | warm | %d | %d | %.1f µs | %.3f | 1.00 |\n", r+1, warmLinks, warmLinks, warm/1e3, wr)
-		fmt.Printf("| %d | full, hot | %d | %d | %.1f µs | %.3f | %.2f |\n", r+1, warmLinks, nLinks, full/1e3, fr, full/warm)
-		fmt.Printf("| %d | full, all | %d | %d | %.1f µs | %.3f | %.2f |\n", r+1, nLinks, nLinks, all/1e3, ar, all/warm)
+		sumWarm, sumHot, sumAll = sumWarm+warm, sumHot+full, sumAll+everyLink
+		fmt.Printf("| %d | warm | %d | %d | %.1f µs | %.3f | 1.00 |\n", r+1, len(hot), len(hot), warm/1e3, wr)
+		fmt.Printf("| %d | full, hot | %d | %d | %.1f µs | %.3f | %.2f |\n", r+1, len(hot), len(all), full/1e3, fr, full/warm)
+		fmt.Printf("| %d | full, all | %d | %d | %.1f µs | %.3f | %.2f |\n", r+1, len(all), len(all), everyLink/1e3, ar, everyLink/warm)
 	}
 	fmt.Printf("\nAll rounds: warm %.1f µs, full (hot) %.1f µs = **%.2f × warm**; full (all links) %.1f µs = %.2f × warm.\n\n",
 		sumWarm/float64(rounds)/1e3, sumHot/float64(rounds)/1e3, sumHot/sumWarm, sumAll/float64(rounds)/1e3, sumAll/sumWarm)
-	warmSrv.stop()
-	fullSrv.stop()
+	return nil
+}
 
-	// Peak RSS: distinct misses at once against a slow table.
+// measure sends cb.n redirects over set to srv once the clicks are
+// flushed, and returns srv's CPU nanoseconds and the GetItem calls per
+// redirect.
+func (cb *cpuBench) measure(srv *server, set []string) (cpu, reads float64, err error) {
+	settle(cb.counter)
+	cpu0, err := cpuNanos(srv.pid())
+	if err != nil {
+		return 0, 0, err
+	}
+	reads0 := cb.counter.Calls("GetItem")
+	got, err := load(cb.client, srv.url, set, cb.n, cb.conns, false)
+	if err != nil {
+		return 0, 0, err
+	}
+	cpu1, _ := cpuNanos(srv.pid())
+	return float64(cpu1-cpu0) / float64(got), float64(cb.counter.Calls("GetItem")-reads0) / float64(got), nil
+}
+
+// measureMisses measures the peak RSS: misses distinct misses at once
+// against a table that takes delay to answer.
+func measureMisses(bin, endpoint string, misses int, delay time.Duration) error {
 	proxy, stopProxy := ddbtest.StartFaultProxy(endpoint)
 	defer stopProxy()
 	proxy.Set("GetItem", ddbtest.Fault{Slow: delay})

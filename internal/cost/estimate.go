@@ -229,7 +229,48 @@ func logNote(r *Report) string {
 // arm64 / x86_64, with and without a schedule, the serverless profile, and
 // the AWS CDK ecs-patterns default as a reference.
 func compare(pr pricer, current Shape, budget float64) []CompareRow {
+	shapes := ecsShapes(pr, current)
+	shapes = append(shapes, serverlessShapes(current)...)
+	shapes = append(shapes, cdkReference(current))
+
+	rows := make([]CompareRow, 0, len(shapes))
+	for _, sh := range shapes {
+		total := sum(pr.items(sh))
+		rows = append(rows, CompareRow{
+			Shape:      sh,
+			TotalUSD:   total,
+			FitsBudget: fits(total, budget),
+			Current:    sameShape(sh, current),
+		})
+	}
+	return rows
+}
+
+// ecsShapes are the ECS rows: each ingress (alb, apigw) and architecture
+// (arm64, x86_64) at each awake time of awakeTimes, resolved by pr.
+func ecsShapes(pr pricer, current Shape) []Shape {
 	var shapes []Shape
+	times := awakeTimes(current, compareBase(current))
+	for _, ingress := range []string{spec.IngressALB, spec.IngressAPIGW} {
+		for _, arch := range []string{spec.ArchARM64, spec.ArchX8664} {
+			for _, t := range times {
+				sh := t
+				sh.Ingress, sh.Arch = ingress, arch
+				sh.Spot = arch == spec.ArchX8664 && current.Spot
+				sh.Alarms = alarmCount(RuntimeECS, ingress, sh.ScheduleSet || sh.Idle, sh.ServeApp)
+				if sh.Idle {
+					sh.Alarms += idleAlarms(sh.ServeApp)
+				}
+				shapes = append(shapes, pr.resolve(sh))
+			}
+		}
+	}
+	return shapes
+}
+
+// compareBase is the current workload as an ECS shape awake for the
+// spec's window, without idle sleep: the ECS rows start from it.
+func compareBase(current Shape) Shape {
 	base := current
 	base.Runtime = RuntimeECS
 	if current.Runtime == RuntimeServerless {
@@ -245,6 +286,13 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 		base.Idle, base.HoursAwake, base.Schedule = false, base.WindowHours, strings.TrimSuffix(base.Schedule, idleSuffix(base))
 		base.ServeApp, base.WakePerMinute, base.RatePerMinute, base.LambdaRequests = false, 0, 0, 0
 	}
+	return base
+}
+
+// awakeTimes are the ways an ECS shape is awake: 24/7, on the spec's
+// schedule (or the default one, assumed), and, unless the profile never
+// sleeps, with idle sleep.
+func awakeTimes(current, base Shape) []Shape {
 	always := base
 	always.HoursAwake, always.Schedule, always.ScheduleSet = HoursPerMonth, "24/7", false
 	scheduled := base
@@ -253,39 +301,34 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 		scheduled.Schedule = defaultScheduleLabel + " (assumed)"
 		scheduled.ScheduleSet = true
 	}
-	times := []Shape{always, scheduled}
 	if current.AlwaysOn {
 		// Profile ha does not sleep; a schedule is not one of its shapes.
-		times = times[:1]
-	} else {
-		// Idle rows per ECS shape, serve: page and (for an image lowfare
-		// builds) serve: app: the spec's idle and window, or 15m idle at
-		// the default active hours, 24/7.
-		idle := always
-		after, active, derived := idleAssumedAfter, spec.ActiveHoursDefault, true
-		if current.Idle && current.Runtime == RuntimeECS {
-			idle = base
-			after, active, derived = current.IdleAfter, current.ActiveHours, current.ActiveHoursDerived
-		}
-		times = append(times, idle.withIdle(active, after, derived, false))
-		if current.AdapterImage {
-			times = append(times, idle.withIdle(active, after, derived, true))
-		}
+		return []Shape{always}
 	}
-	for _, ingress := range []string{spec.IngressALB, spec.IngressAPIGW} {
-		for _, arch := range []string{spec.ArchARM64, spec.ArchX8664} {
-			for _, t := range times {
-				sh := t
-				sh.Ingress, sh.Arch = ingress, arch
-				sh.Spot = arch == spec.ArchX8664 && current.Spot
-				sh.Alarms = alarmCount(RuntimeECS, ingress, sh.ScheduleSet || sh.Idle, sh.ServeApp)
-				if sh.Idle {
-					sh.Alarms += idleAlarms(sh.ServeApp)
-				}
-				shapes = append(shapes, pr.resolve(sh))
-			}
-		}
+	return append([]Shape{always, scheduled}, idleTimes(current, base, always)...)
+}
+
+// idleTimes are the idle rows per ECS shape, serve: page and (for an image
+// lowfare builds) serve: app: the spec's idle and window, or 15m idle at
+// the default active hours, 24/7.
+func idleTimes(current, base, always Shape) []Shape {
+	idle := always
+	after, active, derived := idleAssumedAfter, spec.ActiveHoursDefault, true
+	if current.Idle && current.Runtime == RuntimeECS {
+		idle = base
+		after, active, derived = current.IdleAfter, current.ActiveHours, current.ActiveHoursDerived
 	}
+	times := []Shape{idle.withIdle(active, after, derived, false)}
+	if current.AdapterImage {
+		times = append(times, idle.withIdle(active, after, derived, true))
+	}
+	return times
+}
+
+// serverlessShapes are the Lambda rows, behind a function URL and behind
+// an HTTP API, always ready (Lambda has no idle sleep).
+func serverlessShapes(current Shape) []Shape {
+	var shapes []Shape
 	for _, ingress := range []string{spec.IngressURL, spec.IngressAPIGW} {
 		sh := current
 		sh.Runtime, sh.Ingress, sh.Arch, sh.Spot, sh.Tasks = RuntimeServerless, ingress, spec.ArchARM64, false, 0
@@ -297,24 +340,18 @@ func compare(pr pricer, current Shape, budget float64) []CompareRow {
 		}
 		shapes = append(shapes, sh)
 	}
+	return shapes
+}
+
+// cdkReference is the AWS CDK ecs-patterns default for the same workload:
+// one x86_64 task behind an ALB, 24/7.
+func cdkReference(current Shape) Shape {
 	ref := current
 	ref.Runtime, ref.Ingress, ref.Arch, ref.Spot = RuntimeCDKReference, spec.IngressALB, spec.ArchX8664, false
 	ref.Tasks, ref.CPU, ref.MemoryMB = 1, cdkCPU, cdkMemoryMB
 	ref.HoursAwake, ref.Schedule, ref.ScheduleSet, ref.HostedZone = HoursPerMonth, "24/7", false, false
 	ref.Idle, ref.ServeApp, ref.Wakes, ref.LambdaRequests = false, false, 0, 0
-	shapes = append(shapes, ref)
-
-	rows := make([]CompareRow, 0, len(shapes))
-	for _, sh := range shapes {
-		total := sum(pr.items(sh))
-		rows = append(rows, CompareRow{
-			Shape:      sh,
-			TotalUSD:   total,
-			FitsBudget: fits(total, budget),
-			Current:    sameShape(sh, current),
-		})
-	}
-	return rows
+	return ref
 }
 
 // sameShape tells the spec's own row among the compared ones.

@@ -375,6 +375,23 @@ func (st *Status) WriteText(w io.Writer, now time.Time) error {
 	p := func(label, format string, args ...any) {
 		fmt.Fprintf(tw, "%s\t%s\n", label, fmt.Sprintf(format, args...))
 	}
+	st.textHeader(p)
+	st.textRuntime(p, now)
+	st.textTargets(p)
+	st.textAlarms(p)
+	st.textSpend(p)
+	st.textSchedule(p, now)
+	for _, part := range slices.Sorted(maps.Keys(st.Unavailable)) {
+		p(part, "unavailable: %s", st.Unavailable[part])
+	}
+	return tw.Flush()
+}
+
+// linePrinter writes one labelled line of the text status.
+type linePrinter func(label, format string, args ...any)
+
+// textHeader is the app, its stack and its URL.
+func (st *Status) textHeader(p linePrinter) {
 	stackLine := st.Stack.Status
 	if st.Stack.Reason != "" {
 		stackLine += " (" + st.Stack.Reason + ")"
@@ -384,6 +401,11 @@ func (st *Status) WriteText(w io.Writer, now time.Time) error {
 	if st.URL != "" {
 		p("url", "%s", st.URL)
 	}
+}
+
+// textRuntime is what runs the app: the ECS service's counts and sleep
+// state, or the Lambda function.
+func (st *Status) textRuntime(p linePrinter, now time.Time) {
 	if sv := st.Service; sv != nil {
 		bounds := ""
 		if sv.Min != nil && sv.Max != nil {
@@ -395,70 +417,100 @@ func (st *Status) WriteText(w io.Writer, now time.Time) error {
 	if st.Function != "" {
 		p("function", "%s (Lambda; scales by itself)", st.Function)
 	}
-	if st.Targets != nil {
-		if len(st.Targets) == 0 {
-			p("targets", "none registered")
+}
+
+// textTargets is one line per load balancer target, when they were read.
+func (st *Status) textTargets(p linePrinter) {
+	if st.Targets == nil {
+		return
+	}
+	if len(st.Targets) == 0 {
+		p("targets", "none registered")
+	}
+	for i, t := range st.Targets {
+		line := fmt.Sprintf("%s:%d %s", t.ID, t.Port, t.State)
+		if t.Reason != "" {
+			line += " (" + t.Reason + ")"
 		}
-		for i, t := range st.Targets {
-			label := ""
-			if i == 0 {
-				label = "targets"
-			}
-			line := fmt.Sprintf("%s:%d %s", t.ID, t.Port, t.State)
-			if t.Reason != "" {
-				line += " (" + t.Reason + ")"
-			}
-			p(label, "%s", line)
+		p(firstLabel(i, "targets"), "%s", line)
+	}
+}
+
+// textAlarms is one line per alarm in ALARM, when they were read.
+func (st *Status) textAlarms(p linePrinter) {
+	if st.Alarms == nil {
+		return
+	}
+	if len(st.Alarms) == 0 {
+		p("alarms", "none in ALARM")
+	}
+	for i, a := range st.Alarms {
+		p(firstLabel(i, "alarms"), "%s in ALARM since %s: %s", a.Name, a.Since.UTC().Format(time.RFC3339), a.Reason)
+	}
+}
+
+// firstLabel labels the first line of a list only.
+func firstLabel(i int, label string) string {
+	if i == 0 {
+		return label
+	}
+	return ""
+}
+
+// textSpend is this month's spend against the budget, when there is one.
+func (st *Status) textSpend(p linePrinter) {
+	b := st.Budget
+	if b == nil {
+		return
+	}
+	pct := 0.0
+	if b.Limit > 0 {
+		pct = 100 * b.Actual / b.Limit
+	}
+	over := ""
+	if b.Limit > 0 && b.Forecasted > b.Limit {
+		over = ", over the budget"
+	}
+	p("spend", "$%.2f of $%.2f this month (%.0f%%), forecast $%.2f%s", b.Actual, b.Limit, pct, b.Forecasted, over)
+}
+
+// textSchedule is the next scheduled sleep and wake, soonest first, or why
+// there are none.
+func (st *Status) textSchedule(p linePrinter, now time.Time) {
+	sc := st.Schedule
+	if sc == nil {
+		st.textNoSchedule(p)
+		return
+	}
+	runs := []struct {
+		label string
+		run   *ScheduledRun
+	}{{"next sleep", sc.NextSleep}, {"next wake", sc.NextWake}}
+	if sc.NextSleep != nil && sc.NextWake != nil && sc.NextWake.At.Before(sc.NextSleep.At) {
+		runs[0], runs[1] = runs[1], runs[0]
+	}
+	for _, r := range runs {
+		if r.run != nil {
+			p(r.label, "%s", r.run.Describe(now))
 		}
 	}
-	if st.Alarms != nil {
-		if len(st.Alarms) == 0 {
-			p("alarms", "none in ALARM")
-		}
-		for i, a := range st.Alarms {
-			label := ""
-			if i == 0 {
-				label = "alarms"
-			}
-			p(label, "%s in ALARM since %s: %s", a.Name, a.Since.UTC().Format(time.RFC3339), a.Reason)
-		}
+	for _, u := range sc.Unpredictable {
+		p("schedule", "%s", u)
 	}
-	if b := st.Budget; b != nil {
-		pct := 0.0
-		if b.Limit > 0 {
-			pct = 100 * b.Actual / b.Limit
-		}
-		over := ""
-		if b.Limit > 0 && b.Forecasted > b.Limit {
-			over = ", over the budget"
-		}
-		p("spend", "$%.2f of $%.2f this month (%.0f%%), forecast $%.2f%s", b.Actual, b.Limit, pct, b.Forecasted, over)
-	}
-	if sc := st.Schedule; sc != nil {
-		runs := []struct {
-			label string
-			run   *ScheduledRun
-		}{{"next sleep", sc.NextSleep}, {"next wake", sc.NextWake}}
-		if sc.NextSleep != nil && sc.NextWake != nil && sc.NextWake.At.Before(sc.NextSleep.At) {
-			runs[0], runs[1] = runs[1], runs[0]
-		}
-		for _, r := range runs {
-			if r.run != nil {
-				p(r.label, "%s", r.run.Describe(now))
-			}
-		}
-		for _, u := range sc.Unpredictable {
-			p("schedule", "%s", u)
-		}
-	} else if st.Service != nil && st.Service.Sleep.Next != "" {
+}
+
+// textNoSchedule says, for a service without scheduled actions, who sleeps
+// and wakes it: the wake controller with service.idle, or no one.
+func (st *Status) textNoSchedule(p linePrinter) {
+	switch {
+	case st.Service == nil:
+		// Lambda, or a service status could not be read (the
+		// unavailable lines say so): nothing to say.
+	case st.Service.Sleep.Next != "":
 		p("schedule", "no scheduled actions: with service.idle the wake controller sleeps and wakes it (and ends the awake windows, if any)")
-	} else if st.Service != nil {
+	default:
 		p("schedule", "none: runs around the clock")
 	}
-	for _, part := range slices.Sorted(maps.Keys(st.Unavailable)) {
-		p(part, "unavailable: %s", st.Unavailable[part])
-	}
-	return tw.Flush()
 }
 
 // Describe is the state line: "asleep since 2026-12-01T10:00:00Z (3h 5m,

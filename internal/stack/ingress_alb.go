@@ -19,19 +19,42 @@ const deregistrationDelay = 20
 // subnets, a target group of IP targets (awsvpc tasks) and listeners: port
 // 80 forwards, or redirects to 443 when TLS is on.
 func (b *builder) ingressALB() {
-	s, in := b.s, b.s.Ingress
-	tls := in.TLS()
+	in := b.s.Ingress
+	b.loadBalancerSecurityGroup()
+	b.loadBalancer()
+	b.targetGroup()
+	b.listeners()
+	if in.Domain != "" && in.HostedZoneID != "" {
+		b.aliasRecord(cfn.GetAtt("LoadBalancer", "DNSName"), cfn.GetAtt("LoadBalancer", "CanonicalHostedZoneID"))
+	}
+	b.ingressSG = "LoadBalancerSecurityGroup"
+	b.serviceTargets = []any{map[string]any{
+		"ContainerName":  b.n.Container,
+		"ContainerPort":  b.s.Service.Port,
+		"TargetGroupArn": cfn.Ref("TargetGroup"),
+	}}
+	b.urlValue = b.albURL()
+	b.output(OutputTargetGroup, "The target group of the tasks", cfn.Ref("TargetGroup"))
+}
 
+// loadBalancerSecurityGroup opens HTTP (and HTTPS with TLS) to the world
+// and lets the load balancer reach the tasks only.
+func (b *builder) loadBalancerSecurityGroup() {
 	open := []any{worldIngress(80)}
-	if tls {
+	if b.s.Ingress.TLS() {
 		open = append(open, worldIngress(443))
 	}
 	b.add(PartIngress, "LoadBalancerSecurityGroup", "AWS::EC2::SecurityGroup", cfn.Props{
 		"GroupDescription":     fmt.Sprintf("%s load balancer: HTTP(S) from anywhere, to the tasks only", b.n.Prefix),
 		"VpcId":                cfn.Ref("Vpc"),
 		"SecurityGroupIngress": open,
-		"SecurityGroupEgress":  toTasksOnly(s.Service.Port),
+		"SecurityGroupEgress":  toTasksOnly(b.s.Service.Port),
 	})
+}
+
+// loadBalancer is the internet-facing ALB in both public subnets; it
+// waits for the internet gateway's attachment.
+func (b *builder) loadBalancer() {
 	b.add(PartIngress, "LoadBalancer", "AWS::ElasticLoadBalancingV2::LoadBalancer", cfn.Props{
 		"Name":           b.n.LoadBalancer,
 		"Type":           "application",
@@ -44,12 +67,17 @@ func (b *builder) ingressALB() {
 			kv("idle_timeout.timeout_seconds", "60"),
 		},
 	}).DependsOn = []string{"GatewayAttachment"}
-	h := s.Service.Health
+}
+
+// targetGroup holds the tasks by IP and checks them over HTTP with the
+// spec's service.health settings.
+func (b *builder) targetGroup() {
+	h := b.s.Service.Health
 	b.add(PartIngress, "TargetGroup", "AWS::ElasticLoadBalancingV2::TargetGroup", cfn.Props{
 		"Name":                       b.n.TargetGroup,
 		"TargetType":                 "ip",
 		"Protocol":                   "HTTP",
-		"Port":                       s.Service.Port,
+		"Port":                       b.s.Service.Port,
 		"VpcId":                      cfn.Ref("Vpc"),
 		"HealthCheckEnabled":         true,
 		"HealthCheckProtocol":        "HTTP",
@@ -63,9 +91,15 @@ func (b *builder) ingressALB() {
 			kv("deregistration_delay.timeout_seconds", fmt.Sprint(deregistrationDelay)),
 		},
 	})
+}
+
+// listeners are port 80, which forwards to the target group or, with TLS,
+// redirects to 443, and with TLS the HTTPS listener that forwards; the
+// service waits for them.
+func (b *builder) listeners() {
 	forward := []any{map[string]any{"Type": "forward", "TargetGroupArn": cfn.Ref("TargetGroup")}}
 	httpActions := forward
-	if tls {
+	if b.s.Ingress.TLS() {
 		httpActions = []any{map[string]any{
 			"Type": "redirect",
 			"RedirectConfig": map[string]any{
@@ -82,34 +116,31 @@ func (b *builder) ingressALB() {
 		"DefaultActions":  httpActions,
 	})
 	b.dependsOn = []string{"HttpListener"}
+	if !b.s.Ingress.TLS() {
+		return
+	}
+	b.add(PartIngress, "HttpsListener", "AWS::ElasticLoadBalancingV2::Listener", cfn.Props{
+		"LoadBalancerArn": cfn.Ref("LoadBalancer"),
+		"Port":            443,
+		"Protocol":        "HTTPS",
+		"SslPolicy":       TLSPolicy,
+		"Certificates":    []any{map[string]any{"CertificateArn": b.certificate()}},
+		"DefaultActions":  forward,
+	})
+	b.dependsOn = append(b.dependsOn, "HttpsListener")
+}
 
-	url := cfn.Sub("http://${LoadBalancer.DNSName}")
-	if tls {
-		b.add(PartIngress, "HttpsListener", "AWS::ElasticLoadBalancingV2::Listener", cfn.Props{
-			"LoadBalancerArn": cfn.Ref("LoadBalancer"),
-			"Port":            443,
-			"Protocol":        "HTTPS",
-			"SslPolicy":       TLSPolicy,
-			"Certificates":    []any{map[string]any{"CertificateArn": b.certificate()}},
-			"DefaultActions":  forward,
-		})
-		b.dependsOn = append(b.dependsOn, "HttpsListener")
-		url = cfn.Sub("https://${LoadBalancer.DNSName}")
-		if in.Domain != "" {
-			url = "https://" + in.Domain
-		}
+// albURL is where the app answers: the load balancer's DNS name over HTTP,
+// or with TLS over HTTPS, at the domain when there is one.
+func (b *builder) albURL() any {
+	in := b.s.Ingress
+	switch {
+	case !in.TLS():
+		return cfn.Sub("http://${LoadBalancer.DNSName}")
+	case in.Domain != "":
+		return "https://" + in.Domain
 	}
-	if in.Domain != "" && in.HostedZoneID != "" {
-		b.aliasRecord(cfn.GetAtt("LoadBalancer", "DNSName"), cfn.GetAtt("LoadBalancer", "CanonicalHostedZoneID"))
-	}
-	b.ingressSG = "LoadBalancerSecurityGroup"
-	b.serviceTargets = []any{map[string]any{
-		"ContainerName":  b.n.Container,
-		"ContainerPort":  s.Service.Port,
-		"TargetGroupArn": cfn.Ref("TargetGroup"),
-	}}
-	b.urlValue = url
-	b.output(OutputTargetGroup, "The target group of the tasks", cfn.Ref("TargetGroup"))
+	return cfn.Sub("https://${LoadBalancer.DNSName}")
 }
 
 // certificate is the ingress certificate: the given ARN, or a new ACM

@@ -19,17 +19,33 @@ const stopTimeout = 30
 // (or Fargate Spot) tasks in the public subnets with a public IP, admitted
 // only from the ingress, rolled out with a circuit breaker.
 func (b *builder) service() {
-	s, n := b.s, b.n
+	b.cluster()
+	b.taskDefinition()
+	b.serviceSecurityGroup()
+	b.ecsService()
+
+	b.output(OutputCluster, "The ECS cluster", cfn.Ref("Cluster"))
+	b.output(OutputService, "The ECS service", cfn.GetAtt("Service", "Name"))
+	b.output(OutputURL, "Where the app answers", b.urlValue)
+}
+
+// cluster is the ECS cluster, with both Fargate capacity providers.
+func (b *builder) cluster() {
 	b.add(PartService, "Cluster", "AWS::ECS::Cluster", cfn.Props{
-		"ClusterName": n.Cluster,
+		"ClusterName": b.n.Cluster,
 		// Container Insights bills its metrics; the dashboard uses the free
 		// service metrics instead.
 		"ClusterSettings":   []any{map[string]any{"Name": "containerInsights", "Value": "disabled"}},
 		"CapacityProviders": []any{"FARGATE", "FARGATE_SPOT"},
 	})
+}
 
+// taskDefinition is the Fargate task definition of the one container, with
+// a task volume for /tmp when the root filesystem is read-only.
+func (b *builder) taskDefinition() {
+	s := b.s
 	td := b.add(PartService, "TaskDefinition", "AWS::ECS::TaskDefinition", cfn.Props{
-		"Family":                  n.Family,
+		"Family":                  b.n.Family,
 		"RequiresCompatibilities": []any{"FARGATE"},
 		"NetworkMode":             "awsvpc",
 		"Cpu":                     fmt.Sprint(s.Service.CPU),
@@ -48,14 +64,19 @@ func (b *builder) service() {
 		// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html
 		td.Properties["Volumes"] = []any{map[string]any{"Name": tmpVolume}}
 	}
+}
 
+// serviceSecurityGroup admits the service port from the ingress only and
+// lets the tasks out to AWS APIs over HTTPS only.
+func (b *builder) serviceSecurityGroup() {
+	port := b.s.Service.Port
 	b.add(PartService, "ServiceSecurityGroup", "AWS::EC2::SecurityGroup", cfn.Props{
-		"GroupDescription": fmt.Sprintf("%s tasks: the ingress only", n.Prefix),
+		"GroupDescription": fmt.Sprintf("%s tasks: the ingress only", b.n.Prefix),
 		"VpcId":            cfn.Ref("Vpc"),
 		"SecurityGroupIngress": []any{map[string]any{
 			"IpProtocol":            "tcp",
-			"FromPort":              s.Service.Port,
-			"ToPort":                s.Service.Port,
+			"FromPort":              port,
+			"ToPort":                port,
 			"SourceSecurityGroupId": cfn.GetAtt(b.ingressSG, "GroupId"),
 			"Description":           "from the ingress",
 		}},
@@ -69,32 +90,22 @@ func (b *builder) service() {
 			"Description": "AWS APIs over HTTPS",
 		}},
 	})
+}
 
-	subnets := []any{cfn.Ref(publicSubnets[0])}
-	if s.Profile == spec.ProfileHA {
-		subnets = bothSubnets()
-	}
-	provider := "FARGATE"
-	if s.Service.Spot {
-		provider = "FARGATE_SPOT"
-	}
+// ecsService is the ECS service: its tasks, where they run, how a
+// deployment rolls out, and how the ingress reaches them.
+func (b *builder) ecsService() {
+	s := b.s
 	props := cfn.Props{
-		"ServiceName":    n.Service,
+		"ServiceName":    b.n.Service,
 		"Cluster":        cfn.Ref("Cluster"),
 		"TaskDefinition": cfn.Ref("TaskDefinition"),
 		"DesiredCount":   b.initialCount(),
 		"CapacityProviderStrategy": []any{map[string]any{
-			"CapacityProvider": provider,
+			"CapacityProvider": b.capacityProvider(),
 			"Weight":           1,
 		}},
-		"NetworkConfiguration": map[string]any{
-			"AwsvpcConfiguration": map[string]any{
-				// A public IP instead of a NAT gateway: see network.go.
-				"AssignPublicIp": "ENABLED",
-				"Subnets":        subnets,
-				"SecurityGroups": []any{cfn.Ref("ServiceSecurityGroup")},
-			},
-		},
+		"NetworkConfiguration": b.taskNetwork(),
 		"DeploymentConfiguration": map[string]any{
 			"DeploymentCircuitBreaker": map[string]any{"Enable": true, "Rollback": true},
 			"MinimumHealthyPercent":    100,
@@ -116,10 +127,31 @@ func (b *builder) service() {
 	// gateway to pull their image (otherwise the first tasks fail and the
 	// circuit breaker rolls back a deployment that would have worked).
 	svc.DependsOn = append(append([]string(nil), b.dependsOn...), "PublicRoute", publicSubnets[0]+"Routes", publicSubnets[1]+"Routes")
+}
 
-	b.output(OutputCluster, "The ECS cluster", cfn.Ref("Cluster"))
-	b.output(OutputService, "The ECS service", cfn.GetAtt("Service", "Name"))
-	b.output(OutputURL, "Where the app answers", b.urlValue)
+// capacityProvider is FARGATE_SPOT when service.spot, FARGATE otherwise.
+func (b *builder) capacityProvider() string {
+	if b.s.Service.Spot {
+		return "FARGATE_SPOT"
+	}
+	return "FARGATE"
+}
+
+// taskNetwork places the tasks in the first public subnet (both with
+// profile ha) with a public IP, behind the service security group.
+func (b *builder) taskNetwork() map[string]any {
+	subnets := []any{cfn.Ref(publicSubnets[0])}
+	if b.s.Profile == spec.ProfileHA {
+		subnets = bothSubnets()
+	}
+	return map[string]any{
+		"AwsvpcConfiguration": map[string]any{
+			// A public IP instead of a NAT gateway: see network.go.
+			"AssignPublicIp": "ENABLED",
+			"Subnets":        subnets,
+			"SecurityGroups": []any{cfn.Ref("ServiceSecurityGroup")},
+		},
+	}
 }
 
 // tmpVolume is the task volume mounted at /tmp when the root filesystem is
