@@ -29,9 +29,11 @@ func newInitCmd(opts *rootOptions) *cobra.Command {
 Delete any line to take its default; run 'lowfare plan' to see what it costs.
 
 init looks at the directory the file goes to: a Go main package there
-becomes service.image (.), the directory's name the app's name, and, when
-the source shows them, the port it listens on (a literal ":8080", or the
-default it gives $PORT) and its health route (/healthz or /health). It says
+becomes service.image (.), else the one main package below it (such as
+./cmd/server; several are listed and none is picked). The app is named
+after the module (at a module's root) or the directory. When the source
+shows them, init takes the port the package listens on (a literal ":8080",
+or the default it gives $PORT) and its health route (/healthz or /health). It says
 what it guessed and from where; anything it could not tell keeps the default.
 
 For init, --profile is the lowfare profile (free, ha or serverless), not an
@@ -47,7 +49,7 @@ An existing file is left alone unless --force is given. -f - writes to stdout.`,
 		},
 	}
 	addSpecFlag(c, &f.file)
-	c.Flags().StringVar(&f.app, "app", "", "application name, [a-z][a-z0-9-]{1,20} (default links)")
+	c.Flags().StringVar(&f.app, "app", "", "application name, [a-z][a-z0-9-]{1,20} (default: the module's or the directory's name)")
 	// Shadows the root's --profile (the AWS profile), which init never uses.
 	c.Flags().StringVar(&f.profile, "profile", "", "lowfare profile: free, ha or serverless (default free)")
 	c.Flags().StringVar(&f.ingress, "ingress", "", "ingress kind: alb or apigw; url or apigw with --profile serverless")

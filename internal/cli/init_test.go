@@ -20,7 +20,11 @@ func TestInitWritesALoadableFile(t *testing.T) {
 		args []string
 		want func() *spec.Spec
 	}{
-		{nil, spec.Default},
+		{nil, func() *spec.Spec {
+			s := spec.Default()
+			s.App = fallbackApp // the temporary directory's name (001) makes no name
+			return s
+		}},
 		{[]string{"--app", "shop", "--ingress", "apigw"}, func() *spec.Spec {
 			s := spec.Default()
 			s.App, s.Ingress.Kind = "shop", spec.IngressAPIGW
@@ -35,6 +39,7 @@ func TestInitWritesALoadableFile(t *testing.T) {
 		}},
 		{[]string{"--profile", "serverless", "--region", "eu-west-1"}, func() *spec.Spec {
 			s := spec.Default()
+			s.App = fallbackApp
 			s.Profile, s.Ingress.Kind, s.Region = spec.ProfileServerless, spec.IngressURL, "eu-west-1"
 			return s
 		}},
@@ -200,8 +205,8 @@ func TestGuessApp(t *testing.T) {
 		{"fixed-port", "server.go", "package main\n\nimport \"net/http\"\n\nfunc main() {\n\thttp.HandleFunc(\"/healthz\", nil)\n\thttp.ListenAndServe(\":9000\", nil)\n}\n",
 			appGuess{image: ".", app: "fixed-port", port: 9000, healthPath: "/healthz", notes: []string{`server.go:7 listens on ":9000"; it does not read $PORT`}}},
 		{"Not_A_Name", "main.go", "package main\n\nfunc main() {}\n",
-			appGuess{image: ".", notes: []string{"service.port stays 8080", "service.health.path stays /healthz"}}},
-		{"library", "lib.go", "package lib\n\nconst addr = \":9000\"\n", appGuess{notes: []string{"no Go main package"}}},
+			appGuess{image: ".", app: "not-a-name", notes: []string{`app: not-a-name (from the directory's name "Not_A_Name")`, "service.port stays 8080", "service.health.path stays /healthz"}}},
+		{"library", "lib.go", "package lib\n\nconst addr = \":9000\"\n", appGuess{app: "library", notes: []string{"no Go main package"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,5 +250,60 @@ func TestInitGuessesFromTheDirectory(t *testing.T) {
 	code, stdout, _ = runCmd(t, "init", "-f", path, "--force", "--app", "book")
 	if s, err := spec.Load(path); code != ExitOK || err != nil || s.App != "book" || s.Service.Port != 3000 || strings.Contains(stdout, "app: guestbook") {
 		t.Errorf("--app: exit %d, %v, %+v\n%s", code, err, s, stdout)
+	}
+}
+
+// init at the root of a module whose main package is in cmd/server (or in
+// a folder with no Go at all) names the app after the module or the
+// folder, finds the package, and never writes links.
+func TestInitFindsMainsBelow(t *testing.T) {
+	const plain = "package main\n\nfunc main() {}\n"
+	tests := []struct {
+		name      string
+		files     map[string]string
+		app       string
+		image     string
+		noteParts []string
+	}{
+		{"shopfront", map[string]string{"go.mod": "module example.com/acme/shopfront/v2\n", "cmd/server/main.go": guestbookLike, "internal/db/db.go": "package db\n"},
+			"shopfront", "./cmd/server", []string{"service.image: ./cmd/server", "app: shopfront (the module example.com/acme/shopfront/v2)", "service.port: 3000"}},
+		{"two-mains", map[string]string{"go.mod": "module tool\n", "cmd/api/main.go": plain, "cmd/migrate/main.go": plain},
+			"tool", ".", []string{"./cmd/api, ./cmd/migrate", "set it to the one that serves HTTP"}},
+		{"My_Python.App", map[string]string{"app.py": "print('hi')\n", "requirements.txt": "flask\n"},
+			"my-python-app", ".", []string{`app: my-python-app (from the directory's name "My_Python.App")`, "no Go main package"}},
+		{"empty", nil, "empty", ".", []string{"app: empty (the directory's name)"}},
+		{"42", nil, "app", ".", []string{"app: app (neither"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), tt.name)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for name, body := range tt.files {
+				writeGo(t, filepath.Dir(filepath.Join(dir, name)), filepath.Base(name), body)
+			}
+			path := filepath.Join(dir, "lowfare.yaml")
+			code, stdout, stderr := runCmd(t, "init", "-f", path)
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			s, err := spec.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.App != tt.app || s.Service.Image != tt.image {
+				t.Errorf("app %q image %q, want %q %q\n%s", s.App, s.Service.Image, tt.app, tt.image, stdout)
+			}
+			for _, n := range tt.noteParts {
+				if !strings.Contains(stdout, n) {
+					t.Errorf("stdout lacks %q:\n%s", n, stdout)
+				}
+			}
+			text, _ := os.ReadFile(path)
+			if strings.Contains(strings.ToLower(string(text)), "links") {
+				t.Errorf("the written spec names links:\n%s", text)
+			}
+		})
 	}
 }
