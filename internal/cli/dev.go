@@ -111,6 +111,9 @@ func runDev(cmd *cobra.Command, f *devFlags) error {
 	}
 	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 
+	if w := secretsNotIgnored(cmd.Context(), f.data); w != "" {
+		logger.Warn(w)
+	}
 	explicit := cmd.Flags().Changed("file")
 	if _, err := os.Stat(f.file); !explicit && errors.Is(err, fs.ErrNotExist) {
 		if f.watch || f.idle > 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -196,5 +197,30 @@ func TestDevIdle3s(t *testing.T) {
 	cancel()
 	if code := <-done; code != ExitOK {
 		t.Fatalf("exit %d\nstderr: %s", code, stderr.String())
+	}
+}
+
+// dev warns when its secrets.env would not be ignored in a git checkout,
+// and is quiet once .gitignore has .lowfare/ or outside a checkout.
+func TestDevWarnsSecretsNotIgnored(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	repo := t.TempDir()
+	if out, err := exec.Command("git", "init", "-q", repo).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v %s", err, out)
+	}
+	data := filepath.Join(repo, ".lowfare", "dev")
+	if w := secretsNotIgnored(context.Background(), data); !strings.Contains(w, "secrets.env is not ignored by git") {
+		t.Errorf("in a checkout without .gitignore: warning %q", w)
+	}
+	if err := os.WriteFile(filepath.Join(repo, ".gitignore"), []byte(".lowfare/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if w := secretsNotIgnored(context.Background(), data); w != "" {
+		t.Errorf("ignored: warning %q", w)
+	}
+	if w := secretsNotIgnored(context.Background(), filepath.Join(t.TempDir(), "dev")); w != "" {
+		t.Errorf("outside a checkout: warning %q", w)
 	}
 }

@@ -39,6 +39,9 @@ what it guessed and from where; anything it could not tell keeps the default.
 For init, --profile is the lowfare profile (free, ha or serverless), not an
 AWS profile. --region sets the spec's region.
 
+init also adds .lowfare/ (lowfare dev's secrets and data, synth output)
+to the directory's .gitignore, creating it or appending the line once.
+
 An existing file is left alone unless --force is given. -f - writes to stdout.`,
 		Example: `  lowfare init
   lowfare init --app shop --ingress apigw
@@ -94,6 +97,15 @@ func runInit(c *cobra.Command, opts *rootOptions, f *initFlags) error {
 	schema, err := writeSchemaBeside(f.file)
 	if err != nil {
 		return err
+	}
+	// .lowfare/dev/secrets.env holds the app's secrets for lowfare dev:
+	// ignore the folder before anything is written into it.
+	ignored, err := ignoreLowfare(c.Context(), dir)
+	if err != nil {
+		return fmt.Errorf("adding %s to %s: %w", lowfareIgnore, filepath.Join(dir, ".gitignore"), err)
+	}
+	if ignored {
+		fmt.Fprintf(c.OutOrStdout(), "added %s to %s (dev secrets and data stay out of git)\n", lowfareIgnore, filepath.Join(dir, ".gitignore"))
 	}
 	fmt.Fprintf(c.OutOrStdout(), "wrote %s (app %s, profile %s, ingress %s) and %s (for editors); next: %s\n",
 		f.file, s.App, s.Profile, s.Ingress.Kind, schema, nextCommand("plan -f "+f.file))

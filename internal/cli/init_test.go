@@ -307,3 +307,38 @@ func TestInitFindsMainsBelow(t *testing.T) {
 		})
 	}
 }
+
+// init keeps .lowfare/ (where dev keeps secrets.env) out of git: it
+// creates .gitignore, appends to one once, and leaves one that already
+// ignores it alone.
+func TestInitIgnoresLowfareFolder(t *testing.T) {
+	tests := []struct{ name, before, after string }{
+		{"none", "", "# lowfare's local files: dev secrets and data, synth output\n.lowfare/\n"},
+		{"other lines", "bin/\n*.log", "bin/\n*.log\n# lowfare's local files: dev secrets and data, synth output\n.lowfare/\n"},
+		{"already", "bin/\n/.lowfare\n", "bin/\n/.lowfare\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ignore := filepath.Join(dir, ".gitignore")
+			if tt.before != "" {
+				if err := os.WriteFile(ignore, []byte(tt.before), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			path := filepath.Join(dir, "lowfare.yaml")
+			for range 2 { // the second run appends nothing
+				if code, _, stderr := runCmd(t, "init", "-f", path, "--force"); code != ExitOK {
+					t.Fatalf("exit %d: %s", code, stderr)
+				}
+			}
+			got, err := os.ReadFile(ignore)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.after {
+				t.Errorf(".gitignore = %q, want %q", got, tt.after)
+			}
+		})
+	}
+}
