@@ -24,7 +24,7 @@ func TestDevServesAndStopsCleanly(t *testing.T) {
 	var stdout, stderr testutil.Buffer // read while `lowfare dev` writes them
 	done := make(chan int, 1)
 	go func() {
-		done <- Execute(ctx, []string{"dev", "--port", "0", "--data", t.TempDir(), "-q"}, strings.NewReader(""), &stdout, &stderr)
+		done <- Execute(ctx, []string{"dev", "--demo", "--port", "0", "--data", t.TempDir(), "-q"}, strings.NewReader(""), &stdout, &stderr)
 	}()
 	var url string
 	for url == "" {
@@ -140,7 +140,10 @@ func TestDevSpecBadInputIsExit2(t *testing.T) {
 	}{
 		{[]string{"dev", "-f", ref}, "image reference"},
 		{[]string{"dev", "-f", filepath.Join(dir, "nothere.yaml")}, "does not exist"},
-		{[]string{"dev", "--watch"}, "--watch and --idle run your app"},
+		{[]string{"dev"}, "there is no lowfare.yaml here: run 'lowfare init'"},
+		{[]string{"dev", "--watch"}, "run 'lowfare init'"},
+		{[]string{"dev", "--demo", "--watch"}, "--demo runs the reference app links, which takes no -f, --watch or --idle"},
+		{[]string{"dev", "--demo", "-f", ref}, "--demo runs the reference app links"},
 		{[]string{"dev", "--idle", "-3s"}, "negative"},
 	} {
 		if code, _, errOut := runCmd(t, tc.args...); code != ExitUsage || !strings.Contains(errOut, tc.want) {
