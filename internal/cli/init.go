@@ -36,6 +36,10 @@ shows them, init takes the port the package listens on (a literal ":8080",
 or the default it gives $PORT) and its health route (/healthz or /health). It says
 what it guessed and from where; anything it could not tell keeps the default.
 
+The spec fits its $10 budget as written: on profile free an HTTP API and
+an idle sleep after 15 minutes (--ingress alb gives the load balancer,
+awake 24/7), and no alert email until you add yours.
+
 For init, --profile is the lowfare profile (free, ha or serverless), not an
 AWS profile. --region sets the spec's region.
 
@@ -76,6 +80,7 @@ func runInit(c *cobra.Command, opts *rootOptions, f *initFlags) error {
 	if err != nil {
 		return usageErr(flagProblems(err))
 	}
+	initDefaults(s, f)
 	if err := g.apply(s); err != nil {
 		return err
 	}
@@ -170,4 +175,30 @@ func writeNew(path string, data []byte, force bool) error {
 		return err
 	}
 	return file.Close()
+}
+
+// initIdleAfter is how long without a request the service init writes
+// waits before it sleeps.
+const initIdleAfter = "15m"
+
+// initDefaults makes the spec init writes fit the budget it writes, with
+// no warning about a value lowfare chose:
+//   - on profile free with no --ingress, an HTTP API and an idle sleep,
+//     the cheapest shape that keeps Fargate and fits the $10 budget; the
+//     seed's ALB (always on, over that budget alone) is one line away,
+//     and the file's comments say so;
+//   - no placeholder email: budget alerts and alarms go to the addresses
+//     the user adds, and plan would warn that ops@example.com reaches
+//     nobody.
+//
+// Flags the user gave win: --ingress keeps its kind and no idle.
+func initDefaults(s *spec.Spec, f *initFlags) {
+	if s.Profile == spec.ProfileFree && f.ingress == "" {
+		s.Ingress.Kind = spec.IngressAPIGW
+		// Serve is left to the loader: app for an image lowfare builds,
+		// page for an image reference the user may put in later.
+		s.Service.Idle = &spec.Idle{After: initIdleAfter}
+	}
+	s.Budget.Emails = []string{}
+	s.Alarms.Emails = []string{}
 }
