@@ -23,16 +23,17 @@ type devFlags struct {
 	endpoint string
 	quiet    bool
 	watch    bool
+	demo     bool
 	idle     time.Duration
 }
 
-// newDevCmd runs the spec's service (or, without a spec, links) on this
+// newDevCmd runs the spec's service (or, with --demo, links) on this
 // machine.
 func newDevCmd(_ *rootOptions) *cobra.Command {
 	f := &devFlags{}
 	cmd := &cobra.Command{
 		Use:   "dev",
-		Short: "Run your app (or, without a spec, links) on this machine, no AWS account needed",
+		Short: "Run your app (or, with --demo, links) on this machine, no AWS account needed",
 		Long: `Run the spec's service on this machine against an in-process
 DynamoDB-compatible endpoint (minidyn), so nothing but Go is needed.
 
@@ -50,9 +51,10 @@ stopped after that long without a request, as the deployed service
 sleeps: the next request gets the waking page (503, Retry-After) and
 starts it.
 
-Without a spec it runs the reference service links in-process; its admin
-token for DELETE comes from ADMIN_TOKEN, or is generated once and kept in
-the data directory (mode 0600).
+Without a spec it stops with exit 2: run 'lowfare init' first. --demo
+runs the reference service links in-process instead, whatever spec is
+here; its admin token for DELETE comes from ADMIN_TOKEN, or is generated
+once and kept in the data directory (mode 0600).
 
 Data survives restarts: the table is saved to a snapshot in the data
 directory every few seconds and on exit (Ctrl-C), and loaded on start.
@@ -64,8 +66,8 @@ DynamoDB Local, ...), with no snapshot.`,
   # another spec; try the idle sleep with a short idle time
   lowfare dev -f examples/guestbook/lowfare.yaml --idle 3s
 
-  # no spec: links; shorten a link, follow it and read its stats
-  lowfare dev
+  # the reference app links; shorten a link, follow it and read its stats
+  lowfare dev --demo
   curl -si -X POST localhost:8080/api/links -H 'Content-Type: application/json' -d '{"url":"https://example.com","slug":"ex1"}'
   curl -si localhost:8080/ex1
   curl -s localhost:8080/api/links/ex1
@@ -83,11 +85,12 @@ DynamoDB Local, ...), with no snapshot.`,
 	}
 	fl := cmd.Flags()
 	addSpecFlag(cmd, &f.file)
-	fl.IntVar(&f.port, "port", devstack.DefaultPort, "port to serve on (127.0.0.1); 0 picks a free one (default: service.port, or 8080 for links)")
+	fl.IntVar(&f.port, "port", devstack.DefaultPort, "port to serve on (127.0.0.1); 0 picks a free one (default: service.port, or 8080 for --demo)")
 	fl.StringVar(&f.data, "data", devstack.DefaultDataDir, "directory for the snapshot, secrets.env and the admin token")
 	fl.StringVar(&f.endpoint, "dynamodb-endpoint", "", "use this DynamoDB-compatible endpoint instead of the in-process one (no snapshot)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "log only warnings, not every request")
 	fl.BoolVar(&f.watch, "watch", false, "rebuild and restart the app when a Go file of its module changes")
+	fl.BoolVar(&f.demo, "demo", false, "run the reference app links instead of a spec's app")
 	fl.DurationVar(&f.idle, "idle", 0, "stop the app after this long without a request (overrides service.idle.after), e.g. 3s")
 	return cmd
 }
@@ -111,12 +114,17 @@ func runDev(cmd *cobra.Command, f *devFlags) error {
 	}
 	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 
-	explicit := cmd.Flags().Changed("file")
-	if _, err := os.Stat(f.file); !explicit && errors.Is(err, fs.ErrNotExist) {
-		if f.watch || f.idle > 0 {
-			return usageErrf("--watch and --idle run your app, and there is no %s here: pass -f with your spec, or run 'lowfare init'", f.file)
+	if w := secretsNotIgnored(cmd.Context(), f.data); w != "" {
+		logger.Warn(w)
+	}
+	if f.demo {
+		if cmd.Flags().Changed("file") || f.watch || f.idle > 0 {
+			return usageErrf("--demo runs the reference app links, which takes no -f, --watch or --idle: leave out --demo to run your spec's app")
 		}
 		return runDevLinks(cmd, f, logger)
+	}
+	if _, err := os.Stat(f.file); !cmd.Flags().Changed("file") && errors.Is(err, fs.ErrNotExist) {
+		return usageErrf("there is no %s here: run 'lowfare init' to write one for your app (or pass -f with your spec); 'lowfare dev --demo' runs the reference app links", f.file)
 	}
 	s, err := loadSpec(f.file)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -23,7 +24,7 @@ func TestDevServesAndStopsCleanly(t *testing.T) {
 	var stdout, stderr testutil.Buffer // read while `lowfare dev` writes them
 	done := make(chan int, 1)
 	go func() {
-		done <- Execute(ctx, []string{"dev", "--port", "0", "--data", t.TempDir(), "-q"}, strings.NewReader(""), &stdout, &stderr)
+		done <- Execute(ctx, []string{"dev", "--demo", "--port", "0", "--data", t.TempDir(), "-q"}, strings.NewReader(""), &stdout, &stderr)
 	}()
 	var url string
 	for url == "" {
@@ -139,7 +140,10 @@ func TestDevSpecBadInputIsExit2(t *testing.T) {
 	}{
 		{[]string{"dev", "-f", ref}, "image reference"},
 		{[]string{"dev", "-f", filepath.Join(dir, "nothere.yaml")}, "does not exist"},
-		{[]string{"dev", "--watch"}, "--watch and --idle run your app"},
+		{[]string{"dev"}, "there is no lowfare.yaml here: run 'lowfare init'"},
+		{[]string{"dev", "--watch"}, "run 'lowfare init'"},
+		{[]string{"dev", "--demo", "--watch"}, "--demo runs the reference app links, which takes no -f, --watch or --idle"},
+		{[]string{"dev", "--demo", "-f", ref}, "--demo runs the reference app links"},
 		{[]string{"dev", "--idle", "-3s"}, "negative"},
 	} {
 		if code, _, errOut := runCmd(t, tc.args...); code != ExitUsage || !strings.Contains(errOut, tc.want) {
@@ -196,5 +200,30 @@ func TestDevIdle3s(t *testing.T) {
 	cancel()
 	if code := <-done; code != ExitOK {
 		t.Fatalf("exit %d\nstderr: %s", code, stderr.String())
+	}
+}
+
+// dev warns when its secrets.env would not be ignored in a git checkout,
+// and is quiet once .gitignore has .lowfare/ or outside a checkout.
+func TestDevWarnsSecretsNotIgnored(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	repo := t.TempDir()
+	if out, err := exec.Command("git", "init", "-q", repo).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v %s", err, out)
+	}
+	data := filepath.Join(repo, ".lowfare", "dev")
+	if w := secretsNotIgnored(context.Background(), data); !strings.Contains(w, "secrets.env is not ignored by git") {
+		t.Errorf("in a checkout without .gitignore: warning %q", w)
+	}
+	if err := os.WriteFile(filepath.Join(repo, ".gitignore"), []byte(".lowfare/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if w := secretsNotIgnored(context.Background(), data); w != "" {
+		t.Errorf("ignored: warning %q", w)
+	}
+	if w := secretsNotIgnored(context.Background(), filepath.Join(t.TempDir(), "dev")); w != "" {
+		t.Errorf("outside a checkout: warning %q", w)
 	}
 }

@@ -29,13 +29,22 @@ func newInitCmd(opts *rootOptions) *cobra.Command {
 Delete any line to take its default; run 'lowfare plan' to see what it costs.
 
 init looks at the directory the file goes to: a Go main package there
-becomes service.image (.), the directory's name the app's name, and, when
-the source shows them, the port it listens on (a literal ":8080", or the
-default it gives $PORT) and its health route (/healthz or /health). It says
+becomes service.image (.), else the one main package below it (such as
+./cmd/server; several are listed and none is picked). The app is named
+after the module (at a module's root) or the directory. When the source
+shows them, init takes the port the package listens on (a literal ":8080",
+or the default it gives $PORT) and its health route (/healthz or /health). It says
 what it guessed and from where; anything it could not tell keeps the default.
+
+The spec fits its $10 budget as written: on profile free an HTTP API and
+an idle sleep after 15 minutes (--ingress alb gives the load balancer,
+awake 24/7), and no alert email until you add yours.
 
 For init, --profile is the lowfare profile (free, ha or serverless), not an
 AWS profile. --region sets the spec's region.
+
+init also adds .lowfare/ (lowfare dev's secrets and data, synth output)
+to the directory's .gitignore, creating it or appending the line once.
 
 An existing file is left alone unless --force is given. -f - writes to stdout.`,
 		Example: `  lowfare init
@@ -47,7 +56,7 @@ An existing file is left alone unless --force is given. -f - writes to stdout.`,
 		},
 	}
 	addSpecFlag(c, &f.file)
-	c.Flags().StringVar(&f.app, "app", "", "application name, [a-z][a-z0-9-]{1,20} (default links)")
+	c.Flags().StringVar(&f.app, "app", "", "application name, [a-z][a-z0-9-]{1,20} (default: the module's or the directory's name)")
 	// Shadows the root's --profile (the AWS profile), which init never uses.
 	c.Flags().StringVar(&f.profile, "profile", "", "lowfare profile: free, ha or serverless (default free)")
 	c.Flags().StringVar(&f.ingress, "ingress", "", "ingress kind: alb or apigw; url or apigw with --profile serverless")
@@ -71,6 +80,7 @@ func runInit(c *cobra.Command, opts *rootOptions, f *initFlags) error {
 	if err != nil {
 		return usageErr(flagProblems(err))
 	}
+	initDefaults(s, f)
 	if err := g.apply(s); err != nil {
 		return err
 	}
@@ -92,6 +102,15 @@ func runInit(c *cobra.Command, opts *rootOptions, f *initFlags) error {
 	schema, err := writeSchemaBeside(f.file)
 	if err != nil {
 		return err
+	}
+	// .lowfare/dev/secrets.env holds the app's secrets for lowfare dev:
+	// ignore the folder before anything is written into it.
+	ignored, err := ignoreLowfare(c.Context(), dir)
+	if err != nil {
+		return fmt.Errorf("adding %s to %s: %w", lowfareIgnore, filepath.Join(dir, ".gitignore"), err)
+	}
+	if ignored {
+		fmt.Fprintf(c.OutOrStdout(), "added %s to %s (dev secrets and data stay out of git)\n", lowfareIgnore, filepath.Join(dir, ".gitignore"))
 	}
 	fmt.Fprintf(c.OutOrStdout(), "wrote %s (app %s, profile %s, ingress %s) and %s (for editors); next: %s\n",
 		f.file, s.App, s.Profile, s.Ingress.Kind, schema, nextCommand("plan -f "+f.file))
@@ -156,4 +175,30 @@ func writeNew(path string, data []byte, force bool) error {
 		return err
 	}
 	return file.Close()
+}
+
+// initIdleAfter is how long without a request the service init writes
+// waits before it sleeps.
+const initIdleAfter = "15m"
+
+// initDefaults makes the spec init writes fit the budget it writes, with
+// no warning about a value lowfare chose:
+//   - on profile free with no --ingress, an HTTP API and an idle sleep,
+//     the cheapest shape that keeps Fargate and fits the $10 budget; the
+//     seed's ALB (always on, over that budget alone) is one line away,
+//     and the file's comments say so;
+//   - no placeholder email: budget alerts and alarms go to the addresses
+//     the user adds, and plan would warn that ops@example.com reaches
+//     nobody.
+//
+// Flags the user gave win: --ingress keeps its kind and no idle.
+func initDefaults(s *spec.Spec, f *initFlags) {
+	if s.Profile == spec.ProfileFree && f.ingress == "" {
+		s.Ingress.Kind = spec.IngressAPIGW
+		// Serve is left to the loader: app for an image lowfare builds,
+		// page for an image reference the user may put in later.
+		s.Service.Idle = &spec.Idle{After: initIdleAfter}
+	}
+	s.Budget.Emails = []string{}
+	s.Alarms.Emails = []string{}
 }

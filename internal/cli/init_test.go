@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -15,26 +16,40 @@ import (
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
+// initDefault is the seed design as init writes it: no placeholder email.
+func initDefault() *spec.Spec {
+	s := spec.Default()
+	s.Budget.Emails, s.Alarms.Emails = []string{}, []string{}
+	return s
+}
+
 func TestInitWritesALoadableFile(t *testing.T) {
 	tests := []struct {
 		args []string
 		want func() *spec.Spec
 	}{
-		{nil, spec.Default},
+		{nil, func() *spec.Spec {
+			s := initDefault()
+			s.App = fallbackApp // the temporary directory's name (001) makes no name
+			s.Ingress.Kind = spec.IngressAPIGW
+			s.Service.Idle = &spec.Idle{After: "15m", Serve: spec.ServeApp}
+			return s
+		}},
 		{[]string{"--app", "shop", "--ingress", "apigw"}, func() *spec.Spec {
-			s := spec.Default()
+			s := initDefault()
 			s.App, s.Ingress.Kind = "shop", spec.IngressAPIGW
 			return s
 		}},
 		{[]string{"--app", "shop", "--profile", "ha"}, func() *spec.Spec {
-			s := spec.Default()
+			s := initDefault()
 			s.App, s.Profile = "shop", spec.ProfileHA
 			s.Service.Count = spec.Count{Desired: 2, Min: 2, Max: 2}
 			s.Table.PITR = true
 			return s
 		}},
 		{[]string{"--profile", "serverless", "--region", "eu-west-1"}, func() *spec.Spec {
-			s := spec.Default()
+			s := initDefault()
+			s.App = fallbackApp
 			s.Profile, s.Ingress.Kind, s.Region = spec.ProfileServerless, spec.IngressURL, "eu-west-1"
 			return s
 		}},
@@ -200,8 +215,8 @@ func TestGuessApp(t *testing.T) {
 		{"fixed-port", "server.go", "package main\n\nimport \"net/http\"\n\nfunc main() {\n\thttp.HandleFunc(\"/healthz\", nil)\n\thttp.ListenAndServe(\":9000\", nil)\n}\n",
 			appGuess{image: ".", app: "fixed-port", port: 9000, healthPath: "/healthz", notes: []string{`server.go:7 listens on ":9000"; it does not read $PORT`}}},
 		{"Not_A_Name", "main.go", "package main\n\nfunc main() {}\n",
-			appGuess{image: ".", notes: []string{"service.port stays 8080", "service.health.path stays /healthz"}}},
-		{"library", "lib.go", "package lib\n\nconst addr = \":9000\"\n", appGuess{notes: []string{"no Go main package"}}},
+			appGuess{image: ".", app: "not-a-name", notes: []string{`app: not-a-name (from the directory's name "Not_A_Name")`, "service.port stays 8080", "service.health.path stays /healthz"}}},
+		{"library", "lib.go", "package lib\n\nconst addr = \":9000\"\n", appGuess{app: "library", notes: []string{"no Go main package"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,5 +260,155 @@ func TestInitGuessesFromTheDirectory(t *testing.T) {
 	code, stdout, _ = runCmd(t, "init", "-f", path, "--force", "--app", "book")
 	if s, err := spec.Load(path); code != ExitOK || err != nil || s.App != "book" || s.Service.Port != 3000 || strings.Contains(stdout, "app: guestbook") {
 		t.Errorf("--app: exit %d, %v, %+v\n%s", code, err, s, stdout)
+	}
+}
+
+// init at the root of a module whose main package is in cmd/server (or in
+// a folder with no Go at all) names the app after the module or the
+// folder, finds the package, and never writes links.
+func TestInitFindsMainsBelow(t *testing.T) {
+	const plain = "package main\n\nfunc main() {}\n"
+	tests := []struct {
+		name      string
+		files     map[string]string
+		app       string
+		image     string
+		noteParts []string
+	}{
+		{"shopfront", map[string]string{"go.mod": "module example.com/acme/shopfront/v2\n", "cmd/server/main.go": guestbookLike, "internal/db/db.go": "package db\n"},
+			"shopfront", "./cmd/server", []string{"service.image: ./cmd/server", "app: shopfront (the module example.com/acme/shopfront/v2)", "service.port: 3000"}},
+		{"two-mains", map[string]string{"go.mod": "module tool\n", "cmd/api/main.go": plain, "cmd/migrate/main.go": plain},
+			"tool", ".", []string{"./cmd/api, ./cmd/migrate", "set it to the one that serves HTTP"}},
+		{"My_Python.App", map[string]string{"app.py": "print('hi')\n", "requirements.txt": "flask\n"},
+			"my-python-app", ".", []string{`app: my-python-app (from the directory's name "My_Python.App")`, "no Go main package"}},
+		{"empty", nil, "empty", ".", []string{"app: empty (the directory's name)"}},
+		{"42", nil, "app", ".", []string{"app: app (neither"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), tt.name)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for name, body := range tt.files {
+				writeGo(t, filepath.Dir(filepath.Join(dir, name)), filepath.Base(name), body)
+			}
+			path := filepath.Join(dir, "lowfare.yaml")
+			code, stdout, stderr := runCmd(t, "init", "-f", path)
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			s, err := spec.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.App != tt.app || s.Service.Image != tt.image {
+				t.Errorf("app %q image %q, want %q %q\n%s", s.App, s.Service.Image, tt.app, tt.image, stdout)
+			}
+			for _, n := range tt.noteParts {
+				if !strings.Contains(stdout, n) {
+					t.Errorf("stdout lacks %q:\n%s", n, stdout)
+				}
+			}
+			text, _ := os.ReadFile(path)
+			if strings.Contains(strings.ToLower(string(text)), "links") {
+				t.Errorf("the written spec names links:\n%s", text)
+			}
+		})
+	}
+}
+
+// init keeps .lowfare/ (where dev keeps secrets.env) out of git: it
+// creates .gitignore, appends to one once, and leaves one that already
+// ignores it alone.
+func TestInitIgnoresLowfareFolder(t *testing.T) {
+	tests := []struct{ name, before, after string }{
+		{"none", "", "# lowfare's local files: dev secrets and data, synth output\n.lowfare/\n"},
+		{"other lines", "bin/\n*.log", "bin/\n*.log\n# lowfare's local files: dev secrets and data, synth output\n.lowfare/\n"},
+		{"already", "bin/\n/.lowfare\n", "bin/\n/.lowfare\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ignore := filepath.Join(dir, ".gitignore")
+			if tt.before != "" {
+				if err := os.WriteFile(ignore, []byte(tt.before), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			path := filepath.Join(dir, "lowfare.yaml")
+			for range 2 { // the second run appends nothing
+				if code, _, stderr := runCmd(t, "init", "-f", path, "--force"); code != ExitOK {
+					t.Fatalf("exit %d: %s", code, stderr)
+				}
+			}
+			got, err := os.ReadFile(ignore)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.after {
+				t.Errorf(".gitignore = %q, want %q", got, tt.after)
+			}
+		})
+	}
+}
+
+// The first plan after init, for a fresh app that is neither links nor
+// guestbook (main package in cmd/server, listening on $PORT), fits the
+// budget init writes and shows no warning about a value init chose.
+func TestInitThenPlanFitsTheBudget(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "notes")
+	writeGo(t, dir, "go.mod", "module example.com/notes\n\ngo 1.22\n")
+	writeGo(t, filepath.Join(dir, "cmd", "server"), "main.go", `package main
+
+import (
+	"net/http"
+	"os"
+)
+
+func main() {
+	http.HandleFunc("GET /healthz", func(http.ResponseWriter, *http.Request) {})
+	http.ListenAndServe(":"+os.Getenv("PORT"), nil)
+}
+`)
+	path := filepath.Join(dir, "lowfare.yaml")
+	if code, _, stderr := runCmd(t, "init", "-f", path); code != ExitOK {
+		t.Fatalf("init: exit %d: %s", code, stderr)
+	}
+	text, _ := os.ReadFile(path)
+	if !strings.Contains(string(text), "kind: alb") {
+		t.Errorf("the spec does not say how to get the ALB back:\n%s", text)
+	}
+	code, stdout, stderr := runCmd(t, "plan", "-f", path, "--format", "json")
+	if code != ExitOK {
+		t.Fatalf("plan: exit %d: %s", code, stderr)
+	}
+	var plan struct {
+		Ingress  string `json:"ingress"`
+		Warnings []struct {
+			Part, Message string
+		} `json:"warnings"`
+		Estimate struct {
+			TotalUSD   float64 `json:"total_usd"`
+			FitsBudget bool    `json:"fits_budget"`
+		} `json:"estimate"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &plan); err != nil {
+		t.Fatalf("plan JSON: %v\n%s", err, stdout)
+	}
+	for _, w := range plan.Warnings {
+		// The one warning left is CloudWatch's: idle's two alarms and
+		// target tracking's two make 11 alarm metrics, 10 are free
+		// ($0.10 a month); removing it is the stack's change, not init's.
+		if w.Part == "observability" && strings.Contains(w.Message, "alarm metrics") {
+			continue
+		}
+		t.Errorf("plan after init warns: %s: %s", w.Part, w.Message)
+	}
+	if !plan.Estimate.FitsBudget {
+		t.Errorf("estimate $%.2f does not fit the budget init wrote", plan.Estimate.TotalUSD)
+	}
+	if plan.Ingress != spec.IngressAPIGW {
+		t.Errorf("ingress %q, want apigw (the cheapest shape that keeps Fargate and fits)", plan.Ingress)
 	}
 }

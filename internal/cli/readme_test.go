@@ -85,16 +85,16 @@ func TestReadmeTour(t *testing.T) {
 	devLine := ""
 	for _, line := range strings.Split(block, "\n") {
 		cmd := strings.TrimSpace(strings.SplitN(line, " #", 2)[0])
-		if devLine == "" && (cmd == "lowfare dev" || cmd == "go run ./cmd/lowfare dev") {
+		if devLine == "" && (cmd == "lowfare dev --demo" || cmd == "go run ./cmd/lowfare dev --demo") {
 			devLine = line
 			continue
 		}
 		script = append(script, line)
 	}
 	if devLine == "" {
-		t.Fatal("the tour has no 'lowfare dev' line to start the service with")
+		t.Fatal("the tour has no 'lowfare dev --demo' line to start the service with")
 	}
-	dev := exec.CommandContext(ctx, filepath.Join(bin, "lowfare"), "dev", "--port", "0", "--quiet")
+	dev := exec.CommandContext(ctx, filepath.Join(bin, "lowfare"), "dev", "--demo", "--port", "0", "--quiet")
 	dev.Dir, dev.Env = work, env
 	stdout, err := dev.StdoutPipe()
 	if err != nil {

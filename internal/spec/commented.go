@@ -144,6 +144,10 @@ func (w *commentWriter) ingress(in Ingress, ecs bool) {
 	w.line("ingress:", "")
 	if ecs {
 		w.field("  kind: "+quote(in.Kind), "alb | apigw")
+		if in.Kind == IngressAPIGW {
+			w.line("", "  #   kind: alb gives the seed's Application Load Balancer, always on: with its public")
+			w.line("", "  #   IPv4s it costs more than a $10 budget by itself (`lowfare cost --compare` prices both)")
+		}
 	} else {
 		w.field("  kind: "+quote(in.Kind), "url (a Lambda function URL) | apigw")
 	}
@@ -167,10 +171,18 @@ func (w *commentWriter) accounting(s *Spec) {
 	w.field("  access: "+quote(t.Access), "the app's item access: read-write | read-only | none")
 	w.field(fmt.Sprintf("logs: {retention_days: %d}", s.Logs.RetentionDays), "1, 3, 5, 7, 14, 30, 60, 90, ... days")
 	b := s.Budget
+	budgetNote := "first alert on actual spend, the rest on forecast"
+	if len(b.Emails) == 0 {
+		budgetNote += "; add your email address to get them"
+	}
 	w.field(fmt.Sprintf("budget: {monthly_usd: %s, alert_percent: %s, emails: %s}",
 		strconv.FormatFloat(b.MonthlyUSD, 'f', -1, 64), flowInts(b.AlertPercent), flowList(b.Emails)),
-		"first alert on actual spend, the rest on forecast")
-	w.field("alarms: {emails: "+flowList(s.Alarms.Emails)+"}", "")
+		budgetNote)
+	alarmNote := ""
+	if len(s.Alarms.Emails) == 0 {
+		alarmNote = "add your email address to get the alarms"
+	}
+	w.field("alarms: {emails: "+flowList(s.Alarms.Emails)+"}", alarmNote)
 	w.field("tags: "+flowMap(s.Tags), "on every resource, beside lowfare:app and lowfare:env")
 	active := ""
 	if s.Workload.ActiveHours != 0 {
