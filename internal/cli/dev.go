@@ -125,6 +125,9 @@ func runDev(cmd *cobra.Command, f *devFlags) error {
 	if !s.Service.LocalPackage() {
 		return usageErrf("%s: service.image %q is an image reference: lowfare dev builds and runs a Go main package (such as . or ./cmd/server); point service.image at your package to run it here", f.file, s.Service.Image)
 	}
+	if err := imageError(f.file, s); err != nil {
+		return err
+	}
 	o := devstack.AppOptions{
 		Spec: s, SpecPath: f.file, Port: s.Service.Port, DataDir: f.data, Endpoint: f.endpoint,
 		Idle: devIdle(s, f.idle), Watch: f.watch,

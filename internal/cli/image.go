@@ -76,8 +76,8 @@ func runImageBuild(ctx context.Context, opts *rootOptions, f *imageFlags, out, e
 	}
 	// What plan warns about, refused here with what to do, before go build
 	// would say it in its own words.
-	if msg := imageProblem(f.file, s); msg != "" {
-		return usageErrf("%s: %s", f.file, msg)
+	if err := imageError(f.file, s); err != nil {
+		return err
 	}
 	if f.arch != "" {
 		if _, err := image.GOARCH(f.arch); err != nil {
