@@ -83,7 +83,8 @@ DynamoDB Local, ...), with no snapshot.`,
 	}
 	fl := cmd.Flags()
 	addSpecFlag(cmd, &f.file)
-	fl.IntVar(&f.port, "port", devstack.DefaultPort, "port to serve on (127.0.0.1); 0 picks a free one (default: service.port, or 8080 for links)")
+	fl.IntVar(&f.port, "port", devstack.DefaultPort, "port to serve on (127.0.0.1); 0 picks a free one (default service.port, which is 8080 unless the spec sets it)")
+	fl.Lookup("port").DefValue = "0" // the usage names the default; cobra's "(default 8080)" would be a second one
 	fl.StringVar(&f.data, "data", devstack.DefaultDataDir, "directory for the snapshot, secrets.env and the admin token")
 	fl.StringVar(&f.endpoint, "dynamodb-endpoint", "", "use this DynamoDB-compatible endpoint instead of the in-process one (no snapshot)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "log only warnings, not every request")
