@@ -85,7 +85,8 @@ DynamoDB Local, ...), with no snapshot.`,
 	}
 	fl := cmd.Flags()
 	addSpecFlag(cmd, &f.file)
-	fl.IntVar(&f.port, "port", devstack.DefaultPort, "port to serve on (127.0.0.1); 0 picks a free one (default: service.port, or 8080 for --demo)")
+	fl.IntVar(&f.port, "port", devstack.DefaultPort, "port to serve on (127.0.0.1); 0 picks a free one (default service.port, which is 8080 unless the spec sets it; 8080 with --demo)")
+	fl.Lookup("port").DefValue = "0" // the usage names the default; cobra's "(default 8080)" would be a second one
 	fl.StringVar(&f.data, "data", devstack.DefaultDataDir, "directory for the snapshot, secrets.env and the admin token")
 	fl.StringVar(&f.endpoint, "dynamodb-endpoint", "", "use this DynamoDB-compatible endpoint instead of the in-process one (no snapshot)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "log only warnings, not every request")
@@ -132,6 +133,9 @@ func runDev(cmd *cobra.Command, f *devFlags) error {
 	}
 	if !s.Service.LocalPackage() {
 		return usageErrf("%s: service.image %q is an image reference: lowfare dev builds and runs a Go main package (such as . or ./cmd/server); point service.image at your package to run it here", f.file, s.Service.Image)
+	}
+	if err := imageError(f.file, s); err != nil {
+		return err
 	}
 	o := devstack.AppOptions{
 		Spec: s, SpecPath: f.file, Port: s.Service.Port, DataDir: f.data, Endpoint: f.endpoint,

@@ -29,7 +29,25 @@ func newImageCmd(opts *rootOptions) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "image",
 		Short: "Build the service image without Docker",
-		Args:  cobra.NoArgs,
+		Long: `image builds the image your service runs, without Docker: service.image,
+a Go main package in the spec file's directory (such as . or ./cmd/server),
+compiled for the spec's service.arch into a small OCI image with no base
+image. deploy builds and pushes it for you; run image build yourself to see
+its digest and size, to try another architecture, or to push it to a
+registry of your own.
+
+An image reference in service.image (such as
+public.ecr.aws/docker/library/nginx:latest) is used as it is: nothing to
+build.`,
+		Example: `  # build service.image for the spec's architecture; print digest and size
+  lowfare image build
+
+  # the x86_64 image, from another spec file
+  lowfare image build --arch x86_64 -f prod.yaml
+
+  # build and push to a registry (ECR authenticates with your AWS credentials)
+  lowfare image build --push 123456789012.dkr.ecr.us-east-1.amazonaws.com/shop:try`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return usageErrf("missing subcommand: lowfare image build")
 		},
@@ -54,6 +72,9 @@ time show as it goes.
 
 --push REF uploads it (ECR registries authenticate with
 ecr:GetAuthorizationToken; others with your Docker credentials, or none).`,
+		Example: `  lowfare image build
+  lowfare image build --arch x86_64
+  lowfare image build --push ghcr.io/you/shop:dev`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runImageBuild(cmd.Context(), opts, f, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -76,8 +97,8 @@ func runImageBuild(ctx context.Context, opts *rootOptions, f *imageFlags, out, e
 	}
 	// What plan warns about, refused here with what to do, before go build
 	// would say it in its own words.
-	if msg := imageProblem(f.file, s); msg != "" {
-		return usageErrf("%s: %s", f.file, msg)
+	if err := imageError(f.file, s); err != nil {
+		return err
 	}
 	if f.arch != "" {
 		if _, err := image.GOARCH(f.arch); err != nil {

@@ -61,6 +61,9 @@ A broken spec or rule exits with code 2.`,
 				if err := writePlanJSON(out, s, res, est); err != nil || !check {
 					return err
 				}
+				if err := imageError(file, s); err != nil {
+					return err
+				}
 				return planCheck(cmd.Context(), opts, s, res, cmd.ErrOrStderr())
 			}
 			if err := writePlan(out, s, res); err != nil {
@@ -68,6 +71,9 @@ A broken spec or rule exits with code 2.`,
 			}
 			if err := est.writeText(out, file); err != nil || !check {
 				return err
+			}
+			if err := imageError(file, s); err != nil {
+				return err // deploy would refuse it before asking AWS
 			}
 			return planCheck(cmd.Context(), opts, s, res, out)
 		},

@@ -68,22 +68,41 @@ func imageProblem(file string, s *spec.Spec) string {
 		return ""
 	}
 	img := s.Service.Image
-	dir := img
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(filepath.Dir(file), img)
-	}
-	var p *gosrc.Problem
-	if !errors.As(gosrc.CheckMain(dir), &p) {
+	p := imageCheck(file, s)
+	if p == nil {
 		return ""
 	}
 	todo := "point service.image at the directory of your Go main package (such as ./cmd/server), or at an image reference such as public.ecr.aws/docker/library/nginx:latest"
 	switch p.Reason {
-	case gosrc.Missing:
-		return fmt.Sprintf("service.image %s: %v, so 'lowfare image build' and deploy will fail; %s", img, p, todo)
-	case gosrc.NotDir, gosrc.NoGoFiles, gosrc.NotMain:
+	case gosrc.Missing, gosrc.NotDir, gosrc.NoGoFiles, gosrc.NotMain:
 		return fmt.Sprintf("service.image %s: %v; %s", img, p, todo)
 	}
 	return fmt.Sprintf("service.image %s: %v", img, p) // NoModule says what to run; Unreadable has nothing to point at
+}
+
+// imageCheck is what gosrc.CheckMain finds wrong with service.image, a
+// local package resolved from the spec file's directory, or nil.
+func imageCheck(file string, s *spec.Spec) *gosrc.Problem {
+	dir := s.Service.Image
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(filepath.Dir(file), dir)
+	}
+	var p *gosrc.Problem
+	if !errors.As(gosrc.CheckMain(dir), &p) {
+		return nil
+	}
+	return p
+}
+
+// imageError is imageProblem as the bad input it is for every command that
+// builds, runs or commits to service.image (plan --check, synth, image
+// build, deploy, dev): exit 2, one wording, the spec file first. Plain plan
+// shows the same text as a warning.
+func imageError(file string, s *spec.Spec) error {
+	if msg := imageProblem(file, s); msg != "" {
+		return usageErrf("%s: %s", file, msg)
+	}
+	return nil
 }
 
 // budgetWarning is the over-budget verdict of the plan's estimate as a

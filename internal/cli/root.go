@@ -104,6 +104,7 @@ Exit codes: 0 ok, 1 failure, 2 bad input or usage (nothing was changed).`,
 	}
 	for _, c := range commands(opts) {
 		root.AddCommand(c)
+		withUsageLine(c)
 	}
 	registerCompletions(root)
 	return root

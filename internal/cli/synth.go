@@ -11,6 +11,7 @@ import (
 
 	"github.com/lowfare/lowfare/internal/atomicfile"
 	"github.com/lowfare/lowfare/internal/cfn"
+	"github.com/lowfare/lowfare/internal/gosrc"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/stack"
 )
@@ -60,6 +61,15 @@ func runSynth(cmd *cobra.Command, opts *rootOptions, f *synthFlags) error {
 	format := cfn.Format(f.format)
 	if format != cfn.FormatJSON && format != cfn.FormatYAML {
 		return usageErrf("--format %q: use json or yaml", f.format)
+	}
+	// A template for an image folder that is not there is refused, as
+	// image build, deploy and dev refuse it, before any warning prints.
+	// Other image problems stay warnings: the templates do not need the
+	// source, and a spec is often synthesized before its app is written.
+	if s, err := loadSpec(f.file); err != nil {
+		return err
+	} else if p := imageCheck(f.file, s); s.Service.LocalPackage() && p != nil && p.Reason == gosrc.Missing {
+		return imageError(f.file, s)
 	}
 	s, res, err := buildStack(cmd.ErrOrStderr(), opts, f.file)
 	if err != nil {

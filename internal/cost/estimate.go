@@ -331,7 +331,12 @@ func serverlessShapes(current Shape) []Shape {
 	var shapes []Shape
 	for _, ingress := range []string{spec.IngressURL, spec.IngressAPIGW} {
 		sh := current
-		sh.Runtime, sh.Ingress, sh.Arch, sh.Spot, sh.Tasks = RuntimeServerless, ingress, spec.ArchARM64, false, 0
+		sh.Runtime, sh.Ingress, sh.Spot, sh.Tasks = RuntimeServerless, ingress, false, 0
+		if current.Runtime != RuntimeServerless {
+			// An ECS spec's serverless rows run on arm64, Lambda's cheaper
+			// rate; a serverless spec's keep its own architecture.
+			sh.Arch = spec.ArchARM64
+		}
 		sh.HoursAwake, sh.Schedule, sh.ScheduleSet = HoursPerMonth, "24/7", false
 		sh.Idle, sh.ServeApp, sh.Wakes, sh.LambdaRequests = false, false, 0, 0 // Lambda has no idle sleep
 		sh.Alarms = alarmCount(RuntimeServerless, ingress, false, false)

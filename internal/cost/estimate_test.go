@@ -462,3 +462,52 @@ func BenchmarkEstimateCompare(b *testing.B) {
 		}
 	}
 }
+
+// A serverless spec on x86_64 runs its function on x86, which Lambda bills
+// at its own GB-second rate; arm64 stays at the arm64 rate. Compare rows all
+// name their architecture.
+func TestServerlessLambdaPricedAtItsArch(t *testing.T) {
+	p := price.Builtin("us-east-1")
+	for _, tc := range []struct {
+		arch string
+		rate float64
+	}{
+		{spec.ArchARM64, p.LambdaGBSecondARM64.USD},
+		{spec.ArchX8664, p.LambdaGBSecondX86.USD},
+	} {
+		t.Run(tc.arch, func(t *testing.T) {
+			s := spec.Default()
+			s.Profile, s.Ingress.Kind, s.Service.Arch = spec.ProfileServerless, spec.IngressURL, tc.arch
+			r := estimate(t, s, Options{Compare: true})
+			comp := find(t, r.Items, "lambda_compute")
+			if comp.UnitUSD != tc.rate {
+				t.Errorf("lambda_compute at $%v a GB-second, want $%v", comp.UnitUSD, tc.rate)
+			}
+			if !strings.Contains(comp.Description, tc.arch) {
+				t.Errorf("lambda_compute label %q does not name %s", comp.Description, tc.arch)
+			}
+			var buf bytes.Buffer
+			if err := r.WriteJSON(&buf); err != nil {
+				t.Fatal(err)
+			}
+			var out struct {
+				Compare []map[string]any `json:"compare"`
+			}
+			if err := json.Unmarshal(buf.Bytes(), &out); err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Compare) == 0 {
+				t.Fatal("no compare rows")
+			}
+			for _, row := range out.Compare {
+				a, _ := row["arch"].(string)
+				if a != spec.ArchARM64 && a != spec.ArchX8664 {
+					t.Errorf("compare row %v has arch %q", row["shape"], row["arch"])
+				}
+				if row["runtime"] == string(RuntimeServerless) && a != tc.arch {
+					t.Errorf("serverless row %v has arch %q, want the spec's %s", row["shape"], a, tc.arch)
+				}
+			}
+		})
+	}
+}

@@ -194,6 +194,7 @@ func (pr pricer) idleParts(sh Shape) []Item {
 		fns = append(fns, lambdaFn{
 			name: "app_lambda", desc: "App on Lambda while asleep",
 			calls: sh.LambdaRequests, ms: pr.w.LambdaMS, memoryMB: sh.MemoryMB,
+			arch: sh.Arch, // the app's function runs the service's image
 		})
 	}
 	reconciles, perWake := controllerCalls(sh)
@@ -208,6 +209,7 @@ func (pr pricer) idleParts(sh Shape) []Item {
 		calls:    reconciles + perWake,
 		ms:       (reconciles*reconcileMS + perWake*float64(ms)) / (reconciles + perWake),
 		memoryMB: controllerMemoryMB,
+		arch:     spec.ArchARM64, // the template's WakeFunction
 	})
 	items := pr.lambdaLines(fns...)
 	sched := newItem("scheduler_invocations", "EventBridge Scheduler (reconcile every minute)",
@@ -220,6 +222,7 @@ type lambdaFn struct {
 	name, desc string
 	calls, ms  float64
 	memoryMB   int
+	arch       string // arm64 | x86_64: Lambda bills x86 GB-seconds higher
 }
 
 // lambdaLines prices functions that share the account's always-free
@@ -232,8 +235,8 @@ func (pr pricer) lambdaLines(fns ...lambdaFn) []Item {
 		req := newItem(f.name+"_requests", f.desc+" invocations",
 			f.calls/1e6, "million requests", pr.p.LambdaMillionRequests, freeReq)
 		gbs := f.calls * f.ms / 1000 * float64(f.memoryMB) / 1024
-		comp := newItem(f.name+"_compute", fmt.Sprintf("%s compute (arm64, %d MB, %.4g ms average)", f.desc, f.memoryMB, f.ms),
-			gbs, "GB-second", pr.p.LambdaGBSecondARM64, freeGBs)
+		comp := newItem(f.name+"_compute", fmt.Sprintf("%s compute (%s, %d MB, %.4g ms average)", f.desc, f.arch, f.memoryMB, f.ms),
+			gbs, "GB-second", pr.p.LambdaGBSecond(f.arch != spec.ArchX8664), freeGBs)
 		freeReq, freeGBs = math.Max(0, freeReq-req.Quantity), math.Max(0, freeGBs-gbs)
 		items = append(items, req, comp)
 	}

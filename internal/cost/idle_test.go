@@ -290,3 +290,28 @@ func TestServeAppRowsOnlyWithTheAdapter(t *testing.T) {
 		t.Errorf("JSON idle %v", got.Idle)
 	}
 }
+
+// serve: app on an x86_64 service runs the app's function on x86, priced at
+// x86's GB-second rate; the wake controller stays on arm64.
+func TestServeAppLambdaPricedAtTheServiceArch(t *testing.T) {
+	p := price.Builtin("us-east-1")
+	for _, tc := range []struct {
+		arch string
+		rate float64
+	}{
+		{spec.ArchARM64, p.LambdaGBSecondARM64.USD},
+		{spec.ArchX8664, p.LambdaGBSecondX86.USD},
+	} {
+		t.Run(tc.arch, func(t *testing.T) {
+			s := serveAppSeed(40)
+			s.Service.Arch = tc.arch
+			r := estimate(t, s, Options{})
+			if app := find(t, r.Items, "app_lambda_compute"); app.UnitUSD != tc.rate || !strings.Contains(app.Description, tc.arch) {
+				t.Errorf("app on Lambda: %q at $%v a GB-second, want %s at $%v", app.Description, app.UnitUSD, tc.arch, tc.rate)
+			}
+			if c := find(t, r.Items, "wake_controller_compute"); c.UnitUSD != p.LambdaGBSecondARM64.USD {
+				t.Errorf("wake controller at $%v a GB-second, want arm64's $%v", c.UnitUSD, p.LambdaGBSecondARM64.USD)
+			}
+		})
+	}
+}

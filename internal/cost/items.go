@@ -205,14 +205,14 @@ func (pr pricer) httpAPIRequests() Item {
 	return it
 }
 
-// lambda: requests and GB-seconds at the arm64 price; a function URL costs
-// nothing beyond the function.
+// lambda: requests and GB-seconds at the price of the function's
+// architecture; a function URL costs nothing beyond the function.
 func (pr pricer) lambda(sh Shape) []Item {
 	req := newItem("lambda_requests", "Lambda requests",
 		pr.w.RequestsPerMonth/1e6, "million requests", pr.p.LambdaMillionRequests, freeLambdaRequestsM)
 	gbs := pr.w.RequestsPerMonth * pr.w.LambdaMS / 1000 * float64(sh.MemoryMB) / 1024
-	comp := newItem("lambda_compute", fmt.Sprintf("Lambda compute (arm64, %d MB, %g ms average)", sh.MemoryMB, pr.w.LambdaMS),
-		gbs, "GB-second", pr.p.LambdaGBSecondARM64, freeLambdaGBSeconds)
+	comp := newItem("lambda_compute", fmt.Sprintf("Lambda compute (%s, %d MB, %g ms average)", sh.Arch, sh.MemoryMB, pr.w.LambdaMS),
+		gbs, "GB-second", pr.p.LambdaGBSecond(sh.Arch != spec.ArchX8664), freeLambdaGBSeconds)
 	return []Item{req, comp}
 }
 

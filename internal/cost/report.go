@@ -221,7 +221,7 @@ type jsonCompare struct {
 	Shape      string  `json:"shape"`
 	Runtime    Runtime `json:"runtime"`
 	Ingress    string  `json:"ingress"`
-	Arch       string  `json:"arch,omitempty"` // ECS only
+	Arch       string  `json:"arch"` // of the task, or the function on serverless
 	Spot       bool    `json:"spot"`
 	Tasks      int     `json:"tasks,omitempty"`
 	CPU        int     `json:"cpu,omitempty"`
@@ -236,12 +236,12 @@ type jsonCompare struct {
 func compareJSON(c CompareRow) jsonCompare {
 	sh := c.Shape
 	j := jsonCompare{
-		Shape: sh.Name(), Runtime: sh.Runtime, Ingress: sh.Ingress, Spot: sh.Spot,
+		Shape: sh.Name(), Runtime: sh.Runtime, Ingress: sh.Ingress, Arch: sh.Arch, Spot: sh.Spot,
 		MemoryMB: sh.MemoryMB, HoursAwake: round(sh.HoursAwake), Schedule: sh.Schedule,
 		TotalUSD: round(c.TotalUSD), FitsBudget: c.FitsBudget, Current: c.Current,
 	}
 	if sh.Runtime != RuntimeServerless {
-		j.Arch, j.Tasks, j.CPU = sh.Arch, sh.Tasks, sh.CPU
+		j.Tasks, j.CPU = sh.Tasks, sh.CPU
 	}
 	return j
 }

@@ -27,7 +27,7 @@ const (
 type Shape struct {
 	Runtime  Runtime
 	Ingress  string // alb | apigw | url
-	Arch     string // arm64 | x86_64 (ECS; Lambda is always arm64)
+	Arch     string // arm64 | x86_64, of the task or the function
 	Spot     bool
 	Tasks    int
 	CPU      int // Fargate CPU units
@@ -121,8 +121,7 @@ func ShapeOf(s *spec.Spec) (Shape, error) {
 		if sh.Ingress != spec.IngressAPIGW {
 			sh.Ingress = spec.IngressURL
 		}
-		sh.Arch = spec.ArchARM64
-		sh.Spot = false
+		sh.Spot = false // the function keeps service.arch: Lambda bills x86 higher
 		sh.Tasks = 0
 		return sh, nil
 	case spec.ProfileHA:

@@ -24,8 +24,9 @@ type AppOnLambda struct {
 	// CPU and MemoryMB are the task's size (Fargate units: 1024 = 1 vCPU);
 	// the function gets the same memory.
 	CPU, MemoryMB int
-	// ARM64 prices the task on Graviton (x86 otherwise). Lambda is priced
-	// at arm64 either way: the only Lambda price the table carries.
+	// ARM64 prices the task on Graviton (x86 otherwise), and the function
+	// too: serve: app runs the app's image on Lambda with the service's
+	// architecture, and Lambda bills x86 GB-seconds higher than arm64.
 	ARM64 bool
 	// LambdaMS is the average billed duration of one request, in ms.
 	LambdaMS float64
@@ -44,7 +45,16 @@ func (a AppOnLambda) FargateHourUSD(p RegionPrices) float64 {
 // LambdaRequestUSD is what one request costs on Lambda beyond the free
 // tier: the request charge and its GB-seconds.
 func (a AppOnLambda) LambdaRequestUSD(p RegionPrices) float64 {
-	return p.LambdaMillionRequests.USD/1e6 + a.LambdaMS/1000*float64(a.MemoryMB)/1024*p.LambdaGBSecondARM64.USD
+	return p.LambdaMillionRequests.USD/1e6 + a.LambdaMS/1000*float64(a.MemoryMB)/1024*p.LambdaGBSecond(a.ARM64).USD
+}
+
+// LambdaGBSecond is the Lambda duration price for an architecture: arm64,
+// or x86_64 when arm64 is false.
+func (p RegionPrices) LambdaGBSecond(arm64 bool) Price {
+	if arm64 {
+		return p.LambdaGBSecondARM64
+	}
+	return p.LambdaGBSecondX86
 }
 
 // BreakEvenPerMinute is the request rate above which one Fargate task costs

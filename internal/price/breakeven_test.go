@@ -31,3 +31,21 @@ func TestBreakEvenPerMinute(t *testing.T) {
 		t.Errorf("free Lambda: break-even %v, want +Inf", free)
 	}
 }
+
+// An x86_64 service runs its app function on x86 too, where a GB-second
+// costs more: each request costs more on Lambda, so the task pays off at a
+// lower rate than the same service on arm64 priced the same way.
+func TestBreakEvenX86PricesLambdaAtX86(t *testing.T) {
+	p := Builtin("us-east-1")
+	if p.LambdaGBSecondX86.USD <= p.LambdaGBSecondARM64.USD {
+		t.Fatalf("x86 GB-second %v not above arm64 %v", p.LambdaGBSecondX86.USD, p.LambdaGBSecondARM64.USD)
+	}
+	x86 := AppOnLambda{CPU: 256, MemoryMB: 512, LambdaMS: 100}
+	want := p.LambdaMillionRequests.USD/1e6 + 0.05*p.LambdaGBSecondX86.USD
+	if got := x86.LambdaRequestUSD(p); math.Abs(got-want) > 1e-15 {
+		t.Errorf("x86 request %v, want %v (x86 GB-second rate)", got, want)
+	}
+	if want := math.Ceil(x86.FargateHourUSD(p) / want / 60); x86.BreakEvenPerMinute(p) != want {
+		t.Errorf("x86 break-even %v a minute, want %v", x86.BreakEvenPerMinute(p), want)
+	}
+}

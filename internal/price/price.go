@@ -52,6 +52,7 @@ type RegionPrices struct {
 	CloudMapMillionDiscoveryCalls Price `json:"cloud_map_million_discovery_calls"`
 	LambdaMillionRequests         Price `json:"lambda_million_requests"`
 	LambdaGBSecondARM64           Price `json:"lambda_gb_second_arm64"`
+	LambdaGBSecondX86             Price `json:"lambda_gb_second_x86"`
 	DynamoDBRCUHour               Price `json:"dynamodb_rcu_hour"`
 	DynamoDBWCUHour               Price `json:"dynamodb_wcu_hour"`
 	DynamoDBMillionReads          Price `json:"dynamodb_million_reads"`
@@ -88,6 +89,7 @@ func (r *RegionPrices) fields() []namedPrice {
 		{"cloud_map_million_discovery_calls", &r.CloudMapMillionDiscoveryCalls},
 		{"lambda_million_requests", &r.LambdaMillionRequests},
 		{"lambda_gb_second_arm64", &r.LambdaGBSecondARM64},
+		{"lambda_gb_second_x86", &r.LambdaGBSecondX86},
 		{"dynamodb_rcu_hour", &r.DynamoDBRCUHour},
 		{"dynamodb_wcu_hour", &r.DynamoDBWCUHour},
 		{"dynamodb_million_reads", &r.DynamoDBMillionReads},
