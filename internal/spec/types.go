@@ -84,7 +84,7 @@ type Service struct {
 	Permissions  []Permission `yaml:"permissions" json:"permissions" doc:"Extra IAM statements for the app's role (task role, or function role), beside table access. No wildcard actions, no iam:*, no Resource * for actions that take a resource."`
 	// Concurrency bounds what a public URL can run: without a reservation
 	// a function scales to the account's limit (1,000 by default).
-	Concurrency int `yaml:"concurrency" json:"concurrency" doc:"Profile serverless only: the function's reserved concurrency, the most requests it serves at once (more are throttled). Default 10. Lambda keeps 100 of the account's concurrency unreserved, so the account limit must be at least this plus 100."`
+	Concurrency int `yaml:"concurrency" json:"concurrency" doc:"Profile serverless only: the function's reserved concurrency, the most requests it serves at once (more are throttled). Default 10; 0 reserves none (the function shares the account's whole limit). Lambda keeps 100 of the account's concurrency unreserved, so the account limit must be at least this plus 100."`
 }
 
 // Permission is one extra IAM Allow statement for the app's role.

@@ -138,7 +138,7 @@ const (
 	cpuTargetMin, cpuTargetMax         = 1, 100
 	lambdaMemoryMin, lambdaMemoryMax   = 128, 10240 // MiB
 	lambdaTimeoutMin, lambdaTimeoutMax = 1, 900     // seconds
-	concurrencyMin                     = 1          // 0 would throttle every request
+	concurrencyMin                     = 0          // 0: no reservation
 	capacityMin, capacityMax           = 1, 40000   // provisioned units
 	alertPercentMin, alertPercentMax   = 1, 1000
 	alertsMax                          = 5 // AWS Budgets: notifications per budget
@@ -376,7 +376,7 @@ func (v *validator) lambda() {
 		v.fail("service.scaling", "profile serverless has no scaling policy (Lambda scales with requests, up to service.concurrency); remove scaling")
 	}
 	if c := svc.Concurrency; c < concurrencyMin {
-		v.fail("service.concurrency", "%d instances can serve nothing; use %d or more, such as %d", c, concurrencyMin, DefaultConcurrency)
+		v.fail("service.concurrency", "%d is negative; use such as %d, or 0 to reserve none (the function then shares the account's whole limit)", c, DefaultConcurrency)
 	}
 	if svc.Spot {
 		v.fail("service.spot", "Fargate Spot does not apply to profile serverless; remove it")
