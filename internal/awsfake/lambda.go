@@ -1,6 +1,7 @@
 package awsfake
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -13,8 +14,14 @@ import (
 // Handler gets the function's name and the payload and returns the
 // response payload, and a non-empty functionError for a function that
 // failed (X-Amz-Function-Error, with a 200 status, as Lambda answers it).
+//
+// It also answers GetAccountSettings (GET /2016-08-19/account-settings/)
+// with ConcurrencyLimit and Unreserved, 1000 each (AWS's default) when 0.
 type Lambda struct {
 	Handler func(function string, payload []byte) (result []byte, functionError string)
+	// ConcurrencyLimit and Unreserved are the account's concurrent
+	// executions and what no function has reserved of them.
+	ConcurrencyLimit, Unreserved int
 
 	mu    sync.Mutex
 	calls []string
@@ -28,11 +35,20 @@ func (f *Lambda) Calls() []string {
 }
 
 func (f *Lambda) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.TrimSuffix(r.URL.Path, "/") == "/2016-08-19/account-settings" && r.Method == http.MethodGet {
+		limit, unreserved := f.ConcurrencyLimit, f.Unreserved
+		if limit == 0 {
+			limit, unreserved = 1000, 1000
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = fmt.Fprintf(w, `{"AccountLimit":{"ConcurrentExecutions":%d,"UnreservedConcurrentExecutions":%d},"AccountUsage":{"FunctionCount":0}}`, limit, unreserved)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/2015-03-31/functions/")
 	name, ok2 := strings.CutSuffix(rest, "/invocations")
 	if !ok || !ok2 || r.Method != http.MethodPost {
 		w.Header().Set("X-Amzn-Errortype", "UnknownOperationException")
-		http.Error(w, `{"message":"only Invoke is faked"}`, http.StatusBadRequest)
+		http.Error(w, `{"message":"only Invoke and GetAccountSettings are faked"}`, http.StatusBadRequest)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))

@@ -118,8 +118,9 @@ var limitCases = map[string]limitCase{
 	"service.secrets[] maxLength": {func(n float64) string {
 		return service("", "secrets: ["+strings.Repeat("S", int(n))+"]")
 	}, at("service.secrets[0]")},
-	"service.timeout minimum": {func(n float64) string { return service("serverless", "timeout: "+num(n)) }, at("service.timeout")},
-	"service.timeout maximum": {func(n float64) string { return service("serverless", "timeout: "+num(n)) }, at("service.timeout")},
+	"service.timeout minimum":     {func(n float64) string { return service("serverless", "timeout: "+num(n)) }, at("service.timeout")},
+	"service.timeout maximum":     {func(n float64) string { return service("serverless", "timeout: "+num(n)) }, at("service.timeout")},
+	"service.concurrency minimum": {func(n float64) string { return service("serverless", "concurrency: "+num(n)) }, at("service.concurrency")},
 	"ingress.domain maxLength": {func(n float64) string {
 		return "app: links\ningress: {domain: " + domainOf(int(n)) + ", hosted_zone_id: Z0123456789ABCDEFGHIJ}\n"
 	}, at("ingress.domain")},

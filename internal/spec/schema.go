@@ -70,6 +70,7 @@ func schemaRules() map[string]map[string]any {
 		"service.health.unhealthy":        between(healthCountMin, healthCountMax),
 		"service.health.grace":            between(healthGraceMin, healthGraceMax),
 		"service.timeout":                 between(lambdaTimeoutMin, lambdaTimeoutMax),
+		"service.concurrency":             {"minimum": concurrencyMin},
 		"service.env":                     {"propertyNames": map[string]any{"pattern": varPattern.String()}},
 		"service.secrets":                 {"uniqueItems": true},
 		"service.secrets[]":               {"pattern": varPattern.String(), "maxLength": secretNameMax},

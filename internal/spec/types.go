@@ -82,6 +82,9 @@ type Service struct {
 	User         string       `yaml:"user" json:"user" doc:"The container's user, uid[:gid] or a name. Default 65532:65532 for images lowfare builds; for an image reference, the image's own user."`
 	ReadonlyRoot bool         `yaml:"readonly_root" json:"readonly_root" doc:"Read-only root filesystem, with a writable /tmp volume. Default true for images lowfare builds, false for an image reference."`
 	Permissions  []Permission `yaml:"permissions" json:"permissions" doc:"Extra IAM statements for the app's role (task role, or function role), beside table access. No wildcard actions, no iam:*, no Resource * for actions that take a resource."`
+	// Concurrency bounds what a public URL can run: without a reservation
+	// a function scales to the account's limit (1,000 by default).
+	Concurrency int `yaml:"concurrency" json:"concurrency" doc:"Profile serverless only: the function's reserved concurrency, the most requests it serves at once (more are throttled). Default 10; 0 reserves none (the function shares the account's whole limit). Lambda keeps 100 of the account's concurrency unreserved, so the account limit must be at least this plus 100."`
 }
 
 // Permission is one extra IAM Allow statement for the app's role.
@@ -237,6 +240,11 @@ type Workload struct {
 // the hours the schedule keeps awake. Stated in docs/cost-model.md.
 const ActiveHoursDefault = 60.0
 
+// DefaultConcurrency is the reserved concurrency of a serverless function:
+// enough for a small app's bursts, few enough that a public URL cannot run
+// up a bill at the account's limit.
+const DefaultConcurrency = 10
+
 // Default returns the seed design: every field as documented.
 func Default() *Spec {
 	return &Spec{
@@ -254,8 +262,10 @@ func Default() *Spec {
 			Scaling: Scaling{CPUTarget: 70},
 			Health:  Health{Path: "/healthz", Interval: 15, Timeout: 5, Healthy: 2, Unhealthy: 3, Grace: 30},
 			Timeout: 30,
-			Env:     map[string]string{"LOG_LEVEL": "info"},
-			Secrets: []string{},
+			// Serverless only; the validator refuses it elsewhere.
+			Concurrency: DefaultConcurrency,
+			Env:         map[string]string{"LOG_LEVEL": "info"},
+			Secrets:     []string{},
 			// Image "." is built by lowfare: its user, a read-only root.
 			User:         BuiltUser,
 			ReadonlyRoot: true,

@@ -138,6 +138,7 @@ const (
 	cpuTargetMin, cpuTargetMax         = 1, 100
 	lambdaMemoryMin, lambdaMemoryMax   = 128, 10240 // MiB
 	lambdaTimeoutMin, lambdaTimeoutMax = 1, 900     // seconds
+	concurrencyMin                     = 0          // 0: no reservation
 	capacityMin, capacityMax           = 1, 40000   // provisioned units
 	alertPercentMin, alertPercentMax   = 1, 1000
 	alertsMax                          = 5 // AWS Budgets: notifications per budget
@@ -281,9 +282,13 @@ func (v *validator) service() {
 	if archOK && svc.Spot && svc.Arch == ArchARM64 && s.ECS() && v.ok("service.arch") {
 		v.fail("service.spot", "Fargate Spot has no ARM64 capacity; set arch: x86_64, or spot: false")
 	}
-	v.count()
-	if t := svc.Scaling.CPUTarget; t < cpuTargetMin || t > cpuTargetMax {
-		v.fail("service.scaling.cpu_target", "%d is not a CPU percentage; use %d-%d, such as 70", t, cpuTargetMin, cpuTargetMax)
+	if s.ECS() {
+		// Lambda has no task count, scaling policy or health checks to
+		// bound (lambdaOnly refuses them); their defaults stay unjudged.
+		v.count()
+		if t := svc.Scaling.CPUTarget; t < cpuTargetMin || t > cpuTargetMax {
+			v.fail("service.scaling.cpu_target", "%d is not a CPU percentage; use %d-%d, such as 70", t, cpuTargetMin, cpuTargetMax)
+		}
 	}
 	v.schedule()
 	v.idle()
@@ -337,6 +342,9 @@ func (v *validator) image() {
 
 func (v *validator) fargate() {
 	svc := v.s.Service
+	if v.d.has("service.concurrency") {
+		v.fail("service.concurrency", "profile %s has no Lambda concurrency (service.count.max bounds the tasks); remove it, or use profile serverless", v.s.Profile)
+	}
 	sizes := FargateMemory(svc.CPU)
 	if sizes == nil {
 		v.fail("service.cpu", "%d is not a Fargate CPU size; use %s", svc.CPU, orList(itoa(fargateCPU)))
@@ -357,6 +365,18 @@ func (v *validator) lambda() {
 	}
 	if v.d.has("service.cpu") {
 		v.fail("service.cpu", "profile serverless has no cpu setting (Lambda gives CPU in proportion to memory); remove it and size memory instead")
+	}
+	// Lambda starts an instance per concurrent request, up to the
+	// function's reserved concurrency: count and scaling would be settings
+	// nothing reads, so a file that writes them is told so.
+	if v.d.has("service.count") {
+		v.fail("service.count", "profile serverless has no task count (Lambda runs one instance per concurrent request); remove count, and bound instances with service.concurrency (default %d)", DefaultConcurrency)
+	}
+	if v.d.has("service.scaling") {
+		v.fail("service.scaling", "profile serverless has no scaling policy (Lambda scales with requests, up to service.concurrency); remove scaling")
+	}
+	if c := svc.Concurrency; c < concurrencyMin {
+		v.fail("service.concurrency", "%d is negative; use such as %d, or 0 to reserve none (the function then shares the account's whole limit)", c, DefaultConcurrency)
 	}
 	if svc.Spot {
 		v.fail("service.spot", "Fargate Spot does not apply to profile serverless; remove it")
@@ -481,6 +501,17 @@ func (v *validator) health() {
 	const p = "service.health."
 	if !strings.HasPrefix(h.Path, "/") || strings.ContainsAny(h.Path, " \t\n?#") || utf8.RuneCountInString(h.Path) > healthPathMax {
 		v.fail(p+"path", "%q is not a URL path; use one that starts with /, such as /healthz", shorten(h.Path))
+	}
+	if !v.s.ECS() {
+		// A function has no load balancer target or container to check;
+		// only the path stays in use: lowfare dev waits for the app to
+		// answer it. (command is refused with user and readonly_root.)
+		for _, f := range []string{"interval", "timeout", "healthy", "unhealthy", "grace"} {
+			if v.d.has(p + f) {
+				v.fail(p+f, "profile serverless runs no health checks (no load balancer, no container check; only health.path is used, by lowfare dev); remove %s", f)
+			}
+		}
+		return
 	}
 	intervalOK := h.Interval >= healthIntervalMin && h.Interval <= healthIntervalMax
 	if !intervalOK {

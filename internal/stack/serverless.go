@@ -51,7 +51,26 @@ func (b *builder) appFunction(role, logGroup string, entryPoint []any) cfn.Props
 // Nothing runs, and nothing is billed, between requests.
 func (b *builder) serverless() {
 	s := b.s
-	b.add(PartServerless, "Function", "AWS::Lambda::Function", b.appFunction("FunctionRole", "LogGroup", nil))
+	fn := b.appFunction("FunctionRole", "LogGroup", nil)
+	// A public URL would otherwise run as many instances as the account
+	// allows (1,000 by default), each billed. Reserved concurrency caps the
+	// function at service.concurrency and costs nothing itself:
+	// https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+	// ("Reserved concurrency acts as both a lower and upper bound ...
+	// Configuring reserved concurrency for a function incurs no additional
+	// charges"). The same page: "You can reserve up to the Unreserved
+	// account concurrency value that is shown, minus 100 for functions that
+	// don't have reserved concurrency", so an account whose limit is below
+	// concurrency+100 (new accounts may start at 10) fails the deploy:
+	// preflight checks this first and points to concurrency: 0. Only the
+	// serverless function reserves: the idle function of serve: app
+	// answers only while the service sleeps, and the wake alarm bounds
+	// how long that lasts.
+	if s.Service.Concurrency > 0 {
+		// 0 reserves none: Lambda's own 0 would throttle every request.
+		fn["ReservedConcurrentExecutions"] = s.Service.Concurrency
+	}
+	b.add(PartServerless, "Function", "AWS::Lambda::Function", fn)
 	b.output(OutputFunction, "The Lambda function", cfn.Ref("Function"))
 
 	if s.Ingress.Kind == spec.IngressAPIGW {

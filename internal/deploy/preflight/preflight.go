@@ -2,8 +2,10 @@
 // otherwise reveal only after a rollback ten minutes later: that the hosted
 // zone and the certificate the spec names exist and fit its domain, that
 // its secrets are set, that no other stack owns a name the templates take,
-// and that an image reference resolves. `lowfare deploy` runs it before it
-// creates or updates anything, `lowfare plan --check` on its own.
+// that an image reference resolves, and that a serverless function's
+// reserved concurrency fits the account's Lambda limit. `lowfare deploy`
+// runs it before it creates or updates anything, `lowfare plan --check` on
+// its own.
 //
 // It also makes the one account-level resource lowfare needs outside its
 // stacks: the ECS service-linked role (EnsureServiceLinkedRole).
@@ -89,6 +91,7 @@ func Check(ctx context.Context, c *awsconf.Clients, s *spec.Spec, st Stacks) *Re
 	}
 	wg.Go(func() { checkNames(ctx, c, st, problem, note) })
 	wg.Go(func() { checkImage(ctx, c, s, problem, note) })
+	wg.Go(func() { checkConcurrency(ctx, c, s, problem, note) })
 	wg.Wait()
 	slices.Sort(r.Problems)
 	slices.Sort(r.Notes)
