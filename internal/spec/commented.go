@@ -120,6 +120,7 @@ func (w *commentWriter) lambda(svc Service) {
 	w.field("  memory: "+strconv.Itoa(svc.Memory), "MiB of Lambda memory, 128-10240 (CPU grows with it)")
 	w.field("  timeout: "+strconv.Itoa(svc.Timeout), "seconds a request may take, 1-900")
 	w.field("  arch: "+quote(svc.Arch), "arm64 | x86_64")
+	w.field("  concurrency: "+strconv.Itoa(svc.Concurrency), "most requests at once (reserved concurrency); 0 reserves none")
 }
 
 // appSettings writes the app's environment, secrets and extra permissions.
