@@ -13,6 +13,7 @@ import (
 
 	miniserver "github.com/truora/minidyn/server"
 
+	"github.com/lowfare/lowfare/internal/ddbfront"
 	"github.com/lowfare/lowfare/internal/ddblocal"
 	"github.com/lowfare/lowfare/internal/links/store"
 )
@@ -122,7 +123,10 @@ func startMinidyn() (string, func(), error) {
 		return "", nil, fmt.Errorf("starting the in-process DynamoDB endpoint: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           miniserver.NewServer(),
+		// ddbfront makes minidyn answer like DynamoDB where it does not
+		// (checksum header, item size limit, ReturnValues, cancellation
+		// reasons), so the app meets the table it will meet in AWS.
+		Handler:           ddbfront.Handler(miniserver.NewServer()),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
