@@ -1,0 +1,233 @@
+package ddbfront
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/lowfare/lowfare/internal/data"
+)
+
+// MaxItemSize is DynamoDB's item size limit: "The maximum item size in
+// DynamoDB is 400 KB, which includes both attribute name binary length
+// (UTF-8 length) and attribute value lengths (again binary length)."
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items
+const MaxItemSize = 400 * 1024
+
+// DynamoDB's messages for an item over the limit.
+const (
+	msgItemTooLarge   = "Item size has exceeded the maximum allowed size"
+	msgUpdateTooLarge = "Item size to update has exceeded the maximum allowed size"
+)
+
+// tooLarge reports whether the item (DynamoDB JSON) is over the limit,
+// by DynamoDB's count (data.ItemSize). An item the front cannot read is
+// left to the endpoint to refuse.
+func tooLarge(item json.RawMessage) bool {
+	if len(item) <= MaxItemSize {
+		// The JSON of an item is never smaller than its size.
+		return false
+	}
+	var attrs map[string]json.RawMessage
+	if json.Unmarshal(item, &attrs) != nil {
+		return false
+	}
+	// data.ParseItem refuses an item over the limit, so the front sizes
+	// one attribute at a time and adds up.
+	size := 0
+	for name, v := range attrs {
+		one, err := json.Marshal(map[string]json.RawMessage{name: v})
+		if err != nil {
+			return false
+		}
+		parsed, err := data.ParseItem(one)
+		if err != nil {
+			// One attribute alone over the limit; anything else is the
+			// endpoint's to refuse.
+			return strings.Contains(err.Error(), "more than DynamoDB's 400 KB")
+		}
+		size += data.ItemSize(parsed)
+	}
+	return size > MaxItemSize
+}
+
+type putItemInput struct {
+	TableName    string
+	Item         json.RawMessage
+	ReturnValues string
+}
+
+func (f *front) putItem(r *http.Request, body []byte) answer {
+	var in putItemInput
+	if json.Unmarshal(body, &in) != nil {
+		return f.forward(r, body)
+	}
+	if tooLarge(in.Item) {
+		return errorAnswer("ValidationException", msgItemTooLarge)
+	}
+	f.writes.Lock()
+	defer f.writes.Unlock()
+	var old json.RawMessage
+	if in.ReturnValues == "ALL_OLD" {
+		key, ok := f.keyOf(r, in.TableName, in.Item)
+		if ok {
+			old, _ = f.getItem(r, in.TableName, key)
+		}
+	}
+	a := f.forward(r, body)
+	if a.status != http.StatusOK {
+		return a
+	}
+	// minidyn answers every PutItem with the item written; DynamoDB
+	// answers with nothing, or with the item it replaced for ALL_OLD.
+	return withAttributes(a, old)
+}
+
+type updateItemInput struct {
+	TableName    string
+	Key          json.RawMessage
+	ReturnValues string
+}
+
+func (f *front) updateItem(r *http.Request, body []byte) answer {
+	var in updateItemInput
+	if json.Unmarshal(body, &in) != nil {
+		return f.forward(r, body)
+	}
+	f.writes.Lock()
+	defer f.writes.Unlock()
+	old, ok := f.getItem(r, in.TableName, in.Key)
+	if !ok {
+		return f.forward(r, body)
+	}
+	a := f.forward(r, body)
+	if a.status != http.StatusOK {
+		return a
+	}
+	// DynamoDB refuses an update whose result is over the limit; the
+	// endpoint has applied it, so the front puts the old item back.
+	updated, ok := f.getItem(r, in.TableName, in.Key)
+	if ok && tooLarge(updated) {
+		if old != nil {
+			f.call(r, "PutItem", map[string]any{"TableName": in.TableName, "Item": old})
+		} else {
+			f.call(r, "DeleteItem", map[string]any{"TableName": in.TableName, "Key": in.Key})
+		}
+		return errorAnswer("ValidationException", msgUpdateTooLarge)
+	}
+	switch in.ReturnValues {
+	case "", "NONE":
+		// minidyn echoes the item; DynamoDB answers with no Attributes.
+		return withAttributes(a, nil)
+	case "ALL_OLD":
+		return withAttributes(a, old)
+	}
+	return a
+}
+
+type batchWriteInput struct {
+	RequestItems map[string][]struct {
+		PutRequest *struct{ Item json.RawMessage }
+	}
+}
+
+func (f *front) batchWriteItem(r *http.Request, body []byte) answer {
+	var in batchWriteInput
+	if json.Unmarshal(body, &in) == nil {
+		for _, reqs := range in.RequestItems {
+			for _, req := range reqs {
+				if req.PutRequest != nil && tooLarge(req.PutRequest.Item) {
+					// DynamoDB refuses the whole batch.
+					return errorAnswer("ValidationException", msgItemTooLarge)
+				}
+			}
+		}
+	}
+	f.writes.Lock()
+	defer f.writes.Unlock()
+	return f.forward(r, body)
+}
+
+type transactWriteInput struct {
+	TransactItems []struct {
+		Put *struct{ Item json.RawMessage }
+	}
+}
+
+func (f *front) transactWriteItems(r *http.Request, body []byte) answer {
+	var in transactWriteInput
+	if json.Unmarshal(body, &in) == nil {
+		for _, it := range in.TransactItems {
+			if it.Put != nil && tooLarge(it.Put.Item) {
+				return errorAnswer("ValidationException", msgItemTooLarge)
+			}
+		}
+	}
+	f.writes.Lock()
+	defer f.writes.Unlock()
+	return f.forward(r, body)
+}
+
+// getItem reads an item with a consistent read: nil when there is none;
+// ok false when the endpoint refused (no such table, a bad key).
+func (f *front) getItem(r *http.Request, table string, key json.RawMessage) (item json.RawMessage, ok bool) {
+	a := f.call(r, "GetItem", map[string]any{"TableName": table, "Key": key, "ConsistentRead": true})
+	if a.status != http.StatusOK {
+		return nil, false
+	}
+	var out struct{ Item json.RawMessage }
+	if json.Unmarshal(a.body, &out) != nil {
+		return nil, false
+	}
+	if len(out.Item) == 0 || string(out.Item) == "null" {
+		return nil, true
+	}
+	return out.Item, true
+}
+
+// keyOf is the key attributes of item, by the table's key schema.
+func (f *front) keyOf(r *http.Request, table string, item json.RawMessage) (json.RawMessage, bool) {
+	a := f.call(r, "DescribeTable", map[string]any{"TableName": table})
+	if a.status != http.StatusOK {
+		return nil, false
+	}
+	var desc struct {
+		Table struct {
+			KeySchema []struct{ AttributeName string }
+		}
+	}
+	var attrs map[string]json.RawMessage
+	if json.Unmarshal(a.body, &desc) != nil || json.Unmarshal(item, &attrs) != nil {
+		return nil, false
+	}
+	key := map[string]json.RawMessage{}
+	for _, k := range desc.Table.KeySchema {
+		v, ok := attrs[k.AttributeName]
+		if !ok {
+			return nil, false
+		}
+		key[k.AttributeName] = v
+	}
+	out, err := json.Marshal(key)
+	return out, err == nil
+}
+
+// withAttributes replaces the answer's Attributes with attrs, or drops
+// them when attrs is nil.
+func withAttributes(a answer, attrs json.RawMessage) answer {
+	var out map[string]json.RawMessage
+	if json.Unmarshal(a.body, &out) != nil {
+		return a
+	}
+	if attrs == nil {
+		delete(out, "Attributes")
+	} else {
+		out["Attributes"] = attrs
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		return a
+	}
+	a.body = body
+	return a
+}
