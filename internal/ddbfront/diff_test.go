@@ -264,6 +264,28 @@ var steps = []step{
 		}})
 		return "ok", err
 	}},
+	{"transaction, two conditions fail", "ConditionCheckItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		_, err := c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{ConditionCheck: &types.ConditionCheck{TableName: aws.String(table), Key: key("A", "1"), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			{Put: &types.Put{TableName: aws.String(table), Item: key("E", "2")}},
+			{Delete: &types.Delete{TableName: aws.String(table), Key: key("C", "1"), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			{Update: &types.Update{TableName: aws.String(table), Key: key("C", "3"), UpdateExpression: aws.String("SET t = :t"),
+				ConditionExpression: aws.String("t = :t"), ExpressionAttributeValues: item{":t": s("x")}}},
+			{Put: &types.Put{TableName: aws.String(table), Item: key("A", "2"), ConditionExpression: aws.String("attribute_exists(PK)")}},
+		}})
+		return "ok", err
+	}},
+	{"condition check, ALL_OLD on failure", "ConditionCheckItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		_, err := c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{ConditionCheck: &types.ConditionCheck{TableName: aws.String(table), Key: key("C", "2"), ConditionExpression: aws.String("attribute_not_exists(PK)"),
+				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}},
+		}})
+		var tce *types.TransactionCanceledException
+		if errors.As(err, &tce) && len(tce.CancellationReasons) == 1 {
+			return show("", err) + " " + items(tce.CancellationReasons[0].Item), nil
+		}
+		return "ok", err
+	}},
 	{"transaction applied", "ConditionCheckItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
 		_, err := c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 			{Put: &types.Put{TableName: aws.String(table), Item: key("E", "1"), ConditionExpression: aws.String("attribute_not_exists(PK)")}},

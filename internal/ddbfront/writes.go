@@ -165,7 +165,11 @@ func (f *front) transactWriteItems(r *http.Request, body []byte) answer {
 	}
 	f.writes.Lock()
 	defer f.writes.Unlock()
-	return f.forward(r, body)
+	a := f.forward(r, body)
+	if a.status == http.StatusBadRequest {
+		return f.allReasons(r, body, a)
+	}
+	return a
 }
 
 // getItem reads an item with a consistent read: nil when there is none;
