@@ -61,6 +61,12 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a = f.batchWriteItem(r, body)
 	case "TransactWriteItems":
 		a = f.transactWriteItems(r, body)
+	case "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction":
+		// minidyn answers PartiQL with a plain-text "unsupported
+		// operation" the SDKs cannot read; say what is missing instead.
+		a = errorAnswer("UnknownOperationException", "the lowfare dev table (minidyn) has no PartiQL ("+action+
+			"): use GetItem, Query, Scan, PutItem, UpdateItem, DeleteItem and the batch and transaction calls, "+
+			"or run lowfare dev --dynamodb-endpoint with DynamoDB Local")
 	default:
 		a = f.forward(r, body)
 	}
