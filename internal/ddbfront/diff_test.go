@@ -187,6 +187,32 @@ var steps = []step{
 		}
 		return items(out.Attributes), nil
 	}},
+	{"update, UPDATED_OLD", "UpdateItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		out, err := c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(table), Key: key("A", "1"), ReturnValues: types.ReturnValueUpdatedOld,
+			UpdateExpression: aws.String("SET v = :v, w = :w"), ExpressionAttributeValues: item{":v": s("five"), ":w": s("new")}})
+		if err != nil {
+			return "", err
+		}
+		return items(out.Attributes), nil
+	}},
+	{"update creates the item, no ReturnValues", "UpdateItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		out, err := c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(table), Key: key("A", "3"),
+			UpdateExpression: aws.String("SET v = :v"), ExpressionAttributeValues: item{":v": s("new")}})
+		if err != nil {
+			return "", err
+		}
+		return items(out.Attributes), nil
+	}},
+	{"update, condition fails, ALL_OLD on failure", "UpdateItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		_, err := c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(table), Key: key("A", "3"),
+			UpdateExpression: aws.String("SET v = :v"), ConditionExpression: aws.String("attribute_not_exists(PK)"),
+			ExpressionAttributeValues: item{":v": s("x")}, ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return "error ConditionalCheckFailedException " + items(ccf.Item), nil
+		}
+		return "ok", err
+	}},
 	{"update, condition fails", "UpdateItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
 		_, err := c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(table), Key: key("A", "1"),
 			UpdateExpression: aws.String("SET v = :v"), ConditionExpression: aws.String("v = :old"),
