@@ -423,3 +423,43 @@ func TestPartiQLRefused(t *testing.T) {
 		t.Fatalf("ExecuteStatement: got %v, want UnknownOperationException saying there is no PartiQL", err)
 	}
 }
+
+// TestTransactUpdateTooLarge: an update that takes its item past 400 KB
+// cancels the transaction with a ValidationError reason for that item
+// and writes nothing (the AWS API reference; moto 5 answers a
+// ValidationException instead, so this is no differential step).
+func TestTransactUpdateTooLarge(t *testing.T) {
+	srv := httptest.NewServer(Handler(miniserver.NewServer()))
+	t.Cleanup(srv.Close)
+	c := ddbtest.NewClient(srv.URL)
+	ctx := ddbtest.Context(t)
+	table := ddbtest.TableName(t)
+	if err := store.CreateTable(ctx, c, table); err != nil {
+		t.Fatal(err)
+	}
+	got, err := transactUpdateTooLarge(ctx, c, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `error TransactionCanceledException None,ValidationError [{"PK":{"S":"G"},"SK":{"S":"1"}}]`
+	if got != want {
+		t.Errorf("got  %.300s\nwant %s", got, want)
+	}
+}
+
+func transactUpdateTooLarge(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+	if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: withAttrs(key("G", "1"), "blob", big(300*1024))}); err != nil {
+		return "", err
+	}
+	_, err := c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(table), Item: key("G", "2")}},
+		{Update: &types.Update{TableName: aws.String(table), Key: key("G", "1"), UpdateExpression: aws.String("SET more = :m"),
+			ExpressionAttributeValues: item{":m": big(150 * 1024)}}},
+	}})
+	out, gerr := c.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(table), KeyConditionExpression: aws.String("PK = :g"),
+		ExpressionAttributeValues: item{":g": s("G")}, ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("PK, SK, more")})
+	if gerr != nil {
+		return "", gerr
+	}
+	return show("ok", err) + " " + items(out.Items...), nil
+}

@@ -165,10 +165,109 @@ func (f *front) transactWriteItems(r *http.Request, body []byte) answer {
 	}
 	f.writes.Lock()
 	defer f.writes.Unlock()
-	a := f.forward(r, body)
-	if a.status == http.StatusBadRequest {
-		return f.allReasons(r, body, a)
+	var in2 txInput
+	if json.Unmarshal(body, &in2) != nil || !hasUpdate(in2) {
+		a := f.forward(r, body)
+		if a.status == http.StatusBadRequest {
+			return f.allReasons(r, body, a)
+		}
+		return a
 	}
+	return f.transactWithUpdates(r, body, in2)
+}
+
+func hasUpdate(in txInput) bool {
+	for _, op := range in.TransactItems {
+		if op["Update"] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// touched is one item a transaction writes: where, and what it was.
+type touched struct {
+	table string
+	key   json.RawMessage
+	old   json.RawMessage
+}
+
+// transactWithUpdates runs a transaction with Update items and undoes it
+// when an update made its item larger than 400 KB: DynamoDB cancels the
+// transaction then, with a ValidationError reason for that item ("An item
+// size becomes too large (larger than 400 KB) ... because of changes made
+// by the transaction", TransactionCanceledException in
+// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html).
+// moto 5 answers ValidationException instead.
+func (f *front) transactWithUpdates(r *http.Request, body []byte, in txInput) answer {
+	items := make([]*touched, len(in.TransactItems))
+	for i, op := range in.TransactItems {
+		for kind, it := range op {
+			if it == nil || kind == "ConditionCheck" {
+				continue
+			}
+			key := it.Key
+			if kind == "Put" {
+				var ok bool
+				if key, ok = f.keyOf(r, it.TableName, it.Item); !ok {
+					return f.forward(r, body)
+				}
+			}
+			old, ok := f.getItem(r, it.TableName, key)
+			if !ok {
+				return f.forward(r, body)
+			}
+			items[i] = &touched{table: it.TableName, key: key, old: old}
+		}
+	}
+	a := f.forward(r, body)
+	if a.status != http.StatusOK {
+		if a.status == http.StatusBadRequest {
+			return f.allReasons(r, body, a)
+		}
+		return a
+	}
+	reasons := make([]reasonWire, len(items))
+	over := false
+	for i, op := range in.TransactItems {
+		reasons[i] = reasonWire{Code: "None"}
+		if op["Update"] == nil || items[i] == nil {
+			continue
+		}
+		if now, ok := f.getItem(r, items[i].table, items[i].key); ok && tooLarge(now) {
+			reasons[i] = reasonWire{Code: "ValidationError", Message: msgUpdateTooLarge}
+			over = true
+		}
+	}
+	if !over {
+		return a
+	}
+	for _, t := range items {
+		if t == nil {
+			continue
+		}
+		if t.old != nil {
+			f.call(r, "PutItem", map[string]any{"TableName": t.table, "Item": t.old})
+		} else {
+			f.call(r, "DeleteItem", map[string]any{"TableName": t.table, "Key": t.key})
+		}
+	}
+	return cancelled(reasons)
+}
+
+// cancelled is DynamoDB's TransactionCanceledException answer.
+func cancelled(reasons []reasonWire) answer {
+	codes := make([]string, len(reasons))
+	for i, rs := range reasons {
+		codes[i] = rs.Code
+	}
+	a := errorAnswer("TransactionCanceledException", "")
+	body, _ := json.Marshal(map[string]any{
+		"__type":              "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+		"message":             "Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]",
+		"CancellationReasons": reasons,
+	})
+	a.body = body
 	return a
 }
 
