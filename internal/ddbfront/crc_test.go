@@ -1,4 +1,4 @@
-package ddbfront
+package ddbfront_test
 
 import (
 	"context"
@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/logging"
 	miniserver "github.com/truora/minidyn/server"
+
+	"github.com/lowfare/lowfare/internal/ddbfront"
 )
 
 // logBuffer collects what the SDK logs.
@@ -45,7 +47,7 @@ func sdkClient(endpoint string, log logging.Logger) *dynamodb.Client {
 
 func startFront(t *testing.T) string {
 	t.Helper()
-	srv := httptest.NewServer(Handler(miniserver.NewServer()))
+	srv := httptest.NewServer(ddbfront.Handler(miniserver.NewServer()))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
@@ -58,7 +60,7 @@ func TestCRC32Header(t *testing.T) {
 	}{
 		// minidyn alone: what every app saw in dev, a warning per call.
 		{"minidyn alone", miniserver.NewServer(), true},
-		{"front", Handler(miniserver.NewServer()), false},
+		{"front", ddbfront.Handler(miniserver.NewServer()), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(tc.handler)

@@ -1,4 +1,4 @@
-package ddbfront
+package ddbfront_test
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 	miniserver "github.com/truora/minidyn/server"
+
+	"github.com/lowfare/lowfare/internal/ddbfront"
 
 	"github.com/lowfare/lowfare/internal/data"
 	"github.com/lowfare/lowfare/internal/ddbtest"
@@ -134,7 +136,7 @@ var steps = []step{
 		return "ok", err
 	}},
 	{"put over 400 KB", "PutItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
-		_, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: withAttrs(key("B", "1"), "blob", big(MaxItemSize+10))})
+		_, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: withAttrs(key("B", "1"), "blob", big(ddbfront.MaxItemSize+10))})
 		return "ok", err
 	}},
 	{"put 300 KB", "PutItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
@@ -248,7 +250,7 @@ var steps = []step{
 		_, err := c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: {
 			// The large item first: moto 5 writes the items before it
 			// and then refuses; DynamoDB refuses the whole batch.
-			{PutRequest: &types.PutRequest{Item: withAttrs(key("D", "2"), "blob", big(MaxItemSize+10))}},
+			{PutRequest: &types.PutRequest{Item: withAttrs(key("D", "2"), "blob", big(ddbfront.MaxItemSize+10))}},
 			{PutRequest: &types.PutRequest{Item: key("D", "1")}},
 		}}})
 		return "ok", err
@@ -338,7 +340,7 @@ var steps = []step{
 	}},
 	{"transaction put over 400 KB", "PutItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
 		_, err := c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-			{Put: &types.Put{TableName: aws.String(table), Item: withAttrs(key("F", "1"), "blob", big(MaxItemSize+10))}},
+			{Put: &types.Put{TableName: aws.String(table), Item: withAttrs(key("F", "1"), "blob", big(ddbfront.MaxItemSize+10))}},
 		}})
 		return "ok", err
 	}},
@@ -368,9 +370,7 @@ var steps = []step{
 // that runs here. CI has moto (LOWFARE_REQUIRE_MOTO=1: no skip).
 func TestSameAsMoto(t *testing.T) {
 	moto := ddbtest.Moto(t)
-	srv := httptest.NewServer(Handler(miniserver.NewServer()))
-	t.Cleanup(srv.Close)
-	dev := ddbtest.NewClient(srv.URL)
+	dev := ddbtest.Dev(t).Client
 
 	ctx := ddbtest.Context(t)
 	table := ddbtest.TableName(t)
@@ -414,7 +414,7 @@ func TestStepsCoverTableAccess(t *testing.T) {
 }
 
 func TestPartiQLRefused(t *testing.T) {
-	srv := httptest.NewServer(Handler(miniserver.NewServer()))
+	srv := httptest.NewServer(ddbfront.Handler(miniserver.NewServer()))
 	t.Cleanup(srv.Close)
 	c := ddbtest.NewClient(srv.URL)
 	_, err := c.ExecuteStatement(context.Background(), &dynamodb.ExecuteStatementInput{Statement: aws.String(`SELECT * FROM "t"`)})
@@ -429,7 +429,7 @@ func TestPartiQLRefused(t *testing.T) {
 // and writes nothing (the AWS API reference; moto 5 answers a
 // ValidationException instead, so this is no differential step).
 func TestTransactUpdateTooLarge(t *testing.T) {
-	srv := httptest.NewServer(Handler(miniserver.NewServer()))
+	srv := httptest.NewServer(ddbfront.Handler(miniserver.NewServer()))
 	t.Cleanup(srv.Close)
 	c := ddbtest.NewClient(srv.URL)
 	ctx := ddbtest.Context(t)
