@@ -279,6 +279,47 @@ var steps = []step{
 		}
 		return fmt.Sprint(out.Count, " ", items(out.Items...)), nil
 	}},
+	{"query backwards, a page at a time", "Query", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		var pages []string
+		var start item
+		for range 5 {
+			out, err := c.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(table), KeyConditionExpression: aws.String("PK = :pk"),
+				ExpressionAttributeValues: item{":pk": s("C")}, ScanIndexForward: aws.Bool(false), Limit: aws.Int32(2), ExclusiveStartKey: start})
+			if err != nil {
+				return "", err
+			}
+			var sks []string
+			for _, it := range out.Items {
+				sks = append(sks, it["SK"].(*types.AttributeValueMemberS).Value)
+			}
+			pages = append(pages, strings.Join(sks, ","))
+			if out.LastEvaluatedKey == nil {
+				break
+			}
+			start = out.LastEvaluatedKey
+		}
+		return strings.Join(pages, " | "), nil
+	}},
+	{"update REMOVE", "UpdateItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		out, err := c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(table), Key: key("C", "3"), ReturnValues: types.ReturnValueAllNew,
+			UpdateExpression: aws.String("REMOVE GSI1PK, #s"), ExpressionAttributeNames: map[string]string{"#s": "GSI1SK"}})
+		if err != nil {
+			return "", err
+		}
+		got, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key("C", "3"), ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return "", err
+		}
+		return items(out.Attributes) + " " + items(got.Item), nil
+	}},
+	{"update SET and REMOVE", "UpdateItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		out, err := c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(table), Key: key("A", "1"), ReturnValues: types.ReturnValueUpdatedNew,
+			UpdateExpression: aws.String("SET v = :v REMOVE w"), ExpressionAttributeValues: item{":v": s("six")}})
+		if err != nil {
+			return "", err
+		}
+		return items(out.Attributes), nil
+	}},
 	{"scan", "Scan", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
 		out, err := c.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
 		if err != nil {

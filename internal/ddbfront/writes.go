@@ -84,9 +84,11 @@ func (f *front) putItem(r *http.Request, body []byte) answer {
 }
 
 type updateItemInput struct {
-	TableName    string
-	Key          json.RawMessage
-	ReturnValues string
+	TableName                string
+	Key                      json.RawMessage
+	ReturnValues             string
+	UpdateExpression         string
+	ExpressionAttributeNames map[string]string
 }
 
 func (f *front) updateItem(r *http.Request, body []byte) answer {
@@ -104,6 +106,7 @@ func (f *front) updateItem(r *http.Request, body []byte) answer {
 	if a.status != http.StatusOK {
 		return a
 	}
+	a = f.finishRemove(r, in, a)
 	// DynamoDB refuses an update whose result is over the limit; the
 	// endpoint has applied it, so the front puts the old item back.
 	updated, ok := f.getItem(r, in.TableName, in.Key)
