@@ -61,6 +61,10 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a = f.batchWriteItem(r, body)
 	case "TransactWriteItems":
 		a = f.transactWriteItems(r, body)
+	case "GetItem", "DeleteItem":
+		a = f.keyed(r, body)
+	case "Query", "Scan":
+		a = f.read(r, body)
 	case "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction":
 		// minidyn answers PartiQL with a plain-text "unsupported
 		// operation" the SDKs cannot read; say what is missing instead.

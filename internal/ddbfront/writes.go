@@ -65,6 +65,9 @@ func (f *front) putItem(r *http.Request, body []byte) answer {
 	if tooLarge(in.Item) {
 		return errorAnswer("ValidationException", msgItemTooLarge)
 	}
+	if e := f.emptyKeyInItem(r, in.TableName, in.Item); e != nil {
+		return *e
+	}
 	f.writes.Lock()
 	defer f.writes.Unlock()
 	var old json.RawMessage
@@ -95,6 +98,9 @@ func (f *front) updateItem(r *http.Request, body []byte) answer {
 	var in updateItemInput
 	if json.Unmarshal(body, &in) != nil {
 		return f.forward(r, body)
+	}
+	if e := emptyKey(in.Key); e != nil {
+		return *e
 	}
 	f.writes.Lock()
 	defer f.writes.Unlock()
@@ -336,4 +342,15 @@ func withAttributes(a answer, attrs json.RawMessage) answer {
 	}
 	a.body = body
 	return a
+}
+
+// keyed checks the Key of a GetItem or DeleteItem.
+func (f *front) keyed(r *http.Request, body []byte) answer {
+	var in struct{ Key json.RawMessage }
+	if json.Unmarshal(body, &in) == nil {
+		if e := emptyKey(in.Key); e != nil {
+			return *e
+		}
+	}
+	return f.forward(r, body)
 }

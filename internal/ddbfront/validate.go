@@ -1,0 +1,152 @@
+package ddbfront
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// Checks DynamoDB makes before it reads or writes that minidyn does not.
+
+// schema is what the front needs of a table's description.
+type schema struct {
+	keys    []string            // the table's key attributes
+	indexes map[string][]string // key attributes by index name
+	global  map[string]bool     // index name: a global secondary index
+}
+
+func (f *front) schema(r *http.Request, table string) (schema, bool) {
+	a := f.call(r, "DescribeTable", map[string]any{"TableName": table})
+	if a.status != http.StatusOK {
+		return schema{}, false
+	}
+	type keyElem struct{ AttributeName string }
+	type index struct {
+		IndexName string
+		KeySchema []keyElem
+	}
+	var desc struct {
+		Table struct {
+			KeySchema              []keyElem
+			GlobalSecondaryIndexes []index
+			LocalSecondaryIndexes  []index
+		}
+	}
+	if json.Unmarshal(a.body, &desc) != nil {
+		return schema{}, false
+	}
+	s := schema{indexes: map[string][]string{}, global: map[string]bool{}}
+	for _, k := range desc.Table.KeySchema {
+		s.keys = append(s.keys, k.AttributeName)
+	}
+	add := func(ix index, global bool) {
+		for _, k := range ix.KeySchema {
+			s.indexes[ix.IndexName] = append(s.indexes[ix.IndexName], k.AttributeName)
+		}
+		s.global[ix.IndexName] = global
+	}
+	for _, ix := range desc.Table.GlobalSecondaryIndexes {
+		add(ix, true)
+	}
+	for _, ix := range desc.Table.LocalSecondaryIndexes {
+		add(ix, false)
+	}
+	return s, true
+}
+
+// emptyValue reports whether v (DynamoDB JSON) is an empty string or
+// binary, which no key attribute, of the table or an index, may hold:
+// "the AttributeValue for a key attribute cannot contain an empty
+// string value" (String and Binary in
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html).
+func emptyValue(v json.RawMessage) bool {
+	var av struct {
+		S *string
+		B *string
+	}
+	if json.Unmarshal(v, &av) != nil {
+		return false
+	}
+	return (av.S != nil && *av.S == "") || (av.B != nil && *av.B == "")
+}
+
+const msgEmptyKey = "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value."
+
+// emptyKeyInItem is the error answer for an item (to be written to table)
+// with an empty key attribute of the table or of an index, or nil.
+func (f *front) emptyKeyInItem(r *http.Request, table string, item json.RawMessage) *answer {
+	var attrs map[string]json.RawMessage
+	if json.Unmarshal(item, &attrs) != nil {
+		return nil
+	}
+	s, ok := f.schema(r, table)
+	if !ok {
+		return nil
+	}
+	for _, k := range s.keys {
+		if v, ok := attrs[k]; ok && emptyValue(v) {
+			a := errorAnswer("ValidationException", msgEmptyKey+" Key: "+k)
+			return &a
+		}
+	}
+	for name, keys := range s.indexes {
+		for _, k := range keys {
+			if v, ok := attrs[k]; ok && emptyValue(v) {
+				a := errorAnswer("ValidationException", "One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty string value. IndexName: "+name+", IndexKey: "+k)
+				return &a
+			}
+		}
+	}
+	return nil
+}
+
+// emptyKey is the error answer for a Key with an empty attribute, or nil.
+func emptyKey(key json.RawMessage) *answer {
+	var attrs map[string]json.RawMessage
+	if json.Unmarshal(key, &attrs) != nil {
+		return nil
+	}
+	for k, v := range attrs {
+		if emptyValue(v) {
+			a := errorAnswer("ValidationException", msgEmptyKey+" Key: "+k)
+			return &a
+		}
+	}
+	return nil
+}
+
+type readInput struct {
+	TableName      string
+	IndexName      string
+	ConsistentRead bool
+	Select         string
+}
+
+// read checks a Query or Scan as DynamoDB does and fixes minidyn's
+// answer to Select COUNT, which carries the items too.
+func (f *front) read(r *http.Request, body []byte) answer {
+	var in readInput
+	if json.Unmarshal(body, &in) != nil {
+		return f.forward(r, body)
+	}
+	if in.IndexName != "" && in.ConsistentRead {
+		// "Strongly consistent reads are not supported on global
+		// secondary indexes."
+		// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html
+		if s, ok := f.schema(r, in.TableName); ok && s.global[in.IndexName] {
+			return errorAnswer("ValidationException", "Consistent reads are not supported on global secondary indexes")
+		}
+	}
+	a := f.forward(r, body)
+	if a.status != http.StatusOK || in.Select != "COUNT" {
+		return a
+	}
+	var out map[string]json.RawMessage
+	if json.Unmarshal(a.body, &out) != nil {
+		return a
+	}
+	delete(out, "Items")
+	if fixed, err := json.Marshal(out); err == nil {
+		a.body = fixed
+	}
+	return a
+}
