@@ -61,6 +61,8 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a = f.batchWriteItem(r, body)
 	case "TransactWriteItems":
 		a = f.transactWriteItems(r, body)
+	case "BatchGetItem":
+		a = f.batchGetItem(r, body)
 	case "GetItem", "DeleteItem":
 		a = f.keyed(r, body)
 	case "Query", "Scan":

@@ -93,7 +93,7 @@ func items(list ...item) string {
 // Where moto, not minidyn, departs from DynamoDB there is no step: moto 5
 // takes an N for a GSI key defined as S, keeps numbers as written ("1.50";
 // DynamoDB and minidyn answer "1.5") and takes unused
-// ExpressionAttributeValues.
+// ExpressionAttributeValues, and a BatchWriteItem of more than 25.
 //
 // steps run in order on one table: each sees what the ones before wrote.
 var steps = []step{
@@ -424,6 +424,37 @@ var steps = []step{
 		// ScannedCount is not compared: minidyn answers 0. Nor Items:
 		// moto 5 sends them (TestSelectCount).
 		return fmt.Sprint(out.Count), nil
+	}},
+	{"batch write with an empty key", "BatchWriteItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		_, err := c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: {
+			{PutRequest: &types.PutRequest{Item: key("J", "")}},
+		}}})
+		return "ok", err
+	}},
+	{"batch write, one key twice", "BatchWriteItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		_, err := c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: {
+			{PutRequest: &types.PutRequest{Item: key("J", "1")}},
+			{DeleteRequest: &types.DeleteRequest{Key: key("J", "1")}},
+		}}})
+		return "ok", err
+	}},
+	{"transaction, one item twice", "ConditionCheckItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		_, err := c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{ConditionCheck: &types.ConditionCheck{TableName: aws.String(table), Key: key("A", "1"), ConditionExpression: aws.String("attribute_exists(PK)")}},
+			{Update: &types.Update{TableName: aws.String(table), Key: key("A", "1"), UpdateExpression: aws.String("SET t = :t"), ExpressionAttributeValues: item{":t": s("x")}}},
+		}})
+		return "ok", err
+	}},
+	{"transaction put with an empty key", "PutItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		_, err := c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{Put: &types.Put{TableName: aws.String(table), Item: key("", "x")}},
+		}})
+		return "ok", err
+	}},
+	{"batch get, one key twice", "BatchGetItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		_, err := c.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{table: {
+			Keys: []item{key("C", "1"), key("C", "1")}}}})
+		return "ok", err
 	}},
 	{"delete, no ReturnValues", "DeleteItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
 		out, err := c.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: key("C", "2")})

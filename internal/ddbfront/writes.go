@@ -136,18 +136,29 @@ func (f *front) updateItem(r *http.Request, body []byte) answer {
 
 type batchWriteInput struct {
 	RequestItems map[string][]struct {
-		PutRequest *struct{ Item json.RawMessage }
+		PutRequest    *struct{ Item json.RawMessage }
+		DeleteRequest *struct{ Key json.RawMessage }
 	}
 }
 
 func (f *front) batchWriteItem(r *http.Request, body []byte) answer {
 	var in batchWriteInput
 	if json.Unmarshal(body, &in) == nil {
-		for _, reqs := range in.RequestItems {
+		// DynamoDB refuses the whole batch for any of these.
+		for table, reqs := range in.RequestItems {
 			for _, req := range reqs {
 				if req.PutRequest != nil && tooLarge(req.PutRequest.Item) {
-					// DynamoDB refuses the whole batch.
 					return errorAnswer("ValidationException", msgItemTooLarge)
+				}
+				if req.PutRequest != nil {
+					if e := f.emptyKeyInItem(r, table, req.PutRequest.Item); e != nil {
+						return *e
+					}
+				}
+				if req.DeleteRequest != nil {
+					if e := emptyKey(req.DeleteRequest.Key); e != nil {
+						return *e
+					}
 				}
 			}
 		}
@@ -157,18 +168,24 @@ func (f *front) batchWriteItem(r *http.Request, body []byte) answer {
 	return f.forward(r, body)
 }
 
-type transactWriteInput struct {
-	TransactItems []struct {
-		Put *struct{ Item json.RawMessage }
-	}
-}
-
 func (f *front) transactWriteItems(r *http.Request, body []byte) answer {
-	var in transactWriteInput
+	var in txInput
 	if json.Unmarshal(body, &in) == nil {
-		for _, it := range in.TransactItems {
-			if it.Put != nil && tooLarge(it.Put.Item) {
-				return errorAnswer("ValidationException", msgItemTooLarge)
+		for _, op := range in.TransactItems {
+			for kind, it := range op {
+				if it == nil {
+					continue
+				}
+				if kind == "Put" && tooLarge(it.Item) {
+					return errorAnswer("ValidationException", msgItemTooLarge)
+				}
+				if kind == "Put" {
+					if e := f.emptyKeyInItem(r, it.TableName, it.Item); e != nil {
+						return *e
+					}
+				} else if e := emptyKey(it.Key); e != nil {
+					return *e
+				}
 			}
 		}
 	}
@@ -350,6 +367,36 @@ func (f *front) keyed(r *http.Request, body []byte) answer {
 	if json.Unmarshal(body, &in) == nil {
 		if e := emptyKey(in.Key); e != nil {
 			return *e
+		}
+	}
+	return f.forward(r, body)
+}
+
+// batchGetItem refuses a table's key list with one key twice, as
+// DynamoDB does ("Provided list of item keys contains duplicates").
+func (f *front) batchGetItem(r *http.Request, body []byte) answer {
+	var in struct {
+		RequestItems map[string]struct {
+			Keys []map[string]any
+		}
+	}
+	if json.Unmarshal(body, &in) == nil {
+		for _, ka := range in.RequestItems {
+			seen := map[string]bool{}
+			for _, k := range ka.Keys {
+				// json.Marshal sorts map keys: equal keys, equal text.
+				b, err := json.Marshal(k)
+				if err != nil {
+					continue
+				}
+				if seen[string(b)] {
+					return errorAnswer("ValidationException", "Provided list of item keys contains duplicates")
+				}
+				seen[string(b)] = true
+				if e := emptyKey(b); e != nil {
+					return *e
+				}
+			}
 		}
 	}
 	return f.forward(r, body)
