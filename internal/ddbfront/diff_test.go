@@ -93,7 +93,8 @@ func items(list ...item) string {
 // Where moto, not minidyn, departs from DynamoDB there is no step: moto 5
 // takes an N for a GSI key defined as S, keeps numbers as written ("1.50";
 // DynamoDB and minidyn answer "1.5") and takes unused
-// ExpressionAttributeValues, and a BatchWriteItem of more than 25.
+// ExpressionAttributeValues, takes a BatchWriteItem of more than 25, and
+// answers a condition with a syntax error with a 500.
 //
 // steps run in order on one table: each sees what the ones before wrote.
 var steps = []step{
@@ -455,6 +456,45 @@ var steps = []step{
 		_, err := c.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{table: {
 			Keys: []item{key("C", "1"), key("C", "1")}}}})
 		return "ok", err
+	}},
+	{"update a key attribute", "UpdateItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		_, err := c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(table), Key: key("A", "1"),
+			UpdateExpression: aws.String("SET SK = :x"), ExpressionAttributeValues: item{":x": s("9")}})
+		return "ok", err
+	}},
+	{"put, ReturnValues ALL_NEW", "PutItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		_, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: key("L", "1"), ReturnValues: types.ReturnValueAllNew})
+		return "ok", err
+	}},
+	{"delete, ReturnValues ALL_NEW", "DeleteItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		_, err := c.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: key("L", "1"), ReturnValues: types.ReturnValueAllNew})
+		return "ok", err
+	}},
+	{"get from a missing table", "GetItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		_, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table + "_missing"), Key: key("A", "1")})
+		return "ok", err
+	}},
+	{"query without the partition key", "Query", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		_, err := c.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(table), KeyConditionExpression: aws.String("SK = :s"),
+			ExpressionAttributeValues: item{":s": s("1")}})
+		return "ok", err
+	}},
+	{"scan, a page at a time", "Scan", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		var start item
+		pages, total := 0, 0
+		for range 50 {
+			out, err := c.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table), Limit: aws.Int32(3), ExclusiveStartKey: start})
+			if err != nil {
+				return "", err
+			}
+			pages++
+			total += len(out.Items)
+			if out.LastEvaluatedKey == nil {
+				break
+			}
+			start = out.LastEvaluatedKey
+		}
+		return fmt.Sprint(pages, total), nil
 	}},
 	{"delete, no ReturnValues", "DeleteItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
 		out, err := c.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: key("C", "2")})

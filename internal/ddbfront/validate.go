@@ -3,6 +3,8 @@ package ddbfront
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
+	"strings"
 )
 
 // Checks DynamoDB makes before it reads or writes that minidyn does not.
@@ -115,10 +117,35 @@ func emptyKey(key json.RawMessage) *answer {
 }
 
 type readInput struct {
-	TableName      string
-	IndexName      string
-	ConsistentRead bool
-	Select         string
+	TableName                string
+	IndexName                string
+	ConsistentRead           bool
+	Select                   string
+	KeyConditionExpression   string
+	ExpressionAttributeNames map[string]string
+}
+
+var exprToken = regexp.MustCompile(`#?[A-Za-z_][A-Za-z0-9_]*`)
+
+// missedPartitionKey is the partition key name of the table or index a
+// Query reads when its key condition does not name it, or "".
+func missedPartitionKey(in readInput, s schema) string {
+	keys := s.keys
+	if in.IndexName != "" {
+		keys = s.indexes[in.IndexName]
+	}
+	if len(keys) == 0 || in.KeyConditionExpression == "" {
+		return ""
+	}
+	for _, tok := range exprToken.FindAllString(in.KeyConditionExpression, -1) {
+		if n, ok := in.ExpressionAttributeNames[tok]; ok {
+			tok = n
+		}
+		if tok == keys[0] {
+			return ""
+		}
+	}
+	return keys[0]
 }
 
 // read checks a Query or Scan as DynamoDB does and fixes minidyn's
@@ -134,6 +161,16 @@ func (f *front) read(r *http.Request, body []byte) answer {
 		// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html
 		if s, ok := f.schema(r, in.TableName); ok && s.global[in.IndexName] {
 			return errorAnswer("ValidationException", "Consistent reads are not supported on global secondary indexes")
+		}
+	}
+	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".Query") {
+		// A Query reads one partition: its key condition names the
+		// partition key (KeyConditionExpression in
+		// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html).
+		if s, ok := f.schema(r, in.TableName); ok {
+			if k := missedPartitionKey(in, s); k != "" {
+				return errorAnswer("ValidationException", "Query condition missed key schema element: "+k)
+			}
 		}
 	}
 	a := f.forward(r, body)

@@ -62,6 +62,9 @@ func (f *front) putItem(r *http.Request, body []byte) answer {
 	if json.Unmarshal(body, &in) != nil {
 		return f.forward(r, body)
 	}
+	if e := noNewValues(in.ReturnValues); e != nil {
+		return *e
+	}
 	if tooLarge(in.Item) {
 		return errorAnswer("ValidationException", msgItemTooLarge)
 	}
@@ -363,9 +366,15 @@ func withAttributes(a answer, attrs json.RawMessage) answer {
 
 // keyed checks the Key of a GetItem or DeleteItem.
 func (f *front) keyed(r *http.Request, body []byte) answer {
-	var in struct{ Key json.RawMessage }
+	var in struct {
+		Key          json.RawMessage
+		ReturnValues string
+	}
 	if json.Unmarshal(body, &in) == nil {
 		if e := emptyKey(in.Key); e != nil {
+			return *e
+		}
+		if e := noNewValues(in.ReturnValues); e != nil {
 			return *e
 		}
 	}
@@ -400,4 +409,17 @@ func (f *front) batchGetItem(r *http.Request, body []byte) answer {
 		}
 	}
 	return f.forward(r, body)
+}
+
+// noNewValues refuses what PutItem and DeleteItem cannot return: "The
+// ReturnValues parameter is used by several DynamoDB operations; however,
+// PutItem does not recognize any values other than NONE or ALL_OLD."
+// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html
+// (DeleteItem says the same.)
+func noNewValues(rv string) *answer {
+	if rv == "" || rv == "NONE" || rv == "ALL_OLD" {
+		return nil
+	}
+	a := errorAnswer("ValidationException", "Return values set to invalid value")
+	return &a
 }
