@@ -2,7 +2,14 @@
 // endpoint (minidyn, for lowfare dev) that makes its answers match
 // DynamoDB's where the endpoint's do not, so an app meets in dev the
 // table it will meet in AWS: the X-Amz-Crc32 header, the 400 KB item
-// size limit and ReturnValues.
+// limit, ReturnValues, one cancellation reason per transaction item,
+// REMOVE, and the validation DynamoDB does before it reads or writes
+// (empty key values, consistent reads on a GSI, duplicate keys, Query
+// key conditions). Each difference was found by the differential test
+// against moto (diff_test.go), which keeps them fixed.
+//
+// The front serialises writes (it reads an item around some of them)
+// and buffers every answer: fine for a developer's table, not for load.
 package ddbfront
 
 import (

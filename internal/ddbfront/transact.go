@@ -72,20 +72,7 @@ func (f *front) allReasons(r *http.Request, body []byte, a answer) answer {
 			}
 		}
 	}
-	codes := make([]string, len(reasons))
-	for i, rs := range reasons {
-		codes[i] = rs.Code
-	}
-	rewritten, err := json.Marshal(map[string]any{
-		"__type":              out.Type,
-		"message":             "Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]",
-		"CancellationReasons": reasons,
-	})
-	if err != nil {
-		return a
-	}
-	a.body = rewritten
-	return a
+	return cancelled(reasons)
 }
 
 var (

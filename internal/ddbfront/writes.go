@@ -284,18 +284,22 @@ func (f *front) transactWithUpdates(r *http.Request, body []byte, in txInput) an
 	return cancelled(reasons)
 }
 
-// cancelled is DynamoDB's TransactionCanceledException answer.
+// cancelled is DynamoDB's TransactionCanceledException answer: the
+// message lists the reasons' codes, one per item.
 func cancelled(reasons []reasonWire) answer {
 	codes := make([]string, len(reasons))
 	for i, rs := range reasons {
 		codes[i] = rs.Code
 	}
-	a := errorAnswer("TransactionCanceledException", "")
-	body, _ := json.Marshal(map[string]any{
+	body, err := json.Marshal(map[string]any{
 		"__type":              "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
 		"message":             "Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]",
 		"CancellationReasons": reasons,
 	})
+	if err != nil {
+		return errorAnswer("InternalServerError", err.Error())
+	}
+	a := errorAnswer("TransactionCanceledException", "")
 	a.body = body
 	return a
 }
