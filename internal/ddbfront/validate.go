@@ -174,16 +174,64 @@ func (f *front) read(r *http.Request, body []byte) answer {
 		}
 	}
 	a := f.forward(r, body)
-	if a.status != http.StatusOK || in.Select != "COUNT" {
+	if a.status != http.StatusOK {
 		return a
 	}
 	var out map[string]json.RawMessage
 	if json.Unmarshal(a.body, &out) != nil {
 		return a
 	}
-	delete(out, "Items")
+	if in.Select == "COUNT" {
+		delete(out, "Items")
+	}
+	// minidyn answers ScannedCount 0; DynamoDB counts the items it read
+	// before the filter: the count of the same read without it.
+	if scanned, ok := f.scannedCount(r, body, out["Count"]); ok {
+		out["ScannedCount"] = scanned
+	}
 	if fixed, err := json.Marshal(out); err == nil {
 		a.body = fixed
 	}
 	return a
+}
+
+// scannedCount is ScannedCount for a Query or Scan that answered count:
+// count itself without a filter, else the count of the same read without
+// its filter.
+func (f *front) scannedCount(r *http.Request, body []byte, count json.RawMessage) (json.RawMessage, bool) {
+	var req map[string]json.RawMessage
+	if json.Unmarshal(body, &req) != nil {
+		return nil, false
+	}
+	if _, ok := req["FilterExpression"]; !ok {
+		return count, count != nil
+	}
+	var names map[string]string
+	var values map[string]json.RawMessage
+	_ = json.Unmarshal(req["ExpressionAttributeNames"], &names)
+	_ = json.Unmarshal(req["ExpressionAttributeValues"], &values)
+	var keyCond string
+	_ = json.Unmarshal(req["KeyConditionExpression"], &keyCond)
+	for _, k := range []string{"FilterExpression", "ProjectionExpression", "ExpressionAttributeNames", "ExpressionAttributeValues"} {
+		delete(req, k)
+	}
+	// Only the placeholders the key condition uses: DynamoDB and minidyn
+	// refuse unused ones.
+	if n := used(nameRef, keyCond, names); len(n) > 0 {
+		req["ExpressionAttributeNames"], _ = json.Marshal(n)
+	}
+	if v := used(valueRef, keyCond, values); len(v) > 0 {
+		req["ExpressionAttributeValues"], _ = json.Marshal(v)
+	}
+	req["Select"] = json.RawMessage(`"COUNT"`)
+	action := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	a := f.call(r, action, req)
+	if a.status != http.StatusOK {
+		return nil, false
+	}
+	var out struct{ Count json.RawMessage }
+	if json.Unmarshal(a.body, &out) != nil || out.Count == nil {
+		return nil, false
+	}
+	return out.Count, true
 }
