@@ -58,6 +58,10 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAnswer(w, f.forward(r, body))
 		return
 	}
+	if e := countChecks(action, body); e != nil {
+		writeAnswer(w, *e)
+		return
+	}
 	var a answer
 	switch action {
 	case "PutItem":

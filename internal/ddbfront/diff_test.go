@@ -94,7 +94,8 @@ func items(list ...item) string {
 // takes an N for a GSI key defined as S, keeps numbers as written ("1.50";
 // DynamoDB and minidyn answer "1.5") and takes unused
 // ExpressionAttributeValues, takes a BatchWriteItem of more than 25, and
-// answers a condition with a syntax error with a 500.
+// answers a condition with a syntax error and a Query with Limit 0 with a
+// 500 (TestValidation), and takes a string set with one member twice.
 //
 // steps run in order on one table: each sees what the ones before wrote.
 var steps = []step{
@@ -549,6 +550,30 @@ var steps = []step{
 		}
 		return items(out.Attributes), nil
 	}},
+	{"transaction of 101", "PutItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		var ops []types.TransactWriteItem
+		for i := range 101 {
+			ops = append(ops, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(table), Item: key("M", fmt.Sprint(i))}})
+		}
+		_, err := c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: ops})
+		return "ok", err
+	}},
+	{"batch get of 101", "BatchGetItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		var keys []item
+		for i := range 101 {
+			keys = append(keys, key("M", fmt.Sprint(i)))
+		}
+		_, err := c.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{table: {Keys: keys}}})
+		return "ok", err
+	}},
+	{"put, an empty set", "PutItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		_, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: withAttrs(key("N", "2"), "ss", &types.AttributeValueMemberSS{Value: []string{}})})
+		return "ok", err
+	}},
+	{"put, a number of 39 digits", "PutItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
+		_, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: withAttrs(key("N", "3"), "n", n(strings.Repeat("9", 39)))})
+		return "ok", err
+	}},
 	{"delete, no ReturnValues", "DeleteItem", func(ctx context.Context, c *dynamodb.Client, table string) (string, error) {
 		out, err := c.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: key("C", "2")})
 		if err != nil {
@@ -697,5 +722,43 @@ func TestSelectCount(t *testing.T) {
 	if scan.Count != 2 || len(scan.Items) != 0 || query.Count != 2 || len(query.Items) != 0 {
 		t.Errorf("Select COUNT: scan Count %d with %d items, query Count %d with %d items; want 2 with none",
 			scan.Count, len(scan.Items), query.Count, len(query.Items))
+	}
+}
+
+// TestValidation: requests DynamoDB refuses that moto cannot be asked.
+func TestValidation(t *testing.T) {
+	b := ddbtest.Dev(t)
+	ctx := ddbtest.Context(t)
+	table := ddbtest.TableName(t)
+	if err := store.CreateTable(ctx, b.Client, table); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		run  func() error
+	}{
+		{"query, limit 0", func() error {
+			_, err := b.Client.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(table), KeyConditionExpression: aws.String("PK = :pk"),
+				ExpressionAttributeValues: item{":pk": s("C")}, Limit: aws.Int32(0)})
+			return err
+		}},
+		{"scan, limit 0", func() error {
+			_, err := b.Client.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table), Limit: aws.Int32(0)})
+			return err
+		}},
+		{"update, an empty set", func() error {
+			_, err := b.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(table), Key: key("A", "1"),
+				UpdateExpression: aws.String("SET ss = :s"), ExpressionAttributeValues: item{":s": &types.AttributeValueMemberSS{Value: []string{}}}})
+			return err
+		}},
+		{"put, an empty set in a map", func() error {
+			_, err := b.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: withAttrs(key("A", "2"),
+				"m", &types.AttributeValueMemberM{Value: item{"ns": &types.AttributeValueMemberNS{Value: []string{}}}})})
+			return err
+		}},
+	} {
+		if got := show("ok", tc.run()); got != "error ValidationException" {
+			t.Errorf("%s: %s, want a ValidationException", tc.name, got)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -234,4 +235,88 @@ func (f *front) scannedCount(r *http.Request, body []byte, count json.RawMessage
 		return nil, false
 	}
 	return out.Count, true
+}
+
+// emptySet reports whether v (DynamoDB JSON of an attribute value) is or
+// holds an empty set, which DynamoDB refuses: "empty sets are not
+// supported" (Sets in
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html).
+func emptySet(v json.RawMessage, depth int) bool {
+	if depth > 32 {
+		return false
+	}
+	var av map[string]json.RawMessage
+	if json.Unmarshal(v, &av) != nil {
+		return false
+	}
+	for tag, body := range av {
+		switch tag {
+		case "SS", "NS", "BS":
+			var members []json.RawMessage
+			if json.Unmarshal(body, &members) == nil && len(members) == 0 {
+				return true
+			}
+		case "M":
+			var m map[string]json.RawMessage
+			if json.Unmarshal(body, &m) == nil {
+				for _, e := range m {
+					if emptySet(e, depth+1) {
+						return true
+					}
+				}
+			}
+		case "L":
+			var l []json.RawMessage
+			if json.Unmarshal(body, &l) == nil {
+				for _, e := range l {
+					if emptySet(e, depth+1) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+// emptySetIn is the error answer for attribute values (an item's, or
+// ExpressionAttributeValues) holding an empty set, or nil.
+func emptySetIn(values json.RawMessage) *answer {
+	var attrs map[string]json.RawMessage
+	if json.Unmarshal(values, &attrs) != nil {
+		return nil
+	}
+	for _, v := range attrs {
+		if emptySet(v, 0) {
+			a := errorAnswer("ValidationException", "One or more parameter values were invalid: An empty set is not allowed")
+			return &a
+		}
+	}
+	return nil
+}
+
+// maxTransactItems is DynamoDB's limit of actions in one transaction:
+// "TransactItems ... Maximum number of 100 items."
+// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
+const maxTransactItems = 100
+
+// countChecks refuses requests over DynamoDB's count limits that minidyn
+// takes: a transaction of more than 100 actions and a Limit below 1.
+func countChecks(action string, body []byte) *answer {
+	var in struct {
+		TransactItems []json.RawMessage
+		Limit         *int
+	}
+	if json.Unmarshal(body, &in) != nil {
+		return nil
+	}
+	if len(in.TransactItems) > maxTransactItems {
+		a := errorAnswer("ValidationException", "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100")
+		return &a
+	}
+	if (action == "Query" || action == "Scan") && in.Limit != nil && *in.Limit < 1 {
+		a := errorAnswer("ValidationException", "1 validation error detected: Value '"+strconv.Itoa(*in.Limit)+"' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1")
+		return &a
+	}
+	return nil
 }

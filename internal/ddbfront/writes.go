@@ -71,6 +71,9 @@ func (f *front) putItem(r *http.Request, body []byte) answer {
 	if e := f.emptyKeyInItem(r, in.TableName, in.Item); e != nil {
 		return *e
 	}
+	if e := emptySetIn(in.Item); e != nil {
+		return *e
+	}
 	f.writes.Lock()
 	defer f.writes.Unlock()
 	var old json.RawMessage
@@ -90,11 +93,12 @@ func (f *front) putItem(r *http.Request, body []byte) answer {
 }
 
 type updateItemInput struct {
-	TableName                string
-	Key                      json.RawMessage
-	ReturnValues             string
-	UpdateExpression         string
-	ExpressionAttributeNames map[string]string
+	TableName                 string
+	Key                       json.RawMessage
+	ReturnValues              string
+	UpdateExpression          string
+	ExpressionAttributeNames  map[string]string
+	ExpressionAttributeValues json.RawMessage
 }
 
 func (f *front) updateItem(r *http.Request, body []byte) answer {
@@ -103,6 +107,9 @@ func (f *front) updateItem(r *http.Request, body []byte) answer {
 		return f.forward(r, body)
 	}
 	if e := emptyKey(in.Key); e != nil {
+		return *e
+	}
+	if e := emptySetIn(in.ExpressionAttributeValues); e != nil {
 		return *e
 	}
 	f.writes.Lock()
@@ -157,6 +164,9 @@ func (f *front) batchWriteItem(r *http.Request, body []byte) answer {
 					if e := f.emptyKeyInItem(r, table, req.PutRequest.Item); e != nil {
 						return *e
 					}
+					if e := emptySetIn(req.PutRequest.Item); e != nil {
+						return *e
+					}
 				}
 				if req.DeleteRequest != nil {
 					if e := emptyKey(req.DeleteRequest.Key); e != nil {
@@ -186,7 +196,14 @@ func (f *front) transactWriteItems(r *http.Request, body []byte) answer {
 					if e := f.emptyKeyInItem(r, it.TableName, it.Item); e != nil {
 						return *e
 					}
+					if e := emptySetIn(it.Item); e != nil {
+						return *e
+					}
 				} else if e := emptyKey(it.Key); e != nil {
+					return *e
+				}
+				valuesJSON, _ := json.Marshal(it.ExpressionAttributeValues)
+				if e := emptySetIn(valuesJSON); e != nil {
 					return *e
 				}
 			}
