@@ -19,8 +19,11 @@ const CallTimeout = 30 * time.Second
 
 // NewClient returns a client for endpoint with dummy credentials (local
 // endpoints accept any) in us-east-1 and a timeout on every call. It skips
-// the SDK's CRC32 response check: minidyn sends no X-Amz-Crc32 header, and
-// the SDK would log a warning for every response. Its HTTP client owns
+// the SDK's CRC32 response check: the endpoint may be minidyn alone (tests)
+// or one the user named, which may send no X-Amz-Crc32 header, and the SDK
+// would log a warning for every response. (The dev endpoint sends it:
+// lowfare dev puts internal/ddbfront in front of minidyn, for the app's
+// own clients, which check it.) Its HTTP client owns
 // its request bodies (see awsconf.OwnBodies: without it, about one call in
 // a few hundred failed with "use of closed network connection").
 func NewClient(endpoint string) *dynamodb.Client {

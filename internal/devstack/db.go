@@ -13,6 +13,7 @@ import (
 
 	miniserver "github.com/truora/minidyn/server"
 
+	"github.com/lowfare/lowfare/internal/ddbfront"
 	"github.com/lowfare/lowfare/internal/ddblocal"
 	"github.com/lowfare/lowfare/internal/links/store"
 )
@@ -55,13 +56,16 @@ type devDB struct {
 func openDB(ctx context.Context, endpoint, dataDir, table string, snapshotEvery time.Duration, log *slog.Logger) (*devDB, error) {
 	db := &devDB{endpoint: endpoint, stop: func() {}, cancel: func() {}}
 	if endpoint == "" {
-		ep, stop, err := startMinidyn()
+		ep, raw, stop, err := startMinidyn()
 		if err != nil {
 			return nil, err
 		}
 		db.endpoint, db.stop = ep, stop
 		db.snap = &snapshotter{
-			ddb:    ddblocal.NewClient(ep),
+			// The snapshot goes around ddbfront: it is dev's own storage,
+			// and a snapshot written before the front refused (an item
+			// over 400 KB, an empty key) still loads.
+			ddb:    ddblocal.NewClient(raw),
 			path:   filepath.Join(dataDir, SnapshotFile),
 			tables: map[string]tableSchema{table: schemaOf(store.TableInput(table))},
 			log:    log,
@@ -115,17 +119,36 @@ func (db *devDB) close() {
 	db.stop()
 }
 
-// startMinidyn serves minidyn on a free 127.0.0.1 port.
-func startMinidyn() (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, fmt.Errorf("starting the in-process DynamoDB endpoint: %w", err)
+// startMinidyn serves minidyn on free 127.0.0.1 ports: endpoint behind
+// ddbfront, for the app, and raw, minidyn alone, for the snapshot.
+func startMinidyn() (endpoint, raw string, stop func(), err error) {
+	mini := miniserver.NewServer()
+	var (
+		servers []*http.Server
+		urls    []string
+	)
+	stop = func() {
+		for _, srv := range servers {
+			_ = srv.Close()
+		}
 	}
-	srv := &http.Server{
-		Handler:           miniserver.NewServer(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+	// ddbfront makes minidyn answer like DynamoDB where it does not
+	// (checksum header, item size limit, ReturnValues, cancellation
+	// reasons), so the app meets the table it will meet in AWS.
+	for _, h := range []http.Handler{ddbfront.Handler(mini), mini} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			stop()
+			return "", "", nil, fmt.Errorf("starting the in-process DynamoDB endpoint: %w", err)
+		}
+		srv := &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+		}
+		servers = append(servers, srv)
+		urls = append(urls, "http://"+ln.Addr().String())
+		go func() { _ = srv.Serve(ln) }()
 	}
-	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+	return urls[0], urls[1], stop, nil
 }

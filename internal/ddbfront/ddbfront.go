@@ -1,0 +1,167 @@
+// Package ddbfront is an http.Handler in front of a DynamoDB-compatible
+// endpoint (minidyn, for lowfare dev) that makes its answers match
+// DynamoDB's where the endpoint's do not, so an app meets in dev the
+// table it will meet in AWS: the X-Amz-Crc32 header, the 400 KB item
+// limit, ReturnValues, one cancellation reason per transaction item,
+// REMOVE, and the validation DynamoDB does before it reads or writes
+// (empty key values, consistent reads on a GSI, duplicate keys, Query
+// key conditions). Each difference was found by the differential test
+// against moto (diff_test.go), which keeps them fixed.
+//
+// The front serialises writes (it reads an item around some of them)
+// and buffers every answer: fine for a developer's table, not for load.
+package ddbfront
+
+import (
+	"bytes"
+	"encoding/json"
+	"hash/crc32"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// maxRequest bounds the request body the front reads. DynamoDB's largest
+// request (TransactWriteItems: 100 items of 400 KB, 4 MB in all) is well
+// below it.
+const maxRequest = 32 << 20
+
+const targetPrefix = "DynamoDB_20120810."
+
+// Handler wraps next, the DynamoDB endpoint.
+func Handler(next http.Handler) http.Handler {
+	return &front{next: next}
+}
+
+type front struct {
+	next http.Handler
+	// writes serialises the writes the front reads around (an item
+	// before and after an update), so no other write lands in between.
+	// A dev table has one user; the cost is nothing.
+	writes sync.Mutex
+}
+
+// answer is one answer of the endpoint, or of the front.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	action := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequest+1))
+	if err != nil || len(body) > maxRequest {
+		// Not a DynamoDB request (or a broken one): the endpoint answers.
+		writeAnswer(w, f.forward(r, body))
+		return
+	}
+	if e := countChecks(action, body); e != nil {
+		writeAnswer(w, *e)
+		return
+	}
+	var a answer
+	switch action {
+	case "PutItem":
+		a = f.putItem(r, body)
+	case "UpdateItem":
+		a = f.updateItem(r, body)
+	case "BatchWriteItem":
+		a = f.batchWriteItem(r, body)
+	case "TransactWriteItems":
+		a = f.transactWriteItems(r, body)
+	case "BatchGetItem":
+		a = f.batchGetItem(r, body)
+	case "GetItem", "DeleteItem":
+		a = f.keyed(r, body)
+	case "Query", "Scan":
+		a = f.read(r, body)
+	case "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction":
+		// minidyn answers PartiQL with a plain-text "unsupported
+		// operation" the SDKs cannot read; say what is missing instead.
+		a = errorAnswer("UnknownOperationException", "the lowfare dev table (minidyn) has no PartiQL ("+action+
+			"): use GetItem, Query, Scan, PutItem, UpdateItem, DeleteItem and the batch and transaction calls, "+
+			"or run lowfare dev --dynamodb-endpoint with DynamoDB Local")
+	default:
+		a = f.forward(r, body)
+	}
+	writeAnswer(w, a)
+}
+
+// forward passes the request on to the endpoint with body.
+func (f *front) forward(r *http.Request, body []byte) answer {
+	r2 := r.Clone(r.Context())
+	r2.Body = io.NopCloser(bytes.NewReader(body))
+	r2.ContentLength = int64(len(body))
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	f.next.ServeHTTP(rec, r2)
+	return answer{status: rec.status, header: rec.header, body: rec.body.Bytes()}
+}
+
+// call makes a request of the front's own to the endpoint: action with
+// input as JSON.
+func (f *front) call(r *http.Request, action string, input any) answer {
+	body, err := json.Marshal(input)
+	if err != nil {
+		return errorAnswer("InternalServerError", err.Error())
+	}
+	r2 := r.Clone(r.Context())
+	r2.Header.Set("X-Amz-Target", targetPrefix+action)
+	r2.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	return f.forward(r2, body)
+}
+
+// errorAnswer is a DynamoDB error answer, as DynamoDB sends it.
+func errorAnswer(typ, message string) answer {
+	status := http.StatusBadRequest
+	if typ == "InternalServerError" {
+		status = http.StatusInternalServerError
+	}
+	body, _ := json.Marshal(map[string]string{
+		"__type":  "com.amazonaws.dynamodb.v20120810#" + typ,
+		"message": message,
+	})
+	h := http.Header{}
+	h.Set("Content-Type", "application/x-amz-json-1.0")
+	return answer{status: status, header: h, body: body}
+}
+
+// writeAnswer sends an answer with DynamoDB's X-Amz-Crc32 header: the
+// CRC32 (IEEE) of the body as a decimal. The AWS SDKs check it; the Go
+// SDK (service/dynamodb internal/customizations/checksum.go) takes a
+// missing header as checksum 0, fails the check when it closes the body
+// and logs "failed to close HTTP response body" on every call.
+func writeAnswer(w http.ResponseWriter, a answer) {
+	h := w.Header()
+	for k, v := range a.header {
+		h[k] = v
+	}
+	h.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(a.body)), 10))
+	h.Set("Content-Length", strconv.Itoa(len(a.body)))
+	w.WriteHeader(a.status)
+	_, _ = w.Write(a.body)
+}
+
+// recorder keeps the endpoint's answer so the front can look at it and
+// the checksum covers the body as sent, after any rewrite.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+	wrote  bool
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(status int) {
+	if !r.wrote {
+		r.status, r.wrote = status, true
+	}
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.wrote = true
+	return r.body.Write(p)
+}
