@@ -600,7 +600,7 @@ var steps = []step{
 // that runs here. CI has moto (LOWFARE_REQUIRE_MOTO=1: no skip).
 func TestSameAsMoto(t *testing.T) {
 	moto := ddbtest.Moto(t)
-	dev := ddbtest.Dev(t).Client
+	dev := devBackend(t).Client
 
 	ctx := ddbtest.Context(t)
 	table := ddbtest.TableName(t)
@@ -699,7 +699,7 @@ func transactUpdateTooLarge(ctx context.Context, c *dynamodb.Client, table strin
 // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Scan.html);
 // minidyn sends the items too, and so does moto 5.
 func TestSelectCount(t *testing.T) {
-	b := ddbtest.Dev(t)
+	b := devBackend(t)
 	ctx := ddbtest.Context(t)
 	table := ddbtest.TableName(t)
 	if err := store.CreateTable(ctx, b.Client, table); err != nil {
@@ -727,7 +727,7 @@ func TestSelectCount(t *testing.T) {
 
 // TestValidation: requests DynamoDB refuses that moto cannot be asked.
 func TestValidation(t *testing.T) {
-	b := ddbtest.Dev(t)
+	b := devBackend(t)
 	ctx := ddbtest.Context(t)
 	table := ddbtest.TableName(t)
 	if err := store.CreateTable(ctx, b.Client, table); err != nil {
@@ -760,5 +760,22 @@ func TestValidation(t *testing.T) {
 		if got := show("ok", tc.run()); got != "error ValidationException" {
 			t.Errorf("%s: %s, want a ValidationException", tc.name, got)
 		}
+	}
+}
+
+// devBackend starts the endpoint lowfare dev gives an app, for the test's
+// lifetime: an in-process minidyn behind ddbfront, which answers like
+// DynamoDB where minidyn alone does not (checksum header, item size
+// limit, ReturnValues, cancellation reasons).
+func devBackend(t testing.TB) ddbtest.Backend {
+	t.Helper()
+	mini := miniserver.NewServer()
+	srv := httptest.NewServer(ddbfront.Handler(mini))
+	t.Cleanup(srv.Close)
+	return ddbtest.Backend{
+		Name:     "dev",
+		Minidyn:  mini,
+		Endpoint: srv.URL,
+		Client:   ddbtest.NewClient(srv.URL),
 	}
 }

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/lowfare/lowfare/internal/ddbfront"
 	"github.com/lowfare/lowfare/internal/ddblocal"
 	"github.com/lowfare/lowfare/internal/testutil"
 	miniserver "github.com/truora/minidyn/server"
@@ -155,21 +154,4 @@ func Context(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// Dev starts the endpoint lowfare dev gives an app, for the test's
-// lifetime: an in-process minidyn behind ddbfront, which answers like
-// DynamoDB where minidyn alone does not (checksum header, item size
-// limit, ReturnValues, cancellation reasons).
-func Dev(t testing.TB) Backend {
-	t.Helper()
-	mini := miniserver.NewServer()
-	srv := httptest.NewServer(ddbfront.Handler(mini))
-	t.Cleanup(srv.Close)
-	return Backend{
-		Name:     "dev",
-		Minidyn:  mini,
-		Endpoint: srv.URL,
-		Client:   NewClient(srv.URL),
-	}
 }
