@@ -55,14 +55,7 @@ func seed(t *testing.T, b ddbtest.Backend, table string, n int) {
 		odd["m"] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
 			"inner": &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberN{Value: "1"}}}}}
 	}
-	put(t, b, table, odd)
-}
-
-func put(t *testing.T, b ddbtest.Backend, table string, item map[string]types.AttributeValue) {
-	t.Helper()
-	if _, err := b.Client.PutItem(ddbtest.Context(t), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
-		t.Fatalf("PutItem: %v", err)
-	}
+	ddbtest.PutItem(t, b, table, odd)
 }
 
 // dump returns every item of the table, encoded and sorted.
@@ -251,8 +244,8 @@ func testModes(t *testing.T, b ddbtest.Backend) {
 		}
 		return m
 	}
-	put(t, b, src, item("100"))
-	put(t, b, src, map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: "LINK#new"}, "SK": &types.AttributeValueMemberS{Value: "TOTAL"}})
+	ddbtest.PutItem(t, b, src, item("100"))
+	ddbtest.PutItem(t, b, src, map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: "LINK#new"}, "SK": &types.AttributeValueMemberS{Value: "TOTAL"}})
 	file := export(t, b, src, ExportOptions{})
 
 	clicks := func(table string) string {
@@ -264,7 +257,7 @@ func testModes(t *testing.T, b ddbtest.Backend) {
 	}
 
 	dst := newTable(t, b)
-	put(t, b, dst, item("7")) // the live table moved on since the export
+	ddbtest.PutItem(t, b, dst, item("7")) // the live table moved on since the export
 	res, err := Import(ddbtest.Context(t), b.Client, bytes.NewReader(file), ImportOptions{Table: dst, Mode: ModeSkipExisting})
 	if err != nil {
 		t.Fatal(err)

@@ -17,18 +17,6 @@ import (
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 
-func getItem(t *testing.T, b ddbtest.Backend, table, pk, sk string) map[string]types.AttributeValue {
-	t.Helper()
-	out, err := b.Client.GetItem(ddbtest.Context(t), &dynamodb.GetItemInput{
-		TableName: aws.String(table), ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{"PK": s(pk), "SK": s(sk)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.Item
-}
-
 // testMigrate runs a history of two migrations that write items of their
 // own (the links history and its tests live in internal/links): versions,
 // the lock released, a second run that does nothing, and a table migrated
@@ -68,7 +56,7 @@ func testMigrate(t *testing.T, b ddbtest.Backend) {
 	if v, err := m.Version(ctx); err != nil || v != 2 {
 		t.Fatalf("Version = %d, %v; want 2", v, err)
 	}
-	if getItem(t, b, table, schemaPK, lockSK) != nil {
+	if ddbtest.GetItem(t, b, table, schemaPK, lockSK) != nil {
 		t.Fatal("the lock is still held after Migrate")
 	}
 	after := dump(t, b.Client, table)
@@ -86,7 +74,7 @@ func testMigrate(t *testing.T, b ddbtest.Backend) {
 	}
 
 	// A table migrated by a newer lowfare is refused.
-	put(t, b, table, map[string]types.AttributeValue{"PK": s(schemaPK), "SK": s(versionSK), "version": &types.AttributeValueMemberN{Value: "9"}})
+	ddbtest.PutItem(t, b, table, map[string]types.AttributeValue{"PK": s(schemaPK), "SK": s(versionSK), "version": &types.AttributeValueMemberN{Value: "9"}})
 	if _, err := m.Migrate(ctx, list); !errors.Is(err, ErrAhead) {
 		t.Fatalf("Migrate of a newer table: %v, want ErrAhead", err)
 	}

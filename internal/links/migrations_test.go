@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/lowfare/lowfare/internal/data"
@@ -22,25 +20,6 @@ import (
 )
 
 var migrationT0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-
-func migItem(t *testing.T, b ddbtest.Backend, table, pk, sk string) map[string]types.AttributeValue {
-	t.Helper()
-	out, err := b.Client.GetItem(ddbtest.Context(t), &dynamodb.GetItemInput{
-		TableName: aws.String(table), ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{"PK": sAttr(pk), "SK": sAttr(sk)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.Item
-}
-
-func migPut(t *testing.T, b ddbtest.Backend, table string, item map[string]types.AttributeValue) {
-	t.Helper()
-	if _, err := b.Client.PutItem(ddbtest.Context(t), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
-		t.Fatalf("PutItem: %v", err)
-	}
-}
 
 // migSeed writes n links through the store itself (META, TOTAL, DAY items).
 func migSeed(t *testing.T, b ddbtest.Backend, table string, n int) {
@@ -71,21 +50,21 @@ func testMigrations(t *testing.T, b ddbtest.Backend) {
 	table := ddbtest.NewTable(t, b, store.CreateTable)
 	migSeed(t, b, table, 3)
 	// Items the current store never writes but older tools or hand edits did.
-	migPut(t, b, table, map[string]types.AttributeValue{"PK": sAttr("LINK#legacy"), "SK": sAttr("META"), "type": sAttr("link"),
+	ddbtest.PutItem(t, b, table, map[string]types.AttributeValue{"PK": sAttr("LINK#legacy"), "SK": sAttr("META"), "type": sAttr("link"),
 		"slug": sAttr("legacy"), "url": sAttr("https://example.com/old"), "created_at": sAttr("2020-01-02T03:04:05.5Z")})
-	migPut(t, b, table, map[string]types.AttributeValue{"PK": sAttr("LINK#broken"), "SK": sAttr("META"), "slug": sAttr("broken"), "url": sAttr("https://x.example")})
-	migPut(t, b, table, map[string]types.AttributeValue{"PK": sAttr("LINK#legacy"), "SK": sAttr("DAY#2020-01-02"), "type": sAttr("day"),
+	ddbtest.PutItem(t, b, table, map[string]types.AttributeValue{"PK": sAttr("LINK#broken"), "SK": sAttr("META"), "slug": sAttr("broken"), "url": sAttr("https://x.example")})
+	ddbtest.PutItem(t, b, table, map[string]types.AttributeValue{"PK": sAttr("LINK#legacy"), "SK": sAttr("DAY#2020-01-02"), "type": sAttr("day"),
 		"day": sAttr("2020-01-02"), "clicks": &types.AttributeValueMemberN{Value: "4"}})
 
 	// The keys the migrations write match what the store writes.
-	meta := migItem(t, b, table, "LINK#s000", "META")
+	meta := ddbtest.GetItem(t, b, table, "LINK#s000", "META")
 	if got, want := meta["GSI1SK"].(*types.AttributeValueMemberS).Value, store.GSI1SortKey(migrationT0, "s000"); got != want {
 		t.Fatalf("store writes GSI1SK %q, the migration would write %q", got, want)
 	}
 	if got := meta["GSI1PK"].(*types.AttributeValueMemberS).Value; got != store.GSI1PartitionKey {
 		t.Fatalf("store writes GSI1PK %q, the migration %q", got, store.GSI1PartitionKey)
 	}
-	day := migItem(t, b, table, "LINK#s001", linksDayPrefix+migrationT0.Format(linksDayLayout))
+	day := ddbtest.GetItem(t, b, table, "LINK#s001", linksDayPrefix+migrationT0.Format(linksDayLayout))
 	if got, want := day[linksExpiresAttr].(*types.AttributeValueMemberN).Value, strconv.FormatInt(migrationT0.Truncate(24*time.Hour).Add(store.ClickRetention).Unix(), 10); got != want {
 		t.Fatalf("store writes %s %s, the migration would write %s", linksExpiresAttr, got, want)
 	}
@@ -116,7 +95,7 @@ func testMigrations(t *testing.T, b ddbtest.Backend) {
 	if err != nil || len(page.Links) != 4 || page.Links[3].Slug != "legacy" {
 		t.Fatalf("List after migrating = %+v, %v; want the 3 seeded links then legacy", page.Links, err)
 	}
-	exp := migItem(t, b, table, "LINK#legacy", "DAY#2020-01-02")[linksExpiresAttr]
+	exp := ddbtest.GetItem(t, b, table, "LINK#legacy", "DAY#2020-01-02")[linksExpiresAttr]
 	if exp == nil || exp.(*types.AttributeValueMemberN).Value != strconv.FormatInt(time.Date(2021, 2, 5, 0, 0, 0, 0, time.UTC).Unix(), 10) {
 		t.Fatalf("expires_at of the legacy day bucket = %v, want 2020-01-02 + 400 days", exp)
 	}
