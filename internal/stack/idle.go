@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/lowfare/lowfare/internal/cfn"
+	"github.com/lowfare/lowfare/internal/cost"
 	"github.com/lowfare/lowfare/internal/price"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/wakepage"
@@ -76,10 +77,10 @@ const (
 // vCPU, 512 MB, arm64, us-east-1) it is 465 requests a minute, assuming
 // 50 ms a request (internal/price AppOnLambda).
 func BusyPerMinute(s *spec.Spec) float64 {
-	return price.AppOnLambda{
-		CPU: s.Service.CPU, MemoryMB: s.Service.Memory,
-		ARM64: s.Service.Arch == spec.ArchARM64, LambdaMS: assumedLambdaMS,
-	}.BreakEvenPerMinute(price.Builtin(s.Region))
+	// The estimate's own figure (lowfare cost and plan print it), with the
+	// built-in prices of the spec's region: one mapping of a spec to
+	// price.AppOnLambda.
+	return cost.WakePerMinute(s, price.Builtin(s.Region), assumedLambdaMS)
 }
 
 //go:embed idle_controller.py
