@@ -60,6 +60,14 @@ type Spec struct {
 	Alarms   Alarms            `yaml:"alarms" json:"alarms"`
 	Tags     map[string]string `yaml:"tags" json:"tags" doc:"Tags added to every taggable resource, beside lowfare:app and lowfare:env: at most 45 (AWS allows 50 per resource, and lowfare writes up to 5), keys of 1-128 characters, values of 1-256."`
 	Workload Workload          `yaml:"workload" json:"workload"`
+	Database *Database         `yaml:"database,omitempty" json:"database,omitempty" doc:"Absent: no relational database. Present: a PostgreSQL database the app reaches through the PG* variables and DATABASE_URL."`
+}
+
+// Database is the app's relational database.
+type Database struct {
+	Engine     string  `yaml:"engine" json:"engine" doc:"postgres (the one engine for now)."`
+	PauseAfter string  `yaml:"pause_after" json:"pause_after" doc:"Profile free: pause (0 ACU) after this long without connections, 5m to 24h, such as 15m."`
+	MaxACU     float64 `yaml:"max_acu" json:"max_acu" doc:"The most Aurora capacity units the database scales to: the cost ceiling."`
 }
 
 // Service is the container (or, with profile serverless, the Lambda function).
