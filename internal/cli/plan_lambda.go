@@ -19,6 +19,8 @@ import (
 //     responses larger than 6 MB, 2MBps for the remainder"
 //     (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html,
 //     https://docs.aws.amazon.com/lambda/latest/dg/configuration-response-streaming.html).
+//     The second page also warns that a stream whose client went away is
+//     not stopped and is billed for the function's whole run.
 //     A binary body travels base64 inside the JSON event or response,
 //     which adds a third: about 4.5 MB of binary in 6 MB.
 //   - A function URL waits for the function's own timeout (service.timeout,
@@ -93,7 +95,7 @@ func (p *planLambda) lines(s *spec.Spec) []string {
 		mb(p.RequestMB), binary(p.RequestMB)))
 	switch {
 	case p.Streaming:
-		out = append(out, fmt.Sprintf("response: streamed as the app writes it (server-sent events work), up to %s, raw (no base64); the first 6 MB at full speed, then 2 MB/s", mb(p.ResponseMB)))
+		out = append(out, fmt.Sprintf("response: streamed as the app writes it (server-sent events work), up to %s, raw (no base64); the first 6 MB at full speed, then 2 MB/s; a stream runs, and is billed, until the app ends it or service.timeout does, even after the client has gone", mb(p.ResponseMB)))
 	default:
 		why := "the app's answer is sent once complete"
 		switch {
