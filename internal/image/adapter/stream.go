@@ -65,10 +65,20 @@ const (
 // preludeDelimiter ends the prelude.
 var preludeDelimiter = make([]byte, 8)
 
-// streams reports whether the event comes from a front end that can
-// stream: a function URL sends payload 2.0; an ALB (requestContext.elb)
-// and a REST API (1.0) cannot.
-func (e *event) streams() bool { return !e.v1() && e.RequestContext.ELB == nil }
+// streams reports whether the event comes from a function URL, the one
+// front end here that reads a streamed answer. An HTTP API sends the same
+// payload 2.0, so the URL's domain decides: "Function URL endpoints have
+// the following format: https://<url-id>.lambda-url.<region>.on.aws"
+// (https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html),
+// and the event carries it as requestContext.domainName whatever Host the
+// client (or a CDN in front) sent. So an HTTP API event is answered
+// buffered even where the function was told to stream (service.env can set
+// any variable); an ALB's (requestContext.elb) and a REST API's (1.0)
+// events always are.
+func (e *event) streams() bool {
+	d := e.RequestContext.DomainName
+	return !e.v1() && e.RequestContext.ELB == nil && strings.Contains(d, ".lambda-url.") && strings.HasSuffix(d, ".on.aws")
+}
 
 // prelude is the JSON before the body of a streamed HTTP response.
 type prelude struct {

@@ -301,6 +301,7 @@ func TestStreamCases(t *testing.T) {
 	}))
 	defer app.Close()
 	alb := []byte(`{"httpMethod":"GET","path":"/","requestContext":{"elb":{"targetGroupArn":"arn"}}}`)
+	httpAPI := []byte(`{"version":"2.0","routeKey":"$default","rawPath":"/","requestContext":{"apiId":"abc123","domainName":"abc123.execute-api.us-east-1.amazonaws.com","http":{"method":"GET"}}}`)
 
 	t.Run("binary", func(t *testing.T) {
 		d := newRuntimeDouble(t, urlEvent("/binary"))
@@ -357,6 +358,7 @@ func TestStreamCases(t *testing.T) {
 		stream bool
 	}{
 		{"alb event", alb, true},
+		{"http api event", httpAPI, true},
 		{"url not streaming", urlEvent("/"), false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
