@@ -101,8 +101,10 @@ func (p *planLambda) lines(s *spec.Spec) []string {
 		switch {
 		case p.Front == frontFunctionURL:
 			why += " (service.image is not built by lowfare: its runtime answers, and the function URL stays BUFFERED)"
-		case p.Front == frontHTTPAPI && !s.ECS():
+		case p.Front == frontHTTPAPI && !s.ECS() && s.Service.LocalPackage():
 			why += " (an HTTP API cannot stream a Lambda answer; ingress.kind url can)"
+		case p.Front == frontHTTPAPI && !s.ECS():
+			why += " (an HTTP API cannot stream a Lambda answer)"
 		default:
 			why += " (the " + map[string]string{frontALB: "ALB", frontHTTPAPI: "HTTP API"}[p.Front] + " cannot stream a Lambda answer)"
 		}
