@@ -273,17 +273,6 @@ func (f *forwarder) call(ctx context.Context, inv *invocation) (*exchange, *lamb
 	return &exchange{ev: ev, req: req, resp: resp, cancel: cancel}, nil
 }
 
-// invoke forwards one invocation and returns the app's answer as the
-// buffered response payload; an error is reported as the invocation's.
-func (f *forwarder) invoke(ctx context.Context, inv *invocation) ([]byte, *lambdaError) {
-	x, lerr := f.call(ctx, inv)
-	if lerr != nil {
-		return nil, lerr
-	}
-	defer x.close()
-	return x.buffered()
-}
-
 // buffered reads the whole answer and encodes it as the event's response
 // payload, within the limit of the event's caller.
 func (x *exchange) buffered() ([]byte, *lambdaError) {
