@@ -35,7 +35,6 @@ import (
 
 // streamPost is what the double saw of one /response post.
 type streamPost struct {
-	header     http.Header
 	prelude    prelude
 	body       []byte
 	trailer    http.Header
@@ -124,7 +123,6 @@ func (d *runtimeDouble) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var p streamPost
-	p.header = r.Header.Clone()
 	br := bufio.NewReader(r.Body)
 	// The prelude: JSON up to the first NUL, then exactly eight NULs.
 	raw, err := br.ReadBytes(0)
