@@ -110,6 +110,9 @@ func writePlan(w io.Writer, s *spec.Spec, res *stack.Result) error {
 	if idle := idlePlan(s); idle != nil {
 		fmt.Fprintln(w, idle.text())
 	}
+	if l := lambdaPlan(s); l != nil {
+		fmt.Fprintln(w, l.text())
+	}
 	fmt.Fprintf(w, "CloudWatch alarm metrics: %d (%s10 are free)\n", res.AlarmMetrics, targetTrackingNote(res))
 	if len(res.Warnings) == 0 {
 		_, err := fmt.Fprintln(w, "\nWarnings: none")
@@ -144,6 +147,7 @@ type planJSON struct {
 	Resources    []planResource  `json:"resources"`
 	AlarmMetrics int             `json:"alarm_metrics"`
 	Idle         *planIdle       `json:"idle,omitempty"` // service.idle: the serve mode and why
+	Lambda       *planLambda     `json:"lambda,omitempty"`
 	Warnings     []planWarning   `json:"warnings"`
 	Estimate     json.RawMessage `json:"estimate"`                // lowfare cost --format json; null when not available
 	EstimateNote string          `json:"estimate_note,omitempty"` // why there is no estimate
@@ -178,6 +182,7 @@ func writePlanJSON(w io.Writer, s *spec.Spec, res *stack.Result, est *planEst) e
 		Resources:    []planResource{},
 		AlarmMetrics: res.AlarmMetrics,
 		Idle:         idlePlan(s),
+		Lambda:       lambdaPlan(s),
 		Warnings:     []planWarning{},
 		Estimate:     json.RawMessage("null"),
 	}

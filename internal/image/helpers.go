@@ -31,7 +31,7 @@ import (
 // architecture compiles them.
 //
 //go:embed probe/main.go
-//go:embed adapter/main.go adapter/event.go adapter/runtime.go adapter/secrets.go
+//go:embed adapter/main.go adapter/event.go adapter/runtime.go adapter/secrets.go adapter/stream.go
 //go:embed adapter/sysproc_linux.go adapter/sysproc_other.go
 var helperSources embed.FS
 

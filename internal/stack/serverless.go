@@ -44,6 +44,31 @@ func (b *builder) appFunction(role, logGroup string, entryPoint []any) cfn.Props
 	return props
 }
 
+// InvokeModeEnv tells lowfare's Lambda adapter (internal/image/adapter,
+// stream.go) that the function URL invokes with InvokeModeStream, so it
+// answers function URL events as a stream. The adapter cannot tell from an
+// event: a function URL sends the same event in either mode.
+const (
+	InvokeModeEnv    = "LOWFARE_INVOKE_MODE"
+	InvokeModeStream = "RESPONSE_STREAM"
+)
+
+// StreamsResponses reports whether the function URL streams responses
+// (InvokeMode RESPONSE_STREAM): "Lambda invokes your function using the
+// InvokeWithResponseStream API operation. The maximum response payload
+// size is 200 MB", against 6 MB buffered
+// (https://docs.aws.amazon.com/lambda/latest/dg/config-rs-invoke-furls.html).
+// So server-sent events and large downloads work, and binary bodies go
+// without base64. Only a function URL streams here (API Gateway streams a
+// Lambda answer only for REST APIs,
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode.html,
+// and ingress apigw is an HTTP API), and only with an image lowfare
+// builds, whose adapter writes the streamed format; an image of the
+// user's own keeps the default, BUFFERED, which any runtime answers.
+func StreamsResponses(s *spec.Spec) bool {
+	return s.Profile == spec.ProfileServerless && s.Ingress.Kind == spec.IngressURL && s.Service.LocalPackage()
+}
+
 // serverless runs the same app as a Lambda function, reached through a
 // function URL or an HTTP API. The image lowfare builds for it starts at
 // spec.LambdaAdapter, which runs the app on $PORT and turns each Lambda
@@ -70,6 +95,9 @@ func (b *builder) serverless() {
 		// 0 reserves none: Lambda's own 0 would throttle every request.
 		fn["ReservedConcurrentExecutions"] = s.Service.Concurrency
 	}
+	if StreamsResponses(s) {
+		fn["Environment"].(map[string]any)["Variables"].(map[string]any)[InvokeModeEnv] = InvokeModeStream
+	}
 	b.add(PartServerless, "Function", "AWS::Lambda::Function", fn)
 	b.output(OutputFunction, "The Lambda function", cfn.Ref("Function"))
 
@@ -86,12 +114,16 @@ func (b *builder) serverless() {
 			"SourceArn":    cfn.Sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*"),
 		})
 	} else {
-		b.add(PartIngress, "FunctionUrl", "AWS::Lambda::Url", cfn.Props{
+		url := cfn.Props{
 			"TargetFunctionArn": cfn.GetAtt("Function", "Arn"),
 			// The app authenticates its own admin calls; the redirects are
 			// public by design.
 			"AuthType": "NONE",
-		})
+		}
+		if StreamsResponses(s) {
+			url["InvokeMode"] = InvokeModeStream
+		}
+		b.add(PartIngress, "FunctionUrl", "AWS::Lambda::Url", url)
 		b.add(PartIngress, "FunctionUrlPermission", "AWS::Lambda::Permission", cfn.Props{
 			"FunctionName":        cfn.Ref("Function"),
 			"Action":              "lambda:InvokeFunctionUrl",

@@ -189,6 +189,17 @@ func TestIsText(t *testing.T) {
 	}
 }
 
+// invoke forwards one invocation as answer does for a buffered response
+// and returns the payload it would post.
+func (f *forwarder) invoke(ctx context.Context, inv *invocation) ([]byte, *lambdaError) {
+	x, lerr := f.call(ctx, inv)
+	if lerr != nil {
+		return nil, lerr
+	}
+	defer x.close()
+	return x.buffered()
+}
+
 // TestForwarder sends an invocation to an app and checks the payload,
 // including an app that is gone and one that answers more than Lambda
 // takes.

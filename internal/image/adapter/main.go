@@ -8,7 +8,8 @@
 // then serves the Lambda Runtime API loop: each invocation (a function URL
 // or HTTP API event, payload 2.0, or an API Gateway REST API event,
 // payload 1.0) becomes one HTTP request to the app, and the app's answer
-// becomes the invocation's response.
+// becomes the invocation's response: buffered, or streamed as the app
+// writes it when the function URL streams (stream.go).
 //
 // The app does not see AWS_LAMBDA_RUNTIME_API, so an app that would serve
 // Lambda itself does not compete with the adapter for events. Outside
@@ -70,7 +71,9 @@ func run(args, environ []string, stderr io.Writer) int {
 		return initFailed(ctx, rt, logf, "Runtime.ExitError", err.Error())
 	}
 	go exitWithApp(exited, logf)
-	return serve(ctx, rt, newForwarder("http://"+addr), app, logf)
+	fw := newForwarder("http://" + addr)
+	fw.stream = lookup(environ, envInvokeMode) == invokeModeStream
+	return serve(ctx, rt, fw, app, logf)
 }
 
 // beTheApp replaces the adapter with the app, outside Lambda. It returns
@@ -93,7 +96,7 @@ func startApp(ctx context.Context, args, environ []string, port string) (app *ex
 		return nil, nil, &lambdaError{Type: "Runtime.SecretsError", Message: err.Error()}
 	}
 	app = exec.Command(args[0], args[1:]...)
-	app.Env = append(append(without(environ, "AWS_LAMBDA_RUNTIME_API", "PORT", envSecretNames), secrets...), "PORT="+port)
+	app.Env = append(append(without(environ, "AWS_LAMBDA_RUNTIME_API", "PORT", envSecretNames, envInvokeMode), secrets...), "PORT="+port)
 	app.Stdout, app.Stderr = os.Stdout, os.Stderr
 	tieToAdapter(app)
 	if err := app.Start(); err != nil {
@@ -145,15 +148,23 @@ func serve(ctx context.Context, rt *runtimeClient, fw *forwarder, app *exec.Cmd,
 	}
 }
 
-// answer forwards one invocation and posts the app's response, or the
-// invocation's error; the error it returns is the Runtime API's.
+// answer forwards one invocation and posts the app's response, streamed
+// when the function URL streams (see stream.go), or the invocation's
+// error; the error it returns is the Runtime API's.
 func answer(ctx context.Context, rt *runtimeClient, fw *forwarder, inv *invocation, logf func(string, ...any)) error {
-	payload, lerr := fw.invoke(ctx, inv)
-	if lerr != nil {
-		logf("invocation %s: %s", inv.id, lerr.Message)
-		return rt.fail(ctx, inv.id, *lerr)
+	x, lerr := fw.call(ctx, inv)
+	if lerr == nil {
+		defer x.close()
+		if fw.stream && x.ev.streams() {
+			return rt.stream(ctx, inv, x, logf)
+		}
+		var payload []byte
+		if payload, lerr = x.buffered(); lerr == nil {
+			return rt.respond(ctx, inv.id, payload)
+		}
 	}
-	return rt.respond(ctx, inv.id, payload)
+	logf("invocation %s: %s", inv.id, lerr.Message)
+	return rt.fail(ctx, inv.id, *lerr)
 }
 
 func initFailed(ctx context.Context, rt *runtimeClient, logf func(string, ...any), typ, msg string) int {
@@ -200,6 +211,9 @@ func describeExit(err error) string {
 type forwarder struct {
 	base   string
 	client *http.Client
+	// stream says the function URL invokes with RESPONSE_STREAM, so
+	// its events are answered as a stream (stream.go).
+	stream bool
 }
 
 func newForwarder(base string) *forwarder {
@@ -215,20 +229,37 @@ func newForwarder(base string) *forwarder {
 	}}
 }
 
-// invoke turns one invocation into a request to the app and its answer
-// into the response payload; an error is reported as the invocation's.
-func (f *forwarder) invoke(ctx context.Context, inv *invocation) ([]byte, *lambdaError) {
+// exchange is one request to the app and its answer, whose body the
+// caller reads (buffered or streamed) and then closes.
+type exchange struct {
+	ev     *event
+	req    *http.Request
+	resp   *http.Response
+	cancel context.CancelFunc
+}
+
+func (x *exchange) close() {
+	x.resp.Body.Close()
+	x.cancel()
+}
+
+// where names the request in errors and the log.
+func (x *exchange) where() string { return x.req.Method + " " + x.req.URL.RequestURI() }
+
+// call turns one invocation into a request to the app and returns its
+// answer, body unread; an error is reported as the invocation's.
+func (f *forwarder) call(ctx context.Context, inv *invocation) (*exchange, *lambdaError) {
 	ev, err := parseEvent(inv.payload)
 	if err != nil {
 		return nil, &lambdaError{Type: "Adapter.InvalidEvent", Message: err.Error()}
 	}
+	cancel := context.CancelFunc(func() {})
 	if !inv.deadline.IsZero() {
-		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, inv.deadline)
-		defer cancel()
 	}
 	req, err := ev.request(ctx, f.base)
 	if err != nil {
+		cancel()
 		return nil, &lambdaError{Type: "Adapter.InvalidEvent", Message: err.Error()}
 	}
 	if inv.traceID != "" && req.Header.Get("X-Amzn-Trace-Id") == "" {
@@ -236,23 +267,29 @@ func (f *forwarder) invoke(ctx context.Context, inv *invocation) ([]byte, *lambd
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
+		cancel()
 		return nil, &lambdaError{Type: "Adapter.AppUnreachable", Message: fmt.Sprintf("%s %s: %v", req.Method, req.URL.RequestURI(), err)}
 	}
-	defer resp.Body.Close()
-	limit, whose := ev.maxResponse()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
+	return &exchange{ev: ev, req: req, resp: resp, cancel: cancel}, nil
+}
+
+// buffered reads the whole answer and encodes it as the event's response
+// payload, within the limit of the event's caller.
+func (x *exchange) buffered() ([]byte, *lambdaError) {
+	limit, whose := x.ev.maxResponse()
+	body, err := io.ReadAll(io.LimitReader(x.resp.Body, int64(limit)+1))
 	if err != nil {
-		return nil, &lambdaError{Type: "Adapter.AppUnreachable", Message: fmt.Sprintf("%s %s: reading the answer: %v", req.Method, req.URL.RequestURI(), err)}
+		return nil, &lambdaError{Type: "Adapter.AppUnreachable", Message: fmt.Sprintf("%s: reading the answer: %v", x.where(), err)}
 	}
 	if len(body) > limit {
-		return nil, &lambdaError{Type: "Adapter.ResponseTooLarge", Message: fmt.Sprintf("%s %s: the answer is over %s %d-byte response limit", req.Method, req.URL.RequestURI(), whose, limit)}
+		return nil, &lambdaError{Type: "Adapter.ResponseTooLarge", Message: fmt.Sprintf("%s: the answer is over %s %d-byte response limit", x.where(), whose, limit)}
 	}
-	payload, err := ev.encodeResponse(resp.StatusCode, resp.Header, body)
+	payload, err := x.ev.encodeResponse(x.resp.StatusCode, x.resp.Header, body)
 	if err != nil {
 		return nil, &lambdaError{Type: "Adapter.InvalidResponse", Message: err.Error()}
 	}
 	if len(payload) > limit {
-		return nil, &lambdaError{Type: "Adapter.ResponseTooLarge", Message: fmt.Sprintf("%s %s: the encoded answer (%d bytes, base64 adds a third) is over %s %d-byte response limit", req.Method, req.URL.RequestURI(), len(payload), whose, limit)}
+		return nil, &lambdaError{Type: "Adapter.ResponseTooLarge", Message: fmt.Sprintf("%s: the encoded answer (%d bytes, base64 adds a third) is over %s %d-byte response limit", x.where(), len(payload), whose, limit)}
 	}
 	return payload, nil
 }
