@@ -95,7 +95,7 @@ func TestRunAgainstMoto(t *testing.T) {
 			Name: aws.String(container), Image: aws.String("123456789012.dkr.ecr.us-east-1.amazonaws.com/links@sha256:abc"), Essential: aws.Bool(true),
 			// lowfare sets memory on the task only; moto's RunTask adds up
 			// the containers' memory and fails (500) when one has none.
-			Memory: aws.Int32(512),
+			Memory:  aws.Int32(512),
 			Secrets: []ecstypes.Secret{{Name: aws.String("ADMIN_TOKEN"), ValueFrom: aws.String("arn:aws:ssm:us-east-1:123456789012:parameter/lowfare/links/dev/ADMIN_TOKEN")}},
 			LogConfiguration: &ecstypes.LogConfiguration{LogDriver: ecstypes.LogDriverAwslogs, Options: map[string]string{
 				"awslogs-group": group, "awslogs-region": "us-east-1", "awslogs-stream-prefix": prefix}},
