@@ -450,3 +450,51 @@ func (t *tailBuffer) String() string {
 	defer t.mu.Unlock()
 	return strings.Join(append(slices.Clone(t.lines), t.part), "\n")
 }
+
+// WithPostgres calls fn with the local Postgres of dataDir: the one a
+// running lowfare dev serves, or else one started for fn (holding the data
+// dir as lowfare dev does, so neither starts the cluster twice) and
+// stopped after it.
+func WithPostgres(ctx context.Context, dataDir, app string, log *slog.Logger, fn func(*Postgres) error) error {
+	if p := RunningPostgres(dataDir); p != nil {
+		return fn(p)
+	}
+	unlock, err := prepareDataDir(dataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	p, err := StartPostgres(ctx, dataDir, app, log)
+	if err != nil {
+		return err
+	}
+	defer p.Stop()
+	return fn(p)
+}
+
+// Tool is the path of one of PostgreSQL's client programs (pg_dump,
+// pg_restore, psql): the server's own, whose version matches it, else
+// the one on PATH.
+func (p *Postgres) Tool(name string) (string, error) {
+	if p.BinDir != "" && isFile(filepath.Join(p.BinDir, name)) {
+		return filepath.Join(p.BinDir, name), nil
+	}
+	path, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("%s is not installed: install the package %s-client (Debian, Ubuntu: sudo apt-get install %s-client), or put it on PATH", name, PostgresPackage, PostgresPackage)
+	}
+	return path, nil
+}
+
+// ClientEnv is the environment for a client program run against this
+// server: this process's, less any PG* variable of the user's, plus the
+// server's.
+func (p *Postgres) ClientEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PG") && !strings.HasPrefix(kv, "DATABASE_URL=") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, p.Env()...)
+}
