@@ -158,6 +158,9 @@ func Run(ctx context.Context, c *Clients, s *spec.Spec, o RunOptions, logs io.Wr
 		res.LogStream = target.logPrefix + "/" + target.container + "/" + taskID(res.TaskARN)
 	}
 	status(o.Status, "task %s started (%s, %s): %s", shortTask(res.TaskARN), target.taskDefinition, ref.Cluster, strings.Join(o.Command, " "))
+	if res.LogStream == "" {
+		status(o.Status, "container %s does not log to CloudWatch Logs (awslogs with a stream prefix): its output cannot be shown", target.container)
+	}
 
 	if err := watchTask(ctx, c, o, res, logs); err != nil {
 		if ctx.Err() != nil {
