@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/testutil"
@@ -185,5 +186,49 @@ func TestDatabaseName(t *testing.T) {
 		if got := DatabaseName(app); got != want {
 			t.Errorf("DatabaseName(%q) = %q, want %q", app, got, want)
 		}
+	}
+}
+
+// A Postgres left running by a lowfare dev that was killed (no Stop) is
+// stopped by the next start, which then serves the same data.
+func TestPostgresLeftRunning(t *testing.T) {
+	testutil.Postgres(t, PostgresBinDir)
+	dataDir := filepath.Join(t.TempDir(), "dev")
+	removePostgresDir(t, dataDir)
+	ctx := t.Context()
+	first, err := StartPostgres(ctx, dataDir, "leftover", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(first.Stop)
+	oldPID := first.cmd.Process.Pid
+
+	second, err := StartPostgres(ctx, dataDir, "leftover", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Stop()
+	// Gone: reaped (this test is its parent) once it exited.
+	if !waitClosed(first.exited, 10*time.Second) {
+		t.Errorf("the leftover server (pid %d) still runs after the next start", oldPID)
+	}
+	if second.Port == first.Port || second.Password != first.Password {
+		t.Errorf("second server: port %d (first %d), same password %v", second.Port, first.Port, second.Password == first.Password)
+	}
+	if RunningPostgres(dataDir).Port != second.Port {
+		t.Errorf("conn file names port %d, want the running server's %d", RunningPostgres(dataDir).Port, second.Port)
+	}
+}
+
+// As root, a cluster directory made by an ordinary user is not handed to
+// the postgres user behind the user's back.
+func TestPostgresDirAsRootRefusesAUsersDirectory(t *testing.T) {
+	dataDir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dataDir, PostgresDir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err := postgresDir(dataDir, account{name: "postgres", uid: 101, gid: 104})
+	if err == nil || !strings.Contains(err.Error(), "made by lowfare dev run as an ordinary user") {
+		t.Errorf("err = %v", err)
 	}
 }

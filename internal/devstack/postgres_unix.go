@@ -113,6 +113,9 @@ func postgresDir(dataDir string, acct account) (string, error) {
 		return "", err
 	}
 	if fi == nil {
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return "", fmt.Errorf("creating the data directory: %w", err)
+		}
 		if err := os.Symlink(target, link); err != nil {
 			return "", fmt.Errorf("linking %s to %s: %w", link, target, err)
 		}
