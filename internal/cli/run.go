@@ -36,7 +36,8 @@ to run: the command refuses it (exit 2).
 
 Exit codes: the command's exit code once it ran; 1 when the task could not
 start (ECS's reason is printed: an image that cannot be pulled, a secret that
-cannot be read...) or lowfare could not follow it; 2 for bad usage.
+cannot be read...) or lowfare could not follow it; 2 for bad usage. A
+command's own 1 or 2 look the same: --format json tells them apart.
 
 --format json prints the log lines on stderr and, at the end, the result on
 stdout: cluster, task definition, task ARN, log stream, exit_code (null when
