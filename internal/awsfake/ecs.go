@@ -1,6 +1,7 @@
 package awsfake
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -26,6 +27,9 @@ type ECSService struct {
 	// Tasks are the service's tasks, running and stopped, for ListTasks
 	// and DescribeTasks.
 	Tasks []ECSTask
+	// Network is the service's awsvpc configuration, as DescribeServices
+	// reports it (absent when nil).
+	Network *ECSNetwork
 }
 
 // ECSTask is one task of a fake service.
@@ -36,12 +40,16 @@ type ECSTask struct {
 	DesiredStatus  string // RUNNING unless set (STOPPED when LastStatus is)
 	HealthStatus   string // HEALTHY, UNHEALTHY, UNKNOWN
 	StoppedReason  string
+	StopCode       string // EssentialContainerExited, TaskFailedToStart, UserInitiated...
 	ExitCode       *int32 // the container's, once stopped
+	Container      string // the container's name; "app" when empty
 }
 
 // ECS is an Elastic Container Service fake (awsJson 1.1): DescribeServices
 // and UpdateService over services added with AddService, ListTasks and
-// DescribeTasks over their Tasks (moto's ECS reports no task
+// DescribeTasks over their Tasks, RunTask, StopTask and
+// DescribeTaskDefinition over task definitions added with
+// AddTaskDefinition (moto reports every container's exit code as 0) (moto's ECS reports no task
 // healthStatus, which a deploy's proof of a sleeping service's new image
 // reads). UpdateService changes the desired count only; Running follows
 // when Converge is set, as if the scheduler had done its work.
@@ -54,8 +62,22 @@ type ECS struct {
 	// DescribeServices answers it: a test's scheduler, one step a poll.
 	OnDescribe func(s *ECSService)
 
-	mu       sync.Mutex
-	services map[string]*ECSService // key: cluster/name
+	// RunExitCode is the exit code of the container of each task RunTask
+	// starts (with a public IP; see runTask).
+	RunExitCode int32
+	// RunFailure, when set, makes RunTask start nothing and answer this
+	// failure reason, as ECS does when it cannot place a task.
+	RunFailure string
+	// OnRun, when set, may change how a task started by RunTask ends.
+	OnRun func(t *ECSTask)
+
+	mu          sync.Mutex
+	services    map[string]*ECSService // key: cluster/name
+	taskDefs    map[string]ECSTaskDefinition
+	runRequests []ECSRunRequest
+	runSeq      int
+	runTasks    map[string]*runState // key: task ARN
+	stopped     []string
 }
 
 // NewECS returns an ECS fake with no services.
@@ -66,6 +88,10 @@ func NewECS() *ECS {
 		"UpdateService":    Handle(f.update),
 		"ListTasks":        Handle(f.listTasks),
 		"DescribeTasks":    Handle(f.describeTasks),
+		"RunTask":          Handle(f.runTask),
+		"StopTask":         Handle(f.stopTask),
+
+		"DescribeTaskDefinition": Handle(f.describeTaskDefinition),
 	}}
 	return f
 }
@@ -160,6 +186,11 @@ type ecsServiceJSON struct {
 	TaskDefinition string              `json:"taskDefinition,omitempty"`
 	Deployments    []ecsDeploymentJSON `json:"deployments,omitempty"`
 	Tags           []ecsTagJSON        `json:"tags,omitempty"`
+	Network        *ecsNetworkJSON     `json:"networkConfiguration,omitempty"`
+}
+
+type ecsNetworkJSON struct {
+	Awsvpc *ECSNetwork `json:"awsvpcConfiguration"`
 }
 
 func (s *ECSService) json(withTags bool) ecsServiceJSON {
@@ -170,6 +201,9 @@ func (s *ECSService) json(withTags bool) ecsServiceJSON {
 		Status:       s.Status,
 		DesiredCount: s.Desired, RunningCount: s.Running, PendingCount: s.Pending,
 		LaunchType: "FARGATE",
+	}
+	if s.Network != nil {
+		out.Network = &ecsNetworkJSON{Awsvpc: s.Network}
 	}
 	if s.TaskDefinition != "" {
 		state := s.RolloutState
@@ -308,7 +342,17 @@ func (f *ECS) describeTasks(in struct {
 		DesiredStatus     string      `json:"desiredStatus"`
 		HealthStatus      string      `json:"healthStatus,omitempty"`
 		StoppedReason     string      `json:"stoppedReason,omitempty"`
+		StopCode          string      `json:"stopCode,omitempty"`
 		Containers        []container `json:"containers"`
+	}
+	view := func(t ECSTask) task {
+		name := t.Container
+		if name == "" {
+			name = "app"
+		}
+		return task{TaskArn: t.ARN, TaskDefinitionArn: t.TaskDefinition, LastStatus: t.LastStatus,
+			DesiredStatus: t.desiredStatus(), HealthStatus: t.HealthStatus, StoppedReason: t.StoppedReason, StopCode: t.StopCode,
+			Containers: []container{{Name: name, ExitCode: t.ExitCode}}}
 	}
 	out := struct {
 		Tasks    []task           `json:"tasks"`
@@ -316,6 +360,10 @@ func (f *ECS) describeTasks(in struct {
 	}{Tasks: []task{}, Failures: []map[string]any{}}
 	cluster := lastSegment(in.Cluster)
 	for _, arn := range in.Tasks {
+		if r, ok := f.runTasks[arn]; ok && r.cluster == cluster {
+			out.Tasks = append(out.Tasks, view(r.view()))
+			continue
+		}
 		found := false
 		for key, s := range f.services {
 			if !strings.HasPrefix(key, cluster+"/") {
@@ -324,9 +372,7 @@ func (f *ECS) describeTasks(in struct {
 			for _, t := range s.Tasks {
 				if t.ARN == arn {
 					found = true
-					out.Tasks = append(out.Tasks, task{TaskArn: t.ARN, TaskDefinitionArn: t.TaskDefinition, LastStatus: t.LastStatus,
-						DesiredStatus: t.desiredStatus(), HealthStatus: t.HealthStatus, StoppedReason: t.StoppedReason,
-						Containers: []container{{Name: "app", ExitCode: t.ExitCode}}})
+					out.Tasks = append(out.Tasks, view(t))
 				}
 			}
 		}
@@ -335,4 +381,204 @@ func (f *ECS) describeTasks(in struct {
 		}
 	}
 	return out, nil
+}
+
+// ECSNetwork is a service's or a task's awsvpc configuration.
+type ECSNetwork struct {
+	Subnets        []string `json:"subnets"`
+	SecurityGroups []string `json:"securityGroups"`
+	AssignPublicIP string   `json:"assignPublicIp,omitempty"` // ENABLED | DISABLED
+}
+
+// ECSContainerDef is one container of a fake task definition.
+type ECSContainerDef struct {
+	Name      string
+	Essential bool
+	// LogGroup and LogPrefix are its awslogs options; empty: no awslogs.
+	LogGroup, LogPrefix string
+}
+
+// ECSTaskDefinition is a task definition registered with AddTaskDefinition.
+type ECSTaskDefinition struct {
+	ARN        string
+	Containers []ECSContainerDef
+}
+
+// ECSContainerOverride is a RunTask container override as received.
+type ECSContainerOverride struct {
+	Name    string   `json:"name"`
+	Command []string `json:"command"`
+}
+
+// ECSRunRequest is one RunTask call as the fake received it.
+type ECSRunRequest struct {
+	Cluster        string `json:"cluster"`
+	TaskDefinition string `json:"taskDefinition"`
+	Count          int32  `json:"count"`
+	LaunchType     string `json:"launchType"`
+	StartedBy      string `json:"startedBy"`
+	Network        *struct {
+		Awsvpc *ECSNetwork `json:"awsvpcConfiguration"`
+	} `json:"networkConfiguration"`
+	Overrides struct {
+		ContainerOverrides []ECSContainerOverride `json:"containerOverrides"`
+	} `json:"overrides"`
+	CapacityProviderStrategy []map[string]any `json:"capacityProviderStrategy"`
+}
+
+// AddTaskDefinition registers a task definition for DescribeTaskDefinition
+// and RunTask.
+func (f *ECS) AddTaskDefinition(td ECSTaskDefinition) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.taskDefs == nil {
+		f.taskDefs = map[string]ECSTaskDefinition{}
+	}
+	f.taskDefs[td.ARN] = td
+}
+
+// RunRequests returns the RunTask calls received so far.
+func (f *ECS) RunRequests() []ECSRunRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.runRequests)
+}
+
+// StoppedTasks returns the tasks StopTask was called for.
+func (f *ECS) StoppedTasks() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.stopped)
+}
+
+// runTask starts one task (Count must be 1 here) of a registered task
+// definition, with the rules of RunTask that lowfare run depends on:
+//   - a task definition in awsvpc mode (every Fargate one) needs
+//     networkConfiguration with subnets;
+//   - a container override must name a container of the task definition;
+//   - launchType and capacityProviderStrategy exclude each other.
+//
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html
+//
+// The task then stops as RunOutcome says. Without a public IP it never
+// starts: a Fargate task in a public subnet needs one to pull its image
+// and read its secrets when there is no NAT gateway, as in lowfare's VPC
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html).
+func (f *ECS) runTask(in ECSRunRequest) (any, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.runRequests = append(f.runRequests, in)
+	cluster := lastSegment(in.Cluster)
+	if cluster == "" {
+		cluster = "default"
+	}
+	if _, err := f.find(cluster, ""); err != nil {
+		return nil, err
+	}
+	td, ok := f.taskDefs[in.TaskDefinition]
+	if !ok {
+		return nil, Errorf("ClientException", "Unable to describe task definition.")
+	}
+	if in.Count > 1 {
+		return nil, Errorf("InvalidParameterException", "this fake runs one task at a time")
+	}
+	if in.LaunchType != "" && len(in.CapacityProviderStrategy) > 0 {
+		return nil, Errorf("InvalidParameterException", "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
+	}
+	if in.Network == nil || in.Network.Awsvpc == nil || len(in.Network.Awsvpc.Subnets) == 0 {
+		return nil, Errorf("InvalidParameterException", "Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+	}
+	container := td.Containers[0].Name
+	for _, o := range in.Overrides.ContainerOverrides {
+		if !slices.ContainsFunc(td.Containers, func(c ECSContainerDef) bool { return c.Name == o.Name }) {
+			return nil, Errorf("InvalidParameterException", "Override for container named %s is not a container in the TaskDefinition.", o.Name)
+		}
+	}
+	if f.RunFailure != "" {
+		return map[string]any{"tasks": []any{}, "failures": []map[string]string{{"reason": f.RunFailure}}}, nil
+	}
+	f.runSeq++
+	t := ECSTask{ARN: fmt.Sprintf("arn:aws:ecs:us-east-1:123456789012:task/%s/%032x", cluster, f.runSeq), TaskDefinition: td.ARN,
+		LastStatus: "STOPPED", Container: container}
+	if in.Network.Awsvpc.AssignPublicIP != "ENABLED" {
+		t.StopCode, t.StoppedReason = "TaskFailedToStart", "ResourceInitializationError: unable to pull secrets or registry auth: There is a connection issue between the task and AWS Secrets Manager."
+	} else {
+		code := f.RunExitCode
+		t.ExitCode = &code
+		t.StopCode, t.StoppedReason = "EssentialContainerExited", "Essential container in task exited"
+	}
+	if f.OnRun != nil {
+		f.OnRun(&t)
+	}
+	if f.runTasks == nil {
+		f.runTasks = map[string]*runState{}
+	}
+	f.runTasks[t.ARN] = &runState{cluster: cluster, task: t}
+	return map[string]any{"tasks": []map[string]string{{"taskArn": t.ARN, "lastStatus": "PROVISIONING"}}, "failures": []any{}}, nil
+}
+
+// runState is a task started by RunTask: DescribeTasks shows it RUNNING
+// (without an exit code) first, then as it ended, unless StopTask came
+// first.
+type runState struct {
+	cluster   string
+	task      ECSTask
+	described int
+	stopped   bool
+}
+
+func (r *runState) view() ECSTask {
+	r.described++
+	if r.described == 1 && !r.stopped {
+		return ECSTask{ARN: r.task.ARN, TaskDefinition: r.task.TaskDefinition, LastStatus: "RUNNING", Container: r.task.Container}
+	}
+	return r.task
+}
+
+func (f *ECS) stopTask(in struct {
+	Cluster string `json:"cluster"`
+	Task    string `json:"task"`
+	Reason  string `json:"reason"`
+}) (any, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.runTasks[in.Task]
+	if !ok {
+		return nil, Errorf("InvalidParameterException", "The referenced task was not found.")
+	}
+	if !r.stopped && r.described < 2 {
+		r.stopped = true
+		r.task.ExitCode, r.task.StopCode, r.task.StoppedReason = nil, "UserInitiated", in.Reason
+	}
+	f.stopped = append(f.stopped, in.Task)
+	return map[string]any{"task": map[string]string{"taskArn": in.Task, "lastStatus": "STOPPED"}}, nil
+}
+
+func (f *ECS) describeTaskDefinition(in struct {
+	TaskDefinition string `json:"taskDefinition"`
+}) (any, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	td, ok := f.taskDefs[in.TaskDefinition]
+	if !ok {
+		return nil, Errorf("ClientException", "Unable to describe task definition.")
+	}
+	type logConfig struct {
+		LogDriver string            `json:"logDriver"`
+		Options   map[string]string `json:"options"`
+	}
+	type containerDef struct {
+		Name             string     `json:"name"`
+		Essential        bool       `json:"essential"`
+		LogConfiguration *logConfig `json:"logConfiguration,omitempty"`
+	}
+	defs := []containerDef{}
+	for _, c := range td.Containers {
+		d := containerDef{Name: c.Name, Essential: c.Essential}
+		if c.LogGroup != "" {
+			d.LogConfiguration = &logConfig{LogDriver: "awslogs", Options: map[string]string{"awslogs-group": c.LogGroup, "awslogs-stream-prefix": c.LogPrefix}}
+		}
+		defs = append(defs, d)
+	}
+	return map[string]any{"taskDefinition": map[string]any{"taskDefinitionArn": td.ARN, "networkMode": "awsvpc", "containerDefinitions": defs}}, nil
 }

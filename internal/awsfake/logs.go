@@ -2,6 +2,7 @@ package awsfake
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -77,13 +78,13 @@ func matchPattern(pattern, msg string) bool {
 }
 
 func (f *Logs) filter(in struct {
-	LogGroupName   string `json:"logGroupName"`
-	StartTime      *int64 `json:"startTime"`
-	EndTime        *int64 `json:"endTime"`
-	FilterPattern  string `json:"filterPattern"`
-	NextToken      string `json:"nextToken"`
-	Limit          int    `json:"limit"`
-	LogStreamNames []string
+	LogGroupName   string   `json:"logGroupName"`
+	StartTime      *int64   `json:"startTime"`
+	EndTime        *int64   `json:"endTime"`
+	FilterPattern  string   `json:"filterPattern"`
+	NextToken      string   `json:"nextToken"`
+	Limit          int      `json:"limit"`
+	LogStreamNames []string `json:"logStreamNames"`
 }) (any, error) {
 	if in.LogGroupName == "" {
 		return nil, Errorf("InvalidParameterException", "logGroupName is required")
@@ -105,6 +106,9 @@ func (f *Logs) filter(in struct {
 			continue
 		}
 		if !matchPattern(in.FilterPattern, e.Message) {
+			continue
+		}
+		if len(in.LogStreamNames) > 0 && !slices.Contains(in.LogStreamNames, e.Stream) {
 			continue
 		}
 		match = append(match, e)

@@ -19,6 +19,7 @@ func commands(opts *rootOptions) []*cobra.Command {
 		newDeployCmd(opts),
 		newStatusCmd(opts),
 		newLogsCmd(opts),
+		newRunCmd(opts),
 		newScaleCmd(opts),
 		newSleepCmd(opts),
 		newWakeCmd(opts),

@@ -62,7 +62,7 @@ capacity, or 20 on an on-demand table. See docs/runbooks/restore-data.md.`,
 			return usageErrf("data needs a subcommand: export, import or migrate")
 		},
 	}
-	c.AddCommand(newDataExportCmd(opts), newDataImportCmd(opts), newDataMigrateCmd(opts))
+	c.AddCommand(withDatabaseExport(newDataExportCmd(opts)), withDatabaseImport(newDataImportCmd(opts)), newDataMigrateCmd(opts)) // --database: data_pg.go
 	return c
 }
 

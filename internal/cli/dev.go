@@ -59,7 +59,14 @@ once and kept in the data directory (mode 0600).
 Data survives restarts: the table is saved to a snapshot in the data
 directory every few seconds and on exit (Ctrl-C), and loaded on start.
 With --dynamodb-endpoint the app uses that endpoint instead (dynalite,
-DynamoDB Local, ...), with no snapshot.`,
+DynamoDB Local, ...), with no snapshot.
+
+With a database: section, the app also gets a real local Postgres, from this
+machine's PostgreSQL server programs (Debian package postgresql): the cluster
+is kept in the data directory's pg, the server listens on a free port of
+127.0.0.1 and stops after the app, and the app gets PGHOST, PGPORT,
+PGDATABASE, PGUSER, PGPASSWORD and DATABASE_URL (sslmode=disable). Run as
+root, the server runs as the user postgres (or nobody), which Postgres needs.`,
 		Example: `  # your app: the spec in this directory, rebuilt on every save
   lowfare dev --watch
 

@@ -124,6 +124,11 @@ func RunApp(ctx context.Context, o AppOptions) error {
 	}
 	defer db.close()
 	info.Endpoint, info.Snapshot = db.endpoint, db.snapshotPath()
+	pg, err := startDevPostgres(ctx, s, o.DataDir, o.Logger) // nil without a database (postgres.go)
+	if err != nil {
+		return err
+	}
+	defer pg.Stop() // after the app has stopped
 
 	b := &builder{goBin: o.GoBin, pkgDir: pkgDir, out: filepath.Join(o.DataDir, "bin")}
 	bin, err := buildApp(ctx, b, o.Logger)
@@ -134,6 +139,7 @@ func RunApp(ctx context.Context, o AppOptions) error {
 	if err != nil {
 		return err
 	}
+	env = append(env, pg.Env()...)
 	sup := newSupervisor(o, env, appPort)
 	if info.ServeApp {
 		fn, err := newLambdaFunc(ctx, o, env, bin)

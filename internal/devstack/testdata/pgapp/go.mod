@@ -1,0 +1,3 @@
+module pgapp
+
+go 1.26
