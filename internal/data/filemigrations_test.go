@@ -1,6 +1,7 @@
 package data
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -162,5 +163,37 @@ func TestLoadMigrations(t *testing.T) {
 				t.Fatalf("err = %v, want one naming %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// An item the app changes between the migration's read and its write is
+// not overwritten: the conditional put fails, the item is read again and
+// changed again, and both changes survive.
+func TestRewriteKeepsAConcurrentWrite(t *testing.T) {
+	b := ddbtest.Minidyn(t)
+	ctx := ddbtest.Context(t)
+	table := newTable(t, b)
+	ddbtest.PutItem(t, b, table, map[string]types.AttributeValue{"PK": s("ENTRY#1"), "SK": s("ENTRY"), "msg": s("hello"), "likes": &types.AttributeValueMemberN{Value: "1"}})
+	m := &Migrator{DDB: b.Client, Table: table, Owner: "test"}
+	calls := 0
+	err := rewrite(ctx, m, "#pk <> :schema", map[string]string{"#pk": "PK"}, map[string]types.AttributeValue{":schema": s(schemaPK)},
+		func(item map[string]types.AttributeValue) (map[string]types.AttributeValue, bool, string) {
+			calls++
+			if calls == 1 { // the app writes after the migration read
+				ddbtest.PutItem(t, b, table, map[string]types.AttributeValue{"PK": s("ENTRY#1"), "SK": s("ENTRY"), "msg": s("hello"), "likes": &types.AttributeValueMemberN{Value: "2"}})
+			}
+			if _, done := item["status"]; done {
+				return nil, false, ""
+			}
+			next := maps.Clone(item)
+			next["status"] = s("visible")
+			return next, true, ""
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ddbtest.GetItem(t, b, table, "ENTRY#1", "ENTRY")
+	if n, _ := got["likes"].(*types.AttributeValueMemberN); n == nil || n.Value != "2" || stringOf(got["status"]) != "visible" || calls != 2 {
+		t.Fatalf("after a concurrent write: %v (transform ran %d times); want likes 2 and status visible, in two tries", got, calls)
 	}
 }
