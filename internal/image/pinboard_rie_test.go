@@ -28,6 +28,7 @@ func TestPinboardServerlessUnderRIE(t *testing.T) {
 		t.Skip("-short: builds pinboard and the Lambda Runtime Interface Emulator")
 	}
 	t.Setenv("GOPROXY", "off") // the SDK comes from the module cache lowfare's own build fills
+	t.Setenv("GOFLAGS", "-mod=readonly")
 	db := ddbtest.Minidyn(t)
 	table := ddbtest.NewTable(t, db, store.CreateTable)
 	b := buildApp(t, pinboardDir, "./cmd/server", true)
