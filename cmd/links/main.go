@@ -12,6 +12,7 @@
 //
 //	links [--create-table]   serve until SIGTERM/SIGINT, then shut down gracefully
 //	links healthcheck        GET /healthz on this machine; exit 0 or 1 (ECS health check)
+//	links migrate [--dry-run] apply links' data migrations to TABLE_NAME (once after a deploy)
 //
 // Under AWS Lambda it runs as it does on ECS: the image lowfare builds for
 // profile serverless starts lowfare's Lambda adapter (internal/image/adapter),
@@ -79,18 +80,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return exitOK
 	}
+	if len(args) > 0 && args[0] == "migrate" {
+		return migrate(ctx, args[1:], getenv, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("links", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	createTable := fs.Bool("create-table", false, "create TABLE_NAME with the links key schema when it does not exist (for local endpoints)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: links [--create-table] | links healthcheck")
+		fmt.Fprintln(stderr, "usage: links [--create-table] | links healthcheck | links migrate [--dry-run]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "links: unknown argument %q; usage: links [--create-table] | links healthcheck\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "links: unknown argument %q; usage: links [--create-table] | links healthcheck | links migrate [--dry-run]\n", fs.Arg(0))
 		return exitUsage
 	}
 	cfg, level, err := configFromEnv(getenv)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -20,7 +19,6 @@ import (
 	"github.com/lowfare/lowfare/internal/data"
 	"github.com/lowfare/lowfare/internal/ddblocal"
 	"github.com/lowfare/lowfare/internal/devstack"
-	"github.com/lowfare/lowfare/internal/links"
 	"github.com/lowfare/lowfare/internal/ops"
 	"github.com/lowfare/lowfare/internal/stack"
 )
@@ -46,13 +44,14 @@ func newDataCmd(opts *rootOptions) *cobra.Command {
 
   lowfare data export -o links.jsonl     every item, as JSON Lines
   lowfare data import links.jsonl        write them back (into this or another table)
-  lowfare data migrate --dry-run         list the data migrations not applied yet
+  lowfare data migrate --dry-run         list your migrations (migrations/*.yaml) not applied yet
 
 The table is the one the deployed stack reports (its TableName output), or
 --table. With --dynamodb-endpoint the commands talk to a local
 DynamoDB-compatible endpoint (dynalite, DynamoDB Local, lowfare dev's with
---dynamodb-endpoint) with dummy credentials, and the table defaults to
-"links".
+--dynamodb-endpoint) with dummy credentials, and the table defaults to the
+one lowfare dev gives the spec's app (<app>-<env>; lowfare dev --demo's is
+"links").
 
 Every command paces itself (--rate, in capacity units a second) so it does
 not throttle the live service: by default half the table's provisioned
@@ -68,7 +67,7 @@ capacity, or 20 on an on-demand table. See docs/runbooks/restore-data.md.`,
 
 func addDataFlags(c *cobra.Command, f *dataFlags, rateUnit string) {
 	addSpecFlag(c, &f.file)
-	c.Flags().StringVar(&f.table, "table", "", "the table (default: the deployed stack's, or \"links\" with --dynamodb-endpoint)")
+	c.Flags().StringVar(&f.table, "table", "", "the table (default: the deployed stack's, or with --dynamodb-endpoint lowfare dev's <app>-<env>)")
 	c.Flags().StringVar(&f.endpoint, "dynamodb-endpoint", "", "a local DynamoDB-compatible endpoint, e.g. http://127.0.0.1:4567 (dummy credentials)")
 	c.Flags().StringVar(&f.rate, "rate", "auto", "pace in "+rateUnit+" a second: a number, auto (half the table's provisioned capacity, 20 if on-demand) or unlimited")
 }
@@ -144,7 +143,12 @@ func (f *dataFlags) locate(ctx context.Context, opts *rootOptions) (*dataTarget,
 	if f.endpoint != "" {
 		table := f.table
 		if table == "" {
-			table = devstack.DefaultTable
+			// The table lowfare dev gives the spec's app.
+			s, err := loadSpec(f.file)
+			if err != nil {
+				return nil, usageErrf("%v\n(with --dynamodb-endpoint the table is the one lowfare dev gives the spec's app, <app>-<env>; or name it with --table, e.g. --table links for lowfare dev --demo)", err)
+			}
+			table = devstack.DevTable(s)
 		}
 		return &dataTarget{ddb: ddblocal.NewClient(f.endpoint), table: table}, nil
 	}
@@ -390,42 +394,62 @@ func runDataImport(cmd *cobra.Command, opts *rootOptions, f *dataFlags, path str
 func newDataMigrateCmd(opts *rootOptions) *cobra.Command {
 	f := &dataFlags{}
 	var dryRun bool
+	var dir string
 	c := &cobra.Command{
 		Use:   "migrate [--dry-run]",
-		Short: "Apply the data migrations the table has not had yet",
-		Long: `Apply, in order, the data migrations this lowfare knows and the table has not
-had yet. The applied version is stored in the table (PK SCHEMA, SK VERSION);
-a lock item (SK LOCK, with an owner and an expiry) keeps two runs from
-migrating at once. Each migration is idempotent: a run that is interrupted
-is simply run again. --dry-run lists what would be applied and changes
-nothing.
+		Short: "Apply the app's data migrations (migrations/*.yaml) the table has not had yet",
+		Long: `Apply, in order, the data migrations of your app that its table has not had
+yet. They are YAML files in a migrations/ folder beside lowfare.yaml (or
+--migrations DIR), numbered 001-name.yaml, 002-name.yaml..., each a list of
+steps:
 
-Migrations:
-` + migrationList(),
+  put     items, written only if their key is not taken yet
+  set     an attribute on the items whose PK/SK start with given prefixes,
+          to a value or to a template of their own attributes
+          ("{created_at}#{PK}": how to backfill a GSI1 key), if_missing or not
+  rename  an attribute on the matching items
+  remove  an attribute from the matching items
+
+Every step is idempotent: a run that is interrupted is simply run again.
+The applied version is stored in the table (PK SCHEMA, SK VERSION) and a
+lock item (SK LOCK, with an owner and an expiry) keeps two runs from
+migrating at once; both are written only when there is a migration to
+apply. Without migration files the command says so and touches nothing.
+--dry-run lists what would be applied and changes nothing. See
+docs/runbooks/migrate-data.md for the format, with an example.`,
 		Example: `  lowfare data migrate --dry-run
-  lowfare data migrate`,
+  lowfare data migrate
+  lowfare data migrate --dynamodb-endpoint http://127.0.0.1:4567   # try them on lowfare dev's table first`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.check(); err != nil {
 				return err
 			}
-			return runDataMigrate(cmd, opts, f, dryRun)
+			if dir == "" {
+				dir = filepath.Join(filepath.Dir(f.file), data.MigrationsDir)
+			}
+			list, err := data.LoadMigrations(dir)
+			if err != nil {
+				return usageErr(err)
+			}
+			if len(list) == 0 {
+				// Nothing of the user's to apply: no call at all, so a
+				// table is never given bookkeeping items it has no use for.
+				fmt.Fprintf(cmd.OutOrStdout(), "No migrations in %s: nothing to apply, and the table was not touched.\n"+
+					"To write one, create %s (steps: put, set, rename, remove); see docs/runbooks/migrate-data.md.\n",
+					dir, filepath.Join(dir, "001-name.yaml"))
+				return nil
+			}
+			return runDataMigrate(cmd, opts, f, list, dryRun)
 		},
 	}
 	addDataFlags(c, f, "capacity units (reads and writes each)")
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "list the pending migrations; change nothing")
+	c.Flags().StringVar(&dir, "migrations", "", "the folder of migration files (default: migrations/ beside the spec)")
 	return c
 }
 
-func migrationList() string {
-	var b strings.Builder
-	for _, m := range links.Migrations() {
-		fmt.Fprintf(&b, "  %d %s\n", m.ID, m.Name)
-	}
-	return b.String()
-}
-
-func runDataMigrate(cmd *cobra.Command, opts *rootOptions, f *dataFlags, dryRun bool) error {
+func runDataMigrate(cmd *cobra.Command, opts *rootOptions, f *dataFlags, list []data.Migration, dryRun bool) error {
 	ctx := cmd.Context()
 	out := cmd.OutOrStdout()
 	t, err := f.resolve(ctx, opts)
@@ -437,13 +461,12 @@ func runDataMigrate(cmd *cobra.Command, opts *rootOptions, f *dataFlags, dryRun 
 		Read: f.limiter(t.capacity.Read), Write: f.limiter(t.capacity.Write),
 		Log: cmd.ErrOrStderr(),
 	}
-	list := links.Migrations()
 	if dryRun {
 		plan, err := m.Plan(ctx, list)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "Table %s is at version %d; this lowfare knows %d.\n", t.table, plan.Current, plan.Latest)
+		fmt.Fprintf(out, "Table %s is at version %d; the migration files go to %d.\n", t.table, plan.Current, plan.Latest)
 		if len(plan.Pending) == 0 {
 			fmt.Fprintln(out, "Nothing to apply.")
 			return nil

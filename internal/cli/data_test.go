@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/lowfare/lowfare/internal/awsfake"
 	"github.com/lowfare/lowfare/internal/data"
@@ -194,30 +195,120 @@ func TestDataBadInputMakesNoCall(t *testing.T) {
 	}
 }
 
+// notesSpec is an app that is not links: data finds its table from it.
+const notesSpec = "app: notes\nenv: dev\nregion: us-east-1\n"
+
+// data migrate applies the migration files beside the spec, and only
+// them: a table whose app wrote none is not touched, not even read.
 func TestDataMigrateCommand(t *testing.T) {
 	b, table := dataWorld(t, 3)
-	args := []string{"data", "migrate", "--dynamodb-endpoint", b.Endpoint, "--table", table, "--rate", "unlimited"}
+	before := tableDump(t, b.Client, table)
+	spec := specFile(t, notesSpec)
+	dir := filepath.Join(filepath.Dir(spec), "migrations")
+
+	// No migration files: no call to the endpoint, nothing written.
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		http.Error(w, "no calls expected", http.StatusTeapot)
+	}))
+	t.Cleanup(srv.Close)
+	for _, ep := range []string{srv.URL, b.Endpoint} {
+		for _, extra := range [][]string{nil, {"--dry-run"}} {
+			code, out, errOut := runCmdInput(t, "", append([]string{"data", "migrate", "-f", spec, "--dynamodb-endpoint", ep, "--table", table}, extra...)...)
+			if code != 0 || !strings.Contains(out, "No migrations in "+dir+": nothing to apply, and the table was not touched.") ||
+				!strings.Contains(out, "docs/runbooks/migrate-data.md") {
+				t.Fatalf("without migrations %v: exit %d, %q, %s", extra, code, out, errOut)
+			}
+		}
+	}
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("data migrate without migrations made %d calls", n)
+	}
+	if got := tableDump(t, b.Client, table); !slices.Equal(got, before) {
+		t.Fatalf("data migrate without migrations changed the table:\n got %q\nwant %q", got, before)
+	}
+
+	// With the app's own files: applied once, with the bookkeeping.
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{
+		"001-site.yaml":   "steps:\n  - put: [{PK: CONFIG, SK: SITE, title: Notes}]\n",
+		"002-status.yaml": "steps:\n  - set: {where: {pk_prefix: \"LINK#\", sk_prefix: META}, attribute: status, value: active, if_missing: true}\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := []string{"data", "migrate", "-f", spec, "--dynamodb-endpoint", b.Endpoint, "--table", table, "--rate", "unlimited"}
 	code, out, errOut := runCmdInput(t, "", append(args, "--dry-run")...)
-	if code != 0 || !strings.Contains(out, "is at version 0; this lowfare knows 2.") || !strings.Contains(out, "  1 backfill-gsi1-keys") ||
+	if code != 0 || !strings.Contains(out, "is at version 0; the migration files go to 2.") || !strings.Contains(out, "  1 site") ||
 		!strings.Contains(out, "Dry run: nothing was changed") {
 		t.Fatalf("dry run: exit %d, %q, %s", code, out, errOut)
 	}
+	if got := tableDump(t, b.Client, table); !slices.Equal(got, before) {
+		t.Fatal("a dry run changed the table")
+	}
 	code, out, errOut = runCmdInput(t, "", args...)
-	if code != 0 || !strings.Contains(out, "migrated from version 0 to 2") || !strings.Contains(errOut, "applied  2 backfill-day-expiry") {
+	if code != 0 || !strings.Contains(out, "migrated from version 0 to 2") || !strings.Contains(errOut, "applied  2 status (3 items changed)") {
 		t.Fatalf("migrate: exit %d, %q, %s", code, out, errOut)
+	}
+	if got := ddbtest.GetItem(t, b, table, "CONFIG", "SITE"); got == nil || ddbtest.GetItem(t, b, table, "SCHEMA", "VERSION") == nil {
+		t.Fatalf("after migrate: config item %v, and a version item expected", got)
 	}
 	code, out, _ = runCmdInput(t, "", args...)
 	if code != 0 || !strings.Contains(out, "is at version 2: nothing to apply") {
 		t.Fatalf("second migrate: exit %d, %q", code, out)
 	}
-	code, out, _ = runCmdInput(t, "", append(args, "--dry-run")...)
-	if code != 0 || !strings.Contains(out, "Nothing to apply.") {
-		t.Fatalf("dry run after: exit %d, %q", code, out)
+	// --migrations names another folder; a bad file is bad input, before any call.
+	bad := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bad, "1-x.yaml"), []byte("steps:\n  - set: {attribute: PK, value: x}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = runCmdInput(t, "", "data", "migrate", "--migrations", bad, "--dynamodb-endpoint", srv.URL, "--table", table)
+	if code != ExitUsage || !strings.Contains(errOut, "1-x.yaml: step 1: set PK: the table's key attributes cannot be changed") {
+		t.Fatalf("bad migration file: exit %d, %s", code, errOut)
 	}
 	// A missing table is a failure (1) that says which.
-	code, _, errOut = runCmdInput(t, "", "data", "migrate", "--dynamodb-endpoint", b.Endpoint, "--table", "nope-"+table)
+	code, _, errOut = runCmdInput(t, "", "data", "migrate", "-f", spec, "--dynamodb-endpoint", b.Endpoint, "--table", "nope-"+table)
 	if code != 1 || !strings.Contains(errOut, "does not exist at this endpoint") {
 		t.Fatalf("missing table: exit %d, %s", code, errOut)
+	}
+}
+
+// An app that is not links: export and import find its table from its
+// spec, the deployed stack's output or, on a local endpoint, the table
+// lowfare dev gives it.
+func TestDataFindsTheAppsTable(t *testing.T) {
+	b := ddbtest.Minidyn(t)
+	ctx := ddbtest.Context(t)
+	if err := store.CreateTable(ctx, b.Client, "notes-dev"); err != nil {
+		t.Fatal(err)
+	}
+	ddbtest.PutItem(t, b, "notes-dev", map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: "NOTE#1"}, "SK": &types.AttributeValueMemberS{Value: "NOTE"}})
+	spec := specFile(t, notesSpec)
+	file := filepath.Join(t.TempDir(), "notes.jsonl")
+	code, _, errOut := runCmdInput(t, "", "data", "export", "-f", spec, "--dynamodb-endpoint", b.Endpoint, "-o", file)
+	if code != 0 || !strings.Contains(errOut, "Exported 1 items of table notes-dev") {
+		t.Fatalf("export from lowfare dev's table: exit %d, %s", code, errOut)
+	}
+	code, _, errOut = runCmdInput(t, "", "data", "export", "-f", filepath.Join(t.TempDir(), "lowfare.yaml"), "--dynamodb-endpoint", b.Endpoint)
+	if code != ExitUsage || !strings.Contains(errOut, "--table") {
+		t.Fatalf("no spec and no --table: exit %d, %s", code, errOut)
+	}
+
+	deployed := ddbtest.NewTable(t, b, store.CreateTable)
+	cfn := awsfake.NewCloudFormation()
+	cfn.PutStack("lowfare-notes-dev", "CREATE_COMPLETE", map[string]string{stack.OutputTable: deployed})
+	awsfake.UseEndpoints(t, map[string]string{"CLOUDFORMATION": awsfake.Serve(t, cfn), "DYNAMODB": b.Endpoint})
+	code, out, errOut := runCmdInput(t, "", "data", "import", "-f", spec, "--rate", "unlimited", file)
+	if code != 0 || !strings.Contains(out, "Imported 1 items into table "+deployed) {
+		t.Fatalf("import into the stack's table: exit %d, %q, %s", code, out, errOut)
+	}
+	code, out, errOut = runCmdInput(t, "", "data", "export", "-f", spec, "--rate", "unlimited")
+	if sum, err := data.Verify(strings.NewReader(out)); code != 0 || err != nil || sum.Header.Table != deployed || sum.Items != 1 {
+		t.Fatalf("export of the stack's table: exit %d, %+v, %v, %s", code, sum, err, errOut)
 	}
 }
 
@@ -239,6 +330,12 @@ func TestDataUsesTheStackTable(t *testing.T) {
 	}
 
 	other := specFile(t, strings.Replace(opsSpec, "env: dev", "env: prod", 1))
+	if err := os.Mkdir(filepath.Join(filepath.Dir(other), "migrations"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(other), "migrations", "001-a.yaml"), []byte("steps:\n  - remove: {attribute: x}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	code, _, errOut = runCmdInput(t, "", "data", "migrate", "--dry-run", "-f", other)
 	if code != 1 || !strings.Contains(errOut, "lowfare-links-prod does not exist") || !strings.Contains(errOut, "lowfare deploy") {
 		t.Fatalf("undeployed app: exit %d, %s", code, errOut)

@@ -84,6 +84,7 @@ func TestData(t *testing.T) {
 		t.Run("MissingTable", func(t *testing.T) { testMissingTable(t, b) })
 		t.Run("Migrate", func(t *testing.T) { testMigrate(t, b) })
 		t.Run("MigrateLock", func(t *testing.T) { testMigrateLock(t, b) })
+		t.Run("FileMigrations", func(t *testing.T) { testFileMigrations(t, b) })
 	})
 }
 

@@ -10,10 +10,12 @@
 //     sent, writes with BatchWriteItem (overwrite) or conditional PutItem
 //     (skip-existing), retries what DynamoDB throttles or leaves
 //     unprocessed, and checks the trailer.
-//   - Migrations: numbered, idempotent Go functions that the app's own
-//     package supplies (links' history is internal/links.Migrations); the
-//     applied version and a lock (owner + expiry) are items of the table
-//     itself.
+//   - Migrations: numbered, idempotent steps, either an app's declarative
+//     files (migrations/NNN-name.yaml beside lowfare.yaml, LoadMigrations,
+//     what lowfare data migrate applies) or Go functions an app ships in
+//     its own binary (links' history is internal/links.Migrations, applied
+//     by `links migrate`); the applied version and a lock (owner + expiry)
+//     are items of the table itself, written only when a migration runs.
 //
 // Every long operation is paced by a Limiter in capacity units per
 // second, so it leaves the live service its share of a small provisioned
