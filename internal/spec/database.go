@@ -128,7 +128,7 @@ func (v *validator) database() {
 	case math.Mod(m, acuStep) != 0:
 		v.fail("database.max_acu", "%v is not a whole number of half ACUs; Aurora takes steps of 0.5: use %v or %v", m, math.Floor(m/acuStep)*acuStep, math.Ceil(m/acuStep)*acuStep)
 	}
-	if idle := v.s.Service.Idle; idle != nil && idle.Serve == ServeApp && v.d.has("service.idle.serve") {
+	if idle := v.s.Service.Idle; idle != nil && idle.Serve == ServeApp {
 		v.fail("service.idle.serve", "serve: app answers from Lambda while the service sleeps, and a Lambda function cannot reach the database without a NAT gateway or interface endpoints (about $15-33 a month); with a database use serve: page (a waking page that starts the service, the default here), or remove serve")
 	}
 	if len(v.s.DatabaseName()) > databaseNameLimit {
