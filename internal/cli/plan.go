@@ -110,6 +110,9 @@ func writePlan(w io.Writer, s *spec.Spec, res *stack.Result) error {
 	if idle := idlePlan(s); idle != nil {
 		fmt.Fprintln(w, idle.text())
 	}
+	if db := stack.DatabaseSummary(s); db != "" {
+		fmt.Fprintln(w, db)
+	}
 	fmt.Fprintf(w, "CloudWatch alarm metrics: %d (%s10 are free)\n", res.AlarmMetrics, targetTrackingNote(res))
 	if len(res.Warnings) == 0 {
 		_, err := fmt.Fprintln(w, "\nWarnings: none")

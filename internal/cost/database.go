@@ -3,6 +3,7 @@ package cost
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/lowfare/lowfare/internal/spec"
@@ -102,4 +103,28 @@ func databaseNote(d DatabaseShape) string {
 	}
 	return fmt.Sprintf("Database awake %.4g h a month: %.4g active hours plus, after each (one wake an active hour), pause_after %s without connections; paused at 0 ACU otherwise (resuming takes about 15 s). Priced at %g ACU awake; connections held open keep it awake, and then it is %g h.",
 		d.HoursAwake, d.ActiveHours, spec.DurationText(d.PauseAfter), DatabaseAwakeACU, math.Round(HoursPerMonth))
+}
+
+// databaseSummary is plan's line on the database's share of the bill, or
+// "" without a database.
+func (r *Report) databaseSummary() string {
+	d := r.Shape.Database
+	if !d.Present {
+		return ""
+	}
+	var total float64
+	var parts []string
+	for _, it := range r.Items {
+		if strings.HasPrefix(it.Name, "db_") {
+			total += it.USD
+			if it.USD >= 0.005 {
+				parts = append(parts, fmt.Sprintf("%s %s", strings.TrimPrefix(it.Name, "db_"), formatUSD(it.USD)))
+			}
+		}
+	}
+	awake := fmt.Sprintf("awake %.4g h, paused the rest", d.HoursAwake)
+	if !d.Pauses {
+		awake = fmt.Sprintf("%d instances in two zones, never paused", d.Instances)
+	}
+	return fmt.Sprintf("database: %s a month (%s; %s)", formatUSD(total), strings.Join(parts, ", "), awake)
 }

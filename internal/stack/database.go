@@ -225,3 +225,17 @@ func (b *builder) databaseSecrets() []string {
 	}
 	return []string{spec.DatabasePasswordName}
 }
+
+// DatabaseSummary is plan's line on the database, or "" without one.
+func DatabaseSummary(s *spec.Spec) string {
+	if !s.HasDatabase() || !s.ECS() {
+		return ""
+	}
+	d := s.Database
+	how := fmt.Sprintf("1 instance, 0 ACU and paused after %s without connections (about 15 s to resume), at most %g ACU", d.PauseAfter, d.MaxACU)
+	if s.Profile == spec.ProfileHA {
+		how = fmt.Sprintf("2 instances in two Availability Zones (Multi-AZ), never paused, %g to %g ACU each, deletion protection, %d days of backups", DatabaseHAMinACU, d.MaxACU, databaseBackupDaysHA)
+	}
+	return fmt.Sprintf("database: Aurora PostgreSQL %s Serverless v2: %s, cluster %s; reachable only from the service's tasks; password generated into SSM %s by deploy; destroy keeps a final snapshot",
+		DatabaseEngineVersion, how, DatabaseClusterName(s), s.SecretParameter(spec.DatabasePasswordName))
+}
