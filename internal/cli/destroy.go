@@ -157,6 +157,12 @@ func printRemains(out io.Writer, s *spec.Spec, r *release.Remains) {
 	if r.SecretsErr != nil {
 		fmt.Fprintf(out, "  SSM parameters under %s (could not list them: %v)\n", s.SecretPrefix(), r.SecretsErr)
 	}
+	for _, snap := range r.DatabaseSnapshots {
+		fmt.Fprintf(out, "  RDS cluster snapshot %s (the database's data, billed as backup storage); delete it with: lowfare destroy --delete-data\n", snap)
+	}
+	if r.DatabaseErr != nil {
+		fmt.Fprintf(out, "  database snapshots (could not list them: %v)\n", r.DatabaseErr)
+	}
 	for _, sec := range r.Secrets {
 		fmt.Fprintf(out, "  SSM SecureString %s; delete it with: lowfare secrets rm %s\n", sec.Parameter, sec.Name)
 	}
