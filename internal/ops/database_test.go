@@ -108,4 +108,11 @@ func TestEnsureDatabasePassword(t *testing.T) {
 	if created, err := EnsureDatabasePassword(ctx, c, s); created || err != nil || read() != first {
 		t.Errorf("second: created %v, %v; the password must stay", created, err)
 	}
+	// lowfare secrets set/rm leave it alone.
+	if _, err := SetSecret(ctx, c, s, "PGPASSWORD", "mine"); err == nil || !strings.Contains(err.Error(), "the cluster keeps its own copy") {
+		t.Errorf("secrets set PGPASSWORD: %v", err)
+	}
+	if err := DeleteSecret(ctx, c, s, "PGPASSWORD"); err == nil || read() != first {
+		t.Errorf("secrets rm PGPASSWORD: %v", err)
+	}
 }
