@@ -17,6 +17,7 @@ func TestDatabaseDefaults(t *testing.T) {
 		serve string
 	}{
 		{"app: shop\ndatabase: {engine: postgres}\n", Database{Engine: "postgres", PauseAfter: "15m", MaxACU: 2}, ""},
+		{"app: shop\ndatabase: {}\n", Database{Engine: "postgres", PauseAfter: "15m", MaxACU: 2}, ""},
 		{"app: shop\ndatabase: {max_acu: 4.5}\n", Database{Engine: "postgres", PauseAfter: "15m", MaxACU: 4.5}, ""},
 		{"app: shop\nprofile: ha\ndatabase: {engine: postgres}\n", Database{Engine: "postgres", MaxACU: 2}, ""},
 		{"app: shop\nservice: {count: {min: 0}, idle: {after: 15m}}\ndatabase: {pause_after: 1h}\n", Database{Engine: "postgres", PauseAfter: "1h", MaxACU: 2}, ServePage},
@@ -36,9 +37,11 @@ func TestDatabaseDefaults(t *testing.T) {
 			t.Errorf("%s: loads, and Validate refuses it: %v", tc.file, err)
 		}
 	}
-	s, err := Parse("lowfare.yaml", []byte("app: shop\n"))
-	if err != nil || s.Database != nil || s.HasDatabase() {
-		t.Errorf("no database section: %+v, %v", s.Database, err)
+	for _, file := range []string{"app: shop\n", "app: shop\ndatabase:\n"} {
+		s, err := Parse("lowfare.yaml", []byte(file))
+		if err != nil || s.Database != nil || s.HasDatabase() {
+			t.Errorf("%q: database %+v, %v; want none", file, s.Database, err)
+		}
 	}
 }
 
