@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
@@ -24,6 +25,7 @@ type Clients struct {
 	IAM            *iam.Client
 	Route53        *route53.Client
 	ACM            *acm.Client
+	RDS            *rds.Client // the database (spec.Database)
 }
 
 // NewClients makes every client from cfg.
@@ -37,6 +39,7 @@ func NewClients(cfg aws.Config) *Clients {
 		IAM:            iam.NewFromConfig(cfg),
 		Route53:        route53.NewFromConfig(cfg),
 		ACM:            acm.NewFromConfig(cfg),
+		RDS:            rds.NewFromConfig(cfg),
 	}
 }
 

@@ -157,7 +157,19 @@ func printRemains(out io.Writer, s *spec.Spec, r *release.Remains) {
 	if r.SecretsErr != nil {
 		fmt.Fprintf(out, "  SSM parameters under %s (could not list them: %v)\n", s.SecretPrefix(), r.SecretsErr)
 	}
+	for _, snap := range r.DatabaseSnapshots {
+		fmt.Fprintf(out, "  RDS cluster snapshot %s (the database's data, billed as backup storage); delete it with: lowfare destroy --delete-data\n", snap)
+	}
+	if r.DatabaseErr != nil {
+		fmt.Fprintf(out, "  database snapshots (could not list them: %v)\n", r.DatabaseErr)
+	}
 	for _, sec := range r.Secrets {
+		if s.HasDatabase() && sec.Name == spec.DatabasePasswordName {
+			// lowfare secrets rm refuses it: a cluster restored from a
+			// snapshot still needs it.
+			fmt.Fprintf(out, "  SSM SecureString %s (the database's password, for its snapshots); once none is left: aws ssm delete-parameter --name %s\n", sec.Parameter, sec.Parameter)
+			continue
+		}
 		fmt.Fprintf(out, "  SSM SecureString %s; delete it with: lowfare secrets rm %s\n", sec.Parameter, sec.Name)
 	}
 	if r.Empty() {

@@ -113,6 +113,9 @@ func writePlan(w io.Writer, s *spec.Spec, res *stack.Result) error {
 	if l := lambdaPlan(s); l != nil {
 		fmt.Fprintln(w, l.text())
 	}
+	if db := stack.DatabaseSummary(s); db != "" {
+		fmt.Fprintln(w, db)
+	}
 	fmt.Fprintf(w, "CloudWatch alarm metrics: %d (%s10 are free)\n", res.AlarmMetrics, targetTrackingNote(res))
 	if len(res.Warnings) == 0 {
 		_, err := fmt.Fprintln(w, "\nWarnings: none")

@@ -101,6 +101,8 @@ func idlePlan(s *spec.Spec) *planIdle {
 			p.WakePerMinute = cost.WakePerMinute(s, rp, cost.DefaultLambdaMS)
 			p.WakePrices = region
 		}
+	case s.HasDatabase():
+		p.Reason = "the spec has a database, which a Lambda function could reach only through a NAT gateway or interface endpoints: a waking page answers while the service sleeps"
 	case !s.Service.LocalPackage():
 		p.Reason = fmt.Sprintf("service.image %s is an image reference: lowfare did not build it, so it cannot carry lowfare's Lambda adapter, and a waking page answers while the service sleeps", s.Service.Image)
 	default:

@@ -40,6 +40,9 @@ func TestPricesWhatTheStackBuilds(t *testing.T) {
 		}
 		for _, ingress := range []string{spec.IngressALB, spec.IngressAPIGW} {
 			for _, serve := range []string{spec.ServeApp, spec.ServePage} {
+				if serve == spec.ServeApp && s.HasDatabase() {
+					continue // refused with a database
+				}
 				v := *s
 				idle := *s.Service.Idle
 				v.Service.Idle, idle.Serve, v.Ingress.Kind = &idle, serve, ingress
@@ -81,6 +84,16 @@ func TestPricesWhatTheStackBuilds(t *testing.T) {
 			check("Fargate service", types["AWS::ECS::Service"], priced["fargate_vcpu"])
 			check("Lambda function", types["AWS::Lambda::Function"], priced["lambda_requests"] || priced["wake_controller_requests"])
 			check("wake controller", res.Main.Resources["WakeFunction"] != nil, priced["wake_controller_requests"])
+			check("database", types["AWS::RDS::DBCluster"], priced["db_capacity"])
+			instances := 0
+			for _, res := range res.Main.Resources {
+				if res.Type == "AWS::RDS::DBInstance" {
+					instances++
+				}
+			}
+			if instances != r.Shape.Database.Instances {
+				t.Errorf("database instances: built %d, priced %d", instances, r.Shape.Database.Instances)
+			}
 			if types["AWS::EC2::NatGateway"] {
 				t.Error("the template has a NAT gateway")
 			}

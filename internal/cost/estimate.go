@@ -146,6 +146,13 @@ func Estimate(s *spec.Spec, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	dates := prices.Dates()
+	if s.HasDatabase() {
+		if miss := prices.MissingDatabasePrices(region); len(miss) > 0 {
+			return nil, fmt.Errorf("the %s has no database prices for %s (%s): add them from 'lowfare cost --print-prices'", table.Name, region, strings.Join(miss, ", "))
+		}
+		dates = prices.DatesWithDatabase()
+	}
 	pr := pricer{p: prices, ft: ft, w: o.Workload}
 	sh = pr.resolve(sh)
 	r := &Report{
@@ -153,7 +160,7 @@ func Estimate(s *spec.Spec, o Options) (*Report, error) {
 		Region:     region,
 		FreeTier:   ft,
 		PricesName: table.Name,
-		PriceDates: prices.Dates(),
+		PriceDates: dates,
 		Workload:   o.Workload,
 		LogGB:      pr.logGB(sh),
 		Shape:      sh,
@@ -204,6 +211,9 @@ func notes(r *Report, s *spec.Spec, pr pricer) []string {
 		}
 		n = append(n, fmt.Sprintf("Scaling out adds $%.2f a month for each extra task that runs as long (up to %d tasks).", perTask, s.Service.Count.Max))
 	}
+	if d := databaseNote(r.Shape.Database); d != "" {
+		n = append(n, d)
+	}
 	if t := throughputNote(r.Shape, r.Workload); t != "" {
 		n = append(n, t)
 	}
@@ -230,7 +240,10 @@ func logNote(r *Report) string {
 // the AWS CDK ecs-patterns default as a reference.
 func compare(pr pricer, current Shape, budget float64) []CompareRow {
 	shapes := ecsShapes(pr, current)
-	shapes = append(shapes, serverlessShapes(current)...)
+	if !current.Database.Present {
+		// Profile serverless takes no database (spec says why).
+		shapes = append(shapes, serverlessShapes(current)...)
+	}
 	shapes = append(shapes, cdkReference(current))
 
 	rows := make([]CompareRow, 0, len(shapes))

@@ -46,6 +46,7 @@ func (pr pricer) items(sh Shape) []Item {
 		items = append(items, pr.nat()...)
 	}
 	items = append(items, pr.dynamodb(sh)...)
+	items = append(items, pr.database(sh)...)
 	items = append(items, pr.logs(sh)...)
 	if sh.Runtime != RuntimeCDKReference {
 		// The CDK default creates no alarms or dashboard.

@@ -109,6 +109,9 @@ func (r *Report) WriteSummary(w io.Writer) error {
 	if len(parts) > 0 {
 		b.WriteString("  largest lines: " + strings.Join(parts, "; ") + "\n")
 	}
+	if line := r.databaseSummary(); line != "" {
+		b.WriteString("  " + line + "\n")
+	}
 	if !r.FitsBudget() {
 		b.WriteString(r.fitLines("  ", "  line by line: lowfare cost --compare\n"))
 	}

@@ -67,6 +67,9 @@ type Shape struct {
 	// AdapterImage: lowfare builds the image, so it carries the Lambda
 	// adapter serve: app needs; --compare prices serve: app rows only then.
 	AdapterImage bool
+
+	// Database is the relational database, when the spec has one.
+	Database DatabaseShape
 }
 
 // Name is how a shape is named in the compare rows and by plan.
@@ -130,6 +133,7 @@ func ShapeOf(s *spec.Spec) (Shape, error) {
 		sh.Tasks = max(sh.Tasks, 2)
 		sh.PITR = true
 		sh.AlwaysOn = true
+		sh.Database = databaseShape(s, HoursPerMonth)
 		return sh, nil
 	}
 	sh.Runtime = RuntimeECS
@@ -142,6 +146,7 @@ func ShapeOf(s *spec.Spec) (Shape, error) {
 		sh.Schedule = scheduleLabel(*s.Service.Schedule, ps)
 		sh.ScheduleSet = true
 	}
+	sh.Database = databaseShape(s, sh.HoursAwake)
 	if idle := s.Service.Idle; idle != nil {
 		after := idle.Duration()
 		if after <= 0 {

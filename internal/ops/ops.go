@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -44,6 +45,7 @@ type Clients struct {
 	CloudWatch     *cloudwatch.Client
 	STS            *sts.Client
 	Lambda         *lambda.Client // service.idle: the wake controller
+	RDS            *rds.Client    // the database (spec.Database)
 }
 
 // NewClients builds every client from one configuration.
@@ -59,6 +61,7 @@ func NewClients(cfg aws.Config) *Clients {
 		ELB:            elbv2.NewFromConfig(cfg),
 		CloudWatch:     cloudwatch.NewFromConfig(cfg),
 		STS:            sts.NewFromConfig(cfg),
+		RDS:            rds.NewFromConfig(cfg),
 	}
 }
 

@@ -39,6 +39,9 @@ func SetSecret(ctx context.Context, c *ssm.Client, s *spec.Spec, name, value str
 	if err := ValidateSecretName(name); err != nil {
 		return 0, err
 	}
+	if err := databasePasswordGuard(s, name, "set"); err != nil {
+		return 0, err
+	}
 	if value == "" {
 		return 0, fmt.Errorf("secret %s: the value is empty", name)
 	}
@@ -115,6 +118,9 @@ var ErrSecretNotFound = errors.New("secret not found")
 // DeleteSecret removes a secret.
 func DeleteSecret(ctx context.Context, c *ssm.Client, s *spec.Spec, name string) error {
 	if err := ValidateSecretName(name); err != nil {
+		return err
+	}
+	if err := databasePasswordGuard(s, name, "deleted"); err != nil {
 		return err
 	}
 	param := s.SecretParameter(name)

@@ -44,6 +44,7 @@ type Status struct {
 	Alarms      []AlarmStatus     `json:"alarms"` // in ALARM
 	Budget      *BudgetStatus     `json:"budget,omitempty"`
 	Schedule    *Schedule         `json:"schedule,omitempty"`
+	Database    *DatabaseStatus   `json:"database,omitempty"`
 	Unavailable map[string]string `json:"unavailable,omitempty"`
 }
 
@@ -226,6 +227,15 @@ func GetStatus(ctx context.Context, c *Clients, s *spec.Spec, now time.Time) (*S
 			out.Alarms = alarms
 		}
 	})
+	if s.HasDatabase() && s.ECS() {
+		wg.Go(func() {
+			if db, err := GetDatabaseStatus(ctx, c.RDS, CloudWatchCapacity(c.CloudWatch, func() time.Time { return now }), s); err != nil {
+				note("database", err)
+			} else {
+				out.Database = db
+			}
+		})
+	}
 	wg.Go(func() {
 		if b, err := budgetStatus(ctx, c, budgetName(s)); err != nil {
 			note("budget", err)
@@ -381,6 +391,9 @@ func (st *Status) WriteText(w io.Writer, now time.Time) error {
 	st.textAlarms(p)
 	st.textSpend(p)
 	st.textSchedule(p, now)
+	if st.Database != nil {
+		p("database", "%s", st.Database.Describe())
+	}
 	for _, part := range slices.Sorted(maps.Keys(st.Unavailable)) {
 		p(part, "unavailable: %s", st.Unavailable[part])
 	}

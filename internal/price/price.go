@@ -69,6 +69,38 @@ type RegionPrices struct {
 	Route53HostedZoneMonth        Price `json:"route53_hosted_zone_month"`
 	NATGatewayHour                Price `json:"nat_gateway_hour"`
 	NATGatewayGB                  Price `json:"nat_gateway_gb"`
+
+	// Aurora PostgreSQL Serverless v2 (Aurora Standard storage), for a
+	// spec with a database. Optional in a table (databaseFields), so a
+	// --prices file written before them still prices specs without one;
+	// the estimate of a spec with a database asks for them by name.
+	AuroraACUHour        Price `json:"aurora_serverless_v2_acu_hour,omitzero"`
+	AuroraStorageGBMonth Price `json:"aurora_storage_gb_month,omitzero"`
+	AuroraMillionIO      Price `json:"aurora_million_io,omitzero"`
+	AuroraBackupGBMonth  Price `json:"aurora_backup_gb_month,omitzero"`
+}
+
+// DatabaseFields lists the database's prices with their keys: checked
+// when present, required only by the estimate of a spec with a database.
+func (r *RegionPrices) databaseFields() []namedPrice {
+	return []namedPrice{
+		{"aurora_serverless_v2_acu_hour", &r.AuroraACUHour},
+		{"aurora_storage_gb_month", &r.AuroraStorageGBMonth},
+		{"aurora_million_io", &r.AuroraMillionIO},
+		{"aurora_backup_gb_month", &r.AuroraBackupGBMonth},
+	}
+}
+
+// MissingDatabasePrices names the database prices the region lacks, as
+// regions.<region>.<key>, or nil when it has them all.
+func (r RegionPrices) MissingDatabasePrices(region string) []string {
+	var out []string
+	for _, f := range r.databaseFields() {
+		if *f.price == (Price{}) {
+			out = append(out, "regions."+region+"."+f.key)
+		}
+	}
+	return out
 }
 
 // fields lists every price with its key, so validation names what is wrong
@@ -161,10 +193,13 @@ func ParseTable(name string, data []byte) (*Table, error) {
 	var problems []string
 	for _, region := range t.RegionNames() {
 		rp := t.Regions[region]
-		for _, f := range rp.fields() {
+		required := len(rp.fields())
+		for i, f := range slices.Concat(rp.fields(), rp.databaseFields()) {
 			p := f.price
 			where := fmt.Sprintf("regions.%s.%s", region, f.key)
 			switch {
+			case *p == Price{} && i >= required:
+				// A database price may be left out (see databaseFields).
 			case *p == Price{}:
 				problems = append(problems, where+": missing")
 			case math.IsNaN(p.USD) || math.IsInf(p.USD, 0) || p.USD < 0:
@@ -246,10 +281,19 @@ func (t *Table) Region(region string) (RegionPrices, error) {
 }
 
 // Dates lists the distinct months the prices were checked, sorted.
-func (r RegionPrices) Dates() []string {
+func (r RegionPrices) Dates() []string { return dates(r.fields()) }
+
+// DatesWithDatabase is Dates with the database's prices' months too.
+func (r RegionPrices) DatesWithDatabase() []string {
+	return dates(slices.Concat(r.fields(), r.databaseFields()))
+}
+
+func dates(list []namedPrice) []string {
 	seen := map[string]bool{}
-	for _, f := range r.fields() {
-		seen[f.price.Date] = true
+	for _, f := range list {
+		if f.price.Date != "" {
+			seen[f.price.Date] = true
+		}
 	}
 	return slices.Sorted(maps.Keys(seen))
 }

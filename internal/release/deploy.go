@@ -12,6 +12,7 @@ import (
 	"github.com/lowfare/lowfare/internal/deploy"
 	"github.com/lowfare/lowfare/internal/deploy/preflight"
 	"github.com/lowfare/lowfare/internal/image"
+	"github.com/lowfare/lowfare/internal/ops"
 	"github.com/lowfare/lowfare/internal/stack"
 )
 
@@ -34,6 +35,11 @@ func (rn *Runner) Deploy(ctx context.Context, r *Release) (*deploy.Result, error
 		return nil, err
 	}
 	if err := rn.ensureRole(ctx, r); err != nil {
+		return nil, err
+	}
+	// The cluster reads its password from SSM when the stack creates it:
+	// it must exist first, and CloudFormation cannot write a SecureString.
+	if _, err := ops.EnsureDatabasePassword(ctx, rn.AWS.SSM, r.Spec); err != nil {
 		return nil, err
 	}
 	boot := r.bootstrapStack()

@@ -27,6 +27,10 @@ type Inventory struct {
 	// TablesErr is why the tables could not be listed (Tables is then
 	// empty): destroy may still delete the stacks, not the data.
 	TablesErr error
+	// Database is the app's database cluster and its snapshots (nil for
+	// a spec without a database); DatabaseErr why it could not be read.
+	Database    *ops.DatabaseInventory
+	DatabaseErr error
 }
 
 // TakeStock reads which of the app's stacks and tables exist.
@@ -46,12 +50,17 @@ func (rn *Runner) TakeStock(ctx context.Context, s *spec.Spec) (*Inventory, erro
 	}
 	inv.BootstrapExists = err == nil
 	inv.Tables, inv.TablesErr = ops.AppTables(ctx, rn.AWS.DynamoDB, s, known)
+	if s.HasDatabase() && s.ECS() {
+		inv.Database, inv.DatabaseErr = ops.TakeDatabaseStock(ctx, rn.AWS.RDS, s)
+	}
 	return inv, nil
 }
 
-// Empty reports that neither stack nor any table exists.
+// Empty reports that neither stack nor any table, database cluster or
+// database snapshot exists.
 func (inv *Inventory) Empty() bool {
-	return !inv.MainExists && !inv.BootstrapExists && len(inv.Tables) == 0
+	db := inv.Database != nil && (inv.Database.Cluster != "" || len(inv.Database.Snapshots) > 0)
+	return !inv.MainExists && !inv.BootstrapExists && len(inv.Tables) == 0 && !db
 }
 
 // TableNames are the names of the app's tables.
@@ -65,19 +74,31 @@ func (inv *Inventory) TableNames() []string {
 
 // Destroyed is what a destroy deleted, and what the stacks kept.
 type Destroyed struct {
-	Retained      []deploy.Retained // resources the stacks kept (DeletionPolicy Retain)
-	DeletedTables []string
+	Retained         []deploy.Retained // resources the stacks kept (DeletionPolicy Retain)
+	DeletedTables    []string
+	DeletedSnapshots []string // the database's final snapshots (--delete-data)
 }
 
 // Destroy deletes the main stack, then the bootstrap stack, then, with
 // deleteData, the app's tables and their data. With deleteData, a table
 // with deletion protection (profile ha) stops it before anything is
 // deleted: DeleteTable would fail only after the stacks are gone.
+//
+// The database cluster's DeletionPolicy is Snapshot: deleting the main
+// stack leaves its data as a final snapshot, which --delete-data then
+// deletes. A cluster with deletion protection (profile ha) stops destroy
+// before anything is deleted, as the table's does.
 func (rn *Runner) Destroy(ctx context.Context, inv *Inventory, deleteData bool) (*Destroyed, error) {
 	if deleteData {
 		if err := ops.CheckDeletable(inv.Tables); err != nil {
 			return nil, err
 		}
+		if inv.DatabaseErr != nil {
+			return nil, fmt.Errorf("--delete-data: %w; nothing was deleted", inv.DatabaseErr)
+		}
+	}
+	if err := ops.CheckDatabaseDeletable(inv.Database); err != nil {
+		return nil, err
 	}
 	done := &Destroyed{}
 	for _, st := range []struct {
@@ -103,6 +124,19 @@ func (rn *Runner) Destroy(ctx context.Context, inv *Inventory, deleteData bool) 
 		done.DeletedTables = append(done.DeletedTables, t.Name)
 		rn.Report.TableDeleted(t.Name)
 	}
+	if inv.Database != nil {
+		// Listed again: the stack's delete has just made the final one.
+		snaps, err := ops.DatabaseSnapshots(ctx, rn.AWS.RDS, inv.Spec)
+		if err != nil {
+			return nil, fmt.Errorf("%w (the stacks are deleted; run lowfare destroy --delete-data again to delete the database's snapshots)", err)
+		}
+		for _, id := range snaps {
+			if err := ops.DeleteDatabaseSnapshot(ctx, rn.AWS.RDS, id); err != nil {
+				return nil, fmt.Errorf("%w (the stacks are deleted; run lowfare destroy --delete-data again to retry)", err)
+			}
+			done.DeletedSnapshots = append(done.DeletedSnapshots, id)
+		}
+	}
 	return done, nil
 }
 
@@ -113,11 +147,15 @@ type Remains struct {
 	TablesErr  error             // the tables could not be listed
 	Secrets    []ops.SecretInfo  // never deleted by destroy
 	SecretsErr error             // the secrets could not be listed
+	// DatabaseSnapshots are the database's data after its cluster went
+	// (the final snapshot, billed as backup storage) unless --delete-data.
+	DatabaseSnapshots []string
+	DatabaseErr       error
 }
 
 // Empty reports that nothing remains, as far as could be read.
 func (r *Remains) Empty() bool {
-	return len(r.Retained)+len(r.Tables)+len(r.Secrets) == 0 && r.TablesErr == nil && r.SecretsErr == nil
+	return len(r.Retained)+len(r.Tables)+len(r.Secrets)+len(r.DatabaseSnapshots) == 0 && r.TablesErr == nil && r.SecretsErr == nil && r.DatabaseErr == nil
 }
 
 // Remains lists what a destroy left: retained resources, kept tables and
@@ -136,5 +174,8 @@ func (rn *Runner) Remains(ctx context.Context, inv *Inventory, done *Destroyed) 
 		}
 	}
 	r.Secrets, r.SecretsErr = ops.ListSecrets(ctx, rn.AWS.SSM, inv.Spec)
+	if inv.Database != nil || inv.DatabaseErr != nil {
+		r.DatabaseSnapshots, r.DatabaseErr = ops.DatabaseSnapshots(ctx, rn.AWS.RDS, inv.Spec)
+	}
 	return r
 }

@@ -59,6 +59,7 @@ func (s *Spec) CommentedYAML() []byte {
 	w.appSettings(s)
 	w.ingress(s.Ingress, s.ECS())
 	w.accounting(s)
+	w.database(s)
 	return []byte(w.b.String())
 }
 
@@ -191,6 +192,31 @@ func (w *commentWriter) accounting(s *Spec) {
 	}
 	w.field(fmt.Sprintf("workload: {requests_per_month: %d, response_kb: %s%s}",
 		s.Workload.RequestsPerMonth, strconv.FormatFloat(s.Workload.ResponseKB, 'f', -1, 64), active), "used by the cost estimate")
+}
+
+// database writes the database section, or (on the profiles that take
+// one) shows it commented out, since a database is the one part that
+// costs money as soon as it exists.
+func (w *commentWriter) database(s *Spec) {
+	db := s.Database
+	if db == nil {
+		if s.ECS() {
+			w.line("", "# A PostgreSQL database (PG* variables, DATABASE_URL; docs/apps.md): uncomment to add one.")
+			w.line("", "# database:")
+			w.line("", "#   engine: postgres        # the one engine for now")
+			if s.Profile == ProfileFree {
+				w.line("", "#   pause_after: 15m        # 0 ACU after this long without connections (5m-24h)")
+			}
+			w.line("", "#   max_acu: 2              # Aurora capacity ceiling, 1-256 in steps of 0.5")
+		}
+		return
+	}
+	w.line("database:", "")
+	w.field("  engine: "+quote(db.Engine), "the one engine for now")
+	if s.Profile != ProfileHA {
+		w.field("  pause_after: "+quote(db.PauseAfter), "0 ACU after this long without connections (5m-24h)")
+	}
+	w.field("  max_acu: "+strconv.FormatFloat(db.MaxACU, 'f', -1, 64), "Aurora capacity ceiling, 1-256 in steps of 0.5")
 }
 
 type commentWriter struct{ b strings.Builder }

@@ -143,6 +143,8 @@ var limitCases = map[string]limitCase{
 	"tags.<key> maxLength": {func(n float64) string {
 		return "app: links\ntags: {" + strings.Repeat("ü", int(n)) + ": x}\n"
 	}, func(n float64) string { return "tags." + strings.Repeat("ü", int(n)) }},
+	"database.max_acu minimum":            {func(n float64) string { return "app: links\ndatabase: {max_acu: " + num(n) + "}\n" }, at("database.max_acu")},
+	"database.max_acu maximum":            {func(n float64) string { return "app: links\ndatabase: {max_acu: " + num(n) + "}\n" }, at("database.max_acu")},
 	"workload.active_hours minimum":       {func(n float64) string { return "app: links\nworkload: {active_hours: " + num(n) + "}\n" }, at("workload.active_hours")},
 	"workload.active_hours maximum":       {func(n float64) string { return "app: links\nworkload: {active_hours: " + num(n) + "}\n" }, at("workload.active_hours")},
 	"workload.requests_per_month minimum": {func(n float64) string { return "app: links\nworkload: {requests_per_month: " + num(n) + "}\n" }, at("workload.requests_per_month")},

@@ -98,6 +98,9 @@ func schemaRules() map[string]map[string]any {
 			// Numbers and booleans are taken as written, as in any map.
 			"additionalProperties": map[string]any{"type": []string{"string", "number", "boolean"}, "minLength": 1, "maxLength": tagValueMax},
 		},
+		"database.engine":             {"enum": []string{EnginePostgres}, "default": EnginePostgres},
+		"database.pause_after":        {"pattern": `^\s*([0-9]+h)?([0-9]+m)?([0-9]+s)?\s*$`, "default": DurationText(PauseDefault)},
+		"database.max_acu":            {"minimum": maxACUMin, "maximum": maxACUMax, "multipleOf": acuStep, "default": MaxACUDefault},
 		"workload.requests_per_month": {"minimum": 0},
 		"workload.response_kb":        {"minimum": 0},
 	}

@@ -59,6 +59,7 @@ func applyProfileDefaults(s *Spec, d *decoder) {
 			svc.Idle.Serve = ServeApp
 		}
 	}
+	databaseDefaults(s, d)
 	// "cpu: 1024" alone takes the smallest memory Fargate pairs with it.
 	if s.ECS() && d.has("service.cpu") && !d.has("service.memory") {
 		if sizes := FargateMemory(svc.CPU); len(sizes) > 0 {
@@ -103,6 +104,7 @@ func validate(s *Spec, d *decoder, c *collector) {
 	v.budget()
 	v.tags()
 	v.workload()
+	v.database()
 }
 
 // ok reports whether none of the paths (nor their parents) failed to
@@ -553,6 +555,8 @@ func (v *validator) envVars() {
 			v.fail(path, "%q is not an environment variable name; use letters, digits and _, not starting with a digit", shorten(name))
 		case slices.Contains(reservedVars, name):
 			v.fail(path, "%s is set by lowfare (the DynamoDB table's name); choose another name", name)
+		case v.databaseVarProblem(name) != "":
+			v.fail(path, "%s", v.databaseVarProblem(name))
 		case name == "PORT" && svc.Env[name] != strconv.Itoa(svc.Port) && v.ok("service.port"):
 			// The ingress, the security group and the Lambda adapter all
 			// use service.port: a different PORT would leave the app
@@ -577,6 +581,8 @@ func (v *validator) envVars() {
 			v.fail(path, "%s is listed twice; list it once", name)
 		case slices.Contains(reservedVars, name):
 			v.fail(path, "%s is set by lowfare; choose another name", name)
+		case v.databaseVarProblem(name) != "":
+			v.fail(path, "%s", v.databaseVarProblem(name))
 		case hasKey(svc.Env, name):
 			v.fail(path, "%s is also in service.env; a variable is either plain or secret: remove one", name)
 		case !v.s.ECS() && strings.HasPrefix(name, "AWS_"):

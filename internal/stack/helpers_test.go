@@ -183,7 +183,7 @@ func guestbookSpecs(t *testing.T) []specCase {
 
 // allSpecs are the examples (links and guestbook) and the variants.
 func allSpecs(t *testing.T) []specCase {
-	return slices.Concat(exampleSpecs(t), guestbookSpecs(t), variantSpecs())
+	return slices.Concat(exampleSpecs(t), guestbookSpecs(t), variantSpecs(), databaseSpecs())
 }
 
 func build(t *testing.T, s *spec.Spec) *Result {

@@ -188,7 +188,7 @@ func (b *builder) extraPermissions() []any {
 // /lowfare/<app>/<env>/, and decrypting them only through SSM. Nothing when
 // the spec has no secrets.
 func (b *builder) readSecrets(actions ...string) []any {
-	if len(b.s.Service.Secrets) == 0 {
+	if len(b.s.Service.Secrets) == 0 && len(b.databaseSecrets()) == 0 {
 		return nil
 	}
 	decrypt := statement([]string{"kms:Decrypt"}, cfn.Sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"))

@@ -129,6 +129,9 @@ func TestOutputsFollowTheContract(t *testing.T) {
 			if c.spec.Ingress.Kind == spec.IngressALB {
 				want = append(want, OutputTargetGroup)
 			}
+			if c.spec.HasDatabase() {
+				want = append(want, OutputDatabase, OutputDatabaseHost)
+			}
 		} else {
 			want = append(want, OutputFunction)
 		}

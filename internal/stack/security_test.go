@@ -266,7 +266,7 @@ func TestSecurityRolesAreScoped(t *testing.T) {
 				}
 			}
 		}
-		if c.spec.ECS() && len(c.spec.Service.Secrets) == 0 && strings.Contains(fmt.Sprint(roles["ExecutionRole"]), "ssm:") {
+		if c.spec.ECS() && len(c.spec.Service.Secrets) == 0 && !c.spec.HasDatabase() && strings.Contains(fmt.Sprint(roles["ExecutionRole"]), "ssm:") {
 			t.Errorf("%s: SSM access without secrets", c.name)
 		}
 	}

@@ -255,6 +255,7 @@ func HealthCheckSummary(s *spec.Spec) string {
 // TABLE_NAME and the spec's plain variables, sorted by name.
 func (b *builder) environment() []any {
 	vars := b.plainEnv()
+	b.databaseEnv(vars)
 	env := make([]any, 0, len(vars))
 	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		env = append(env, map[string]any{"Name": k, "Value": vars[k]})
@@ -278,7 +279,7 @@ func (b *builder) plainEnv() map[string]any {
 
 // secrets are the SSM parameters ECS injects as environment variables.
 func (b *builder) secrets() []any {
-	names := append([]string(nil), b.s.Service.Secrets...)
+	names := append(append([]string(nil), b.s.Service.Secrets...), b.databaseSecrets()...)
 	sort.Strings(names)
 	out := make([]any, 0, len(names))
 	for _, name := range names {

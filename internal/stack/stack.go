@@ -2,7 +2,7 @@
 // architecture: a small bootstrap stack with the image repository (the image
 // must exist before the service) and the main stack. Each architecture part
 // is one file, readable top to bottom: network, ingress_alb, ingress_apigw,
-// service, scaling, serverless, table, logs, iam, observability, budget,
+// service, scaling, serverless, table, database, logs, iam, observability, budget,
 // registry. rules.go says what is refused or warned about before any
 // template is written: spec's rules (spec.Validate, written once in spec),
 // then what only the templates know (derived names, VPC link regions);
@@ -38,7 +38,7 @@ const (
 
 // PartOrder lists the parts in plan order.
 var PartOrder = []string{PartRegistry, PartNetwork, PartIngress, PartService, PartScaling, PartIdle,
-	PartServerless, PartTable, PartLogs, PartIAM, PartObservability, PartBudget}
+	PartServerless, PartTable, PartDatabase, PartLogs, PartIAM, PartObservability, PartBudget}
 
 // Warning is something the user should know before deploying; the stack is
 // still built. MonthlyUSD is the extra cost it implies, when there is one.
@@ -95,6 +95,7 @@ func Build(s *spec.Spec) (*Result, error) {
 		}
 		b.logs()
 		b.iam()
+		b.database() // before the service, which waits for its writer
 		b.service()
 		b.scaling()
 		b.idle()
