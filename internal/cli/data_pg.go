@@ -133,7 +133,7 @@ func (d *dbFlags) withPostgres(cmd *cobra.Command, fn func(*devstack.Postgres) e
 	if s.Database == nil {
 		return usageErrf("%s has no database: section, so the app has no Postgres to dump or restore (drop --database to work on the table)", file)
 	}
-	return devstack.WithPostgres(cmd.Context(), d.dataDir, s.App, nil, fn)
+	return devstack.WithPostgres(cmd.Context(), d.dataDir, s.DatabaseName(), nil, fn)
 }
 
 func pgExport(cmd *cobra.Command, p *devstack.Postgres, out string) error {
@@ -142,7 +142,7 @@ func pgExport(cmd *cobra.Command, p *devstack.Postgres, out string) error {
 		return err
 	}
 	stderr := cmd.ErrOrStderr()
-	fmt.Fprintf(stderr, "Dumping database %s (%s)...\n", p.Database, p.URL(false))
+	fmt.Fprintf(stderr, "Dumping database %s (%s)...\n", p.Database, p.URL())
 	w, commit, abort, err := exportWriter(cmd.OutOrStdout(), out)
 	if err != nil {
 		return err
@@ -177,7 +177,7 @@ func pgImport(cmd *cobra.Command, p *devstack.Postgres, in string) error {
 		src = f
 	}
 	stderr := cmd.ErrOrStderr()
-	fmt.Fprintf(stderr, "Restoring %s into database %s (%s)...\n", in, p.Database, p.URL(false))
+	fmt.Fprintf(stderr, "Restoring %s into database %s (%s)...\n", in, p.Database, p.URL())
 	if err := runPGTool(cmd, p, tool, src, stderr, append(pgRestoreFlags, "--dbname="+p.Database)...); err != nil {
 		return fmt.Errorf("%w\nnothing was changed (the restore runs in one transaction)", err)
 	}

@@ -36,7 +36,7 @@ func withPG(t *testing.T, dataDir string, fn func(p *devstack.Postgres)) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := devstack.WithPostgres(ctx, dataDir, "pg-notes", nil, func(p *devstack.Postgres) error { fn(p); return nil }); err != nil {
+	if err := devstack.WithPostgres(ctx, dataDir, "pg_notes", nil, func(p *devstack.Postgres) error { fn(p); return nil }); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -64,7 +64,7 @@ func TestDataDatabaseExportImport(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("export: exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(errOut, "Dumped database pgnotes to "+dump) {
+	if !strings.Contains(errOut, "Dumped database pg_notes to "+dump) {
 		t.Errorf("export says:\n%s", errOut)
 	}
 	if b, err := os.ReadFile(dump); err != nil || !strings.HasPrefix(string(b), "PGDMP") {

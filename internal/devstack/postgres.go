@@ -18,7 +18,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/lowfare/lowfare/internal/atomicfile"
 	"github.com/lowfare/lowfare/internal/spec"
@@ -32,8 +31,6 @@ import (
 const (
 	// PostgresDir is the directory of the local cluster in the data dir.
 	PostgresDir = "pg"
-	// PostgresUser is the role the app connects as.
-	PostgresUser = "lowfare"
 	// PostgresPackage is the Debian package with the server programs.
 	PostgresPackage = "postgresql"
 
@@ -84,19 +81,16 @@ func (p *Postgres) Env() []string {
 		"PGDATABASE=" + p.Database,
 		"PGUSER=" + p.User,
 		"PGPASSWORD=" + p.Password,
-		"DATABASE_URL=" + p.URL(true),
+		"PGSSLMODE=disable",
+		"DATABASE_URL=" + p.URL(),
 	}
 }
 
-// URL is the postgres:// URL of the database, with the password or not
-// (for a log line).
-func (p *Postgres) URL(withPassword bool) string {
+// URL is DATABASE_URL: without the password, which drivers read from
+// PGPASSWORD, as on AWS (spec.Spec.DatabaseURL, docs/apps.md).
+func (p *Postgres) URL() string {
 	u := &url.URL{Scheme: "postgres", Host: p.Host + ":" + strconv.Itoa(p.Port), Path: "/" + p.Database, RawQuery: "sslmode=disable"}
-	if withPassword {
-		u.User = url.UserPassword(p.User, p.Password)
-	} else {
-		u.User = url.User(p.User)
-	}
+	u.User = url.User(p.User)
 	return u.String()
 }
 
@@ -106,13 +100,13 @@ func startDevPostgres(ctx context.Context, s *spec.Spec, dataDir string, log *sl
 	if s.Database == nil {
 		return nil, nil
 	}
-	return StartPostgres(ctx, dataDir, s.App, log)
+	return StartPostgres(ctx, dataDir, s.DatabaseName(), log)
 }
 
 // StartPostgres starts the local cluster of the data dir, creating it
-// (and its database, named after app) the first time. The caller holds
+// (and the database, spec.DatabaseName as on AWS) the first time. The caller holds
 // the data dir (lowfare dev's lock) and calls Stop.
-func StartPostgres(ctx context.Context, dataDir, app string, log *slog.Logger) (*Postgres, error) {
+func StartPostgres(ctx context.Context, dataDir, database string, log *slog.Logger) (*Postgres, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -128,7 +122,7 @@ func StartPostgres(ctx context.Context, dataDir, app string, log *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	p := &Postgres{Host: "127.0.0.1", Database: DatabaseName(app), User: PostgresUser, Dir: dir, BinDir: bin, RunAs: acct.name}
+	p := &Postgres{Host: "127.0.0.1", Database: database, User: spec.DatabaseUser, Dir: dir, BinDir: bin, RunAs: acct.name}
 	if p.Password, err = postgresPassword(dir, acct); err != nil {
 		return nil, err
 	}
@@ -158,25 +152,8 @@ func StartPostgres(ctx context.Context, dataDir, app string, log *slog.Logger) (
 		p.Stop()
 		return nil, err
 	}
-	log.Info("Postgres is running", "url", p.URL(false), "password", filepath.Join(dir, "password"), "as user", acct.display())
+	log.Info("Postgres is running", "url", p.URL(), "password", filepath.Join(dir, "password"), "as user", acct.display())
 	return p, nil
-}
-
-// DatabaseName is the database the app gets: the app's name with letters
-// and digits only, starting with a letter, as Aurora's DatabaseName must
-// (so that the name is the same locally and on AWS).
-func DatabaseName(app string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(app) {
-		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
-			b.WriteRune(r)
-		}
-	}
-	name := b.String()
-	if name == "" || !unicode.IsLetter(rune(name[0])) {
-		name = "db" + name
-	}
-	return name[:min(len(name), 63)]
 }
 
 // PostgresBinDir finds the directory of the PostgreSQL server programs
@@ -455,7 +432,7 @@ func (t *tailBuffer) String() string {
 // running lowfare dev serves, or else one started for fn (holding the data
 // dir as lowfare dev does, so neither starts the cluster twice) and
 // stopped after it.
-func WithPostgres(ctx context.Context, dataDir, app string, log *slog.Logger, fn func(*Postgres) error) error {
+func WithPostgres(ctx context.Context, dataDir, database string, log *slog.Logger, fn func(*Postgres) error) error {
 	if p := RunningPostgres(dataDir); p != nil {
 		return fn(p)
 	}
@@ -464,7 +441,7 @@ func WithPostgres(ctx context.Context, dataDir, app string, log *slog.Logger, fn
 		return err
 	}
 	defer unlock()
-	p, err := StartPostgres(ctx, dataDir, app, log)
+	p, err := StartPostgres(ctx, dataDir, database, log)
 	if err != nil {
 		return err
 	}

@@ -60,11 +60,15 @@ func TestDevPostgres(t *testing.T) {
 		_, _, body := getBody(t, app.info.URL+"/env/"+name)
 		return body
 	}
-	if env("PGHOST") != "127.0.0.1" || env("PGDATABASE") != "pgnotes" || env("PGUSER") != PostgresUser || env("PGPASSWORD") == "" {
-		t.Fatalf("PG* = %q %q %q %q", env("PGHOST"), env("PGDATABASE"), env("PGUSER"), env("PGPASSWORD"))
+	if env("PGHOST") != "127.0.0.1" || env("PGDATABASE") != "pg_notes" || env("PGUSER") != spec.DatabaseUser || env("PGPASSWORD") == "" || env("PGSSLMODE") != "disable" {
+		t.Fatalf("PG* = %q %q %q %q %q", env("PGHOST"), env("PGDATABASE"), env("PGUSER"), env("PGPASSWORD"), env("PGSSLMODE"))
 	}
-	port := env("PGPORT")
-	wantURL := "postgres://lowfare:" + env("PGPASSWORD") + "@127.0.0.1:" + port + "/pgnotes?sslmode=disable"
+	port, err := strconv.Atoi(env("PGPORT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same URL as on AWS, but for host, port and TLS: no password.
+	wantURL := s.DatabaseURL("127.0.0.1", port, "disable")
 	if got := env("DATABASE_URL"); got != wantURL {
 		t.Errorf("DATABASE_URL = %q, want %q", got, wantURL)
 	}
@@ -77,7 +81,7 @@ func TestDevPostgres(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST /notes = %d\n%s", resp.StatusCode, app.out.String())
 	}
-	for _, path := range []string{"/notes", "/notes?url"} { // the PG* variables, then DATABASE_URL alone
+	for _, path := range []string{"/notes", "/notes?url"} { // the PG* variables, then DATABASE_URL and PGPASSWORD alone
 		if code, _, body := getBody(t, app.info.URL+path); code != 200 || body != "it's in postgres\n" {
 			t.Fatalf("GET %s = %d %q\n%s", path, code, body, app.out.String())
 		}
@@ -117,9 +121,9 @@ func TestDevPostgres(t *testing.T) {
 	if err := app.stop(); err != nil {
 		t.Fatal(err)
 	}
-	if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+	if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
 		c.Close()
-		t.Errorf("Postgres still listens on %s after lowfare dev stopped", port)
+		t.Errorf("Postgres still listens on %d after lowfare dev stopped", port)
 	}
 	if RunningPostgres(dataDir) != nil {
 		t.Errorf("a stopped lowfare dev's Postgres is still recorded as running")
@@ -178,14 +182,6 @@ func TestPostgresBinDir(t *testing.T) {
 	_, err = PostgresBinDir()
 	if err == nil || !strings.Contains(err.Error(), "apt-get install postgresql") || !strings.Contains(err.Error(), "package postgresql") {
 		t.Errorf("err = %v, want one naming the package postgresql", err)
-	}
-}
-
-func TestDatabaseName(t *testing.T) {
-	for app, want := range map[string]string{"links": "links", "pg-notes": "pgnotes", "2fa-app": "db2faapp", "Ünï": "n", "---": "db"} {
-		if got := DatabaseName(app); got != want {
-			t.Errorf("DatabaseName(%q) = %q, want %q", app, got, want)
-		}
 	}
 }
 

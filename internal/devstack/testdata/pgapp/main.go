@@ -19,14 +19,15 @@ func main() {
 		psql = "psql"
 	}
 	// query runs SQL (with :'body' bound to body) through psql, either
-	// from the PG* variables or, with url, from DATABASE_URL alone.
+	// from the PG* variables or, with url, from DATABASE_URL and
+	// PGPASSWORD alone (the URL holds no password, as on AWS).
 	query := func(sql, body string, url bool) (string, error) {
 		args := []string{"-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-v", "body=" + body}
 		cmd := exec.Command(psql, args...)
 		if url {
 			cmd.Args = append(cmd.Args, os.Getenv("DATABASE_URL"))
 			for _, kv := range os.Environ() {
-				if !strings.HasPrefix(kv, "PG") {
+				if !strings.HasPrefix(kv, "PG") || strings.HasPrefix(kv, "PGPASSWORD=") {
 					cmd.Env = append(cmd.Env, kv)
 				}
 			}
