@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lowfare/lowfare/internal/awsconf"
+	"github.com/lowfare/lowfare/internal/gosrc"
 	"github.com/lowfare/lowfare/internal/image"
 	"github.com/lowfare/lowfare/internal/spec"
 )
@@ -162,6 +164,9 @@ func buildImage(ctx context.Context, file string, s *spec.Spec, out, errOut io.W
 		Serverless: !s.ECS(), LambdaAdapter: s.Service.Idle.ServesApp(), Log: errOut, Step: p.step,
 	})
 	elapsed := p.stop()
+	if ce, ok := errors.AsType[*gosrc.CgoError](err); ok {
+		return nil, usageErrf("%s: service.image %s: %v", file, s.Service.Image, ce)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +197,28 @@ func pushImage(ctx context.Context, out io.Writer, built *image.Built, ref strin
 	}
 	fmt.Fprintf(out, "Pushed %s (in %s)\n", pushed, roundElapsed(elapsed))
 	return pushed, nil
+}
+
+// cgoProblem says that service.image, a Go main package, needs cgo, which
+// the image build refuses (gosrc.CheckCgo): what plan warns about and
+// image build, plan --check, deploy and dev refuse with exit 2, before a
+// build. "" when it does not, or when go cannot tell (the build says why).
+func cgoProblem(file string, s *spec.Spec) string {
+	goarch, err := image.GOARCH(s.Service.Arch)
+	if err != nil {
+		return "" // the spec's validation names the architecture
+	}
+	dir, err := filepath.Abs(filepath.Dir(file))
+	if err != nil {
+		return ""
+	}
+	err = gosrc.CheckCgo(context.Background(), gosrc.BuildOptions{
+		Dir: dir, Package: s.Service.Image, GOOS: "linux", GOARCH: goarch, Release: true,
+	})
+	if err != nil {
+		return fmt.Sprintf("service.image %s: %v", s.Service.Image, err)
+	}
+	return ""
 }
 
 func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
