@@ -106,7 +106,8 @@ func writePlan(w io.Writer, s *spec.Spec, res *stack.Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\ncontainer health check: %s\n", stack.HealthCheckSummary(s))
+	fmt.Fprintf(w, "\n%s\n", taskPlan(s).Text)
+	fmt.Fprintf(w, "container health check: %s\n", stack.HealthCheckSummary(s))
 	if idle := idlePlan(s); idle != nil {
 		fmt.Fprintln(w, idle.text())
 	}
@@ -143,6 +144,7 @@ type planJSON struct {
 	Stacks       []planStack     `json:"stacks"`
 	Resources    []planResource  `json:"resources"`
 	AlarmMetrics int             `json:"alarm_metrics"`
+	Task         *planTask       `json:"task"`
 	Idle         *planIdle       `json:"idle,omitempty"` // service.idle: the serve mode and why
 	Warnings     []planWarning   `json:"warnings"`
 	Estimate     json.RawMessage `json:"estimate"`                // lowfare cost --format json; null when not available
@@ -177,6 +179,7 @@ func writePlanJSON(w io.Writer, s *spec.Spec, res *stack.Result, est *planEst) e
 		},
 		Resources:    []planResource{},
 		AlarmMetrics: res.AlarmMetrics,
+		Task:         taskPlan(s),
 		Idle:         idlePlan(s),
 		Warnings:     []planWarning{},
 		Estimate:     json.RawMessage("null"),

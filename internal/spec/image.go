@@ -33,6 +33,17 @@ func (s Service) ECR() (ECRRepository, bool) {
 	return ECRRepository{Account: m[1], Region: m[2], Name: m[3]}, true
 }
 
+// imageDefaults are service.user and service.readonly_root when the file
+// sets neither: lowfare's own images run as BuiltUser on a read-only root
+// (they need nothing else); an image lowfare did not build keeps its own
+// user and may write anywhere, which is what it was made for.
+func imageDefaults(svc Service) (user string, readonlyRoot bool) {
+	if svc.LocalPackage() {
+		return BuiltUser, true
+	}
+	return "", false
+}
+
 func partitionOf(region string) string {
 	switch {
 	case strings.HasPrefix(region, "cn-"):

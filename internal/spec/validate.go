@@ -43,13 +43,12 @@ func applyProfileDefaults(s *Spec, d *decoder) {
 	}
 	// An image lowfare did not build keeps its own user and may write
 	// anywhere; lowfare's own images run as BuiltUser on a read-only root.
-	if !svc.LocalPackage() {
-		if !d.has("service.user") {
-			svc.User = ""
-		}
-		if !d.has("service.readonly_root") {
-			svc.ReadonlyRoot = false
-		}
+	user, readonly := imageDefaults(*svc)
+	if !d.has("service.user") {
+		svc.User = user
+	}
+	if !d.has("service.readonly_root") {
+		svc.ReadonlyRoot = readonly
 	}
 	// Only an image lowfare builds carries the Lambda adapter that serve:
 	// app needs; an image reference gets the waking page.
