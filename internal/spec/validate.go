@@ -320,7 +320,7 @@ func (v *validator) image() {
 		// https://docs.aws.amazon.com/lambda/latest/dg/images-create.html
 		// ("Lambda supports images in Amazon ECR private repositories";
 		// the repository must be in the function's Region).
-		if repo, ok := svc.ECR(); !svc.LocalPackage() && v.ok("service.image") {
+		if repo, ok := svc.ECR(); !svc.Pushed() && v.ok("service.image") {
 			switch {
 			case !ok:
 				v.fail("service.image", "Lambda runs images only from an Amazon ECR private repository; push %s to ECR in %s, or use a Go package (.)", shorten(svc.Image), s.Region)
