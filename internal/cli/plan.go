@@ -87,9 +87,14 @@ A broken spec or rule exits with code 2.`,
 // writePlan prints the resources by part, then the warnings.
 func writePlan(w io.Writer, s *spec.Spec, res *stack.Result) error {
 	fmt.Fprintf(w, "%s/%s: profile %s, ingress %s, region %s\n", s.App, s.Env, s.Profile, s.Ingress.Kind, s.Region)
-	fmt.Fprintf(w, "stacks: %s (%s), %s (%s)\n",
-		s.BootstrapStackName(), plural(len(res.Bootstrap.Resources), "resource"),
-		s.StackName(), plural(len(res.Main.Resources), "resource"))
+	if res.Bootstrap != nil {
+		fmt.Fprintf(w, "stacks: %s (%s), %s (%s)\n",
+			s.BootstrapStackName(), plural(len(res.Bootstrap.Resources), "resource"),
+			s.StackName(), plural(len(res.Main.Resources), "resource"))
+	} else {
+		fmt.Fprintf(w, "stacks: %s (%s); no bootstrap stack: service.image %s runs from its own registry, so no ECR repository is made\n",
+			s.StackName(), plural(len(res.Main.Resources), "resource"), s.Service.Image)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	part := ""
 	for _, e := range res.Entries {
@@ -173,16 +178,16 @@ type planWarning struct {
 func writePlanJSON(w io.Writer, s *spec.Spec, res *stack.Result, est *planEst) error {
 	out := planJSON{
 		App: s.App, Env: s.Env, Profile: s.Profile, Ingress: s.Ingress.Kind, Region: s.Region,
-		Stacks: []planStack{
-			{s.BootstrapStackName(), "bootstrap", len(res.Bootstrap.Resources)},
-			{s.StackName(), "main", len(res.Main.Resources)},
-		},
+		Stacks:       []planStack{{s.StackName(), "main", len(res.Main.Resources)}},
 		Resources:    []planResource{},
 		AlarmMetrics: res.AlarmMetrics,
 		Task:         taskPlan(s),
 		Idle:         idlePlan(s),
 		Warnings:     []planWarning{},
 		Estimate:     json.RawMessage("null"),
+	}
+	if res.Bootstrap != nil {
+		out.Stacks = append([]planStack{{s.BootstrapStackName(), "bootstrap", len(res.Bootstrap.Resources)}}, out.Stacks...)
 	}
 	for _, e := range res.Entries {
 		out.Resources = append(out.Resources, planResource{e.Stack, e.Part, e.LogicalID, e.Type})
@@ -206,9 +211,12 @@ func writePlanJSON(w io.Writer, s *spec.Spec, res *stack.Result, est *planEst) e
 
 // planCheck runs deploy's preflight, read-only, and prints its outcome.
 func planCheck(ctx context.Context, opts *rootOptions, s *spec.Spec, res *stack.Result, w io.Writer) error {
-	boot, err := json.Marshal(res.Bootstrap)
-	if err != nil {
-		return err
+	var boot []byte
+	if res.Bootstrap != nil {
+		var err error
+		if boot, err = json.Marshal(res.Bootstrap); err != nil {
+			return err
+		}
 	}
 	main, err := json.Marshal(res.Main)
 	if err != nil {
@@ -224,7 +232,7 @@ func planCheck(ctx context.Context, opts *rootOptions, s *spec.Spec, res *stack.
 		fmt.Fprintln(w, "  note:", n)
 	}
 	if err := r.Err(); err != nil {
-		return err
+		return preflightExit(err)
 	}
 	fmt.Fprintln(w, "  ok: nothing a deploy would trip over")
 	return nil

@@ -80,6 +80,27 @@ func LoadArchive(image, path, arch string) (img v1.Image, cleanup func(), err er
 	return nil, cleanup, fmt.Errorf("service.image %s: %s holds neither manifest.json (docker save) nor index.json and oci-layout (an OCI archive); write it with docker save, podman save or skopeo", image, path)
 }
 
+// FromArchive is LoadArchive as an image ready to push like one lowfare
+// built: its revision is the image's own revision label (that of the
+// commit it was built from), if it has one.
+func FromArchive(image, path, arch string) (*Built, func(), error) {
+	img, cleanup, err := LoadArchive(image, path, arch)
+	if err != nil {
+		return nil, cleanup, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		cleanup()
+		return nil, func() {}, fmt.Errorf("service.image %s: reading the image's config: %w", image, err)
+	}
+	b, err := newBuilt(img, cf.Config.Labels[RevisionKey], archGOARCH(arch))
+	if err != nil {
+		cleanup()
+		return nil, func() {}, fmt.Errorf("service.image %s: %w", image, err)
+	}
+	return b, cleanup, nil
+}
+
 // opener opens path, through gzip when it is gzipped.
 func opener(path string) tarball.Opener {
 	return func() (io.ReadCloser, error) {
