@@ -72,7 +72,9 @@ otherwise.`,
 		Use:   "build",
 		Short: "Build service.image into an OCI image; print its digest and size",
 		Long: `image build compiles service.image (a Go main package such as ./cmd/links, in
-the spec file's directory) with CGO off and -trimpath for linux/<arch>, and
+the spec file's directory) with CGO off and -trimpath for linux/<arch> (a
+package that needs cgo, such as github.com/mattn/go-sqlite3, is refused
+first, exit 2, naming how it is imported and a pure-Go alternative), and
 assembles an OCI image without Docker and without a base image: the static
 binary at /app/<name>, this machine's CA bundle, an /etc/passwd entry for
 uid 65532 (the image's user), the Go toolchain's timezone data, and

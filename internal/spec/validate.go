@@ -461,7 +461,11 @@ func (v *validator) idle() {
 	}
 	if v.enum("service.idle.serve", "serve", idle.Serve, ServeApp, ServePage) &&
 		idle.Serve == ServeApp && !v.s.Service.LocalPackage() {
-		v.fail("service.idle.serve", "serve: app runs the image on Lambda through lowfare's adapter, which only images lowfare builds carry; %q is an image reference: use serve: page, or name a Go main package in service.image", shorten(v.s.Service.Image))
+		kind := "an image reference"
+		if v.s.Service.Archive() {
+			kind = "an image on disk, pushed as it is"
+		}
+		v.fail("service.idle.serve", "serve: app runs the image on Lambda through lowfare's adapter, which only images lowfare builds carry; %q is %s: use serve: page, or name a Go main package in service.image", shorten(v.s.Service.Image), kind)
 	}
 }
 

@@ -2,10 +2,10 @@
 // otherwise reveal only after a rollback ten minutes later: that the hosted
 // zone and the certificate the spec names exist and fit its domain, that
 // its secrets are set, that no other stack owns a name the templates take,
-// that an image reference resolves, and that a serverless function's
-// reserved concurrency fits the account's Lambda limit. `lowfare deploy`
-// runs it before it creates or updates anything, `lowfare plan --check` on
-// its own.
+// that an image reference resolves and has a variant for service.arch
+// (read from its registry), and that a serverless function's reserved
+// concurrency fits the account's Lambda limit. `lowfare deploy` runs it
+// before it creates or updates anything, `lowfare plan --check` on its own.
 //
 // It also makes the one account-level resource lowfare needs outside its
 // stacks: the ECS service-linked role (EnsureServiceLinkedRole).
