@@ -84,6 +84,28 @@ var pureGo = []struct{ prefix, alternative string }{
 	{"github.com/tecbot/gorocksdb", "github.com/cockroachdb/pebble"},
 }
 
+// worksWithoutCgo are modules whose C code is optional: built without cgo
+// they take a pure-Go path that works (not a stub that fails), so they do
+// not make an app need cgo.
+//   - github.com/ebitengine/purego calls C libraries without cgo (its own
+//     runtime/cgo replacement, internal/fakecgo); its cgo files are used
+//     only when cgo is on.
+//   - github.com/DataDog/go-libddwaf is dd-trace-go's application security
+//     engine; built without cgo the tracer runs with that feature off.
+var worksWithoutCgo = []string{
+	"github.com/ebitengine/purego",
+	"github.com/DataDog/go-libddwaf",
+}
+
+func optionalCgo(importPath string) bool {
+	for _, m := range worksWithoutCgo {
+		if importPath == m || strings.HasPrefix(importPath, m+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // alternativeFor is the pure-Go replacement for the package with C code at
 // the end of chain: the one for the package nearest the main package that
 // has one (a GORM driver rather than the C library it wraps), or "".
@@ -102,7 +124,8 @@ func alternativeFor(chain []string) string {
 // would compile C code for o's target when cgo is on: a *CgoError naming
 // every package outside the standard library with cgo files, or nil. The
 // standard library's cgo users (net, os/user) have pure-Go fallbacks and do
-// not count. It asks `go list -deps` with CGO_ENABLED=1, which reads the
+// not count, nor do the few modules known to work without cgo
+// (worksWithoutCgo). It asks `go list -deps` with CGO_ENABLED=1, which reads the
 // sources and compiles nothing; nil also when go list cannot answer (a
 // package that does not compile, go missing), because the build that
 // follows says why in go's words.
@@ -141,7 +164,7 @@ func CheckCgo(ctx context.Context, o BuildOptions) error {
 		if len(f) != 5 {
 			continue
 		}
-		p := pkg{cgo: f[1] == "false" && f[3] != "0", imports: strings.Fields(f[4])}
+		p := pkg{cgo: f[1] == "false" && f[3] != "0" && !optionalCgo(f[0]), imports: strings.Fields(f[4])}
 		pkgs[f[0]] = p
 		if f[2] == "false" {
 			main = f[0]

@@ -77,6 +77,19 @@ func TestBuildNoCgoRefusesCgo(t *testing.T) {
 	}
 }
 
+func TestOptionalCgo(t *testing.T) {
+	for path, want := range map[string]bool{
+		"github.com/ebitengine/purego/internal/cgo": true,
+		"github.com/DataDog/go-libddwaf/v3":         true,
+		"github.com/ebitengine/puregox":             false,
+		"github.com/mattn/go-sqlite3":               false,
+	} {
+		if got := optionalCgo(path); got != want {
+			t.Errorf("optionalCgo(%q) = %v; want %v", path, got, want)
+		}
+	}
+}
+
 func TestAlternativeFor(t *testing.T) {
 	for _, tc := range []struct {
 		chain []string
