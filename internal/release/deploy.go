@@ -46,6 +46,8 @@ func (rn *Runner) Deploy(ctx context.Context, r *Release) (*deploy.Result, error
 			return nil, err
 		}
 		bootOutputs = bootRes.Outputs
+	} else {
+		rn.leftoverBootstrap(ctx, boot.Name)
 	}
 	imageURI, markLive, err := rn.releaseImage(ctx, r, boot.Name, bootOutputs)
 	if err != nil {
@@ -77,6 +79,23 @@ func (rn *Runner) Deploy(ctx context.Context, r *Release) (*deploy.Result, error
 		restoreSleep()
 	}
 	return res, nil
+}
+
+// leftoverBootstrap warns about a bootstrap stack an earlier deploy made
+// (service.image was a Go package then): an image reference runs from its
+// own registry, so its repository holds images nothing runs any more.
+// Deleting it is the user's call (its images may be wanted for a
+// rollback); destroy deletes it with the app.
+func (rn *Runner) leftoverBootstrap(ctx context.Context, name string) {
+	outs, err := rn.Stacks.Outputs(ctx, name)
+	if err != nil {
+		return // none (or unreadable): nothing to say
+	}
+	repo := outs[stack.OutputRepositoryURI]
+	if repo == "" {
+		repo = "its ECR repository"
+	}
+	rn.Report.Warning(fmt.Errorf("stack %s from an earlier deploy holds %s, which nothing runs now that service.image is an image reference; delete it when its images are no longer wanted (aws cloudformation delete-stack --stack-name %s; its images go with it), or lowfare destroy deletes it with the app", name, repo, name))
 }
 
 // ensureRole creates the ECS service-linked role when the account has none
