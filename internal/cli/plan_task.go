@@ -25,7 +25,7 @@ func taskPlan(s *spec.Spec) *planTask {
 	if !s.ECS() {
 		// Lambda decides both for every image.
 		t.User, t.ReadonlyRoot = "", true
-		t.Text = fmt.Sprintf("function: Lambda runs the image as its own user on a read-only root filesystem with a writable /tmp; the app listens on port %d ($PORT)", svc.Port)
+		t.Text = fmt.Sprintf("function: Lambda runs the image as its own user on a read-only root filesystem with a writable /tmp; the app listens on port %d (lowfare sets PORT=%d)", svc.Port, svc.Port)
 		return t
 	}
 	user := "the image's own user (its USER; root if it sets none)"
@@ -39,6 +39,6 @@ func taskPlan(s *spec.Spec) *planTask {
 	if svc.ReadonlyRoot {
 		root = "a read-only root filesystem with a writable /tmp"
 	}
-	t.Text = fmt.Sprintf("task: runs as %s, on %s; the app listens on port %d ($PORT)", user, root, svc.Port)
+	t.Text = fmt.Sprintf("task: runs as %s on %s; container port %d (lowfare sets PORT=%d)", user, root, svc.Port, svc.Port)
 	return t
 }
