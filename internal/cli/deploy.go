@@ -209,14 +209,14 @@ func runDeploy(ctx context.Context, opts *rootOptions, f *deployFlags, out, errO
 	rn.HealthTimeout = f.healthTimeout
 	if f.dryRun {
 		if err := rn.DryRun(ctx, r); err != nil {
-			return err
+			return preflightExit(err)
 		}
 		fmt.Fprintln(out, "Dry run: the change sets were deleted; nothing was changed.")
 		return nil
 	}
 	res, err := rn.Deploy(ctx, r)
 	if err != nil {
-		return err
+		return preflightExit(err)
 	}
 	fmt.Fprintf(out, "\nOutputs of %s:\n", r.Spec.StackName())
 	deploy.PrintOutputs(out, res.Outputs, stack.OutputURL)

@@ -276,7 +276,7 @@ func TestDeployFailurePrintsResourceAndRollback(t *testing.T) {
 }
 
 func TestDeployTimeout(t *testing.T) {
-	w := newDepWorld(t, "app: links\nenv: dev\nservice:\n  image: public.ecr.aws/nginx/nginx:1.27\n")
+	w := newDepWorld(t, depSpec) // an image reference has no bootstrap stack to hang
 	w.cfn.SetScenario("lowfare-links-dev-bootstrap", awsfake.CFNScenario{Hang: true})
 	code, _, errOut := depRun(t, "", "deploy", "-f", w.spec, "--poll", "1ms", "--timeout", "300ms")
 	if code != 1 || !strings.Contains(errOut, "timed out after 300ms waiting for stack lowfare-links-dev-bootstrap (still CREATE_IN_PROGRESS)") {
@@ -354,7 +354,8 @@ func TestMissingCredentialsOneLine(t *testing.T) {
 
 func depDeployed(t *testing.T) *depWorld {
 	t.Helper()
-	w := newDepWorld(t, "app: links\nenv: dev\nservice:\n  image: public.ecr.aws/nginx/nginx:1.27\n")
+	// A Go package: both stacks (an image reference has no bootstrap).
+	w := newDepWorld(t, depSpec)
 	if code, out, errOut := depRun(t, "", "deploy", "-f", w.spec, "--poll", "1ms"); code != 0 {
 		t.Fatalf("deploy exit %d\n%s\n%s", code, out, errOut)
 	}

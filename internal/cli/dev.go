@@ -139,7 +139,11 @@ func runDev(cmd *cobra.Command, f *devFlags) error {
 		return err
 	}
 	if !s.Service.LocalPackage() {
-		return usageErrf("%s: service.image %q is an image reference: lowfare dev builds and runs a Go main package (such as . or ./cmd/server); point service.image at your package to run it here", f.file, s.Service.Image)
+		kind := "an image reference"
+		if s.Service.Archive() {
+			kind = "an image on disk"
+		}
+		return usageErrf("%s: service.image %q is %s: lowfare dev builds and runs a Go main package (such as . or ./cmd/server); point service.image at your package to run it here", f.file, s.Service.Image, kind)
 	}
 	if err := imageError(f.file, s); err != nil {
 		return err

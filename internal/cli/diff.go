@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -104,6 +105,13 @@ func runDiff(cmd *cobra.Command, opts *rootOptions, f *diffFlags) error {
 		live = awsconf.NewClients(cfg).CloudFormation
 	}
 
+	if res.Bootstrap == nil {
+		// An image reference: no repository, so no bootstrap stack.
+		if f.stack == "bootstrap" {
+			return usageErrf("%s: service.image %s is an image reference: there is no bootstrap stack (it holds the repository lowfare pushes to)", f.file, s.Service.Image)
+		}
+		roles = slices.DeleteFunc(roles, func(r string) bool { return r == "bootstrap" })
+	}
 	var diffs []stackDiff
 	for _, role := range roles {
 		name, tmpl := s.StackName(), res.Main

@@ -16,7 +16,9 @@ import (
 	"github.com/lowfare/lowfare/internal/testutil"
 )
 
-const diffImageSpec = "app: links\nenv: dev\nregion: us-east-1\nservice:\n  image: public.ecr.aws/docker/library/nginx:1.27\ntags: {}\n"
+// diffImageSpec builds the Go package newDepWorld writes: an image
+// reference would have no bootstrap stack to compare.
+const diffImageSpec = "app: links\nenv: dev\nregion: us-east-1\nservice:\n  image: ./cmd/hello\ntags: {}\n"
 
 // Against the project's CloudFormation fake: deploy, then diff is equal
 // (exit 0); a port change is a replacement of the target group (exit 1);
@@ -65,7 +67,7 @@ func TestDiffAgainstTheCloudFormationFake(t *testing.T) {
 func TestDiffAgainstMoto(t *testing.T) {
 	url := testutil.Moto(t)
 	awsfake.UseEndpoints(t, map[string]string{"CLOUDFORMATION": url})
-	file := specFile(t, diffImageSpec)
+	file := specFile(t, strings.Replace(diffImageSpec, "./cmd/hello", ".", 1))
 	boot := synthBoot(t, file)
 
 	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"))

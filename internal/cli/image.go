@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -15,7 +16,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lowfare/lowfare/internal/awsconf"
+	"github.com/lowfare/lowfare/internal/deploy/preflight"
+	"github.com/lowfare/lowfare/internal/gosrc"
 	"github.com/lowfare/lowfare/internal/image"
+	"github.com/lowfare/lowfare/internal/release"
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
@@ -23,6 +27,7 @@ type imageFlags struct {
 	file string
 	push string
 	arch string
+	out  string
 }
 
 func newImageCmd(opts *rootOptions) *cobra.Command {
@@ -38,7 +43,13 @@ registry of your own.
 
 An image reference in service.image (such as
 public.ecr.aws/docker/library/nginx:latest) is used as it is: nothing to
-build.`,
+build. So is an image on disk, from any language or tool: a tarball from
+docker save, podman save, jib or nix (./app.tar), or an OCI image layout
+directory from skopeo, buildah or ko (./image); deploy pushes it to the
+app's ECR repository as it pushes the images it builds, the variant for
+service.arch when it holds several. Both run as the image's own user on a
+writable root filesystem unless service.user and service.readonly_root say
+otherwise.`,
 		Example: `  # build service.image for the spec's architecture; print digest and size
   lowfare image build
 
@@ -46,7 +57,11 @@ build.`,
   lowfare image build --arch x86_64 -f prod.yaml
 
   # build and push to a registry (ECR authenticates with your AWS credentials)
-  lowfare image build --push 123456789012.dkr.ecr.us-east-1.amazonaws.com/shop:try`,
+  lowfare image build --push 123456789012.dkr.ecr.us-east-1.amazonaws.com/shop:try
+
+  # write the image to look at: a tarball for docker load, or an OCI layout
+  lowfare image build -o app.tar
+  lowfare image build -o ./image`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return usageErrf("missing subcommand: lowfare image build")
@@ -57,7 +72,9 @@ build.`,
 		Use:   "build",
 		Short: "Build service.image into an OCI image; print its digest and size",
 		Long: `image build compiles service.image (a Go main package such as ./cmd/links, in
-the spec file's directory) with CGO off and -trimpath for linux/<arch>, and
+the spec file's directory) with CGO off and -trimpath for linux/<arch> (a
+package that needs cgo, such as github.com/mattn/go-sqlite3, is refused
+first, exit 2, naming how it is imported and a pure-Go alternative), and
 assembles an OCI image without Docker and without a base image: the static
 binary at /app/<name>, this machine's CA bundle, an /etc/passwd entry for
 uid 65532 (the image's user), the Go toolchain's timezone data, and
@@ -71,10 +88,18 @@ for the AWS SDK); later builds reuse Go's build cache. Progress and elapsed
 time show as it goes.
 
 --push REF uploads it (ECR registries authenticate with
-ecr:GetAuthorizationToken; others with your Docker credentials, or none).`,
+ecr:GetAuthorizationToken; others with your Docker credentials, or none).
+-o PATH writes it to disk so you can look at what was built: a tarball
+when PATH ends in .tar (docker load -i PATH, podman load -i PATH), else an
+OCI image layout directory (crane, skopeo, umoci read it). Either also
+works as service.image.
+
+An image reference or an image on disk in service.image has nothing to
+build (exit 2): deploy uses it as it is.`,
 		Example: `  lowfare image build
   lowfare image build --arch x86_64
-  lowfare image build --push ghcr.io/you/shop:dev`,
+  lowfare image build --push ghcr.io/you/shop:dev
+  lowfare image build -o app.tar && docker load -i app.tar`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runImageBuild(cmd.Context(), opts, f, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -83,6 +108,7 @@ ecr:GetAuthorizationToken; others with your Docker credentials, or none).`,
 	addSpecFlag(build, &f.file)
 	build.Flags().StringVar(&f.push, "push", "", "push to this reference (registry/repository[:tag])")
 	build.Flags().StringVar(&f.arch, "arch", "", "arm64 or x86_64 (default: the spec's service.arch)")
+	build.Flags().StringVarP(&f.out, "output", "o", "", "write the image to PATH: a tarball if it ends in .tar, else an OCI layout directory")
 	c.AddCommand(build)
 	return c
 }
@@ -91,6 +117,9 @@ func runImageBuild(ctx context.Context, opts *rootOptions, f *imageFlags, out, e
 	s, err := loadSpec(f.file)
 	if err != nil {
 		return err
+	}
+	if s.Service.Archive() {
+		return usageErrf("%s: service.image %q is an image on disk, which deploy pushes as it is: nothing to build", f.file, s.Service.Image)
 	}
 	if !image.IsLocalPackage(s.Service.Image) {
 		return usageErrf("%s: service.image %q is an image reference, used as it is: nothing to build", f.file, s.Service.Image)
@@ -115,6 +144,17 @@ func runImageBuild(ctx context.Context, opts *rootOptions, f *imageFlags, out, e
 	built, err := buildImage(ctx, f.file, s, out, errOut)
 	if err != nil {
 		return err
+	}
+	if f.out != "" {
+		// The name docker load gives it: the app and the revision's tag.
+		if err := image.WriteOutput(built.Image, f.out, s.App+":"+image.Tag(built.Revision)); err != nil {
+			return fmt.Errorf("-o %s: %w", f.out, err)
+		}
+		kind := "an OCI image layout"
+		if strings.HasSuffix(f.out, ".tar") {
+			kind = "a tarball (docker load -i " + f.out + ")"
+		}
+		fmt.Fprintf(out, "Wrote %s to %s\n", kind, f.out)
 	}
 	if ref == nil {
 		return nil
@@ -162,6 +202,9 @@ func buildImage(ctx context.Context, file string, s *spec.Spec, out, errOut io.W
 		Serverless: !s.ECS(), LambdaAdapter: s.Service.Idle.ServesApp(), Log: errOut, Step: p.step,
 	})
 	elapsed := p.stop()
+	if ce, ok := errors.AsType[*gosrc.CgoError](err); ok {
+		return nil, usageErrf("%s: service.image %s: %v", file, s.Service.Image, ce)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +235,59 @@ func pushImage(ctx context.Context, out io.Writer, built *image.Built, ref strin
 	}
 	fmt.Fprintf(out, "Pushed %s (in %s)\n", pushed, roundElapsed(elapsed))
 	return pushed, nil
+}
+
+// cgoProblem says that service.image, a Go main package, needs cgo, which
+// the image build refuses (gosrc.CheckCgo): what plan warns about and
+// image build, plan --check, deploy and dev refuse with exit 2, before a
+// build. "" when it does not, or when go cannot tell (the build says why).
+func cgoProblem(file string, s *spec.Spec) string {
+	goarch, err := image.GOARCH(s.Service.Arch)
+	if err != nil {
+		return "" // the spec's validation names the architecture
+	}
+	dir, err := filepath.Abs(filepath.Dir(file))
+	if err != nil {
+		return ""
+	}
+	err = gosrc.CheckCgo(context.Background(), gosrc.BuildOptions{
+		Dir: dir, Package: s.Service.Image, GOOS: "linux", GOARCH: goarch, Release: true,
+	})
+	if err != nil {
+		return fmt.Sprintf("service.image %s: %v", s.Service.Image, err)
+	}
+	return ""
+}
+
+// preflightExit is err, with exit 2 when it is a preflight failure whose
+// fix is in the spec (preflight.Error.BadInput: an image reference with no
+// variant for service.arch) or an image on disk a release could not use,
+// as for every other bad input.
+func preflightExit(err error) error {
+	if pe, ok := errors.AsType[*preflight.Error](err); ok && pe.BadInput {
+		return usageErr(err)
+	}
+	if _, ok := errors.AsType[*release.InputError](err); ok {
+		return usageErr(err)
+	}
+	return err
+}
+
+// archiveProblem says what is wrong with service.image when it is an image
+// on disk: missing, not an image, or without a variant for service.arch;
+// "" when deploy can push it. Read as deploy reads it, from the spec
+// file's directory.
+func archiveProblem(file string, s *spec.Spec) string {
+	path := s.Service.Image
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(file), path)
+	}
+	_, cleanup, err := image.LoadArchive(s.Service.Image, path, s.Service.Arch)
+	cleanup()
+	if err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }

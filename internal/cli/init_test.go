@@ -412,3 +412,61 @@ func main() {
 		t.Errorf("ingress %q, want apigw (the cheapest shape that keeps Fargate and fits)", plan.Ingress)
 	}
 }
+
+// TestInitLeavesUserToTheImageKind: init pins neither service.user nor
+// service.readonly_root, so pointing service.image at an image lowfare did
+// not build (nginx) takes that kind's defaults, the image's own user on a
+// writable root, and plan says so; the Go package init found runs as
+// lowfare's user on a read-only root.
+func TestInitLeavesUserToTheImageKind(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "site")
+	writeGo(t, dir, "go.mod", "module example.com/site\n\ngo 1.22\n")
+	writeGo(t, dir, "main.go", "package main\n\nimport (\n\t\"net/http\"\n\t\"os\"\n)\n\nfunc main() { http.ListenAndServe(\":\"+os.Getenv(\"PORT\"), nil) }\n")
+	path := filepath.Join(dir, "lowfare.yaml")
+	if code, _, stderr := runCmd(t, "init", "-f", path); code != ExitOK {
+		t.Fatalf("init: exit %d: %s", code, stderr)
+	}
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pinned := range []string{"\n  user:", "\n  readonly_root:"} {
+		if strings.Contains(string(text), pinned) {
+			t.Errorf("init pins %s:\n%s", strings.TrimSpace(pinned), text)
+		}
+	}
+	task := func() planTask {
+		t.Helper()
+		code, stdout, stderr := runCmd(t, "plan", "-f", path, "--format", "json")
+		if code != ExitOK {
+			t.Fatalf("plan: exit %d: %s", code, stderr)
+		}
+		var plan struct{ Task planTask }
+		if err := json.Unmarshal([]byte(stdout), &plan); err != nil {
+			t.Fatalf("plan JSON: %v\n%s", err, stdout)
+		}
+		return plan.Task
+	}
+	if got := task(); got.User != spec.BuiltUser || !got.ReadonlyRoot || got.Port != 8080 {
+		t.Errorf("Go package: task %+v; want %s on a read-only root, port 8080", got, spec.BuiltUser)
+	}
+	const nginx = "public.ecr.aws/nginx/nginx:1.27"
+	edited := strings.Replace(string(text), "image: .", "image: "+nginx, 1)
+	if edited == string(text) {
+		t.Fatalf("no image line to edit:\n%s", text)
+	}
+	if err := os.WriteFile(path, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := task()
+	if got.User != "" || got.ReadonlyRoot {
+		t.Errorf("%s: task %+v; want the image's own user on a writable root", nginx, got)
+	}
+	if !strings.Contains(got.Text, "the image's own user") || !strings.Contains(got.Text, "writable root") || !strings.Contains(got.Text, "port 8080") {
+		t.Errorf("plan's task line %q does not say the user, the root and the port", got.Text)
+	}
+	code, stdout, _ := runCmd(t, "plan", "-f", path)
+	if code != ExitOK || !strings.Contains(stdout, "task: runs as the image's own user") {
+		t.Errorf("plan (text): exit %d, no task line:\n%s", code, stdout)
+	}
+}

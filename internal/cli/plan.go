@@ -87,9 +87,14 @@ A broken spec or rule exits with code 2.`,
 // writePlan prints the resources by part, then the warnings.
 func writePlan(w io.Writer, s *spec.Spec, res *stack.Result) error {
 	fmt.Fprintf(w, "%s/%s: profile %s, ingress %s, region %s\n", s.App, s.Env, s.Profile, s.Ingress.Kind, s.Region)
-	fmt.Fprintf(w, "stacks: %s (%s), %s (%s)\n",
-		s.BootstrapStackName(), plural(len(res.Bootstrap.Resources), "resource"),
-		s.StackName(), plural(len(res.Main.Resources), "resource"))
+	if res.Bootstrap != nil {
+		fmt.Fprintf(w, "stacks: %s (%s), %s (%s)\n",
+			s.BootstrapStackName(), plural(len(res.Bootstrap.Resources), "resource"),
+			s.StackName(), plural(len(res.Main.Resources), "resource"))
+	} else {
+		fmt.Fprintf(w, "stacks: %s (%s); no bootstrap stack: service.image %s runs from its own registry, so no ECR repository is made\n",
+			s.StackName(), plural(len(res.Main.Resources), "resource"), s.Service.Image)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	part := ""
 	for _, e := range res.Entries {
@@ -106,7 +111,8 @@ func writePlan(w io.Writer, s *spec.Spec, res *stack.Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\ncontainer health check: %s\n", stack.HealthCheckSummary(s))
+	fmt.Fprintf(w, "\n%s\n", taskPlan(s).Text)
+	fmt.Fprintf(w, "container health check: %s\n", stack.HealthCheckSummary(s))
 	if idle := idlePlan(s); idle != nil {
 		fmt.Fprintln(w, idle.text())
 	}
@@ -149,6 +155,7 @@ type planJSON struct {
 	Stacks       []planStack     `json:"stacks"`
 	Resources    []planResource  `json:"resources"`
 	AlarmMetrics int             `json:"alarm_metrics"`
+	Task         *planTask       `json:"task"`
 	Idle         *planIdle       `json:"idle,omitempty"` // service.idle: the serve mode and why
 	Lambda       *planLambda     `json:"lambda,omitempty"`
 	Warnings     []planWarning   `json:"warnings"`
@@ -178,16 +185,17 @@ type planWarning struct {
 func writePlanJSON(w io.Writer, s *spec.Spec, res *stack.Result, est *planEst) error {
 	out := planJSON{
 		App: s.App, Env: s.Env, Profile: s.Profile, Ingress: s.Ingress.Kind, Region: s.Region,
-		Stacks: []planStack{
-			{s.BootstrapStackName(), "bootstrap", len(res.Bootstrap.Resources)},
-			{s.StackName(), "main", len(res.Main.Resources)},
-		},
+		Stacks:       []planStack{{s.StackName(), "main", len(res.Main.Resources)}},
 		Resources:    []planResource{},
 		AlarmMetrics: res.AlarmMetrics,
+		Task:         taskPlan(s),
 		Idle:         idlePlan(s),
 		Lambda:       lambdaPlan(s),
 		Warnings:     []planWarning{},
 		Estimate:     json.RawMessage("null"),
+	}
+	if res.Bootstrap != nil {
+		out.Stacks = append([]planStack{{s.BootstrapStackName(), "bootstrap", len(res.Bootstrap.Resources)}}, out.Stacks...)
 	}
 	for _, e := range res.Entries {
 		out.Resources = append(out.Resources, planResource{e.Stack, e.Part, e.LogicalID, e.Type})
@@ -211,9 +219,12 @@ func writePlanJSON(w io.Writer, s *spec.Spec, res *stack.Result, est *planEst) e
 
 // planCheck runs deploy's preflight, read-only, and prints its outcome.
 func planCheck(ctx context.Context, opts *rootOptions, s *spec.Spec, res *stack.Result, w io.Writer) error {
-	boot, err := json.Marshal(res.Bootstrap)
-	if err != nil {
-		return err
+	var boot []byte
+	if res.Bootstrap != nil {
+		var err error
+		if boot, err = json.Marshal(res.Bootstrap); err != nil {
+			return err
+		}
 	}
 	main, err := json.Marshal(res.Main)
 	if err != nil {
@@ -229,7 +240,7 @@ func planCheck(ctx context.Context, opts *rootOptions, s *spec.Spec, res *stack.
 		fmt.Fprintln(w, "  note:", n)
 	}
 	if err := r.Err(); err != nil {
-		return err
+		return preflightExit(err)
 	}
 	fmt.Fprintln(w, "  ok: nothing a deploy would trip over")
 	return nil

@@ -60,17 +60,21 @@ func placeholderEmail(e string) bool {
 
 // imageProblem says what is wrong with service.image when it is a local path
 // that lowfare could not build: not a directory, no Go files, not package
-// main, or not inside a Go module (gosrc.CheckMain). "" when it is buildable
-// or an image reference. Paths are relative to the spec file's directory,
-// as the image build resolves them.
+// main, not inside a Go module (gosrc.CheckMain), or needing cgo
+// (cgoProblem); for an image on disk, what archiveProblem finds. "" when it
+// is buildable or pushable, or an image reference. Paths are
+// relative to the spec file's directory, as the image build resolves them.
 func imageProblem(file string, s *spec.Spec) string {
+	if s.Service.Archive() {
+		return archiveProblem(file, s)
+	}
 	if !s.Service.LocalPackage() {
 		return ""
 	}
 	img := s.Service.Image
 	p := imageCheck(file, s)
 	if p == nil {
-		return ""
+		return cgoProblem(file, s)
 	}
 	todo := "point service.image at the directory of your Go main package (such as ./cmd/server), or at an image reference such as public.ecr.aws/docker/library/nginx:latest"
 	switch p.Reason {

@@ -86,6 +86,9 @@ func runSynth(cmd *cobra.Command, opts *rootOptions, f *synthFlags) error {
 		{s.StackName(), res.Main},
 	}
 	for _, file := range files {
+		if file.tmpl == nil {
+			continue // no bootstrap stack for an image reference
+		}
 		path := filepath.Join(f.outDir, file.stackName+".template."+string(format))
 		if err := writeTemplate(path, file.tmpl, format); err != nil {
 			return err

@@ -13,8 +13,8 @@ import (
 // builder compiles the spec's Go main package for this machine. The image
 // lowfare deploys is built from the same package through the same
 // gosrc.Build (internal/image), as a static release binary for linux and
-// the spec's arch; here it is whatever `go build` makes by default, with
-// the user's environment, so a dev build is the one they would run.
+// the spec's arch; here it is for this machine, with the user's
+// environment, and without cgo like the image.
 type builder struct {
 	goBin  string // "go" unless a test says otherwise
 	pkgDir string // the package's directory (service.image, from the spec's directory)
@@ -33,8 +33,11 @@ func (b *builder) build(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Without cgo, as the image is built: a package that needs it is
+	// refused here as it is there (gosrc.CgoError), not run in dev and
+	// broken in AWS.
 	err = gosrc.Build(ctx, gosrc.BuildOptions{
-		Go: b.goBin, Dir: b.pkgDir, Package: ".", Out: bin,
+		Go: b.goBin, Dir: b.pkgDir, Package: ".", Out: bin, NoCgo: true,
 		Why: "lowfare dev",
 	})
 	if err != nil {

@@ -29,7 +29,9 @@ type BuildOptions struct {
 	// machine, unless the environment says otherwise).
 	GOOS, GOARCH string
 	// NoCgo sets CGO_ENABLED=0: a static binary that runs on an image
-	// with no C library.
+	// with no C library. A package that needs cgo is refused before the
+	// build (a *CgoError, see CheckCgo), not built into a binary that
+	// fails at run time.
 	NoCgo bool
 	// Release builds a reproducible production binary: -trimpath and no
 	// symbols or build ID (-ldflags=-s -w -buildid=), so the same source
@@ -70,13 +72,20 @@ func (e *BuildError) Unwrap() error { return e.Err }
 
 // Build runs `go build -o o.Out o.Package` in o.Dir with o's settings on
 // top of this process's environment. A failure is a *BuildError with go's
-// output, so the user sees what to fix, or an error saying go is not on
-// PATH and where to get it.
+// output, so the user sees what to fix, a *CgoError (NoCgo, for a package
+// that needs cgo), or an error saying go is not on PATH and where to get
+// it.
 func Build(ctx context.Context, o BuildOptions) error {
 	if o.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
+	}
+	if o.NoCgo && !o.Isolated {
+		// lowfare's own helpers (Isolated) have no C code to look for.
+		if err := CheckCgo(ctx, o); err != nil {
+			return err
+		}
 	}
 	goBin := o.Go
 	if goBin == "" {

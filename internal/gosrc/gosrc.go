@@ -11,6 +11,9 @@
 //   - build.go: one `go build` for a target, with the options the image
 //     and dev builds differ in (Build), and the toolchain's GOROOT and
 //     version (Toolchain);
+//   - cgo.go: whether a main package needs cgo, which lowfare's static
+//     builds do not have, naming the package with C code and a pure-Go
+//     alternative (CheckCgo; Build runs it for every build without cgo);
 //   - stamp.go: a fingerprint of a module's sources, for --watch
 //     (SourceStamp).
 //

@@ -12,7 +12,6 @@ import (
 
 	"github.com/lowfare/lowfare/internal/awsconf"
 	"github.com/lowfare/lowfare/internal/deploy"
-	"github.com/lowfare/lowfare/internal/image"
 	"github.com/lowfare/lowfare/internal/ops"
 	"github.com/lowfare/lowfare/internal/stack"
 	"github.com/lowfare/lowfare/internal/wait"
@@ -210,7 +209,7 @@ func (rn *Runner) proveIfAsleep(ctx context.Context, r *Release, imageURI string
 		return nil, nil
 	}
 	svc := ro.Service.Service
-	fail := &ProofError{Service: svc, Image: imageURI, Live: image.IsLocalPackage(r.Spec.Service.Image), LogGroup: st.Outputs[stack.OutputLogGroup]}
+	fail := &ProofError{Service: svc, Image: imageURI, Live: r.Spec.Service.Pushed(), LogGroup: st.Outputs[stack.OutputLogGroup]}
 	rn.Report.Proof(Proof{Stage: ProofWaking, Service: svc,
 		Detail: fmt.Sprintf("the stack update started no task of the new image, so lowfare wakes the service to run it to health (at most %s) before calling it live", rn.healthTimeout())})
 	if err := ops.AskController(ctx, c, st, "wake", "deploy"); err != nil {

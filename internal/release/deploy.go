@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -23,8 +24,9 @@ func (rn *Runner) Preflight(ctx context.Context, r *Release) error {
 }
 
 // Deploy releases r: preflight, the ECS service-linked role, the bootstrap
-// stack, the image (built and pushed when service.image is a local
-// package), the main stack, and the live tag on the image it now runs.
+// stack (only for an image lowfare pushes), the image (built and pushed
+// when service.image is a Go package, pushed as it is when it is an image
+// on disk), the main stack, and the live tag on the image it now runs.
 // When the service slept through the update (service.idle), the image is
 // first run to health, and the service put back to sleep after the tag
 // (proveIfAsleep); an image that fails is a *ProofError, after the main
@@ -43,11 +45,17 @@ func (rn *Runner) Deploy(ctx context.Context, r *Release) (*deploy.Result, error
 		return nil, err
 	}
 	boot := r.bootstrapStack()
-	bootRes, err := rn.deployStack(ctx, boot)
-	if err != nil {
-		return nil, err
+	var bootOutputs map[string]string
+	if boot.Body != nil {
+		bootRes, err := rn.deployStack(ctx, boot)
+		if err != nil {
+			return nil, err
+		}
+		bootOutputs = bootRes.Outputs
+	} else {
+		rn.leftoverBootstrap(ctx, boot.Name)
 	}
-	imageURI, markLive, err := rn.releaseImage(ctx, r, boot.Name, bootRes.Outputs)
+	imageURI, markLive, err := rn.releaseImage(ctx, r, boot.Name, bootOutputs)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +87,23 @@ func (rn *Runner) Deploy(ctx context.Context, r *Release) (*deploy.Result, error
 	return res, nil
 }
 
+// leftoverBootstrap warns about a bootstrap stack an earlier deploy made
+// (service.image was a Go package then): an image reference runs from its
+// own registry, so its repository holds images nothing runs any more.
+// Deleting it is the user's call (its images may be wanted for a
+// rollback); destroy deletes it with the app.
+func (rn *Runner) leftoverBootstrap(ctx context.Context, name string) {
+	outs, err := rn.Stacks.Outputs(ctx, name)
+	if err != nil {
+		return // none (or unreadable): nothing to say
+	}
+	repo := outs[stack.OutputRepositoryURI]
+	if repo == "" {
+		repo = "its ECR repository"
+	}
+	rn.Report.Warning(fmt.Errorf("stack %s from an earlier deploy holds %s, which nothing runs now that service.image is an image reference; delete it when its images are no longer wanted (aws cloudformation delete-stack --stack-name %s; its images go with it), or lowfare destroy deletes it with the app", name, repo, name))
+}
+
 // ensureRole creates the ECS service-linked role when the account has none
 // (an ECS service cannot be created without it).
 func (rn *Runner) ensureRole(ctx context.Context, r *Release) error {
@@ -108,21 +133,22 @@ func (rn *Runner) deployStack(ctx context.Context, st deploy.Stack) (*deploy.Res
 }
 
 // releaseImage is the image the main stack runs: service.image as it is,
-// or, for a local package, the image built and pushed to the bootstrap
-// stack's repository, by digest. markLive (nil for an image reference)
-// tags it live once the main stack runs it.
+// or, for a Go package or an image on disk, the image built (or read) and
+// pushed to the bootstrap stack's repository, by digest. markLive (nil for
+// an image reference) tags it live once the main stack runs it.
 func (rn *Runner) releaseImage(ctx context.Context, r *Release, bootName string, bootOutputs map[string]string) (uri string, markLive func() error, err error) {
-	if !image.IsLocalPackage(r.Spec.Service.Image) {
+	if !r.Spec.Service.Pushed() {
 		return r.Spec.Service.Image, nil, nil
 	}
 	repo, err := rn.repositoryURI(ctx, bootName, bootOutputs)
 	if err != nil {
 		return "", nil, err
 	}
-	built, err := rn.Images.Build(ctx, r)
+	built, done, err := rn.image(ctx, r)
 	if err != nil {
 		return "", nil, err
 	}
+	defer done()
 	auth, err := image.ECRAuth(ctx, rn.AWS.ECR)
 	if err != nil {
 		return "", nil, err
@@ -162,19 +188,23 @@ func (rn *Runner) DryRun(ctx context.Context, r *Release) error {
 		return err
 	}
 	boot := r.bootstrapStack()
-	changes, err := rn.Stacks.Plan(ctx, boot)
-	if err != nil {
-		return err
+	if boot.Body != nil {
+		changes, err := rn.Stacks.Plan(ctx, boot)
+		if err != nil {
+			return err
+		}
+		rn.Report.Changes(boot.Name, changes)
 	}
-	rn.Report.Changes(boot.Name, changes)
 	imageURI := r.Spec.Service.Image
-	if image.IsLocalPackage(imageURI) {
+	if r.Spec.Service.Pushed() {
+		var err error
 		if imageURI, err = rn.builtImage(ctx, r, boot.Name); err != nil {
 			return err
 		}
 	}
 	main := r.mainStack(imageURI)
-	if changes, err = rn.Stacks.Plan(ctx, main); err != nil {
+	changes, err := rn.Stacks.Plan(ctx, main)
+	if err != nil {
 		return err
 	}
 	rn.Report.Changes(main.Name, changes)
@@ -192,9 +222,31 @@ func (rn *Runner) builtImage(ctx context.Context, r *Release, bootName string) (
 	case err != nil && !errors.Is(err, awsconf.ErrStackNotFound):
 		return "", err
 	}
-	built, err := rn.Images.Build(ctx, r)
+	built, done, err := rn.image(ctx, r)
 	if err != nil {
 		return "", err
 	}
+	done()
 	return repo + "@" + built.Digest.String(), nil
+}
+
+// image is the image to push: service.image built (a Go package, through
+// Images) or read from disk for service.arch (an image on disk, relative to
+// the spec's directory). done releases what reading it needed, once the
+// push is over.
+func (rn *Runner) image(ctx context.Context, r *Release) (built *image.Built, done func(), err error) {
+	svc := r.Spec.Service
+	if !svc.Archive() {
+		built, err := rn.Images.Build(ctx, r)
+		return built, func() {}, err
+	}
+	path := svc.Image
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(r.File), path)
+	}
+	built, done, err = image.FromArchive(svc.Image, path, svc.Arch)
+	if err != nil {
+		return nil, nil, &InputError{File: r.File, Err: err}
+	}
+	return built, done, nil
 }

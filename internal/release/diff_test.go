@@ -37,7 +37,8 @@ func TestReadDeployedFromMoto(t *testing.T) {
 		t.Errorf("DescribeStacks of a missing stack: %v; not classified as a missing stack", err)
 	}
 
-	r := mustRelease(t, "app: links\nenv: dev\nregion: us-east-1\nservice:\n  image: public.ecr.aws/nginx/nginx:1.27\n")
+	// A Go package: an image reference has no bootstrap stack.
+	r := mustRelease(t, "app: links\nenv: dev\nregion: us-east-1\nservice:\n  image: .\n")
 	if _, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{
 		StackName: aws.String("lowfare-links-dev-bootstrap"), TemplateBody: aws.String(string(r.Bootstrap)),
 		Tags: []cftypes.Tag{{Key: aws.String("lowfare:app"), Value: aws.String("links")}},

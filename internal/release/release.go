@@ -43,7 +43,7 @@ type Release struct {
 	// the templates' per-region parts (the VPC link zones) hold only it.
 	Spec            *spec.Spec
 	Result          *stack.Result
-	Bootstrap, Main []byte // the templates as JSON
+	Bootstrap, Main []byte // the templates as JSON; Bootstrap nil for an image reference (no repository)
 }
 
 // InputError is a spec the templates cannot be built from: bad input,
@@ -63,8 +63,10 @@ func New(file string, s *spec.Spec) (*Release, error) {
 		return nil, &InputError{File: file, Err: err}
 	}
 	r := &Release{File: file, Spec: s, Result: res}
-	if r.Bootstrap, err = json.Marshal(res.Bootstrap); err != nil {
-		return nil, err
+	if res.Bootstrap != nil {
+		if r.Bootstrap, err = json.Marshal(res.Bootstrap); err != nil {
+			return nil, err
+		}
 	}
 	if r.Main, err = json.Marshal(res.Main); err != nil {
 		return nil, err

@@ -152,7 +152,8 @@ func newRunner(c *awsconf.Clients, images Images, rec *record) *Runner {
 }
 
 // The whole workflow without the CLI, as CI would run it: what it does
-// reaches the Reporter in order, and an image reference is never built.
+// reaches the Reporter in order, and an image reference is never built
+// and gets no bootstrap stack (no ECR repository that nothing uses).
 func TestReleaseWithoutTheCLI(t *testing.T) {
 	w, clients := newWorld(t)
 	w.cfn.SetScenario("lowfare-links-dev", awsfake.CFNScenario{StepsPerPoll: 100,
@@ -179,13 +180,13 @@ func TestReleaseWithoutTheCLI(t *testing.T) {
 	if _, err := rn.Deploy(testCtx(t), r); err != nil {
 		t.Fatal(err)
 	}
-	if got := rec.take(); !slices.Equal(got, []string{"unchanged lowfare-links-dev-bootstrap", "unchanged lowfare-links-dev"}) {
+	if got := rec.take(); !slices.Equal(got, []string{"unchanged lowfare-links-dev"}) {
 		t.Errorf("unchanged redeploy reported %q", got)
 	}
 	if err := rn.DryRun(testCtx(t), r); err != nil {
 		t.Fatal(err)
 	}
-	if got := rec.take(); !slices.Equal(got, []string{"changes lowfare-links-dev-bootstrap 0", "changes lowfare-links-dev 0"}) {
+	if got := rec.take(); !slices.Equal(got, []string{"changes lowfare-links-dev 0"}) {
 		t.Errorf("dry run reported %q", got)
 	}
 
@@ -196,7 +197,7 @@ func TestReleaseWithoutTheCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !inv.MainExists || !inv.BootstrapExists || !slices.Equal(inv.TableNames(), []string{"lowfare-links-dev-Table-ABC"}) || inv.TablesErr != nil {
+	if !inv.MainExists || inv.BootstrapExists || !slices.Equal(inv.TableNames(), []string{"lowfare-links-dev-Table-ABC"}) || inv.TablesErr != nil {
 		t.Fatalf("inventory %+v", inv)
 	}
 	done, err := rn.Destroy(testCtx(t), inv, true)
@@ -276,4 +277,36 @@ func (p *pushless) Push(ctx context.Context, built *image.Built, ref string, aut
 	}
 	p.pushedTo, p.byDigest = ref, r.Context().Digest(built.Digest.String()).String()
 	return p.byDigest, nil
+}
+
+// After a spec moves from a Go package to an image reference, a deploy
+// makes no bootstrap stack and leaves the old one, whose repository
+// nothing runs any more, saying so and how to delete it.
+func TestLeftoverBootstrapIsAWarning(t *testing.T) {
+	w, clients := newWorld(t)
+	reg := awsfake.Serve(t, registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	repo := strings.TrimPrefix(reg, "http://") + "/lowfare-links-dev"
+	w.cfn.SetScenario("lowfare-links-dev-bootstrap", awsfake.CFNScenario{StepsPerPoll: 100, Outputs: map[string]string{"RepositoryUri": repo}})
+	rec := &record{}
+	rn := newRunner(clients, &pushless{t: t}, rec)
+	if _, err := rn.Deploy(testCtx(t), mustRelease(t, "app: links\nenv: dev\nregion: us-east-1\nservice:\n  image: ./cmd/links\n")); err != nil {
+		t.Fatal(err)
+	}
+	rec.take()
+	if _, err := rn.Deploy(testCtx(t), mustRelease(t, "app: links\nenv: dev\nregion: us-east-1\nservice:\n  image: public.ecr.aws/nginx/nginx:1.27\n")); err != nil {
+		t.Fatal(err)
+	}
+	var warned bool
+	for _, got := range rec.take() {
+		if strings.HasPrefix(got, "warning stack lowfare-links-dev-bootstrap from an earlier deploy holds "+repo) &&
+			strings.Contains(got, "aws cloudformation delete-stack --stack-name lowfare-links-dev-bootstrap") {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Error("no warning about the bootstrap stack left from the Go package")
+	}
+	if _, ok := w.cfn.StackStatus("lowfare-links-dev-bootstrap"); !ok {
+		t.Error("the deploy deleted the old bootstrap stack")
+	}
 }

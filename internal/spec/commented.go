@@ -89,8 +89,22 @@ func (w *commentWriter) fargate(s *Spec) {
 		w.line("", "  #   the container health check: lowfare's probe (GET path on $PORT) for images it builds;")
 		w.line("", "  #   for an image reference none, unless health has command: [CMD-SHELL, \"curl -f ...\"]")
 	}
-	w.field("  user: "+jsonQuote(svc.User), "uid[:gid]; \"\" runs the image's own user")
-	w.field("  readonly_root: "+strconv.FormatBool(svc.ReadonlyRoot), "read-only root filesystem, with a writable /tmp")
+	// user and readonly_root default by the kind of service.image
+	// (applyProfileDefaults): written only where they differ from it, so
+	// that pointing service.image at another kind of image later takes
+	// that kind's defaults instead of values pinned for this one (nginx
+	// as uid 65532 on a read-only root crash-loops).
+	user, readonly := imageDefaults(svc)
+	if svc.User != user {
+		w.field("  user: "+jsonQuote(svc.User), "uid[:gid]; \"\" runs the image's own user")
+	} else {
+		w.line("", "  # user: default 65532:65532 for a Go package lowfare builds, else the image's own user")
+	}
+	if svc.ReadonlyRoot != readonly {
+		w.field("  readonly_root: "+strconv.FormatBool(svc.ReadonlyRoot), "read-only root filesystem, with a writable /tmp")
+	} else {
+		w.line("", "  # readonly_root: default true (a writable /tmp) for a Go package lowfare builds, else false")
+	}
 }
 
 // sleep writes the schedule and idle, or comments on how to set them.

@@ -67,6 +67,9 @@ func Parse(name string, data []byte) (s *Spec, err error) {
 	s = Default()
 	d := newDecoder(c)
 	d.decode(root, reflect.ValueOf(s).Elem(), "")
+	// An image on disk is told from a Go package by looking at it, from
+	// the spec's directory; its kind decides the defaults below.
+	s.Service.ResolveArchive(filepath.Dir(name))
 	// Validation skips fields that failed to decode (they hold defaults
 	// the user did not write), so every other problem is reported too.
 	applyProfileDefaults(s, d)

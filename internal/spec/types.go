@@ -72,7 +72,7 @@ type Database struct {
 
 // Service is the container (or, with profile serverless, the Lambda function).
 type Service struct {
-	Image    string            `yaml:"image" json:"image" doc:"A Go main package to build, relative to the spec's directory (., ./cmd/app), or an image reference (repository:tag or @digest)."`
+	Image    string            `yaml:"image" json:"image" doc:"A Go main package to build, relative to the spec's directory (., ./cmd/app); an image on disk that lowfare pushes to the app's ECR repository as it is, relative to the spec's directory: an image tarball (docker save, podman save, an OCI archive; ./app.tar) or an OCI image layout directory (one with an oci-layout file); or an image reference (repository:tag or @digest)."`
 	Port     int               `yaml:"port" json:"port" doc:"Container port, 1-65535."`
 	CPU      int               `yaml:"cpu" json:"cpu" doc:"Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192, 16384."`
 	Memory   int               `yaml:"memory" json:"memory" doc:"MiB; must pair with cpu as Fargate allows. With profile serverless: the Lambda memory."`
@@ -87,12 +87,15 @@ type Service struct {
 	Env      map[string]string `yaml:"env" json:"env" doc:"Plain environment variables (never secrets)."`
 	Secrets  []string          `yaml:"secrets" json:"secrets" doc:"Names of SSM SecureString parameters under /lowfare/<app>/<env>/, injected as environment variables."`
 	// User and ReadonlyRoot default by image kind (see applyProfileDefaults).
-	User         string       `yaml:"user" json:"user" doc:"The container's user, uid[:gid] or a name. Default 65532:65532 for images lowfare builds; for an image reference, the image's own user."`
-	ReadonlyRoot bool         `yaml:"readonly_root" json:"readonly_root" doc:"Read-only root filesystem, with a writable /tmp volume. Default true for images lowfare builds, false for an image reference."`
+	User         string       `yaml:"user" json:"user" doc:"The container's user, uid[:gid] or a name. Default 65532:65532 for images lowfare builds; for an image reference or an image on disk, the image's own user."`
+	ReadonlyRoot bool         `yaml:"readonly_root" json:"readonly_root" doc:"Read-only root filesystem, with a writable /tmp volume. Default true for images lowfare builds, false for an image reference or an image on disk."`
 	Permissions  []Permission `yaml:"permissions" json:"permissions" doc:"Extra IAM statements for the app's role (task role, or function role), beside table access. No wildcard actions, no iam:*, no Resource * for actions that take a resource."`
 	// Concurrency bounds what a public URL can run: without a reservation
 	// a function scales to the account's limit (1,000 by default).
 	Concurrency int `yaml:"concurrency" json:"concurrency" doc:"Profile serverless only: the function's reserved concurrency, the most requests it serves at once (more are throttled). Default 10; 0 reserves none (the function shares the account's whole limit). Lambda keeps 100 of the account's concurrency unreserved, so the account limit must be at least this plus 100."`
+	// archive is set by the loader when Image, a local path, is an image
+	// on disk rather than a Go package (see Archive).
+	archive bool
 }
 
 // Permission is one extra IAM Allow statement for the app's role.
@@ -181,10 +184,10 @@ type Ingress struct {
 
 // LocalPackage reports whether Image names a Go package to build (.,
 // ./cmd/links, ../x, /abs/path) rather than an image reference, which is
-// used as it is. internal/image builds by the same rule.
+// used as it is, or an image on disk (Archive), which is pushed as it is.
+// internal/image builds by the same rule.
 func (s Service) LocalPackage() bool {
-	i := s.Image
-	return i == "." || strings.HasPrefix(i, "./") || strings.HasPrefix(i, "../") || strings.HasPrefix(i, "/")
+	return localPath(s.Image) && !s.Archive()
 }
 
 // BinaryName is the name internal/image gives the package's binary in the

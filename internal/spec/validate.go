@@ -43,13 +43,12 @@ func applyProfileDefaults(s *Spec, d *decoder) {
 	}
 	// An image lowfare did not build keeps its own user and may write
 	// anywhere; lowfare's own images run as BuiltUser on a read-only root.
-	if !svc.LocalPackage() {
-		if !d.has("service.user") {
-			svc.User = ""
-		}
-		if !d.has("service.readonly_root") {
-			svc.ReadonlyRoot = false
-		}
+	user, readonly := imageDefaults(*svc)
+	if !d.has("service.user") {
+		svc.User = user
+	}
+	if !d.has("service.readonly_root") {
+		svc.ReadonlyRoot = readonly
 	}
 	// Only an image lowfare builds carries the Lambda adapter that serve:
 	// app needs; an image reference gets the waking page.
@@ -323,7 +322,7 @@ func (v *validator) image() {
 		// https://docs.aws.amazon.com/lambda/latest/dg/images-create.html
 		// ("Lambda supports images in Amazon ECR private repositories";
 		// the repository must be in the function's Region).
-		if repo, ok := svc.ECR(); !svc.LocalPackage() && v.ok("service.image") {
+		if repo, ok := svc.ECR(); !svc.Pushed() && v.ok("service.image") {
 			switch {
 			case !ok:
 				v.fail("service.image", "Lambda runs images only from an Amazon ECR private repository; push %s to ECR in %s, or use a Go package (.)", shorten(svc.Image), s.Region)
@@ -464,7 +463,11 @@ func (v *validator) idle() {
 	}
 	if v.enum("service.idle.serve", "serve", idle.Serve, ServeApp, ServePage) &&
 		idle.Serve == ServeApp && !v.s.Service.LocalPackage() {
-		v.fail("service.idle.serve", "serve: app runs the image on Lambda through lowfare's adapter, which only images lowfare builds carry; %q is an image reference: use serve: page, or name a Go main package in service.image", shorten(v.s.Service.Image))
+		kind := "an image reference"
+		if v.s.Service.Archive() {
+			kind = "an image on disk, pushed as it is"
+		}
+		v.fail("service.idle.serve", "serve: app runs the image on Lambda through lowfare's adapter, which only images lowfare builds carry; %q is %s: use serve: page, or name a Go main package in service.image", shorten(v.s.Service.Image), kind)
 	}
 }
 

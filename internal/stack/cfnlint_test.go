@@ -164,6 +164,9 @@ func TestCfnLintMatrix(t *testing.T) {
 		}
 		n++
 		for kind, tmpl := range map[string]interface{ JSON() ([]byte, error) }{"bootstrap": r.Bootstrap, "main": r.Main} {
+			if kind == "bootstrap" && r.Bootstrap == nil {
+				continue // an image reference has no bootstrap stack
+			}
 			body, err := tmpl.JSON()
 			if err != nil {
 				t.Fatal(err)

@@ -46,7 +46,9 @@ func FuzzBuild(f *testing.F) {
 			return
 		}
 		validate(t, "main", r.Main)
-		validate(t, "bootstrap", r.Bootstrap)
+		if r.Bootstrap != nil {
+			validate(t, "bootstrap", r.Bootstrap)
+		}
 		j, err := r.Main.JSON()
 		if err != nil {
 			t.Fatal(err)

@@ -96,14 +96,14 @@ func (b *builder) functionRole(logGroup string) cfn.Props {
 }
 
 // pullImage lets ECS pull the task's image: from the app's own repository
-// for an image lowfare builds, from the ECR repository an image reference
+// for an image lowfare builds or pushes from disk, from the ECR repository an image reference
 // names (in this account or another: the other account's repository
 // policy must also allow this role, see
 // https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policy-examples.html),
 // and nothing for a public registry, which needs no credentials.
 func (b *builder) pullImage() []any {
 	var repo any
-	if b.s.Service.LocalPackage() {
+	if b.s.Service.Pushed() {
 		repo = b.repositoryARN()
 	} else if r, ok := b.s.Service.ECR(); ok {
 		repo = r.ARN()

@@ -97,8 +97,14 @@ func lambdaPullPolicy() map[string]any {
 
 // registry is the bootstrap stack: the ECR repository the image is pushed
 // to before the main stack can run it. Its own stack, because the main
-// stack's first deploy already needs the image.
+// stack's first deploy already needs the image. Only for an image lowfare
+// pushes (a Go package it builds, an image on disk): an image reference
+// runs from its own registry, and a repository would hold nothing, so
+// there is no bootstrap stack (Result.Bootstrap is nil).
 func (b *builder) registry() {
+	if !b.s.Service.Pushed() {
+		return
+	}
 	props := cfn.Props{
 		"RepositoryName": b.n.Repository,
 		// Scan every pushed image for known vulnerabilities (basic scanning

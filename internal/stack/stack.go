@@ -65,6 +65,8 @@ type Entry struct {
 
 // Result is what Build makes.
 type Result struct {
+	// Bootstrap is nil when service.image is an image reference: nothing
+	// is pushed, so there is no repository and no bootstrap stack.
 	Bootstrap *cfn.Template
 	Main      *cfn.Template
 	Warnings  []Warning
@@ -111,8 +113,12 @@ func Build(s *spec.Spec) (*Result, error) {
 
 	warnings = append(warnings, alarmBudget(b.main, s.Region)...)
 	warnings = append(warnings, sizeWarnings(b.boot, b.main)...)
+	boot := b.boot
+	if len(boot.Resources) == 0 {
+		boot = nil // no repository to make (registry)
+	}
 	return &Result{
-		Bootstrap:    b.boot,
+		Bootstrap:    boot,
 		Main:         b.main,
 		Warnings:     warnings,
 		Entries:      b.entries(),

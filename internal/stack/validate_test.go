@@ -14,7 +14,9 @@ func TestTemplatesValidateAgainstRegistrySchemas(t *testing.T) {
 	for _, c := range allSpecs(t) {
 		t.Run(c.name, func(t *testing.T) {
 			r := build(t, c.spec)
-			validate(t, "bootstrap", r.Bootstrap)
+			if r.Bootstrap != nil {
+				validate(t, "bootstrap", r.Bootstrap)
+			}
 			validate(t, "main", r.Main)
 		})
 	}

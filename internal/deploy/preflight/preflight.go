@@ -2,10 +2,10 @@
 // otherwise reveal only after a rollback ten minutes later: that the hosted
 // zone and the certificate the spec names exist and fit its domain, that
 // its secrets are set, that no other stack owns a name the templates take,
-// that an image reference resolves, and that a serverless function's
-// reserved concurrency fits the account's Lambda limit. `lowfare deploy`
-// runs it before it creates or updates anything, `lowfare plan --check` on
-// its own.
+// that an image reference resolves and has a variant for service.arch
+// (read from its registry), and that a serverless function's reserved
+// concurrency fits the account's Lambda limit. `lowfare deploy` runs it
+// before it creates or updates anything, `lowfare plan --check` on its own.
 //
 // It also makes the one account-level resource lowfare needs outside its
 // stacks: the ECS service-linked role (EnsureServiceLinkedRole).
@@ -29,8 +29,11 @@ import (
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/lowfare/lowfare/internal/awsconf"
+	"github.com/lowfare/lowfare/internal/image"
 	"github.com/lowfare/lowfare/internal/ops"
 	"github.com/lowfare/lowfare/internal/spec"
 )
@@ -43,6 +46,10 @@ const CallTimeout = 20 * time.Second
 type Report struct {
 	Problems []string
 	Notes    []string
+	// BadInput: a problem is in the spec itself (an image reference
+	// without a variant for service.arch), not in the account; the CLI
+	// exits 2 for it.
+	BadInput bool
 }
 
 // Err is nil without problems, else an error with one problem a line.
@@ -50,11 +57,14 @@ func (r *Report) Err() error {
 	if len(r.Problems) == 0 {
 		return nil
 	}
-	return &Error{Problems: r.Problems}
+	return &Error{Problems: r.Problems, BadInput: r.BadInput}
 }
 
 // Error is a failed preflight: nothing was created or changed.
-type Error struct{ Problems []string }
+type Error struct {
+	Problems []string
+	BadInput bool // see Report.BadInput
+}
 
 func (e *Error) Error() string {
 	return "preflight failed, nothing was changed:\n  " + strings.Join(e.Problems, "\n  ")
@@ -90,7 +100,15 @@ func Check(ctx context.Context, c *awsconf.Clients, s *spec.Spec, st Stacks) *Re
 		wg.Go(func() { checkServiceLinkedRole(ctx, c, note) })
 	}
 	wg.Go(func() { checkNames(ctx, c, st, problem, note) })
-	wg.Go(func() { checkImage(ctx, c, s, problem, note) })
+	// A problem of the spec itself (the image's platform) is bad input:
+	// the fix is in the spec, not in the account.
+	input := func(format string, args ...any) {
+		mu.Lock()
+		r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+		r.BadInput = true
+		mu.Unlock()
+	}
+	wg.Go(func() { checkImage(ctx, c, s, problem, input, note) })
 	wg.Go(func() { checkConcurrency(ctx, c, s, problem, note) })
 	wg.Wait()
 	slices.Sort(r.Problems)
@@ -359,22 +377,27 @@ var ecrImage = sync.OnceValue(func() *regexp.Regexp {
 })
 
 // checkImage: an ECR image reference names an image that exists (a task
-// that cannot pull fails only after the service's deployment times out).
-// References to other registries cannot be checked through AWS; a local
-// package is built and pushed by deploy itself.
+// that cannot pull fails only after the service's deployment times out),
+// and any image reference has a variant for service.arch (checkPlatform).
+// A Go package or an image on disk is pushed by deploy itself, which
+// checks the platform of the image it pushes.
 // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeImages.html
-func checkImage(ctx context.Context, c *awsconf.Clients, s *spec.Spec, problem, note func(string, ...any)) {
+func checkImage(ctx context.Context, c *awsconf.Clients, s *spec.Spec, problem, input, note func(string, ...any)) {
 	ref := s.Service.Image
-	if s.Service.LocalPackage() {
+	if s.Service.Pushed() {
 		return
 	}
 	m := ecrImage().FindStringSubmatch(ref)
 	if m == nil {
 		if strings.Contains(ref, ".dkr.ecr.") {
 			problem("service.image %s: not a valid ECR image reference (<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag][@sha256:digest])", ref)
-		} else {
-			note("service.image %s is not in ECR: lowfare cannot check that it exists", ref)
+			return
 		}
+		auth, err := authn.DefaultKeychain.Resolve(registryOf(ref))
+		if err != nil {
+			auth = authn.Anonymous
+		}
+		checkPlatform(ctx, s, auth, input, note)
 		return
 	}
 	account, region, repo, tag, digest := m[1], m[2], m[3], m[4], m[5]
@@ -393,6 +416,12 @@ func checkImage(ctx context.Context, c *awsconf.Clients, s *spec.Spec, problem, 
 	})
 	switch code := awsconf.ErrorCode(err); {
 	case err == nil:
+		auth, err := image.ECRAuth(ctx, client)
+		if err != nil {
+			note("service.image %s: could not check its platform: %v", ref, err)
+			return
+		}
+		checkPlatform(ctx, s, auth, input, note)
 	case code == "RepositoryNotFoundException":
 		problem("service.image %s: ECR repository %s does not exist in account %s, %s", ref, repo, account, region)
 	case code == "ImageNotFoundException":
@@ -400,4 +429,31 @@ func checkImage(ctx context.Context, c *awsconf.Clients, s *spec.Spec, problem, 
 	default:
 		problem("service.image %s: could not check it in ECR: %v", ref, err)
 	}
+}
+
+// checkPlatform: the image reference has an image for linux and
+// service.arch, read from its manifest (or index) in the registry. A
+// Fargate task or Lambda function started from an image for another
+// architecture fails with "exec format error" only after the deploy. A
+// registry that cannot be read is a note: the deploy may still work.
+func checkPlatform(ctx context.Context, s *spec.Spec, auth authn.Authenticator, input, note func(string, ...any)) {
+	ref := s.Service.Image
+	platforms, err := image.RemotePlatforms(ctx, ref, auth)
+	if err != nil {
+		note("service.image %s: could not check its platform against service.arch %s: %v", ref, s.Service.Arch, err)
+		return
+	}
+	if err := image.CheckPlatform(ref, s.Service.Arch, platforms); err != nil {
+		input("%v", err)
+	}
+}
+
+// registryOf is the repository ref names, for the credential helpers;
+// validation already accepted ref, so a parse failure only loses them.
+func registryOf(ref string) authn.Resource {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return name.Repository{}
+	}
+	return r.Context()
 }
