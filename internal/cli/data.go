@@ -148,7 +148,7 @@ func (f *dataFlags) locate(ctx context.Context, opts *rootOptions) (*dataTarget,
 		}
 		return &dataTarget{ddb: ddblocal.NewClient(f.endpoint), table: table}, nil
 	}
-	s, err := loadSpec(f.file)
+	s, err := loadSpec(opts, f.file)
 	if err != nil {
 		return nil, err
 	}

@@ -82,7 +82,7 @@ image again all the same.`,
 // both templates once, for that region. A spec that breaks a rule is bad
 // input (exit 2) and stops before any AWS call.
 func loadRelease(opts *rootOptions, file string) (*release.Release, error) {
-	s, err := loadSpec(file)
+	s, err := loadSpec(opts, file)
 	if err != nil {
 		return nil, err
 	}

@@ -61,7 +61,7 @@ func runDestroy(ctx context.Context, opts *rootOptions, f *destroyFlags, in io.R
 	// No withRegion: destroy builds no template, and must still clean up
 	// a stack that a spec refused for --region's region (a certificate
 	// elsewhere) left behind. specAWS takes --region all the same.
-	s, err := loadSpec(f.file)
+	s, err := loadSpec(opts, f.file)
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,7 @@ ecr:GetAuthorizationToken; others with your Docker credentials, or none).`,
 }
 
 func runImageBuild(ctx context.Context, opts *rootOptions, f *imageFlags, out, errOut io.Writer) error {
-	s, err := loadSpec(f.file)
+	s, err := loadSpec(opts, f.file)
 	if err != nil {
 		return err
 	}

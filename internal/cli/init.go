@@ -125,7 +125,7 @@ func flagProblems(err error) error {
 	if !errors.As(err, &probs) {
 		return err
 	}
-	flagOf := map[string]string{"app": "--app", "profile": "--profile", "ingress.kind": "--ingress", "region": "--region"}
+	flagOf := map[string]string{"app": "--app", "env": "--env", "profile": "--profile", "ingress.kind": "--ingress", "region": "--region"}
 	var out []error
 	for _, p := range probs.List {
 		name := flagOf[p.Path]
