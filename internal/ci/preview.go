@@ -4,6 +4,30 @@ import (
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
+// Environment returns s in environment env (when not empty) and, with
+// preview, in its preview shape (Preview), checked and defaulted again as
+// the loader would, through the YAML it would be written as (which loads
+// back equal: spec's round-trip tests). name is what problems are reported
+// against. s itself is changed.
+func Environment(s *spec.Spec, env string, preview bool, name string) (*spec.Spec, error) {
+	if env != "" {
+		s.Env = env
+	}
+	if preview {
+		Preview(s)
+	}
+	return spec.Parse(name, s.CommentedYAML())
+}
+
+// PreviewSpec is a copy of s as the preview environment env.
+func PreviewSpec(s *spec.Spec, env string) (*spec.Spec, error) {
+	c, err := spec.Parse("preview", s.CommentedYAML())
+	if err != nil {
+		return nil, err
+	}
+	return Environment(c, env, true, "preview "+env)
+}
+
 // PreviewIdleAfter is how long a preview environment waits without a
 // request before it sleeps: the shortest the spec allows, since a preview
 // is looked at now and then and should cost nothing in between.

@@ -42,17 +42,13 @@ func withEnv(s *spec.Spec, env string, preview bool) (*spec.Spec, error) {
 		return s, nil
 	}
 	name := "--env"
-	if env != "" {
-		s.Env = env
-	}
 	if preview {
-		ci.Preview(s)
 		name = "--preview"
 		if env != "" {
 			name = "--env/--preview"
 		}
 	}
-	out, err := spec.Parse(name, s.CommentedYAML())
+	out, err := ci.Environment(s, env, preview, name)
 	if err != nil {
 		return nil, usageErr(flagProblems(err))
 	}
