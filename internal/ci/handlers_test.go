@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lowfare/lowfare/internal/cfn/cfnschema"
@@ -44,7 +45,9 @@ func TestHandlerPermissions(t *testing.T) {
 		set := map[string]bool{}
 		for _, op := range handlerOps {
 			for _, p := range schema.Handlers[op].Permissions {
-				set[p] = true
+				if !notIAMActions[strings.ToLower(p)] {
+					set[p] = true
+				}
 			}
 		}
 		if len(set) == 0 {
@@ -58,6 +61,20 @@ func TestHandlerPermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.Golden(t, "handlers.json", append(got, '\n'), *update)
+}
+
+// notIAMActions are permissions some registry schemas list that IAM does
+// not know (cfn-lint's W3037, from IAM's own action list, reports them):
+// a policy naming them grants nothing, and they would fail the cfn-lint
+// test of the CI stack. AWS::Lambda::Function lists the S3 ones for code in
+// a bucket (lowfare's functions run images); API Gateway tags through its
+// HTTP verbs. IAM action names are case-insensitive: the keys are lower
+// case.
+var notIAMActions = map[string]bool{
+	"s3:rest.put.object":       true,
+	"s3:getobjectmetadata":     true,
+	"apigateway:tagresource":   true,
+	"apigateway:untagresource": true,
 }
 
 // TestEveryTemplateTypeHasPermissions: the service role can be built for

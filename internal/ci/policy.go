@@ -3,6 +3,7 @@ package ci
 import (
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -386,4 +387,25 @@ func typesOf(resources map[string]*cfn.Resource) map[string]bool {
 		set[r.Type] = true
 	}
 	return set
+}
+
+// GitHub's names: an owner is letters, digits and single hyphens; a
+// repository adds '.' and '_'. Neither may hold a wildcard.
+var (
+	repoPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$`)
+	// A branch as git check-ref-format allows it, without the characters
+	// IAM's StringEquals or a shell would read specially.
+	branchPattern = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,200}$`)
+)
+
+// Check reports a repository or branch the trust policy cannot pin.
+func (o Options) Check() error {
+	if !repoPattern.MatchString(o.Repo) || strings.HasSuffix(o.Repo, "/.") || strings.HasSuffix(o.Repo, "/..") {
+		return fmt.Errorf("--repo %q: want OWNER/NAME as GitHub spells it, such as octo-org/links (no wildcard: the role trusts one repository)", o.Repo)
+	}
+	if !branchPattern.MatchString(o.Branch) || strings.Contains(o.Branch, "..") || strings.HasPrefix(o.Branch, "/") ||
+		strings.HasSuffix(o.Branch, "/") || strings.HasSuffix(o.Branch, ".lock") || strings.HasPrefix(o.Branch, "-") {
+		return fmt.Errorf("--branch %q: want one branch name, such as main (letters, digits, '.', '_', '-', '/'; no wildcard)", o.Branch)
+	}
+	return nil
 }
