@@ -269,6 +269,18 @@ func DeployStatements(s *spec.Spec, o Options) ([]Statement, error) {
 			Resources: functions,
 		})
 	}
+	if o.Previews {
+		// Each preview's secrets, set from the repository's Actions secrets
+		// and removed when the pull request closes; SecureString with the
+		// AWS managed key aws/ssm, whose key policy lets any principal of
+		// the account use it through SSM, so no KMS permission is needed
+		// (https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#aws-managed-key).
+		st = append(st, Statement{
+			Sid:       "SetAndRemovePreviewSecrets",
+			Actions:   []string{"ssm:DeleteParameter", "ssm:PutParameter"},
+			Resources: []string{arn("ssm", "parameter/lowfare/"+s.App+"/"+previewEnvPattern+"/*")},
+		})
+	}
 	if len(previewTables) > 0 {
 		st = append(st, Statement{
 			// destroy --delete-data of a preview; the branch's own table is
