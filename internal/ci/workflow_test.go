@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rhysd/actionlint"
 	"github.com/goccy/go-yaml"
+	"github.com/rhysd/actionlint"
 )
 
 // workflowCases are the workflows lowfare writes: with and without
