@@ -75,7 +75,6 @@ type envNames struct {
 	cluster      string
 	service      string
 	wakeFunction string // "" without service.idle
-	logPrefix    string // the app's alarms, budget and dashboard start with the main stack name
 }
 
 // namesOf builds the templates of s and reads its names; for a preview
