@@ -249,6 +249,15 @@ func TestEnvAndPreviewFlags(t *testing.T) {
 	if strings.Contains(string(body), "AWS::ElasticLoadBalancingV2::LoadBalancer") {
 		t.Error("preview template has a load balancer")
 	}
+	initFile := filepath.Join(t.TempDir(), "lowfare.yaml")
+	if code, _, errOut := runCmd(t, "init", "--app", "demo", "--env", "qa", "-f", initFile); code != 0 {
+		t.Fatalf("init --env: exit %d\n%s", code, errOut)
+	} else if b, _ := os.ReadFile(initFile); !strings.Contains(string(b), "\nenv: qa ") {
+		t.Errorf("init --env qa wrote:\n%s", b)
+	}
+	if code, _, _ := runCmd(t, "init", "--app", "demo", "--preview", "-f", filepath.Join(t.TempDir(), "x.yaml")); code != ExitUsage {
+		t.Errorf("init --preview: exit %d, want 2", code)
+	}
 	for _, env := range []string{"PR-7", "pr_7", "pr-123456789", "7"} {
 		code, _, errOut := runCmd(t, "cost", "-f", f, "--env", env)
 		if code != ExitUsage || !strings.Contains(errOut, "--env") {
