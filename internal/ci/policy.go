@@ -197,6 +197,10 @@ func DeployStatements(s *spec.Spec, o Options) ([]Statement, error) {
 			Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
 		},
 		{
+			// What a push to ECR needs
+			// (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html),
+			// the manifest and blob reads of the push and of the live tag,
+			// and the repository and image reads of deploy and preflight.
 			Sid: "PushTheAppImage",
 			Actions: []string{
 				"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:DescribeImages",
