@@ -192,3 +192,51 @@ func TestOptionsRefuseWildcards(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestServiceRoleCoversExactlyTheTemplateTypes: the service role's actions
+// are the handler permissions of the types in the spec's templates (and
+// its preview's, with previews), no other type's.
+func TestServiceRoleCoversExactlyTheTemplateTypes(t *testing.T) {
+	actionsOf := func(y string, previews bool) []string {
+		o := testOpts
+		o.Previews = previews
+		st, err := ServiceStatements(mustSpec(t, y), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, s := range st {
+			out = append(out, s.Actions...)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for name, y := range matrix {
+		for _, previews := range []bool{false, true} {
+			o := testOpts
+			o.Previews = previews
+			types, err := TemplateTypes(mustSpec(t, y), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := TypeActions(types)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := actionsOf(y, previews); !slices.Equal(got, want) {
+				t.Errorf("%s (previews %v): the service role's actions are not the templates' types' handler permissions", name, previews)
+			}
+		}
+	}
+	// An ALB spec without previews has no HTTP API: no API Gateway action.
+	// Its previews run behind one: API Gateway comes with them.
+	if slices.Contains(actionsOf(matrix["free-alb"], false), "apigateway:POST") {
+		t.Error("free-alb's service role may create an HTTP API")
+	}
+	if !slices.Contains(actionsOf(matrix["free-alb"], true), "apigateway:POST") {
+		t.Error("free-alb's previews cannot create their HTTP API")
+	}
+	if slices.Contains(actionsOf(matrix["serverless-url"], false), "ecs:CreateService") {
+		t.Error("a serverless spec's service role may create an ECS service")
+	}
+}
