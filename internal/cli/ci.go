@@ -348,14 +348,19 @@ func existingGitHubProvider(ctx context.Context, clients *awsconf.Clients, ciSta
 		if !strings.HasSuffix(arn, ":oidc-provider/"+ci.GitHubIssuer) {
 			continue
 		}
-		own, err := clients.CloudFormation.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{
-			StackName: aws.String(ciStack), LogicalResourceId: aws.String("GitHubOIDCProvider"),
-		})
-		switch {
-		case err != nil && !awsconf.IsStackNotFound(err):
+		// All the stack's resources, not the one by logical ID: a
+		// provider the condition left out is no resource, and asking for
+		// it is an error.
+		own, err := clients.CloudFormation.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String(ciStack)})
+		if err != nil && !awsconf.IsStackNotFound(err) {
 			return "", fmt.Errorf("reading stack %s: %w", ciStack, err)
-		case err == nil && len(own.StackResources) == 1 && aws.ToString(own.StackResources[0].PhysicalResourceId) == arn:
-			return "", nil
+		}
+		if own != nil {
+			for _, r := range own.StackResources {
+				if aws.ToString(r.LogicalResourceId) == "GitHubOIDCProvider" && aws.ToString(r.PhysicalResourceId) == arn {
+					return "", nil
+				}
+			}
 		}
 		return arn, nil
 	}

@@ -96,9 +96,25 @@ func TestPreviewJourneyWithOnlyTheDeployRoleActions(t *testing.T) {
 	j.proxy = startAtOne(t, j.proxy, "lowfare-links-pr-7", j.cfg, keys)
 
 	f := j.write("lowfare.yaml", body(image))
-	// The CI stack, as an administrator would create it.
+	// The CI stack, as an administrator would create it, in an account
+	// that has GitHub's provider already (one per URL: it is reused).
+	// (moto's CloudFormation does not create AWS::IAM::OIDCProvider, so the
+	// stack's own provider is checked by cfn-lint only.)
+	created, err := adminIAM.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+		Url: aws.String("https://" + ci.GitHubIssuer), ClientIDList: []string{ci.GitHubAudience},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	provider := aws.ToString(created.OpenIDConnectProviderArn)
 	out := j.ok(t, "", "ci", "deploy", "--repo", "octo-org/links", "--previews", "-f", f, "--poll", "200ms")
 	t.Logf("ci deploy:\n%s", out)
+	if !strings.Contains(out, "Using the account's OIDC provider "+provider) {
+		t.Errorf("ci deploy did not reuse the account's provider %s", provider)
+	}
+	if out := j.ok(t, "", "ci", "deploy", "--repo", "octo-org/links", "--previews", "-f", f, "--poll", "200ms"); !strings.Contains(out, "Stack lowfare-links-ci: no changes.") {
+		t.Errorf("second ci deploy:\n%s", out)
+	}
 	role := "arn:aws:iam::" + account + ":role/" + ci.ServiceRoleName("links")
 
 	j.keyID, j.secret = deployer.id, deployer.secret
