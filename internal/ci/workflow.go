@@ -38,6 +38,9 @@ type WorkflowOptions struct {
 	// Secrets are the spec's service.secrets: each preview gets them from
 	// the repository's Actions secrets of the same names.
 	Secrets []string
+	// GoMod is whether the repository's root holds go.mod: setup-go then
+	// takes its Go version from it, else the latest stable Go.
+	GoMod bool
 	// Install is the lowfare module version CI installs (go install
 	// github.com/lowfare/lowfare/cmd/lowfare@Install).
 	Install string
@@ -137,7 +140,7 @@ jobs:
           persist-credentials: false
       - uses: {{.SetupGo}}
         with:
-          go-version-file: go.mod
+          {{.GoVersion}}
 {{- if .Test}}
       - name: Test
         run: |
@@ -177,7 +180,7 @@ jobs:
           persist-credentials: false
       - uses: {{.SetupGo}}
         with:
-          go-version-file: go.mod
+          {{.GoVersion}}
 {{- if .Test}}
       - name: Test
         run: |
@@ -240,7 +243,7 @@ jobs:
           persist-credentials: false
       - uses: {{.SetupGo}}
         with:
-          go-version-file: go.mod
+          {{.GoVersion}}
       - name: Install lowfare
         run: go install github.com/lowfare/lowfare/cmd/lowfare@{{.Install}}
       - uses: {{.AWSCreds}}
@@ -255,6 +258,14 @@ jobs:
 {{- end}}
 {{- end}}
 `))
+
+// GoVersion is setup-go's input line.
+func (o WorkflowOptions) GoVersion() string {
+	if o.GoMod {
+		return "go-version-file: go.mod"
+	}
+	return "go-version: stable"
+}
 
 // Checkout, SetupGo and AWSCreds are the pinned actions, for the template.
 func (WorkflowOptions) Checkout() string { return actionCheckout }

@@ -14,13 +14,13 @@ import (
 // previews, with and without a test step, with secrets.
 func workflowCases(t *testing.T) map[string][]byte {
 	t.Helper()
-	base := WorkflowOptions{Options: Options{Repo: "octo-org/links", Branch: "main"}, App: "links", Region: "us-east-1", Spec: "lowfare.yaml", Test: "go test ./...", Install: "latest"}
+	base := WorkflowOptions{Options: Options{Repo: "octo-org/links", Branch: "main"}, App: "links", Region: "us-east-1", Spec: "lowfare.yaml", Test: "go test ./...", Install: "latest", GoMod: true}
 	cases := map[string]WorkflowOptions{"branch": base}
 	p := base
 	p.Previews, p.Secrets = true, []string{"ADMIN_TOKEN", "API_KEY"}
 	cases["previews"] = p
 	n := base
-	n.Test, n.Branch, n.Spec = "", "release/v1", "deploy/lowfare prod.yaml"
+	n.Test, n.Branch, n.Spec, n.GoMod = "", "release/v1", "deploy/lowfare prod.yaml", false
 	cases["no test, odd branch and path"] = n
 	out := map[string][]byte{}
 	for name, o := range cases {
@@ -126,7 +126,7 @@ func TestWorkflowHeaderDetectsEdits(t *testing.T) {
 	if Unedited([]byte("name: mine\non: push\n")) {
 		t.Error("a workflow lowfare did not write reads as unedited")
 	}
-	w2, _ := Workflow(WorkflowOptions{Options: Options{Repo: "octo-org/links", Branch: "main"}, App: "links", Region: "us-east-1", Spec: "lowfare.yaml", Test: "go test ./...", Install: "latest"})
+	w2, _ := Workflow(WorkflowOptions{Options: Options{Repo: "octo-org/links", Branch: "main"}, App: "links", Region: "us-east-1", Spec: "lowfare.yaml", Test: "go test ./...", Install: "latest", GoMod: true})
 	if !bytes.Equal(w, w2) {
 		t.Error("the same options gave two workflows")
 	}

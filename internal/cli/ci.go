@@ -160,9 +160,10 @@ func runCIInit(cmd *cobra.Command, opts *rootOptions, f *ciInitFlags) error {
 	if region == "" {
 		region = s.Region
 	}
+	_, statErr := os.Stat("go.mod")
 	wf, err := ci.Workflow(ci.WorkflowOptions{
 		Options: o, App: s.App, Region: region, Spec: specRel, Test: f.test,
-		Secrets: s.Service.Secrets, Install: installVersion(),
+		Secrets: s.Service.Secrets, Install: installVersion(), GoMod: statErr == nil,
 	})
 	if err != nil {
 		return usageErr(err)
