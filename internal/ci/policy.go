@@ -26,9 +26,13 @@ type Statement struct {
 
 // Options are what 'lowfare ci init' was told about the repository.
 type Options struct {
-	Repo     string // OWNER/NAME on GitHub
-	Branch   string // the branch that deploys
-	Previews bool   // a preview environment per pull request
+	Repo   string // OWNER/NAME on GitHub
+	Branch string // the branch that deploys
+	// Environment, when set, is the GitHub environment the deploy job runs
+	// in: GitHub then puts it in the token's sub instead of the branch, and
+	// its protection rules (reviewers, branches) gate each deploy.
+	Environment string
+	Previews    bool // a preview environment per pull request
 }
 
 // previewSentinel is the env the preview templates are built with to learn
@@ -411,6 +415,9 @@ var (
 	// A branch as git check-ref-format allows it, without the characters
 	// IAM's StringEquals or a shell would read specially.
 	branchPattern = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,200}$`)
+	// A GitHub environment name, without wildcards or the ':' that
+	// separates the sub claim's parts.
+	environmentPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,255}$`)
 )
 
 // Check reports a repository or branch the trust policy cannot pin.
@@ -421,6 +428,9 @@ func (o Options) Check() error {
 	if !branchPattern.MatchString(o.Branch) || strings.Contains(o.Branch, "..") || strings.HasPrefix(o.Branch, "/") ||
 		strings.HasSuffix(o.Branch, "/") || strings.HasSuffix(o.Branch, ".lock") || strings.HasPrefix(o.Branch, "-") {
 		return fmt.Errorf("--branch %q: want one branch name, such as main (letters, digits, '.', '_', '-', '/'; no wildcard)", o.Branch)
+	}
+	if o.Environment != "" && !environmentPattern.MatchString(o.Environment) {
+		return fmt.Errorf("--environment %q: want one GitHub environment name, such as production (letters, digits, '.', '_', '-'; no wildcard)", o.Environment)
 	}
 	return nil
 }

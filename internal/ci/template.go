@@ -34,9 +34,14 @@ const (
 // (https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect#example-subject-claims):
 // "repo:<orgName/repoName>:ref:refs/heads/branchName" and
 // "repo:<orgName/repoName>:pull_request". No wildcard: each is compared
-// whole with StringEquals.
+// whole with StringEquals. A deploy job in a GitHub environment presents
+// "repo:<orgName/repoName>:environment:<environmentName>" instead of the
+// branch.
 func Subjects(o Options) []string {
 	subs := []string{"repo:" + o.Repo + ":ref:refs/heads/" + o.Branch}
+	if o.Environment != "" {
+		subs = []string{"repo:" + o.Repo + ":environment:" + o.Environment}
+	}
 	if o.Previews {
 		subs = append(subs, "repo:"+o.Repo+":pull_request")
 	}

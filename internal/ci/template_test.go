@@ -178,11 +178,20 @@ func TestPassRoleOnlyTheServiceRoleToCloudFormation(t *testing.T) {
 	}
 }
 
+func TestEnvironmentReplacesTheBranchSubject(t *testing.T) {
+	o := testOpts
+	o.Environment = "production"
+	if got, want := Subjects(o), []string{"repo:octo-org/links:environment:production", "repo:octo-org/links:pull_request"}; !slices.Equal(got, want) {
+		t.Errorf("subjects %v, want %v", got, want)
+	}
+}
+
 func TestOptionsRefuseWildcards(t *testing.T) {
 	for _, o := range []Options{
 		{Repo: "*/*", Branch: "main"}, {Repo: "octo-org/*", Branch: "main"}, {Repo: "octo-org", Branch: "main"},
 		{Repo: "octo-org/links:ref", Branch: "main"}, {Repo: "octo-org/links", Branch: "*"}, {Repo: "octo-org/links", Branch: "feature/?"},
 		{Repo: "octo-org/links", Branch: ""}, {Repo: "octo-org/links", Branch: "a..b"},
+		{Repo: "octo-org/links", Branch: "main", Environment: "prod*"}, {Repo: "octo-org/links", Branch: "main", Environment: "a:b"},
 	} {
 		if err := o.Check(); err == nil {
 			t.Errorf("%+v accepted", o)

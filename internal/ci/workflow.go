@@ -127,6 +127,10 @@ jobs:
   deploy:
     if: github.event_name == 'push'
     runs-on: ubuntu-latest
+{{- if .Environment}}
+    # The role trusts this environment's token (sub ...:environment:{{.Environment}}).
+    environment: {{.Quote .Environment}}
+{{- end}}
     permissions:
       id-token: write
       contents: read

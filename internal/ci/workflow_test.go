@@ -20,7 +20,7 @@ func workflowCases(t *testing.T) map[string][]byte {
 	p.Previews, p.Secrets = true, []string{"ADMIN_TOKEN", "API_KEY"}
 	cases["previews"] = p
 	n := base
-	n.Test, n.Branch, n.Spec, n.GoMod = "", "release/v1", "deploy/lowfare prod.yaml", false
+	n.Test, n.Branch, n.Spec, n.GoMod, n.Environment = "", "release/v1", "deploy/lowfare prod.yaml", false, "production"
 	cases["no test, odd branch and path"] = n
 	out := map[string][]byte{}
 	for name, o := range cases {

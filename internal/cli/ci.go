@@ -27,16 +27,18 @@ import (
 // ciFlags are the flags 'ci init github' and 'ci deploy' share: what the
 // deploy role trusts and may do.
 type ciFlags struct {
-	file     string
-	repo     string
-	branch   string
-	previews bool
+	file        string
+	repo        string
+	branch      string
+	environment string
+	previews    bool
 }
 
 func (f *ciFlags) add(c *cobra.Command) {
 	addSpecFlag(c, &f.file)
 	c.Flags().StringVar(&f.repo, "repo", "", "the GitHub repository that deploys, OWNER/NAME (required)")
 	c.Flags().StringVar(&f.branch, "branch", "main", "the branch whose pushes deploy")
+	c.Flags().StringVar(&f.environment, "environment", "", "a GitHub environment the deploy job runs in: the role then trusts it instead of the branch, and its protection rules gate deploys")
 	c.Flags().BoolVar(&f.previews, "previews", false, "a preview environment per pull request (lowfare deploy --env pr-<N> --preview), destroyed with its data on close")
 }
 
@@ -44,7 +46,7 @@ func (f *ciFlags) options() (ci.Options, error) {
 	if f.repo == "" {
 		return ci.Options{}, usageErrf("--repo is required: the GitHub repository that deploys, such as --repo octo-org/links")
 	}
-	o := ci.Options{Repo: f.repo, Branch: f.branch, Previews: f.previews}
+	o := ci.Options{Repo: f.repo, Branch: f.branch, Environment: f.environment, Previews: f.previews}
 	if err := o.Check(); err != nil {
 		return ci.Options{}, usageErr(err)
 	}
@@ -56,6 +58,9 @@ func (f *ciFlags) command(sub string) string {
 	cmd := "lowfare ci " + sub + " --repo " + f.repo
 	if f.branch != "main" {
 		cmd += " --branch " + f.branch
+	}
+	if f.environment != "" {
+		cmd += " --environment " + f.environment
 	}
 	if f.previews {
 		cmd += " --previews"
