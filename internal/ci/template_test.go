@@ -33,6 +33,7 @@ func TestCIStackCfnLint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			checkPolicyQuotas(t, name, generic(t, tm))
 			if len(b) > cfn.MaxTemplateBody {
 				t.Errorf("%s: CI template is %d bytes, over the %d CloudFormation takes inline", name, len(b), cfn.MaxTemplateBody)
 			}
@@ -248,4 +249,40 @@ func TestServiceRoleCoversExactlyTheTemplateTypes(t *testing.T) {
 	if slices.Contains(actionsOf(matrix["serverless-url"], false), "ecs:CreateService") {
 		t.Error("a serverless spec's service role may create an ECS service")
 	}
+}
+
+// checkPolicyQuotas holds the policies to IAM's size quotas
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html:
+// a role's inline policies 10,240 characters together, a managed policy
+// 6,144, whitespace not counted), measured as written, with the Fn::Sub
+// patterns longer than the ARNs they become.
+func checkPolicyQuotas(t *testing.T, name string, g map[string]any) {
+	t.Helper()
+	size := func(v any) int {
+		b, _ := json.Marshal(v)
+		return len(b)
+	}
+	for id, r := range g["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		props, _ := res["Properties"].(map[string]any)
+		switch res["Type"] {
+		case "AWS::IAM::Role":
+			total := 0
+			for _, p := range asList(props["Policies"]) {
+				total += size(p.(map[string]any)["PolicyDocument"])
+			}
+			if total > 10240 {
+				t.Errorf("%s: role %s has %d characters of inline policy, over IAM's 10,240", name, id, total)
+			}
+		case "AWS::IAM::ManagedPolicy":
+			if n := size(props["PolicyDocument"]); n > 6144 {
+				t.Errorf("%s: managed policy %s has %d characters, over IAM's 6,144", name, id, n)
+			}
+		}
+	}
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
 }
