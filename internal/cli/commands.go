@@ -26,6 +26,7 @@ func commands(opts *rootOptions) []*cobra.Command {
 		newSecretsCmd(opts),
 		newDataCmd(opts),
 		newDestroyCmd(opts),
+		newCICmd(opts),
 		newDiffCmd(opts),
 		newSchemaCmd(opts),
 	}

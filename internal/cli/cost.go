@@ -94,7 +94,7 @@ func runCost(cmd *cobra.Command, opts *rootOptions, f *costFlags) error {
 			return usageErrf("--prices: %v", err)
 		}
 	}
-	s, err := loadSpec(f.file)
+	s, err := loadSpec(opts, f.file)
 	if err != nil {
 		return err
 	}

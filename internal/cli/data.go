@@ -61,7 +61,7 @@ capacity, or 20 on an on-demand table. See docs/runbooks/restore-data.md.`,
 			return usageErrf("data needs a subcommand: export, import or migrate")
 		},
 	}
-	c.AddCommand(withDatabaseExport(newDataExportCmd(opts)), withDatabaseImport(newDataImportCmd(opts)), newDataMigrateCmd(opts)) // --database: data_pg.go
+	c.AddCommand(withDatabaseExport(opts, newDataExportCmd(opts)), withDatabaseImport(opts, newDataImportCmd(opts)), newDataMigrateCmd(opts)) // --database: data_pg.go
 	return c
 }
 
@@ -144,7 +144,7 @@ func (f *dataFlags) locate(ctx context.Context, opts *rootOptions) (*dataTarget,
 		table := f.table
 		if table == "" {
 			// The table lowfare dev gives the spec's app.
-			s, err := loadSpec(f.file)
+			s, err := loadSpec(opts, f.file)
 			if err != nil {
 				return nil, usageErrf("%v\n(with --dynamodb-endpoint the table is the one lowfare dev gives the spec's app, <app>-<env>; or name it with --table, e.g. --table links for lowfare dev --demo)", err)
 			}
@@ -152,7 +152,7 @@ func (f *dataFlags) locate(ctx context.Context, opts *rootOptions) (*dataTarget,
 		}
 		return &dataTarget{ddb: ddblocal.NewClient(f.endpoint), table: table}, nil
 	}
-	s, err := loadSpec(f.file)
+	s, err := loadSpec(opts, f.file)
 	if err != nil {
 		return nil, err
 	}

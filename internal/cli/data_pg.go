@@ -33,6 +33,7 @@ var pgRestoreFlags = []string{"--single-transaction", "--exit-on-error", "--clea
 
 // dbFlags are what --database adds to export and import.
 type dbFlags struct {
+	opts    *rootOptions
 	on      bool
 	dataDir string
 }
@@ -53,8 +54,8 @@ func (d *dbFlags) tableOnly(cmd *cobra.Command, names ...string) error {
 }
 
 // withDatabaseExport gives data export its --database.
-func withDatabaseExport(c *cobra.Command) *cobra.Command {
-	d := &dbFlags{}
+func withDatabaseExport(opts *rootOptions, c *cobra.Command) *cobra.Command {
+	d := &dbFlags{opts: opts}
 	d.add(c, "dump")
 	c.Long += `
 
@@ -90,8 +91,8 @@ docs/runbooks/postgres-dump-restore.md.`
 }
 
 // withDatabaseImport gives data import its --database.
-func withDatabaseImport(c *cobra.Command) *cobra.Command {
-	d := &dbFlags{}
+func withDatabaseImport(opts *rootOptions, c *cobra.Command) *cobra.Command {
+	d := &dbFlags{opts: opts}
 	d.add(c, "restore")
 	c.Long += `
 
@@ -126,7 +127,7 @@ they are, and a damaged file changes nothing.`
 // against lowfare dev's Postgres.
 func (d *dbFlags) withPostgres(cmd *cobra.Command, fn func(*devstack.Postgres) error) error {
 	file, _ := cmd.Flags().GetString("file")
-	s, err := loadSpec(file)
+	s, err := loadSpec(d.opts, file)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,6 +28,7 @@ type deployFlags struct {
 	timeout       time.Duration
 	healthTimeout time.Duration
 	poll          time.Duration
+	cfnRole       string
 }
 
 func newDeployCmd(opts *rootOptions) *cobra.Command {
@@ -75,14 +77,33 @@ image again all the same.`,
 	c.Flags().DurationVar(&f.healthTimeout, "health-timeout", release.DefaultHealthTimeout, "give up waiting for a sleeping service's new image to be healthy after this long")
 	c.Flags().DurationVar(&f.poll, "poll", deploy.DefaultPoll, "interval between status checks")
 	_ = c.Flags().MarkHidden("poll")
+	addCfnRoleFlag(c, &f.cfnRole)
 	return c
+}
+
+// addCfnRoleFlag adds --cfn-role-arn: the CloudFormation service role
+// passed with every change set and stack delete (what 'lowfare ci'
+// workflows run with).
+func addCfnRoleFlag(c *cobra.Command, role *string) {
+	c.Flags().StringVar(role, "cfn-role-arn", "", "CloudFormation service role to create, change and delete the stacks' resources with (lowfare ci's workflow passes arn:aws:iam::<account>:role/lowfare-<app>-ci-cfn)")
+}
+
+// checkRoleARN refuses a --cfn-role-arn that is not an IAM role ARN.
+func checkRoleARN(arn string) error {
+	if arn == "" {
+		return nil
+	}
+	if !strings.HasPrefix(arn, "arn:") || !strings.Contains(arn, ":iam::") || !strings.Contains(arn, ":role/") {
+		return usageErrf("--cfn-role-arn %q: want an IAM role ARN, such as arn:aws:iam::123456789012:role/lowfare-links-ci-cfn", arn)
+	}
+	return nil
 }
 
 // loadRelease reads the spec with --region in place of its own and builds
 // both templates once, for that region. A spec that breaks a rule is bad
 // input (exit 2) and stops before any AWS call.
 func loadRelease(opts *rootOptions, file string) (*release.Release, error) {
-	s, err := loadSpec(file)
+	s, err := loadSpec(opts, file)
 	if err != nil {
 		return nil, err
 	}
@@ -197,6 +218,9 @@ func runDeploy(ctx context.Context, opts *rootOptions, f *deployFlags, out, errO
 	if f.healthTimeout <= 0 {
 		return usageErrf("--health-timeout %s: must be positive", f.healthTimeout)
 	}
+	if err := checkRoleARN(f.cfnRole); err != nil {
+		return err
+	}
 	r, err := loadRelease(opts, f.file)
 	if err != nil {
 		return err
@@ -206,6 +230,7 @@ func runDeploy(ctx context.Context, opts *rootOptions, f *deployFlags, out, errO
 		return err
 	}
 	rn := newRunner(cfg, out, errOut, f.timeout, f.poll)
+	rn.Stacks.RoleARN = f.cfnRole
 	rn.HealthTimeout = f.healthTimeout
 	if f.dryRun {
 		if err := rn.DryRun(ctx, r); err != nil {

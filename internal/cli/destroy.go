@@ -22,6 +22,7 @@ type destroyFlags struct {
 	deleteData bool
 	timeout    time.Duration
 	poll       time.Duration
+	cfnRole    string
 }
 
 func newDestroyCmd(opts *rootOptions) *cobra.Command {
@@ -51,6 +52,7 @@ what remains.`,
 	c.Flags().DurationVar(&f.timeout, "timeout", deploy.DefaultTimeout, "give up waiting for each stack after this long")
 	c.Flags().DurationVar(&f.poll, "poll", deploy.DefaultPoll, "interval between status checks")
 	_ = c.Flags().MarkHidden("poll")
+	addCfnRoleFlag(c, &f.cfnRole)
 	return c
 }
 
@@ -61,7 +63,10 @@ func runDestroy(ctx context.Context, opts *rootOptions, f *destroyFlags, in io.R
 	// No withRegion: destroy builds no template, and must still clean up
 	// a stack that a spec refused for --region's region (a certificate
 	// elsewhere) left behind. specAWS takes --region all the same.
-	s, err := loadSpec(f.file)
+	if err := checkRoleARN(f.cfnRole); err != nil {
+		return err
+	}
+	s, err := loadSpec(opts, f.file)
 	if err != nil {
 		return err
 	}
@@ -70,6 +75,7 @@ func runDestroy(ctx context.Context, opts *rootOptions, f *destroyFlags, in io.R
 		return err
 	}
 	rn := newRunner(cfg, out, out, f.timeout, f.poll)
+	rn.Stacks.RoleARN = f.cfnRole
 	inv, err := rn.TakeStock(ctx, s)
 	if err != nil {
 		return err

@@ -29,7 +29,7 @@ type devFlags struct {
 
 // newDevCmd runs the spec's service (or, with --demo, links) on this
 // machine.
-func newDevCmd(_ *rootOptions) *cobra.Command {
+func newDevCmd(opts *rootOptions) *cobra.Command {
 	f := &devFlags{}
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -87,7 +87,7 @@ root, the server runs as the user postgres (or nobody), which Postgres needs.`,
   lowfare dev --dynamodb-endpoint http://127.0.0.1:4567`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDev(cmd, f)
+			return runDev(cmd, opts, f)
 		},
 	}
 	fl := cmd.Flags()
@@ -103,7 +103,7 @@ root, the server runs as the user postgres (or nobody), which Postgres needs.`,
 	return cmd
 }
 
-func runDev(cmd *cobra.Command, f *devFlags) error {
+func runDev(cmd *cobra.Command, opts *rootOptions, f *devFlags) error {
 	if f.port < 0 || f.port > 65535 {
 		return usageErrf("--port %d is out of range: use 1-65535, or 0 for any free port", f.port)
 	}
@@ -134,7 +134,7 @@ func runDev(cmd *cobra.Command, f *devFlags) error {
 	if _, err := os.Stat(f.file); !cmd.Flags().Changed("file") && errors.Is(err, fs.ErrNotExist) {
 		return usageErrf("there is no %s here: run 'lowfare init' to write one for your app (or pass -f with your spec); 'lowfare dev --demo' runs the reference app links", f.file)
 	}
-	s, err := loadSpec(f.file)
+	s, err := loadSpec(opts, f.file)
 	if err != nil {
 		return err
 	}

@@ -114,7 +114,7 @@ build (exit 2): deploy uses it as it is.`,
 }
 
 func runImageBuild(ctx context.Context, opts *rootOptions, f *imageFlags, out, errOut io.Writer) error {
-	s, err := loadSpec(f.file)
+	s, err := loadSpec(opts, f.file)
 	if err != nil {
 		return err
 	}

@@ -87,6 +87,17 @@ func runInit(c *cobra.Command, opts *rootOptions, f *initFlags) error {
 	if err := withRegion(s, opts.Region); err != nil {
 		return err
 	}
+	// --env names the environment the file describes; --preview shapes a
+	// spec as it is read, never the file written.
+	if opts.Preview {
+		return usageErrf("init takes no --preview: a preview is the spec as deploy, cost and the other commands read it with --preview; the file keeps its own shape")
+	}
+	if opts.Env != "" && opts.Env != s.Env {
+		s.Env = opts.Env
+		if err := recheck(s, "--env"); err != nil {
+			return err
+		}
+	}
 	text := append([]byte(schemaModeline), s.CommentedYAML()...)
 	if f.file == "-" {
 		g.print(c.ErrOrStderr(), dir)
@@ -125,7 +136,7 @@ func flagProblems(err error) error {
 	if !errors.As(err, &probs) {
 		return err
 	}
-	flagOf := map[string]string{"app": "--app", "profile": "--profile", "ingress.kind": "--ingress", "region": "--region"}
+	flagOf := map[string]string{"app": "--app", "env": "--env", "profile": "--profile", "ingress.kind": "--ingress", "region": "--region"}
 	var out []error
 	for _, p := range probs.List {
 		name := flagOf[p.Path]

@@ -147,7 +147,7 @@ func TestLoadProblemsExitTwo(t *testing.T) {
 	root := NewRoot(strings.NewReader(""), &bytes.Buffer{}, &stderr)
 	var file string
 	probe := &cobra.Command{Use: "probe", RunE: func(*cobra.Command, []string) error {
-		_, err := loadSpec(file)
+		_, err := loadSpec(&rootOptions{}, file)
 		return err
 	}}
 	addSpecFlag(probe, &file)

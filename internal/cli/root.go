@@ -51,6 +51,8 @@ func (e silentErr) Error() string { return fmt.Sprintf("exit %d", e.code) }
 type rootOptions struct {
 	Profile string // --aws-profile: the AWS shared config profile
 	Region  string // --region: overrides the spec's region
+	Env     string // --env: overrides the spec's env (a preview environment)
+	Preview bool   // --preview: the spec's preview shape (ci.Preview)
 
 	// lowfareProfile catches --profile outside init, where it used to mean
 	// the AWS profile: it is refused with a pointer to the right flag.
@@ -89,6 +91,8 @@ Exit codes: 0 ok, 1 failure, 2 bad input or usage (nothing was changed).`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&opts.Profile, "aws-profile", "", "AWS shared config profile (default: the SDK's chain, AWS_PROFILE)")
 	pf.StringVar(&opts.Region, "region", "", "AWS region (default: the spec's region)")
+	pf.StringVar(&opts.Env, "env", "", "environment name in place of the spec's env, such as pr-42 (default: the spec's env)")
+	pf.BoolVar(&opts.Preview, "preview", false, "the spec as a preview environment: HTTP API, idle sleep after 5m, one task, on-demand table, no domain")
 	// --profile is a lowfare profile (free, ha, serverless), set in the spec
 	// or by 'lowfare init --profile'; init declares its own. Everywhere else
 	// it is refused, so that 'plan --profile serverless' cannot silently

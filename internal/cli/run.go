@@ -56,7 +56,7 @@ the command never ran) and ECS's stop reason.`,
 			if format != "text" && format != "json" {
 				return usageErrf("--format %q: use text or json", format)
 			}
-			s, err := loadSpec(file)
+			s, err := loadSpec(opts, file)
 			if err != nil {
 				return err
 			}

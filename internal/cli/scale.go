@@ -30,7 +30,7 @@ puts the spec's bounds back.`,
 			if err != nil {
 				return usageErrf("task count %q is not a whole number", args[0])
 			}
-			s, err := loadSpec(file)
+			s, err := loadSpec(opts, file)
 			if err != nil {
 				return err
 			}
@@ -56,7 +56,7 @@ func newFixedScaleCmd(opts *rootOptions, use, short, long string, act func(conte
 		Long:  long,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := loadSpec(file)
+			s, err := loadSpec(opts, file)
 			if err != nil {
 				return err
 			}

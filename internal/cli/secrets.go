@@ -50,7 +50,7 @@ dropped), so it never appears in the shell history:
 			if err := ops.ValidateSecretName(name); err != nil {
 				return usageErr(err)
 			}
-			s, err := loadSpec(file)
+			s, err := loadSpec(opts, file)
 			if err != nil {
 				return err
 			}

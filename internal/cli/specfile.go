@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lowfare/lowfare/internal/ci"
 	"github.com/lowfare/lowfare/internal/spec"
 )
 
@@ -17,9 +18,10 @@ func addSpecFlag(c *cobra.Command, path *string) {
 	c.Flags().StringVarP(path, "file", "f", defaultSpecFile, "the spec file")
 }
 
-// loadSpec reads the spec; any problem with it is bad input (exit 2), and
-// is reported before any AWS call is made.
-func loadSpec(path string) (*spec.Spec, error) {
+// loadSpec reads the spec, with --env and --preview applied; any problem
+// with it is bad input (exit 2), and is reported before any AWS call is
+// made.
+func loadSpec(opts *rootOptions, path string) (*spec.Spec, error) {
 	s, err := spec.Load(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, usageErrf("%s does not exist: run 'lowfare init' to write one, or pass -f with the spec's path", path)
@@ -27,5 +29,28 @@ func loadSpec(path string) (*spec.Spec, error) {
 	if err != nil {
 		return nil, usageErr(err)
 	}
-	return s, nil
+	return withEnv(s, opts.Env, opts.Preview)
+}
+
+// withEnv puts --env (if given) in place of the spec's env and, with
+// --preview, turns the spec into its preview environment (ci.Preview).
+// The result is checked and defaulted again as the loader would, through
+// the YAML it would be written as, so a bad name is refused as if the file
+// had said it.
+func withEnv(s *spec.Spec, env string, preview bool) (*spec.Spec, error) {
+	if (env == "" || env == s.Env) && !preview {
+		return s, nil
+	}
+	name := "--env"
+	if preview {
+		name = "--preview"
+		if env != "" {
+			name = "--env/--preview"
+		}
+	}
+	out, err := ci.Environment(s, env, preview, name)
+	if err != nil {
+		return nil, usageErr(flagProblems(err))
+	}
+	return out, nil
 }

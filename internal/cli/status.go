@@ -49,7 +49,7 @@ unavailable and the rest still shows.`,
 // loadOpsSpec loads the spec at file and the clients for its app: the start
 // of every day-2 command that reads or changes the deployed app.
 func loadOpsSpec(ctx context.Context, opts *rootOptions, file string) (*spec.Spec, *ops.Clients, error) {
-	s, err := loadSpec(file)
+	s, err := loadSpec(opts, file)
 	if err != nil {
 		return nil, nil, err
 	}

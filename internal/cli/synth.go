@@ -66,7 +66,7 @@ func runSynth(cmd *cobra.Command, opts *rootOptions, f *synthFlags) error {
 	// image build, deploy and dev refuse it, before any warning prints.
 	// Other image problems stay warnings: the templates do not need the
 	// source, and a spec is often synthesized before its app is written.
-	if s, err := loadSpec(f.file); err != nil {
+	if s, err := loadSpec(opts, f.file); err != nil {
 		return err
 	} else if p := imageCheck(f.file, s); s.Service.LocalPackage() && p != nil && p.Reason == gosrc.Missing {
 		return imageError(f.file, s)
@@ -101,7 +101,7 @@ func runSynth(cmd *cobra.Command, opts *rootOptions, f *synthFlags) error {
 // buildStack loads the spec and builds the templates; a broken spec or
 // rule is bad input (exit 2). Warnings go to w.
 func buildStack(w io.Writer, opts *rootOptions, file string) (*spec.Spec, *stack.Result, error) {
-	s, err := loadSpec(file)
+	s, err := loadSpec(opts, file)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -68,6 +68,19 @@ type Deployer struct {
 	Poll time.Duration
 	// Location formats event times (time.Local when nil).
 	Location *time.Location
+	// RoleARN, when set, is the CloudFormation service role every change
+	// set and stack delete passes: CloudFormation then creates, changes and
+	// deletes the resources with that role's permissions, not the
+	// caller's (lowfare ci's deploy role may only change stacks this way).
+	RoleARN string
+}
+
+// roleARN is RoleARN for a request: nil when unset.
+func (d *Deployer) roleARN() *string {
+	if d.RoleARN == "" {
+		return nil
+	}
+	return aws.String(d.RoleARN)
 }
 
 // Result is a finished deploy of one stack.
@@ -245,7 +258,9 @@ func (d *Deployer) createChangeSet(ctx context.Context, s Stack, cur *types.Stac
 	if cur == nil || cur.StackStatus == types.StackStatusReviewInProgress {
 		kind = types.ChangeSetTypeCreate
 	}
-	created, err := d.CFN.CreateChangeSet(ctx, changeSetInput(s, kind))
+	in := changeSetInput(s, kind)
+	in.RoleARN = d.roleARN()
+	created, err := d.CFN.CreateChangeSet(ctx, in)
 	if err != nil && cur != nil && noChanges(err.Error()) {
 		// Some endpoints (moto; CloudFormation itself for some updates)
 		// refuse the change set outright instead of making a FAILED one;
@@ -345,7 +360,7 @@ func (d *Deployer) execute(ctx context.Context, name string, cs *changeSet) (*Re
 // removeEmpty deletes the REVIEW_IN_PROGRESS stack a CREATE change set
 // made, quietly, and waits until it is gone.
 func (d *Deployer) removeEmpty(ctx context.Context, name, id string) error {
-	if _, err := d.CFN.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(id)}); err != nil {
+	if _, err := d.CFN.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(id), RoleARN: d.roleARN()}); err != nil {
 		return d.wrap(ctx, name, "", fmt.Errorf("removing the empty stack %s the dry run created: %w", name, err))
 	}
 	for {

@@ -39,7 +39,7 @@ func (d *Deployer) deleteAndWait(ctx context.Context, name, id string) ([]Retain
 		return nil, d.wrap(ctx, name, "", err)
 	}
 	d.printf("Deleting stack %s.\n", name)
-	if _, err := d.CFN.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(id)}); err != nil {
+	if _, err := d.CFN.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(id), RoleARN: d.roleARN()}); err != nil {
 		return nil, d.wrap(ctx, name, "", fmt.Errorf("deleting stack %s: %w", name, err))
 	}
 	final, err := w.wait(ctx)

@@ -121,6 +121,8 @@ type journey struct {
 	bin   string
 	dir   string
 	cfg   aws.Config
+	// keyID and secret are the credentials lowfare runs with.
+	keyID, secret string
 }
 
 func TestJourneyOnMoto(t *testing.T) {
@@ -312,21 +314,36 @@ func TestJourneyOnMoto(t *testing.T) {
 
 func newJourney(t *testing.T) *journey {
 	t.Helper()
-	j := &journey{t: t, moto: testutil.Moto(t), dir: t.TempDir()}
-	j.cfg = aws.Config{
-		Region:           region,
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDMOTO", "secret", ""),
-		BaseEndpoint:     aws.String(j.moto),
-		RetryMaxAttempts: 1,
-		HTTPClient:       awsconf.OwnBodies(http.DefaultClient),
-	}
-	j.proxy = motoProxy(t, j.moto, j.cfg)
+	return newJourneyOn(t, testutil.Moto(t), "AKIDMOTO", "secret", nil)
+}
+
+// newJourneyOn is a journey on a running moto, with the credentials the
+// assertions (and, until keyID and secret change, lowfare) use; keys maps
+// every access key lowfare may run with to its secret, for the proxy to
+// sign again a request it rewrites (moto checks signatures when it
+// enforces IAM).
+func newJourneyOn(t *testing.T, moto, keyID, secret string, keys map[string]string) *journey {
+	t.Helper()
+	j := &journey{t: t, moto: moto, dir: t.TempDir(), keyID: keyID, secret: secret}
+	j.cfg = motoConfig(moto, keyID, secret)
+	j.proxy = motoProxy(t, j.moto, j.cfg, keys)
 	j.bin = filepath.Join(t.TempDir(), "lowfare")
 	build := exec.Command("go", "build", "-o", j.bin, "github.com/lowfare/lowfare/cmd/lowfare")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return j
+}
+
+// motoConfig is an SDK configuration for moto with static credentials.
+func motoConfig(moto, keyID, secret string) aws.Config {
+	return aws.Config{
+		Region:           region,
+		Credentials:      credentials.NewStaticCredentialsProvider(keyID, secret, ""),
+		BaseEndpoint:     aws.String(moto),
+		RetryMaxAttempts: 1,
+		HTTPClient:       awsconf.OwnBodies(http.DefaultClient),
+	}
 }
 
 func (j *journey) ctx(d time.Duration) context.Context {
@@ -341,7 +358,7 @@ func (j *journey) ctx(d time.Duration) context.Context {
 // passed explicitly), RetainExceptOnCreate as Retain, and a DeleteStack that
 // trips over moto's undeletable target group is retried once the group is
 // removed.
-func motoProxy(t *testing.T, target string, cfg aws.Config) string {
+func motoProxy(t *testing.T, target string, cfg aws.Config, keys map[string]string) string {
 	client := &http.Client{Timeout: time.Minute}
 	elb := elbv2.NewFromConfig(cfg)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -351,11 +368,13 @@ func motoProxy(t *testing.T, target string, cfg aws.Config) string {
 			return
 		}
 		action := ""
+		rewritten := false
 		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 			if form, err := url.ParseQuery(string(body)); err == nil {
 				action = form.Get("Action")
 				if action == "CreateChangeSet" {
 					body = []byte(rewriteChangeSet(form).Encode())
+					rewritten = true
 				}
 			}
 		}
@@ -366,6 +385,14 @@ func motoProxy(t *testing.T, target string, cfg aws.Config) string {
 			}
 			req.Header = r.Header.Clone()
 			req.Header.Del("Content-Length")
+			// The host lowfare signed for: moto checks the signature
+			// against the request as it arrives.
+			req.Host = r.Host
+			if rewritten {
+				if err := resign(r.Context(), req, body, keys); err != nil {
+					return nil, nil, err
+				}
+			}
 			resp, err := client.Do(req)
 			if err != nil {
 				return nil, nil, err
@@ -472,7 +499,7 @@ func (j *journey) run(t *testing.T, stdin string, args ...string) (int, string, 
 	}
 	cmd.Env = append(cmd.Env,
 		"AWS_ENDPOINT_URL="+j.proxy,
-		"AWS_ACCESS_KEY_ID=AKIDMOTO", "AWS_SECRET_ACCESS_KEY=secret",
+		"AWS_ACCESS_KEY_ID="+j.keyID, "AWS_SECRET_ACCESS_KEY="+j.secret,
 		"AWS_CONFIG_FILE="+filepath.Join(j.dir, "no-config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(j.dir, "no-credentials"),
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_MAX_ATTEMPTS=2")
 	var out, errOut bytes.Buffer

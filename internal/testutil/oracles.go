@@ -46,6 +46,14 @@ func CfnLint(t testing.TB) string { return Tool(t, "cfn-lint", envRequireCfnLint
 // URL down. Point SDK clients at it with any static credentials.
 func Moto(t testing.TB) string {
 	t.Helper()
+	return MotoWithEnv(t)
+}
+
+// MotoWithEnv is Moto with extra environment variables for moto_server,
+// such as INITIAL_NO_AUTH_ACTION_COUNT=3 (moto then authenticates and
+// authorizes every request after the first three against its own IAM).
+func MotoWithEnv(t testing.TB, env ...string) string {
+	t.Helper()
 	bin := Tool(t, "moto_server", envRequireMoto)
 	port, err := PickPort()
 	if err != nil {
@@ -54,6 +62,9 @@ func Moto(t testing.TB) string {
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	out := &Buffer{}
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
