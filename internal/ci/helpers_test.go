@@ -23,6 +23,8 @@ var matrix = map[string]string{
 	"serverless-url":  "app: links\nenv: dev\nregion: us-east-1\nprofile: serverless\nservice: {image: ./cmd/links, port: 8080}\n",
 	"serverless-api":  "app: links\nenv: dev\nregion: us-east-1\nprofile: serverless\nservice: {image: ./cmd/links, port: 8080}\ningress: {kind: apigw}\n",
 	"ha-alb":          "app: links\nenv: prod\nregion: eu-west-1\nprofile: ha\nservice: {image: ./cmd/links, port: 8080}\ningress: {kind: alb}\n",
+	"free-database":   "app: links\nenv: dev\nregion: us-east-1\nprofile: free\nservice: {image: ./cmd/links, port: 8080, idle: {after: 15m}}\ningress: {kind: apigw}\ndatabase: {engine: postgres}\n",
+	"ha-database":     "app: links\nenv: prod\nregion: eu-west-1\nprofile: ha\nservice: {image: ./cmd/links, port: 8080}\ningress: {kind: alb}\ndatabase: {engine: postgres}\n",
 }
 
 func mustSpec(t testing.TB, yaml string) *spec.Spec {
@@ -45,8 +47,9 @@ func allTypes(t testing.TB) []string {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, tm := range []map[string]bool{typesOf(res.Bootstrap.Resources), typesOf(res.Main.Resources)} {
-				maps.Copy(set, tm)
+			maps.Copy(set, typesOf(res.Main.Resources))
+			if res.Bootstrap != nil { // an image reference has none
+				maps.Copy(set, typesOf(res.Bootstrap.Resources))
 			}
 		}
 	}

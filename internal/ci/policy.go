@@ -96,7 +96,13 @@ func namesOf(s *spec.Spec) (envNames, error) {
 		v, _ := r.Properties[key].(string)
 		return v
 	}
-	boot, main := res.Bootstrap.Resources, res.Main.Resources
+	// An image reference gets no bootstrap stack and no repository
+	// (stack.Result.Bootstrap is nil): nothing to push to.
+	var boot map[string]*cfn.Resource
+	if res.Bootstrap != nil {
+		boot = res.Bootstrap.Resources
+	}
+	main := res.Main.Resources
 	n := envNames{
 		env:          s.Env,
 		mainStack:    s.StackName(),
@@ -106,7 +112,7 @@ func namesOf(s *spec.Spec) (envNames, error) {
 		service:      prop(main, "Service", "ServiceName"),
 		wakeFunction: prop(main, "WakeFunction", "FunctionName"),
 	}
-	if n.repository == "" {
+	if res.Bootstrap != nil && n.repository == "" {
 		return envNames{}, fmt.Errorf("the bootstrap template names no repository")
 	}
 	if s.Env == previewSentinel {
@@ -152,8 +158,12 @@ func DeployStatements(s *spec.Spec, o Options) ([]Statement, error) {
 	}
 	var stacks, repos, params, functions, services, tasks, alarms, budgets, tables, previewTables []string
 	for _, e := range envs {
+		// The bootstrap stack's name even without a repository: destroy
+		// deletes one an earlier deploy (of a Go package) left.
 		stacks = append(stacks, arn("cloudformation", "stack/"+e.mainStack+"/*"), arn("cloudformation", "stack/"+e.bootStack+"/*"))
-		repos = append(repos, arn("ecr", "repository/"+e.repository))
+		if e.repository != "" {
+			repos = append(repos, arn("ecr", "repository/"+e.repository))
+		}
 		params = append(params, arn("ssm", "parameter/lowfare/"+s.App+"/"+e.env+"/*"))
 		if e.wakeFunction != "" {
 			functions = append(functions, arn("lambda", "function:"+e.wakeFunction))
@@ -246,7 +256,7 @@ func DeployStatements(s *spec.Spec, o Options) ([]Statement, error) {
 			Sid: "CallsThatTakeNoResource",
 			Actions: []string{
 				"application-autoscaling:DescribeScalableTargets", "cloudformation:DescribeStackResources",
-				"dynamodb:ListTables", "ecr:GetAuthorizationToken", "elasticloadbalancing:DescribeTargetHealth",
+				"cloudwatch:GetMetricData", "dynamodb:ListTables", "ecr:GetAuthorizationToken", "elasticloadbalancing:DescribeTargetHealth",
 				"lambda:GetAccountSettings", "ssm:DescribeParameters",
 			},
 			Resources: []string{"*"},
@@ -304,8 +314,16 @@ func DeployStatements(s *spec.Spec, o Options) ([]Statement, error) {
 	if c := s.Ingress.CertificateARN; c != "" {
 		st = append(st, Statement{Sid: "ReadTheCertificate", Actions: []string{"acm:DescribeCertificate"}, Resources: []string{c}})
 	}
+	if s.HasDatabase() {
+		st = append(st, databaseStatements(s, envs, o)...)
+	}
+	// An image reference gets no repository of its own: no push statement.
+	st = slices.DeleteFunc(st, func(x Statement) bool { return len(x.Resources) == 0 })
 	if repo, ok := ecrRepository(s.Service.Image); ok {
-		st = append(st, Statement{Sid: "ReadTheImageReference", Actions: []string{"ecr:DescribeImages"}, Resources: []string{repo}})
+		// DescribeImages: the image exists; BatchGetImage and
+		// GetDownloadUrlForLayer: preflight reads its manifest and config
+		// through the registry API for its platform.
+		st = append(st, Statement{Sid: "ReadTheImageReference", Actions: []string{"ecr:BatchGetImage", "ecr:DescribeImages", "ecr:GetDownloadUrlForLayer"}, Resources: []string{repo}})
 	}
 	return st, nil
 }
@@ -352,7 +370,9 @@ func TemplateTypes(s *spec.Spec, o Options) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		maps.Copy(set, typesOf(res.Bootstrap.Resources))
+		if res.Bootstrap != nil {
+			maps.Copy(set, typesOf(res.Bootstrap.Resources))
+		}
 		maps.Copy(set, typesOf(res.Main.Resources))
 	}
 	return slices.Sorted(maps.Keys(set)), nil
@@ -433,4 +453,49 @@ func (o Options) Check() error {
 		return fmt.Errorf("--environment %q: want one GitHub environment name, such as production (letters, digits, '.', '_', '-'; no wildcard)", o.Environment)
 	}
 	return nil
+}
+
+// databaseStatements: deploy writes the database password once (and
+// reads whether it exists, without decryption), status describes the
+// cluster and its instances, destroy lists the cluster's snapshots and,
+// for a preview's --delete-data, deletes them.
+func databaseStatements(s *spec.Spec, envs []envNames, o Options) []Statement {
+	var passwords, clusters, instances []string
+	for _, e := range envs {
+		passwords = append(passwords, arn("ssm", "parameter/lowfare/"+s.App+"/"+e.env+"/"+spec.DatabasePasswordName))
+		// stack.DatabaseClusterName: lowfare-<app>-<env>; CloudFormation
+		// names the instances after the stack (lowercased), which is the
+		// same string.
+		clusters = append(clusters, arn("rds", "cluster:"+strings.ToLower(e.mainStack)))
+		instances = append(instances, arn("rds", "db:"+strings.ToLower(e.mainStack)+"-*"))
+	}
+	st := []Statement{
+		{Sid: "WriteTheDatabasePasswordOnce", Actions: []string{"ssm:GetParameter", "ssm:PutParameter"}, Resources: passwords},
+		{
+			// DescribeDBClusterSnapshots is authorized on the cluster and on
+			// the snapshots it returns, whose names CloudFormation makes
+			// (the final snapshot of DeletionPolicy: Snapshot): reads only.
+			Sid:       "ReadTheDatabase",
+			Actions:   []string{"rds:DescribeDBClusterSnapshots", "rds:DescribeDBClusters", "rds:DescribeDBInstances"},
+			Resources: append(append(slices.Clone(clusters), instances...), arn("rds", "cluster-snapshot:*")),
+		},
+	}
+	if o.Previews {
+		// The cluster copies its tags to its snapshots (CopyTagsToSnapshot),
+		// so a preview's snapshots carry lowfare:app and lowfare:env:
+		// aws:ResourceTag scopes the delete to them
+		// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonrds.html:
+		// DeleteDBClusterSnapshot, resource type cluster-snapshot, condition
+		// keys aws:ResourceTag/${TagKey}).
+		st = append(st, Statement{
+			Sid:       "DeletePreviewDatabaseSnapshots",
+			Actions:   []string{"rds:DeleteDBClusterSnapshot"},
+			Resources: []string{arn("rds", "cluster-snapshot:*")},
+			Condition: map[string]map[string]any{
+				"StringEquals": {"aws:ResourceTag/lowfare:app": s.App},
+				"StringLike":   {"aws:ResourceTag/lowfare:env": "pr-*"},
+			},
+		})
+	}
+	return st
 }

@@ -38,7 +38,7 @@ const PreviewIdleAfter = "5m"
 // spec allows, so that a pull request's environment costs cents a month:
 //   - profile ha becomes free (a preview needs no second task, and ha's
 //     deletion protection would stop 'destroy --delete-data' when the pull
-//     request closes);
+//     request closes); its database pauses like free's;
 //   - an ECS service goes behind an HTTP API (no hourly load balancer) and
 //     sleeps after PreviewIdleAfter without a request, with one task at
 //     most and no schedule (idle sleep replaces it);
@@ -56,11 +56,17 @@ const PreviewIdleAfter = "5m"
 func Preview(s *spec.Spec) {
 	if s.Profile == spec.ProfileHA {
 		s.Profile = spec.ProfileFree
+		if s.Database != nil && s.Database.PauseAfter == "" {
+			// ha's database never pauses; a preview's does, like free's.
+			s.Database.PauseAfter = spec.DurationText(spec.PauseDefault)
+		}
 	}
 	if s.ECS() {
 		s.Ingress.Kind = spec.IngressAPIGW
 		serve := spec.ServePage
-		if s.Service.LocalPackage() {
+		if s.Service.LocalPackage() && !s.HasDatabase() {
+			// With a database the app cannot answer from Lambda (no NAT):
+			// the spec refuses serve: app there.
 			serve = spec.ServeApp
 		}
 		s.Service.Idle = &spec.Idle{After: PreviewIdleAfter, Serve: serve}
