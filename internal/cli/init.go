@@ -198,6 +198,10 @@ const initIdleAfter = "15m"
 //     the cheapest shape that keeps Fargate and fits the $10 budget; the
 //     seed's ALB (always on, over that budget alone) is one line away,
 //     and the file's comments say so;
+//   - one task at most: with the idle sleep's two alarms, target
+//     tracking's two would make 11 alarm metrics, one beyond CloudWatch's
+//     10 free; max 2 in the file turns autoscaling on, and its comment
+//     says so;
 //   - no placeholder email: budget alerts and alarms go to the addresses
 //     the user adds, and plan would warn that ops@example.com reaches
 //     nobody.
@@ -209,6 +213,7 @@ func initDefaults(s *spec.Spec, f *initFlags) {
 		// Serve is left to the loader: app for an image lowfare builds,
 		// page for an image reference the user may put in later.
 		s.Service.Idle = &spec.Idle{After: initIdleAfter}
+		s.Service.Count = spec.Count{Desired: 1, Min: 1, Max: 1}
 	}
 	s.Budget.Emails = []string{}
 	s.Alarms.Emails = []string{}

@@ -33,6 +33,16 @@ func TestPricesWhatTheStackBuilds(t *testing.T) {
 			t.Fatal(err)
 		}
 		specs = append(specs, variant{filepath.Base(f), s})
+		if s.ECS() {
+			// One task at most: no target-tracking policy, two alarm
+			// metrics fewer (spec.Autoscales).
+			v := *s
+			v.Service.Count = spec.Count{Desired: 1, Min: 1, Max: 1}
+			if s.Profile == spec.ProfileHA {
+				v.Service.Count = spec.Count{Desired: 2, Min: 2, Max: 2}
+			}
+			specs = append(specs, variant{filepath.Base(f) + "/pinned", &v})
+		}
 		// Each idle example in every ingress and serve mode: the shapes
 		// with the most alarms and functions, whatever the examples pick.
 		if s.Service.Idle == nil {

@@ -270,7 +270,7 @@ func ecsShapes(pr pricer, current Shape) []Shape {
 				sh := t
 				sh.Ingress, sh.Arch = ingress, arch
 				sh.Spot = arch == spec.ArchX8664 && current.Spot
-				sh.Alarms = alarmCount(RuntimeECS, ingress, sh.ScheduleSet || sh.Idle, sh.ServeApp)
+				sh.Alarms = alarmCount(RuntimeECS, ingress, sh.ScheduleSet || sh.Idle, sh.ServeApp, sh.Autoscales)
 				if sh.Idle {
 					sh.Alarms += idleAlarms(sh.ServeApp)
 				}
@@ -352,7 +352,7 @@ func serverlessShapes(current Shape) []Shape {
 		}
 		sh.HoursAwake, sh.Schedule, sh.ScheduleSet = HoursPerMonth, "24/7", false
 		sh.Idle, sh.ServeApp, sh.Wakes, sh.LambdaRequests = false, false, 0, 0 // Lambda has no idle sleep
-		sh.Alarms = alarmCount(RuntimeServerless, ingress, false, false)
+		sh.Alarms = alarmCount(RuntimeServerless, ingress, false, false, false)
 		if current.Runtime != RuntimeServerless {
 			sh.MemoryMB = current.MemoryMB
 		}

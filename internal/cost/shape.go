@@ -68,6 +68,10 @@ type Shape struct {
 	// adapter serve: app needs; --compare prices serve: app rows only then.
 	AdapterImage bool
 
+	// Autoscales: the ECS service has a target-tracking policy
+	// (spec.Autoscales), whose two alarms count among the alarm metrics.
+	Autoscales bool
+
 	// Database is the relational database, when the spec has one.
 	Database DatabaseShape
 }
@@ -108,6 +112,7 @@ func ShapeOf(s *spec.Spec) (Shape, error) {
 		PITR:       s.Table.PITR,
 		HostedZone: s.Ingress.Domain != "" && s.Ingress.HostedZoneID != "",
 		Alarms:     AlarmCount(s),
+		Autoscales: s.Autoscales(),
 		Retention:  s.Logs.RetentionDays,
 
 		AdapterImage: s.Service.LocalPackage(),
@@ -175,10 +180,10 @@ func scheduleLabel(s spec.Schedule, ps spec.ParsedSchedule) string {
 // target-tracking policy creates (ECS has one).
 func AlarmCount(s *spec.Spec) int {
 	if !s.ECS() {
-		return alarmCount(RuntimeServerless, s.Ingress.Kind, false, false)
+		return alarmCount(RuntimeServerless, s.Ingress.Kind, false, false, false)
 	}
 	sleeps := s.Profile != spec.ProfileHA && (s.Service.Schedule != nil || s.Service.Idle != nil)
-	n := alarmCount(RuntimeECS, s.Ingress.Kind, sleeps, s.Service.Idle.ServesApp())
+	n := alarmCount(RuntimeECS, s.Ingress.Kind, sleeps, s.Service.Idle.ServesApp(), s.Autoscales())
 	if s.Service.Idle != nil {
 		n += idleAlarms(s.Service.Idle.ServesApp())
 	}
@@ -188,7 +193,7 @@ func AlarmCount(s *spec.Spec) int {
 // alarmCount is AlarmCount for a shape, without service.idle's own alarms;
 // sleeps: the ECS service has a schedule or service.idle; serveApp: the
 // app answers on Lambda while it sleeps.
-func alarmCount(rt Runtime, ingress string, sleeps, serveApp bool) int {
+func alarmCount(rt Runtime, ingress string, sleeps, serveApp, autoscales bool) int {
 	n := alarmMetrics5xx + alarmMetricsLatency + alarmMetricsThrottles
 	if rt == RuntimeServerless {
 		return n
@@ -201,7 +206,10 @@ func alarmCount(rt Runtime, ingress string, sleeps, serveApp bool) int {
 	if ingress != spec.IngressAPIGW || (sleeps && !serveApp) {
 		n += alarmMetrics5xxECS
 	}
-	return n + targetTrackingPolicies*alarmsPerTargetTrack
+	if autoscales {
+		n += targetTrackingPolicies * alarmsPerTargetTrack
+	}
+	return n
 }
 
 // idleAlarms is what service.idle adds: the idle alarm on the ingress's

@@ -75,6 +75,9 @@ func (w *commentWriter) fargate(s *Spec) {
 	if s.Profile == ProfileHA {
 		countNote = "profile ha: at least 2, one per Availability Zone"
 	}
+	if s.ECS() && !s.Autoscales() {
+		countNote += "; max above min autoscales on cpu_target (2 more alarm metrics, beyond CloudWatch's 10 free)"
+	}
 	w.field(fmt.Sprintf("  count: {desired: %d, min: %d, max: %d}", svc.Count.Desired, svc.Count.Min, svc.Count.Max), countNote)
 	w.field(fmt.Sprintf("  scaling: {cpu_target: %d}", svc.Scaling.CPUTarget), "average CPU percent to track")
 	w.sleep(s)

@@ -307,6 +307,22 @@ func (s *Spec) BootstrapStackName() string { return s.StackName() + "-bootstrap"
 // ECS reports whether the service runs on Fargate (profiles free and ha).
 func (s *Spec) ECS() bool { return s.Profile != ProfileServerless }
 
+// Autoscales reports whether the ECS service's target tracking has room to
+// act: more tasks allowed than the fewest it keeps awake (at least 1, and 2
+// with profile ha). Without room the policy would change nothing and
+// still cost its two alarms, so the stack creates none.
+func (s *Spec) Autoscales() bool {
+	if !s.ECS() {
+		return false
+	}
+	c := s.Service.Count
+	lo := max(c.Min, 1)
+	if s.Profile == ProfileHA {
+		lo = max(lo, 2)
+	}
+	return max(c.Max, c.Desired) > lo
+}
+
 // The files lowfare adds to every image it builds for a Go package (built by
 // internal/image, named by internal/stack), so that any app works without a
 // shell, a healthcheck subcommand or a Lambda library.

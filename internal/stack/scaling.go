@@ -35,6 +35,13 @@ func (b *builder) scaling() {
 		}
 	}
 	b.add(PartScaling, "ScalableTarget", "AWS::ApplicationAutoScaling::ScalableTarget", props)
+	if !b.s.Autoscales() {
+		// min = max: target tracking could not change the count, and its
+		// two alarms would be billed beyond CloudWatch's 10 free for
+		// nothing. The scalable target stays: sleep and wake set its
+		// bounds.
+		return
+	}
 	b.add(PartScaling, "CpuScaling", "AWS::ApplicationAutoScaling::ScalingPolicy", cfn.Props{
 		"PolicyName":      b.n.ScalingPolicy,
 		"PolicyType":      "TargetTrackingScaling",

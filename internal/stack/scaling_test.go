@@ -84,3 +84,40 @@ func TestScheduledActions(t *testing.T) {
 		}
 	}
 }
+
+// TestNoPolicyThatCannotAct: a service whose count cannot grow gets no
+// target-tracking policy (two alarms billed for nothing) but keeps its
+// scalable target (sleep and wake set its bounds); one that can grow gets
+// both.
+func TestNoPolicyThatCannotAct(t *testing.T) {
+	cases := []struct {
+		name   string
+		f      func(*spec.Spec)
+		policy bool
+	}{
+		{"free 1..2", func(s *spec.Spec) { s.Service.Count = spec.Count{Desired: 1, Min: 1, Max: 2} }, true},
+		{"free 1..1", func(s *spec.Spec) { s.Service.Count = spec.Count{Desired: 1, Min: 1, Max: 1} }, false},
+		{"free 0..1 (a schedule stops it)", func(s *spec.Spec) { s.Service.Count = spec.Count{Desired: 1, Min: 0, Max: 1} }, false},
+		{"ha 2..2", func(s *spec.Spec) {
+			s.Profile = spec.ProfileHA
+			s.Service.Count = spec.Count{Desired: 2, Min: 2, Max: 2}
+		}, false},
+		{"ha 2..4", func(s *spec.Spec) {
+			s.Profile = spec.ProfileHA
+			s.Service.Count = spec.Count{Desired: 2, Min: 2, Max: 4}
+		}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := variant(c.f)
+			res := build(t, s)
+			g := generic(t, res.Main)
+			if n := len(resourcesOfType(g, "AWS::ApplicationAutoScaling::ScalableTarget")); n != 1 {
+				t.Errorf("%d scalable targets, want 1", n)
+			}
+			if got := len(resourcesOfType(g, "AWS::ApplicationAutoScaling::ScalingPolicy")) == 1; got != c.policy {
+				t.Errorf("target-tracking policy: %v, want %v", got, c.policy)
+			}
+		})
+	}
+}
