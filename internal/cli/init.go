@@ -33,8 +33,10 @@ becomes service.image (.), else the one main package below it (such as
 ./cmd/server; several are listed and none is picked). The app is named
 after the module (at a module's root) or the directory. When the source
 shows them, init takes the port the package listens on (a literal ":8080",
-or the default it gives $PORT) and its health route (/healthz or /health). It says
-what it guessed and from where; anything it could not tell keeps the default.
+or the default it gives $PORT), its health route (/healthz or /health), and
+the variables it reads whose names say secret (API_KEY, ADMIN_TOKEN,
+SESSION_SECRET, DB_PASSWORD) as service.secrets. It says what it guessed
+and from where; anything it could not tell keeps the default.
 
 The spec fits its $10 budget as written: on profile free an HTTP API and
 an idle sleep after 15 minutes (--ingress alb gives the load balancer,

@@ -21,6 +21,7 @@ type appGuess struct {
 	app        string // the module's or the directory's name, made valid
 	port       int
 	healthPath string
+	secrets    []string // variables the source reads whose names say secret
 	notes      []string
 }
 
@@ -49,6 +50,7 @@ func guessApp(dir string) appGuess {
 	}
 	g.notePort(m)
 	g.noteHealth(m)
+	g.noteSecrets(m)
 	return g
 }
 
@@ -179,6 +181,16 @@ func (g *appGuess) noteHealth(m *gosrc.Main) {
 	g.notes = append(g.notes, fmt.Sprintf("service.health.path: %s (%s)", path, at))
 }
 
+// noteSecrets takes the variables the source reads whose names say they
+// hold secrets: init lists them in service.secrets, so plan, deploy and
+// dev name a missing one before the app starts without it.
+func (g *appGuess) noteSecrets(m *gosrc.Main) {
+	for _, sec := range m.Secrets() {
+		g.secrets = append(g.secrets, sec.Name)
+		g.notes = append(g.notes, fmt.Sprintf("service.secrets: %s (%s reads it; store it with lowfare secrets set %s, and for lowfare dev in .lowfare/dev/secrets.env)", sec.Name, sec.At, sec.Name))
+	}
+}
+
 // dropApp forgets the app name guess (--app was given).
 func (g *appGuess) dropApp() {
 	if g.app == "" {
@@ -199,6 +211,9 @@ func (g *appGuess) apply(s *spec.Spec) error {
 	}
 	if g.healthPath != "" {
 		s.Service.Health.Path = g.healthPath
+	}
+	if len(g.secrets) > 0 {
+		s.Service.Secrets = slices.Clone(g.secrets)
 	}
 	return recheck(s, "lowfare init")
 }

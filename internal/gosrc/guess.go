@@ -6,6 +6,7 @@ import (
 	"go/parser"
 	"go/token"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -123,6 +124,52 @@ func (m *Main) portClues() (readsPort []token.Pos, lits []literal) {
 		})
 	}
 	return readsPort, lits
+}
+
+// secretName is an environment variable whose name says it holds a
+// secret: API_KEY, ADMIN_TOKEN, SESSION_SECRET, DB_PASSWORD.
+var secretName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*(_KEY|_TOKEN|_SECRET|PASSWORD|_PASS|_CREDENTIALS)$`)
+
+// Secret is an environment variable the program reads whose name says it
+// holds a secret.
+type Secret struct {
+	Name string
+	At   string // file:line of the first read
+}
+
+// Secrets are the variables the program reads (os.Getenv or LookupEnv of
+// a literal name) whose names say they hold secrets, in source order. The
+// AWS SDK's own (AWS_*: the app's role gives credentials), the libpq ones
+// lowfare sets with a database (PG*) and lowfare's own (LOWFARE_*) are
+// not the app's to store.
+func (m *Main) Secrets() []Secret {
+	var out []Secret
+	seen := map[string]bool{}
+	for _, f := range m.files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) != 1 {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok || (sel.Sel.Name != "Getenv" && sel.Sel.Name != "LookupEnv") {
+				return true
+			}
+			v, ok := stringLit(call.Args[0])
+			if !ok || seen[v] || !secretName.MatchString(v) {
+				return true
+			}
+			for _, p := range []string{"AWS_", "PG", "LOWFARE_"} {
+				if strings.HasPrefix(v, p) {
+					return true
+				}
+			}
+			seen[v] = true
+			out = append(out, Secret{Name: v, At: m.at(call.Pos())})
+			return true
+		})
+	}
+	return out
 }
 
 // HealthRoutes are the paths HealthPath recognises, most likely first.

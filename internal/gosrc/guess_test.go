@@ -2,6 +2,7 @@ package gosrc
 
 import (
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -78,5 +79,28 @@ func TestParseMainGuesses(t *testing.T) {
 func TestParseMainUnreadable(t *testing.T) {
 	if m, err := ParseMain(filepath.Join(t.TempDir(), "none")); err == nil || m != nil {
 		t.Fatalf("ParseMain of a missing directory = %v, %v; want an error", m, err)
+	}
+}
+
+func TestParseMainSecrets(t *testing.T) {
+	src := "package main\n\nimport \"os\"\n\nfunc main() {\n" +
+		"\t_ = os.Getenv(\"API_KEY\")\n" + // line 6
+		"\t_, _ = os.LookupEnv(\"SESSION_SECRET\")\n" +
+		"\t_ = os.Getenv(\"API_KEY\")\n" + // once
+		"\t_ = os.Getenv(\"DB_PASSWORD\")\n" +
+		"\t_ = os.Getenv(\"ADMIN_TOKEN\")\n" +
+		"\t_ = os.Getenv(\"TABLE_NAME\")\n" + // not a secret's name
+		"\t_ = os.Getenv(\"AWS_SECRET_ACCESS_KEY\")\n" + // the SDK's: the role gives it
+		"\t_ = os.Getenv(\"PGPASSWORD\")\n" + // lowfare sets it with a database
+		"\t_ = os.Getenv(\"KEYBOARD\")\n" +
+		"\tname := \"X_TOKEN\"\n\t_ = os.Getenv(name)\n" + // not a literal: unknown
+		"}\n"
+	m, err := ParseMain(tree(t, map[string]string{"main.go": src}))
+	if err != nil || m == nil {
+		t.Fatal(m, err)
+	}
+	want := []Secret{{"API_KEY", "main.go:6"}, {"SESSION_SECRET", "main.go:7"}, {"DB_PASSWORD", "main.go:9"}, {"ADMIN_TOKEN", "main.go:10"}}
+	if got := m.Secrets(); !slices.Equal(got, want) {
+		t.Errorf("Secrets() = %v\nwant %v", got, want)
 	}
 }
