@@ -28,9 +28,15 @@ func newCostCmd(opts *rootOptions) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "cost",
 		Short: "The monthly bill of the spec, line by line, before anything is created",
-		Long: `cost prices the spec with a dated list-price table (no AWS call): every line
-item with its quantity, unit price and free allowance, the total, and the
-verdict against budget.monthly_usd. --compare prices the same workload as
+		Long: `cost prices the spec with a dated list-price table: every line item with its
+quantity, unit price and free allowance, the total, and the verdict against
+budget.monthly_usd.
+
+Which free tier: with AWS credentials and without --free-tier, cost asks the
+account (Free Tier API GetAccountPlanState, free of charge, read-only) and
+prices with the tier that applies: the free plan's credits, the legacy
+12-month offers, or none. Without credentials, or when the call is denied,
+it assumes none and says so; --free-tier sets the model and skips the call. --compare prices the same workload as
 alb / apigw / serverless, arm64 / x86_64, with and without a schedule, and
 the AWS CDK ecs-patterns default as a reference.
 
@@ -46,7 +52,7 @@ Formulas and assumptions: docs/cost-model.md.`,
 	}
 	addSpecFlag(c, &f.file)
 	fl := c.Flags()
-	fl.StringVar(&f.freeTier, "free-tier", string(cost.FreeTierNone), "free-tier model: none | legacy (12-month offers, accounts before 2025-07-15) | credits")
+	fl.StringVar(&f.freeTier, "free-tier", string(cost.FreeTierNone), "free-tier model: none | legacy (12-month offers, accounts before 2025-07-15) | credits (default: ask the account, else none)")
 	fl.StringVar(&f.prices, "prices", "", "a price table in the built-in format (default: the built-in table)")
 	fl.StringVar(&f.format, "format", "text", "output: text | json")
 	fl.BoolVar(&f.compare, "compare", false, "also price the same workload in other shapes")
@@ -110,12 +116,15 @@ func runCost(cmd *cobra.Command, opts *rootOptions, f *costFlags) error {
 		v := f.logGB
 		w.LogGB = &v
 	}
+	tc := chooseFreeTier(cmd.Context(), opts, ft, fl.Changed("free-tier"))
 	r, err := cost.Estimate(s, cost.Options{
-		Table:    table,
-		Region:   opts.Region,
-		FreeTier: ft,
-		Workload: w,
-		Compare:  f.compare,
+		Table:          table,
+		Region:         opts.Region,
+		FreeTier:       tc.tier,
+		FreeTierSource: tc.source,
+		FreeTierWhy:    tc.why,
+		Workload:       w,
+		Compare:        f.compare,
 	})
 	var unknown *price.UnknownRegionError
 	switch {

@@ -18,6 +18,11 @@ type Options struct {
 	FreeTier FreeTier
 	Workload Workload
 	Compare  bool // also price the other shapes
+	// FreeTierSource says whether the account chose FreeTier or it was
+	// given or assumed (empty: assumed); FreeTierWhy says how, in one
+	// sentence the report prints first among its notes.
+	FreeTierSource FreeTierSource
+	FreeTierWhy    string
 }
 
 // WorkloadOf is the workload a spec describes, with the model's defaults
@@ -33,19 +38,22 @@ func WorkloadOf(s *spec.Spec) Workload {
 
 // Report is the estimate: the spec's bill, and with Compare the other shapes.
 type Report struct {
-	App, Env   string
-	Region     string
-	FreeTier   FreeTier
-	PricesName string
-	PriceDates []string // the months the region's prices were checked
-	Workload   Workload
-	LogGB      float64 // the log volume used, given or derived
-	Shape      Shape
-	Items      []Item
-	TotalUSD   float64
-	BudgetUSD  float64
-	Notes      []string
-	Compare    []CompareRow
+	App, Env string
+	Region   string
+	FreeTier FreeTier
+	// FreeTierSource and FreeTierWhy: where the model came from.
+	FreeTierSource FreeTierSource
+	FreeTierWhy    string
+	PricesName     string
+	PriceDates     []string // the months the region's prices were checked
+	Workload       Workload
+	LogGB          float64 // the log volume used, given or derived
+	Shape          Shape
+	Items          []Item
+	TotalUSD       float64
+	BudgetUSD      float64
+	Notes          []string
+	Compare        []CompareRow
 }
 
 // CompareRow is the same workload priced in another shape.
@@ -136,6 +144,9 @@ func Estimate(s *spec.Spec, o Options) (*Report, error) {
 	if _, err := ParseFreeTier(string(ft)); err != nil {
 		return nil, err
 	}
+	if o.FreeTierSource == "" {
+		o.FreeTierSource = SourceAssumed
+	}
 	if err := o.Workload.check(); err != nil {
 		return nil, err
 	}
@@ -150,15 +161,17 @@ func Estimate(s *spec.Spec, o Options) (*Report, error) {
 	sh = pr.resolve(sh)
 	r := &Report{
 		App: s.App, Env: s.Env,
-		Region:     region,
-		FreeTier:   ft,
-		PricesName: table.Name,
-		PriceDates: prices.Dates(),
-		Workload:   o.Workload,
-		LogGB:      pr.logGB(sh),
-		Shape:      sh,
-		Items:      pr.items(sh),
-		BudgetUSD:  s.Budget.MonthlyUSD,
+		Region:         region,
+		FreeTier:       ft,
+		FreeTierSource: o.FreeTierSource,
+		FreeTierWhy:    o.FreeTierWhy,
+		PricesName:     table.Name,
+		PriceDates:     prices.Dates(),
+		Workload:       o.Workload,
+		LogGB:          pr.logGB(sh),
+		Shape:          sh,
+		Items:          pr.items(sh),
+		BudgetUSD:      s.Budget.MonthlyUSD,
 	}
 	r.TotalUSD = sum(r.Items)
 	if math.IsInf(r.TotalUSD, 0) || math.IsNaN(r.TotalUSD) {
@@ -175,6 +188,9 @@ func Estimate(s *spec.Spec, o Options) (*Report, error) {
 // reader would otherwise get wrong.
 func notes(r *Report, s *spec.Spec, pr pricer) []string {
 	var n []string
+	if sn := sourceNote(r); sn != "" {
+		n = append(n, sn)
+	}
 	switch r.FreeTier {
 	case FreeTierNone:
 		n = append(n, "Free tier none: only the always-free allowances (DynamoDB 25 GB and 25/25 provisioned capacity, CloudWatch, Lambda, 100 GB out).")
