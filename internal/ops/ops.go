@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -25,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/lowfare/lowfare/internal/awsconf"
+	"github.com/lowfare/lowfare/internal/freetier"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/stack"
 )
@@ -44,6 +46,12 @@ type Clients struct {
 	CloudWatch     *cloudwatch.Client
 	STS            *sts.Client
 	Lambda         *lambda.Client // service.idle: the wake controller
+	// FreeTier reads the account's free tier (us-east-1, whatever the
+	// app's region); nil leaves it out of status.
+	FreeTier *freetier.Client
+	// CostExplorer answers from us-east-1 (its endpoint for the
+	// commercial partition); status --costs only.
+	CostExplorer *costexplorer.Client
 }
 
 // NewClients builds every client from one configuration.
@@ -59,6 +67,10 @@ func NewClients(cfg aws.Config) *Clients {
 		ELB:            elbv2.NewFromConfig(cfg),
 		CloudWatch:     cloudwatch.NewFromConfig(cfg),
 		STS:            sts.NewFromConfig(cfg),
+		FreeTier:       freetier.New(cfg),
+		CostExplorer: costexplorer.NewFromConfig(cfg, func(o *costexplorer.Options) {
+			o.Region = "us-east-1"
+		}),
 	}
 }
 
