@@ -231,7 +231,7 @@ func IsAccessDenied(err error) bool {
 // do runs one operation with retries.
 func (c *Client) do(ctx context.Context, op string, in, out any) error {
 	if c.creds == nil {
-		return errors.New("Free Tier API: no AWS credentials configured")
+		return errors.New("free tier API: no AWS credentials configured")
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -258,7 +258,7 @@ func (c *Client) do(ctx context.Context, op string, in, out any) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("Free Tier API %s: %w (after %v)", op, ctx.Err(), err)
+			return fmt.Errorf("free tier API %s: %w (after %v)", op, ctx.Err(), err)
 		case <-t.C:
 		}
 	}
@@ -268,7 +268,7 @@ func (c *Client) do(ctx context.Context, op string, in, out any) error {
 func (c *Client) once(ctx context.Context, op string, body []byte, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.endpoint, "/")+"/", bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("Free Tier API endpoint %q: %w", c.endpoint, err)
+		return fmt.Errorf("free tier API endpoint %q: %w", c.endpoint, err)
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
 	req.Header.Set("X-Amz-Target", TargetPrefix+"."+op)
@@ -277,27 +277,27 @@ func (c *Client) once(ctx context.Context, op string, body []byte, out any) erro
 	req.Header.Set("X-Amz-Content-Sha256", hash)
 	creds, err := c.creds.Retrieve(ctx)
 	if err != nil {
-		return fmt.Errorf("Free Tier API %s: AWS credentials: %w", op, err)
+		return fmt.Errorf("free tier API %s: AWS credentials: %w", op, err)
 	}
 	if err := c.signer.SignHTTP(ctx, creds, req, hash, SigningName, Region, time.Now()); err != nil {
-		return fmt.Errorf("Free Tier API %s: signing: %w", op, err)
+		return fmt.Errorf("free tier API %s: signing: %w", op, err)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		// A transport error: the standard retryer retries connection
 		// resets and timeouts it recognises.
-		return fmt.Errorf("Free Tier API %s at %s: %w", op, c.endpoint, err)
+		return fmt.Errorf("free tier API %s at %s: %w", op, c.endpoint, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return fmt.Errorf("Free Tier API %s: reading the answer: %w", op, err)
+		return fmt.Errorf("free tier API %s: reading the answer: %w", op, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return decodeError(op, resp, data)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("Free Tier API %s: the answer is not the documented shape: %w", op, err)
+		return fmt.Errorf("free tier API %s: the answer is not the documented shape: %w", op, err)
 	}
 	return nil
 }

@@ -69,7 +69,7 @@ func Costs(ctx context.Context, ce *costexplorer.Client, s *spec.Spec, now time.
 		})
 		res.Requests++
 		if err != nil {
-			return res, fmt.Errorf("Cost Explorer GetCostAndUsage (needs ce:GetCostAndUsage): %w", err)
+			return res, fmt.Errorf("reading costs (Cost Explorer GetCostAndUsage; needs ce:GetCostAndUsage): %w", err)
 		}
 		for _, r := range out.ResultsByTime {
 			res.Estimated = res.Estimated || r.Estimated
