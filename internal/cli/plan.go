@@ -100,6 +100,9 @@ func writePlan(w io.Writer, s *spec.Spec, res *stack.Result) error {
 			if e.Stack == "bootstrap" {
 				where = " (bootstrap stack)"
 			}
+			if note := stack.PartNote(part); note != "" {
+				where += " (" + note + ")"
+			}
 			fmt.Fprintf(tw, "\n%s%s\n", part, where)
 		}
 		fmt.Fprintf(tw, "  %s\t%s\n", e.Type, e.LogicalID)

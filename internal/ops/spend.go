@@ -4,19 +4,18 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/lowfare/lowfare/internal/cost"
 	"github.com/lowfare/lowfare/internal/freetier"
 	"github.com/lowfare/lowfare/internal/spec"
+	"github.com/lowfare/lowfare/internal/stack"
 )
 
 // WarnShare is the share of a free tier limit, by this month's forecast,
 // at which status marks the row and the daily check emails: 80%, the
 // brief's threshold.
-const WarnShare = 0.8
+const WarnShare = stack.FreeTierWarnShare
 
 // OverEstimateShare is how far the budget's forecast may exceed the
 // estimate before status says so: 20% over.
@@ -60,40 +59,12 @@ func Forecasts(forecast, limit float64) bool {
 	return limit > 0 && forecast >= WarnShare*limit
 }
 
-// ServiceKeys are the Free Tier API service names of what the stack of s
-// runs, reduced by serviceKey: the rows status shows. The API names
-// services as billing does ("Amazon DynamoDB", "AWS Lambda",
-// "AmazonCloudWatch"), so they are matched without case, spaces or the
-// Amazon/AWS prefix.
-func ServiceKeys(s *spec.Spec) []string {
-	keys := []string{"dynamodb", "cloudwatch", "simplenotificationservice", "elasticcontainerregistry", "datatransfer",
-		// the daily free tier check runs on Lambda
-		"lambda"}
-	if s.Ingress.Kind == spec.IngressAPIGW {
-		keys = append(keys, "apigateway")
-	}
-	if s.ECS() && s.Ingress.Kind == spec.IngressALB {
-		keys = append(keys, "elasticloadbalancing")
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// serviceKey reduces a service name: "Amazon DynamoDB" -> "dynamodb".
-func serviceKey(name string) string {
-	k := strings.ToLower(strings.ReplaceAll(name, " ", ""))
-	for _, p := range []string{"amazon", "aws"} {
-		k = strings.TrimPrefix(k, p)
-	}
-	return k
-}
-
 // UsageFor keeps the rows of the services in keys, in the API's order,
 // with Warn set.
 func UsageFor(rows []freetier.Usage, keys []string) []FreeTierUsage {
 	out := []FreeTierUsage{}
 	for _, u := range rows {
-		if !slices.Contains(keys, serviceKey(u.Service)) {
+		if !stack.FreeTierServiceIn(u.Service, keys) {
 			continue
 		}
 		out = append(out, FreeTierUsage{
@@ -116,7 +87,7 @@ func freeTierStatus(ctx context.Context, c *freetier.Client, s *spec.Spec) (*Fre
 		}
 		return nil, fmt.Errorf("reading free tier usage (Free Tier API, us-east-1; needs freetier:GetFreeTierUsage): %w", err)
 	}
-	return &FreeTierStatus{Plan: plan.Name, CreditsRemainingUSD: plan.CreditsUSD, Usage: UsageFor(rows, ServiceKeys(s))}, nil
+	return &FreeTierStatus{Plan: plan.Name, CreditsRemainingUSD: plan.CreditsUSD, Usage: UsageFor(rows, stack.FreeTierServices(s))}, nil
 }
 
 // estimateStatus prices s as lowfare cost does (the spec's workload, the
