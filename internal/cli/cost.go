@@ -32,19 +32,29 @@ func newCostCmd(opts *rootOptions) *cobra.Command {
 quantity, unit price and free allowance, the total, and the verdict against
 budget.monthly_usd.
 
+--compare prices the same workload as alb / apigw / serverless, arm64 /
+x86_64, with and without a schedule, and the AWS CDK ecs-patterns default as
+a reference.
+
 Which free tier: with AWS credentials and without --free-tier, cost asks the
-account (Free Tier API GetAccountPlanState, free of charge, read-only) and
-prices with the tier that applies: the free plan's credits, the legacy
-12-month offers, or none. Without credentials, or when the call is denied,
-it assumes none and says so; --free-tier sets the model and skips the call. --compare prices the same workload as
-alb / apigw / serverless, arm64 / x86_64, with and without a schedule, and
-the AWS CDK ecs-patterns default as a reference.
+account (Free Tier API GetAccountPlanState, read-only) and prices with the
+tier that applies: the free plan's credits, the legacy 12-month offers, or
+none. Without credentials, or when the call is denied, it assumes none and
+says so; --free-tier sets the model and skips the call.
+
+Prices in any region: the built-in table has a few regions. For another one
+(--region or the spec's), with credentials, cost fetches the prices it needs
+from the AWS Price List Query API (pricing:GetProducts, about 31 requests),
+caches them for 30 days in the user cache directory
+(lowfare/prices/REGION.json, a table in the --prices format) and says which
+prices came from the API and which fell back to the us-east-1 list price.
 
 The workload comes from the spec's workload: section; the flags override it.
 Formulas and assumptions: docs/cost-model.md.`,
 		Example: `  lowfare cost
   lowfare cost --compare
-  lowfare cost --free-tier legacy --requests-per-month 5e6 --format json`,
+  lowfare cost --free-tier legacy --requests-per-month 5e6 --format json
+  lowfare cost --region ap-southeast-2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCost(cmd, opts, f)
@@ -104,6 +114,19 @@ func runCost(cmd *cobra.Command, opts *rootOptions, f *costFlags) error {
 	if err != nil {
 		return err
 	}
+	region := opts.Region
+	if region == "" {
+		region = s.Region
+	}
+	pricesWhy := ""
+	if _, err := table.Region(region); err != nil && f.prices == "" {
+		// A region the built-in table lacks: fetch its prices.
+		fetched, why, ferr := regionPrices(cmd.Context(), opts, region, cmd.ErrOrStderr())
+		if ferr != nil {
+			return usageErrf("%v; %v", err, ferr)
+		}
+		table, pricesWhy = fetched, why
+	}
 	w := cost.WorkloadOf(s)
 	if fl.Changed("requests-per-month") {
 		w.RequestsPerMonth = f.requests
@@ -123,6 +146,7 @@ func runCost(cmd *cobra.Command, opts *rootOptions, f *costFlags) error {
 		FreeTier:       tc.tier,
 		FreeTierSource: tc.source,
 		FreeTierWhy:    tc.why,
+		PricesWhy:      pricesWhy,
 		Workload:       w,
 		Compare:        f.compare,
 	})

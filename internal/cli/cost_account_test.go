@@ -2,10 +2,13 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/lowfare/lowfare/internal/awsfake"
+	"github.com/lowfare/lowfare/internal/price"
 )
 
 // costJSON runs cost --format json and returns its total, free tier and
@@ -88,5 +91,85 @@ func TestCostWithoutCredentialsAssumes(t *testing.T) {
 	_, tier, source, note := costJSON(t)
 	if tier != "none" || source != "assumed" || !strings.Contains(note, "no AWS credentials") || len(fake.Calls()) != 0 {
 		t.Errorf("no credentials: tier %s from %s, note %q, calls %v", tier, source, note, fake.Calls())
+	}
+}
+
+// cost --region for a region the built-in table lacks: with credentials
+// the prices come from the Price List Query API (the double), the report
+// says which came from where, they are cached, and a second run makes no
+// call.
+func TestCostFetchesARegionsPrices(t *testing.T) {
+	fake := awsfake.NewPricing()
+	for key, q := range price.Queries() {
+		if strings.HasPrefix(key, "cloud_map") {
+			continue // the API "has none": those fall back
+		}
+		region := "ap-southeast-2"
+		if q.Global {
+			region = ""
+		}
+		usd := "0.01"
+		if key == "fargate_vcpu_hour_arm64" {
+			usd = "0.03952"
+		}
+		fake.AddProduct(q.ServiceCode, region, "APS2-"+q.UsageType, awsfake.PricingTier{BeginRange: "0", USD: usd})
+	}
+	awsfake.UseEndpoints(t, map[string]string{"PRICING": awsfake.Serve(t, fake)})
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	seed := specFile(t, seedSpec)
+
+	code, out, errOut := runCmd(t, "cost", "-f", seed, "--region", "ap-southeast-2", "--free-tier", "none", "--format", "json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	calls := fake.CallCount("GetProducts")
+	if calls < len(price.PriceKeys()) || !strings.Contains(errOut, "fetched ap-southeast-2's prices from the AWS Price List Query API") {
+		t.Errorf("%d GetProducts calls; stderr %q", calls, errOut)
+	}
+	var got struct {
+		Region string   `json:"region"`
+		Prices string   `json:"prices"`
+		Total  float64  `json:"total_usd"`
+		Notes  []string `json:"notes"`
+		Items  []struct {
+			Name    string  `json:"name"`
+			UnitUSD float64 `json:"unit_usd"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Region != "ap-southeast-2" || !strings.Contains(got.Prices, "AWS Price List Query API (ap-southeast-2") || got.Total <= 0 {
+		t.Errorf("region %s, prices %q, total %v", got.Region, got.Prices, got.Total)
+	}
+	for _, it := range got.Items {
+		if it.Name == "fargate_vcpu" && it.UnitUSD != 0.03952 {
+			t.Errorf("Fargate vCPU at $%v, not the API's $0.03952", it.UnitUSD)
+		}
+	}
+	notes := strings.Join(got.Notes, "\n")
+	if !strings.Contains(notes, "Prices for ap-southeast-2: 29 from the AWS Price List Query API") || !strings.Contains(notes, "cloud_map_instance_month, cloud_map_million_discovery_calls") {
+		t.Errorf("notes do not say where the prices came from:\n%s", notes)
+	}
+	if _, err := os.Stat(filepath.Join(cache, "lowfare", "prices", "ap-southeast-2.json")); err != nil {
+		t.Errorf("no cache: %v", err)
+	}
+
+	// The second run reads the cache.
+	code, out, errOut = runCmd(t, "cost", "-f", seed, "--region", "ap-southeast-2", "--free-tier", "none")
+	if code != ExitOK || fake.CallCount("GetProducts") != calls {
+		t.Fatalf("second run: exit %d, %d more calls: %s", code, fake.CallCount("GetProducts")-calls, errOut)
+	}
+	if !strings.Contains(out, "read from the cache") {
+		t.Errorf("second run does not say the prices are cached:\n%s", out)
+	}
+
+	// Denied: the region is refused as before, saying what is needed.
+	fake.Deny(true)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	code, _, errOut = runCmd(t, "cost", "-f", seed, "--region", "ap-southeast-2")
+	if code != ExitUsage || !strings.Contains(errOut, "pricing:GetProducts") || !strings.Contains(errOut, "--prices FILE") {
+		t.Errorf("denied: exit %d, %q", code, errOut)
 	}
 }

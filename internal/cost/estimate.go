@@ -23,6 +23,10 @@ type Options struct {
 	// sentence the report prints first among its notes.
 	FreeTierSource FreeTierSource
 	FreeTierWhy    string
+	// PricesWhy says where the prices came from when that is not just
+	// the table's name (fetched ones: which from the API, which not); the
+	// report prints it among its first notes.
+	PricesWhy string
 }
 
 // WorkloadOf is the workload a spec describes, with the model's defaults
@@ -44,6 +48,7 @@ type Report struct {
 	// FreeTierSource and FreeTierWhy: where the model came from.
 	FreeTierSource FreeTierSource
 	FreeTierWhy    string
+	PricesWhy      string // where the prices came from, when the name does not say it all
 	PricesName     string
 	PriceDates     []string // the months the region's prices were checked
 	Workload       Workload
@@ -165,6 +170,7 @@ func Estimate(s *spec.Spec, o Options) (*Report, error) {
 		FreeTier:       ft,
 		FreeTierSource: o.FreeTierSource,
 		FreeTierWhy:    o.FreeTierWhy,
+		PricesWhy:      o.PricesWhy,
 		PricesName:     table.Name,
 		PriceDates:     prices.Dates(),
 		Workload:       o.Workload,
@@ -190,6 +196,9 @@ func notes(r *Report, s *spec.Spec, pr pricer) []string {
 	var n []string
 	if sn := sourceNote(r); sn != "" {
 		n = append(n, sn)
+	}
+	if r.PricesWhy != "" {
+		n = append(n, r.PricesWhy)
 	}
 	switch r.FreeTier {
 	case FreeTierNone:

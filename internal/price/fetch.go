@@ -27,10 +27,12 @@ type PricingAPI interface {
 	GetProducts(ctx context.Context, in *pricing.GetProductsInput, optFns ...func(*pricing.Options)) (*pricing.GetProductsOutput, error)
 }
 
-// PricingRegion is where the Price List Query API is asked: its endpoints
-// are in us-east-1 and ap-south-1 (and eu-central-1), and it answers for
-// every region from any of them.
-// https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/using-price-list-query-api.html
+// PricingRegion is where the Price List Query API is asked: "AWS Price
+// List Service API provides the following two endpoints:
+// https://api.pricing.us-east-1.amazonaws.com,
+// https://api.pricing.ap-south-1.amazonaws.com"
+// (https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/Welcome.html#Welcome_AWS_Price_List_Service),
+// and either answers for every region.
 const PricingRegion = "us-east-1"
 
 // CacheMaxAge is how long fetched prices are used before they are fetched
@@ -314,4 +316,21 @@ func queryKeys() []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// Query names the product a price key is fetched from: its service code,
+// its usage type after the region's prefix, and whether the product is
+// global (no regionCode). For test doubles that stand in for the API.
+type Query struct {
+	ServiceCode, UsageType string
+	Global                 bool
+}
+
+// Queries lists the product of every price key.
+func Queries() map[string]Query {
+	out := map[string]Query{}
+	for k, q := range queries {
+		out[k] = Query{ServiceCode: q.service, UsageType: q.usage, Global: globalUsage[q.usage]}
+	}
+	return out
 }
