@@ -111,3 +111,34 @@ func TestFakeRefusesOtherScopes(t *testing.T) {
 		t.Errorf("eu-west-1 scope: %d %s", resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"))
 	}
 }
+
+// A throttled call is retried by the configured retryer: the first answer
+// is the API's ThrottlingException, the second the plan.
+func TestThrottlingIsRetried(t *testing.T) {
+	fake := awsfake.NewFreeTier()
+	fake.SetPlan(&awsfake.FreeTierPlan{AccountID: "123456789012", Type: "PAID", Status: "ACTIVE"})
+	throttled := 0
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if throttled == 0 {
+			throttled++
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"__type":"com.amazonaws.freetier#ThrottlingException","message":"Rate exceeded"}`))
+			return
+		}
+		fake.ServeHTTP(w, r)
+	})
+	cfg := awsfake.Config(t, h)
+	cfg.RetryMaxAttempts = 3
+	got, err := freetier.New(cfg).GetAccountPlanState(context.Background())
+	if err != nil || got.PlanType != "PAID" || throttled != 1 {
+		t.Fatalf("plan %+v, error %v, throttled %d", got, err, throttled)
+	}
+	// With one attempt, the same answer is the error, by its code.
+	throttled = 0
+	cfg.RetryMaxAttempts = 1
+	_, err = freetier.New(cfg).GetAccountPlanState(context.Background())
+	if ae, ok := err.(*freetier.APIError); !ok || ae.Code != "ThrottlingException" || ae.Message != "Rate exceeded" {
+		t.Fatalf("error %#v", err)
+	}
+}
