@@ -28,6 +28,8 @@ type FreeTierStatus struct {
 	Plan                string          `json:"plan"` // FREE | PAID | LEGACY | UNKNOWN
 	CreditsRemainingUSD *float64        `json:"credits_remaining_usd,omitempty"`
 	Usage               []FreeTierUsage `json:"usage"`
+
+	status string // the API's plan status: an expired free plan prices as none
 }
 
 // FreeTierUsage is one offer's row.
@@ -87,14 +89,14 @@ func freeTierStatus(ctx context.Context, c *freetier.Client, s *spec.Spec) (*Fre
 		}
 		return nil, fmt.Errorf("reading free tier usage (Free Tier API, us-east-1; needs freetier:GetFreeTierUsage): %w", err)
 	}
-	return &FreeTierStatus{Plan: plan.Name, CreditsRemainingUSD: plan.CreditsUSD, Usage: UsageFor(rows, stack.FreeTierServices(s))}, nil
+	return &FreeTierStatus{Plan: plan.Name, CreditsRemainingUSD: plan.CreditsUSD, Usage: UsageFor(rows, stack.FreeTierServices(s)), status: plan.Status}, nil
 }
 
 // estimateStatus prices s as lowfare cost does (the spec's workload, the
 // built-in prices) with the free tier plan says the account has, and
 // prorates it to now: the share of the month's hours gone.
-func estimateStatus(s *spec.Spec, plan string, now time.Time) (*EstimateStatus, error) {
-	ft, _ := cost.TierOfPlan(plan, "ACTIVE")
+func estimateStatus(s *spec.Spec, plan, status string, now time.Time) (*EstimateStatus, error) {
+	ft, _ := cost.TierOfPlan(plan, status)
 	r, err := cost.Estimate(s, cost.Options{FreeTier: ft, Workload: cost.WorkloadOf(s)})
 	if err != nil {
 		return nil, fmt.Errorf("estimating the month (lowfare cost): %w", err)

@@ -251,11 +251,11 @@ func GetStatus(ctx context.Context, c *Clients, s *spec.Spec, now time.Time) (*S
 		})
 	}
 	wg.Wait()
-	plan := freetier.PlanUnknown
+	plan, planStatus := freetier.PlanUnknown, ""
 	if out.FreeTier != nil {
-		plan = out.FreeTier.Plan
+		plan, planStatus = out.FreeTier.Plan, out.FreeTier.status
 	}
-	if e, err := estimateStatus(s, plan, now); err != nil {
+	if e, err := estimateStatus(s, plan, planStatus, now); err != nil {
 		note("estimate", err)
 	} else {
 		out.Estimate = e
