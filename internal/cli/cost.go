@@ -28,17 +28,33 @@ func newCostCmd(opts *rootOptions) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "cost",
 		Short: "The monthly bill of the spec, line by line, before anything is created",
-		Long: `cost prices the spec with a dated list-price table (no AWS call): every line
-item with its quantity, unit price and free allowance, the total, and the
-verdict against budget.monthly_usd. --compare prices the same workload as
-alb / apigw / serverless, arm64 / x86_64, with and without a schedule, and
-the AWS CDK ecs-patterns default as a reference.
+		Long: `cost prices the spec with a dated list-price table: every line item with its
+quantity, unit price and free allowance, the total, and the verdict against
+budget.monthly_usd.
+
+--compare prices the same workload as alb / apigw / serverless, arm64 /
+x86_64, with and without a schedule, and the AWS CDK ecs-patterns default as
+a reference.
+
+Which free tier: with AWS credentials and without --free-tier, cost asks the
+account (Free Tier API GetAccountPlanState, read-only) and prices with the
+tier that applies: the free plan's credits, the legacy 12-month offers, or
+none. Without credentials, or when the call is denied, it assumes none and
+says so; --free-tier sets the model and skips the call.
+
+Prices in any region: the built-in table has a few regions. For another one
+(--region or the spec's), with credentials, cost fetches the prices it needs
+from the AWS Price List Query API (pricing:GetProducts, about 31 requests),
+caches them for 30 days in the user cache directory
+(lowfare/prices/REGION.json, a table in the --prices format) and says which
+prices came from the API and which fell back to the us-east-1 list price.
 
 The workload comes from the spec's workload: section; the flags override it.
 Formulas and assumptions: docs/cost-model.md.`,
 		Example: `  lowfare cost
   lowfare cost --compare
-  lowfare cost --free-tier legacy --requests-per-month 5e6 --format json`,
+  lowfare cost --free-tier legacy --requests-per-month 5e6 --format json
+  lowfare cost --region ap-southeast-2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCost(cmd, opts, f)
@@ -46,7 +62,7 @@ Formulas and assumptions: docs/cost-model.md.`,
 	}
 	addSpecFlag(c, &f.file)
 	fl := c.Flags()
-	fl.StringVar(&f.freeTier, "free-tier", string(cost.FreeTierNone), "free-tier model: none | legacy (12-month offers, accounts before 2025-07-15) | credits")
+	fl.StringVar(&f.freeTier, "free-tier", string(cost.FreeTierNone), "free-tier model: none | legacy (12-month offers, accounts before 2025-07-15) | credits (default: ask the account, else none)")
 	fl.StringVar(&f.prices, "prices", "", "a price table in the built-in format (default: the built-in table)")
 	fl.StringVar(&f.format, "format", "text", "output: text | json")
 	fl.BoolVar(&f.compare, "compare", false, "also price the same workload in other shapes")
@@ -98,6 +114,19 @@ func runCost(cmd *cobra.Command, opts *rootOptions, f *costFlags) error {
 	if err != nil {
 		return err
 	}
+	region := opts.Region
+	if region == "" {
+		region = s.Region
+	}
+	pricesWhy := ""
+	if _, err := table.Region(region); err != nil && f.prices == "" {
+		// A region the built-in table lacks: fetch its prices.
+		fetched, why, ferr := regionPrices(cmd.Context(), opts, region, cmd.ErrOrStderr())
+		if ferr != nil {
+			return usageErrf("%v; %v", err, ferr)
+		}
+		table, pricesWhy = fetched, why
+	}
 	w := cost.WorkloadOf(s)
 	if fl.Changed("requests-per-month") {
 		w.RequestsPerMonth = f.requests
@@ -110,12 +139,16 @@ func runCost(cmd *cobra.Command, opts *rootOptions, f *costFlags) error {
 		v := f.logGB
 		w.LogGB = &v
 	}
+	tc := chooseFreeTier(cmd.Context(), opts, ft, fl.Changed("free-tier"))
 	r, err := cost.Estimate(s, cost.Options{
-		Table:    table,
-		Region:   opts.Region,
-		FreeTier: ft,
-		Workload: w,
-		Compare:  f.compare,
+		Table:          table,
+		Region:         opts.Region,
+		FreeTier:       tc.tier,
+		FreeTierSource: tc.source,
+		FreeTierWhy:    tc.why,
+		PricesWhy:      pricesWhy,
+		Workload:       w,
+		Compare:        f.compare,
 	})
 	var unknown *price.UnknownRegionError
 	switch {

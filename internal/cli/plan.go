@@ -27,7 +27,8 @@ func newPlanCmd(opts *rootOptions) *cobra.Command {
 would create, grouped by architecture part (network, ingress, service,
 scaling, serverless, table, logs, iam, observability, budget; the registry
 lives in the bootstrap stack), then the warnings, each with its cost where it has one,
-then the monthly estimate. Nothing is written and AWS is not called.
+then the monthly estimate. Nothing is written; with AWS credentials the
+account is asked, read-only, which free tier it has (see lowfare cost).
 
 The warnings include an estimate over budget.monthly_usd, placeholder email
 addresses, and a service.image path that is not a buildable Go main package.
@@ -51,7 +52,7 @@ A broken spec or rule exits with code 2.`,
 			if err != nil {
 				return err
 			}
-			est, err := planEstimate(s)
+			est, err := planAccountEstimate(cmd.Context(), opts, s)
 			if err != nil {
 				return err
 			}
@@ -103,6 +104,9 @@ func writePlan(w io.Writer, s *spec.Spec, res *stack.Result) error {
 			where := ""
 			if e.Stack == "bootstrap" {
 				where = " (bootstrap stack)"
+			}
+			if note := stack.PartNote(part); note != "" {
+				where += " (" + note + ")"
 			}
 			fmt.Fprintf(tw, "\n%s%s\n", part, where)
 		}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -19,10 +20,22 @@ type planEst struct {
 // planEstimate prices the spec's own workload with the built-in table and
 // no free tier (the honest default); 'lowfare cost' has the knobs.
 func planEstimate(s *spec.Spec) (*planEst, error) {
+	return planEstimateTier(s, tierChoice{tier: cost.FreeTierNone, source: cost.SourceAssumed})
+}
+
+// planAccountEstimate is planEstimate with the free tier the account says
+// it has, when it can be asked (chooseFreeTier).
+func planAccountEstimate(ctx context.Context, opts *rootOptions, s *spec.Spec) (*planEst, error) {
+	return planEstimateTier(s, chooseFreeTier(ctx, opts, cost.FreeTierNone, false))
+}
+
+func planEstimateTier(s *spec.Spec, tc tierChoice) (*planEst, error) {
 	r, err := cost.Estimate(s, cost.Options{
-		FreeTier: cost.FreeTierNone,
-		Workload: cost.WorkloadOf(s),
-		Compare:  true,
+		FreeTier:       tc.tier,
+		FreeTierSource: tc.source,
+		FreeTierWhy:    tc.why,
+		Workload:       cost.WorkloadOf(s),
+		Compare:        true,
 	})
 	var unknown *price.UnknownRegionError
 	if errors.As(err, &unknown) {

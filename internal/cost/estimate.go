@@ -18,6 +18,15 @@ type Options struct {
 	FreeTier FreeTier
 	Workload Workload
 	Compare  bool // also price the other shapes
+	// FreeTierSource says whether the account chose FreeTier or it was
+	// given or assumed (empty: assumed); FreeTierWhy says how, in one
+	// sentence the report prints first among its notes.
+	FreeTierSource FreeTierSource
+	FreeTierWhy    string
+	// PricesWhy says where the prices came from when that is not just
+	// the table's name (fetched ones: which from the API, which not); the
+	// report prints it among its first notes.
+	PricesWhy string
 }
 
 // WorkloadOf is the workload a spec describes, with the model's defaults
@@ -33,19 +42,23 @@ func WorkloadOf(s *spec.Spec) Workload {
 
 // Report is the estimate: the spec's bill, and with Compare the other shapes.
 type Report struct {
-	App, Env   string
-	Region     string
-	FreeTier   FreeTier
-	PricesName string
-	PriceDates []string // the months the region's prices were checked
-	Workload   Workload
-	LogGB      float64 // the log volume used, given or derived
-	Shape      Shape
-	Items      []Item
-	TotalUSD   float64
-	BudgetUSD  float64
-	Notes      []string
-	Compare    []CompareRow
+	App, Env string
+	Region   string
+	FreeTier FreeTier
+	// FreeTierSource and FreeTierWhy: where the model came from.
+	FreeTierSource FreeTierSource
+	FreeTierWhy    string
+	PricesWhy      string // where the prices came from, when the name does not say it all
+	PricesName     string
+	PriceDates     []string // the months the region's prices were checked
+	Workload       Workload
+	LogGB          float64 // the log volume used, given or derived
+	Shape          Shape
+	Items          []Item
+	TotalUSD       float64
+	BudgetUSD      float64
+	Notes          []string
+	Compare        []CompareRow
 }
 
 // CompareRow is the same workload priced in another shape.
@@ -136,6 +149,9 @@ func Estimate(s *spec.Spec, o Options) (*Report, error) {
 	if _, err := ParseFreeTier(string(ft)); err != nil {
 		return nil, err
 	}
+	if o.FreeTierSource == "" {
+		o.FreeTierSource = SourceAssumed
+	}
 	if err := o.Workload.check(); err != nil {
 		return nil, err
 	}
@@ -157,15 +173,18 @@ func Estimate(s *spec.Spec, o Options) (*Report, error) {
 	sh = pr.resolve(sh)
 	r := &Report{
 		App: s.App, Env: s.Env,
-		Region:     region,
-		FreeTier:   ft,
-		PricesName: table.Name,
-		PriceDates: dates,
-		Workload:   o.Workload,
-		LogGB:      pr.logGB(sh),
-		Shape:      sh,
-		Items:      pr.items(sh),
-		BudgetUSD:  s.Budget.MonthlyUSD,
+		Region:         region,
+		FreeTier:       ft,
+		FreeTierSource: o.FreeTierSource,
+		FreeTierWhy:    o.FreeTierWhy,
+		PricesWhy:      o.PricesWhy,
+		PricesName:     table.Name,
+		PriceDates:     dates,
+		Workload:       o.Workload,
+		LogGB:          pr.logGB(sh),
+		Shape:          sh,
+		Items:          pr.items(sh),
+		BudgetUSD:      s.Budget.MonthlyUSD,
 	}
 	r.TotalUSD = sum(r.Items)
 	if math.IsInf(r.TotalUSD, 0) || math.IsNaN(r.TotalUSD) {
@@ -182,6 +201,12 @@ func Estimate(s *spec.Spec, o Options) (*Report, error) {
 // reader would otherwise get wrong.
 func notes(r *Report, s *spec.Spec, pr pricer) []string {
 	var n []string
+	if sn := sourceNote(r); sn != "" {
+		n = append(n, sn)
+	}
+	if r.PricesWhy != "" {
+		n = append(n, r.PricesWhy)
+	}
 	switch r.FreeTier {
 	case FreeTierNone:
 		n = append(n, "Free tier none: only the always-free allowances (DynamoDB 25 GB and 25/25 provisioned capacity, CloudWatch, Lambda, 100 GB out).")

@@ -17,8 +17,8 @@ import (
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Monthly estimate for %s-%s in %s: %s\n", r.App, r.Env, r.Region, r.describeShape())
-	fmt.Fprintf(&b, "Workload: %s requests a month, %s KB a response. Prices: %s (%s). Free tier: %s.\n\n",
-		formatQty(r.Workload.RequestsPerMonth), formatQty(r.Workload.ResponseKB), r.PricesName, r.priceDates(), r.FreeTier)
+	fmt.Fprintf(&b, "Workload: %s requests a month, %s KB a response. Prices: %s (%s). Free tier: %s (%s).\n\n",
+		formatQty(r.Workload.RequestsPerMonth), formatQty(r.Workload.ResponseKB), r.PricesName, r.priceDates(), r.FreeTier, r.FreeTierSource)
 
 	rows := [][]string{{"ITEM", "QUANTITY", "UNIT", "UNIT PRICE", "FREE", "COST"}}
 	for _, it := range r.Items {
@@ -99,8 +99,11 @@ func writeTable(b *strings.Builder, indent string, rows [][]string, right []bool
 func (r *Report) WriteSummary(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Monthly estimate: %s\n", r.describeShape())
-	fmt.Fprintf(&b, "  %s list prices, free tier %s, %s requests of %s KB a month\n",
-		r.Region, r.FreeTier, formatQty(r.Workload.RequestsPerMonth), formatQty(r.Workload.ResponseKB))
+	fmt.Fprintf(&b, "  %s list prices, free tier %s (%s), %s requests of %s KB a month\n",
+		r.Region, r.FreeTier, r.FreeTierSource, formatQty(r.Workload.RequestsPerMonth), formatQty(r.Workload.ResponseKB))
+	if r.FreeTierWhy != "" {
+		b.WriteString("  free tier: " + r.FreeTierWhy + "\n")
+	}
 	b.WriteString("  " + r.Verdict() + "\n")
 	var parts []string
 	for _, it := range r.Largest(3) {
@@ -179,24 +182,26 @@ func (r *Report) priceDates() string {
 
 // JSON field names are a contract: scripts read them.
 type jsonReport struct {
-	App         string        `json:"app"`
-	Env         string        `json:"env"`
-	Region      string        `json:"region"`
-	FreeTier    FreeTier      `json:"free_tier"`
-	Prices      string        `json:"prices"`
-	PriceDates  []string      `json:"price_dates"`
-	Shape       string        `json:"shape"`
-	HoursAwake  float64       `json:"hours_awake"`
-	Workload    jsonWorkload  `json:"workload"`
-	TotalUSD    float64       `json:"total_usd"`
-	BudgetUSD   float64       `json:"budget_usd"`
-	FitsBudget  bool          `json:"fits_budget"`
-	BudgetShare float64       `json:"budget_share"`
-	Idle        *jsonIdle     `json:"idle,omitempty"`
-	Items       []Item        `json:"items"`
-	Compare     []jsonCompare `json:"compare"`
-	CheapestFit *jsonCompare  `json:"cheapest_fit,omitempty"`
-	Notes       []string      `json:"notes"`
+	App      string   `json:"app"`
+	Env      string   `json:"env"`
+	Region   string   `json:"region"`
+	FreeTier FreeTier `json:"free_tier"`
+	// FreeTierSource is account (the account was asked) or assumed.
+	FreeTierSource FreeTierSource `json:"free_tier_source"`
+	Prices         string         `json:"prices"`
+	PriceDates     []string       `json:"price_dates"`
+	Shape          string         `json:"shape"`
+	HoursAwake     float64        `json:"hours_awake"`
+	Workload       jsonWorkload   `json:"workload"`
+	TotalUSD       float64        `json:"total_usd"`
+	BudgetUSD      float64        `json:"budget_usd"`
+	FitsBudget     bool           `json:"fits_budget"`
+	BudgetShare    float64        `json:"budget_share"`
+	Idle           *jsonIdle      `json:"idle,omitempty"`
+	Items          []Item         `json:"items"`
+	Compare        []jsonCompare  `json:"compare"`
+	CheapestFit    *jsonCompare   `json:"cheapest_fit,omitempty"`
+	Notes          []string       `json:"notes"`
 }
 
 // jsonIdle is service.idle as priced: who answers while asleep, and with
@@ -255,12 +260,13 @@ func compareJSON(c CompareRow) jsonCompare {
 func (r *Report) WriteJSON(w io.Writer) error {
 	out := jsonReport{
 		App: r.App, Env: r.Env,
-		Region:     r.Region,
-		FreeTier:   r.FreeTier,
-		Prices:     r.PricesName,
-		PriceDates: append([]string{}, r.PriceDates...),
-		Shape:      r.Shape.Name(),
-		HoursAwake: round(r.Shape.HoursAwake),
+		Region:         r.Region,
+		FreeTier:       r.FreeTier,
+		FreeTierSource: r.FreeTierSource,
+		Prices:         r.PricesName,
+		PriceDates:     append([]string{}, r.PriceDates...),
+		Shape:          r.Shape.Name(),
+		HoursAwake:     round(r.Shape.HoursAwake),
 		Workload: jsonWorkload{
 			RequestsPerMonth: r.Workload.RequestsPerMonth,
 			ResponseKB:       r.Workload.ResponseKB,

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -26,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/lowfare/lowfare/internal/awsconf"
+	"github.com/lowfare/lowfare/internal/freetier"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/stack"
 )
@@ -46,6 +48,12 @@ type Clients struct {
 	STS            *sts.Client
 	Lambda         *lambda.Client // service.idle: the wake controller
 	RDS            *rds.Client    // the database (spec.Database)
+	// FreeTier reads the account's free tier (us-east-1, whatever the
+	// app's region); nil leaves it out of status.
+	FreeTier *freetier.Client
+	// CostExplorer answers from us-east-1 (its endpoint for the
+	// commercial partition); status --costs only.
+	CostExplorer *costexplorer.Client
 }
 
 // NewClients builds every client from one configuration.
@@ -62,6 +70,10 @@ func NewClients(cfg aws.Config) *Clients {
 		CloudWatch:     cloudwatch.NewFromConfig(cfg),
 		STS:            sts.NewFromConfig(cfg),
 		RDS:            rds.NewFromConfig(cfg),
+		FreeTier:       freetier.New(cfg),
+		CostExplorer: costexplorer.NewFromConfig(cfg, func(o *costexplorer.Options) {
+			o.Region = "us-east-1"
+		}),
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/lowfare/lowfare/internal/freetier"
 	"github.com/lowfare/lowfare/internal/price"
 	"github.com/lowfare/lowfare/internal/spec"
 	"github.com/lowfare/lowfare/internal/stack"
@@ -33,17 +34,24 @@ import (
 // read is left nil and explained in Unavailable, so one missing permission
 // does not hide the rest.
 type Status struct {
-	App         string            `json:"app"`
-	Env         string            `json:"env"`
-	Profile     string            `json:"profile"`
-	Stack       StackStatus       `json:"stack"`
-	URL         string            `json:"url,omitempty"`
-	Service     *ServiceStatus    `json:"service,omitempty"`
-	Function    string            `json:"function,omitempty"` // serverless
-	Targets     []TargetStatus    `json:"targets,omitempty"`
-	Alarms      []AlarmStatus     `json:"alarms"` // in ALARM
-	Budget      *BudgetStatus     `json:"budget,omitempty"`
-	Schedule    *Schedule         `json:"schedule,omitempty"`
+	App      string         `json:"app"`
+	Env      string         `json:"env"`
+	Profile  string         `json:"profile"`
+	Stack    StackStatus    `json:"stack"`
+	URL      string         `json:"url,omitempty"`
+	Service  *ServiceStatus `json:"service,omitempty"`
+	Function string         `json:"function,omitempty"` // serverless
+	Targets  []TargetStatus `json:"targets,omitempty"`
+	Alarms   []AlarmStatus  `json:"alarms"` // in ALARM
+	Budget   *BudgetStatus  `json:"budget,omitempty"`
+	Schedule *Schedule      `json:"schedule,omitempty"`
+	// FreeTier is the account's plan and this month's usage of the free
+	// tier offers of the app's services (account-wide).
+	FreeTier *FreeTierStatus `json:"free_tier,omitempty"`
+	// Estimate is this spec's lowfare cost estimate, beside Budget.
+	Estimate *EstimateStatus `json:"estimate,omitempty"`
+	// Costs is this app's spend by service (status --costs).
+	Costs       *CostsStatus      `json:"costs,omitempty"`
 	Database    *DatabaseStatus   `json:"database,omitempty"`
 	Unavailable map[string]string `json:"unavailable,omitempty"`
 }
@@ -243,7 +251,25 @@ func GetStatus(ctx context.Context, c *Clients, s *spec.Spec, now time.Time) (*S
 			out.Budget = b
 		}
 	})
+	if c.FreeTier != nil {
+		wg.Go(func() {
+			if ft, err := freeTierStatus(ctx, c.FreeTier, s); err != nil {
+				note("free tier", err)
+			} else {
+				out.FreeTier = ft
+			}
+		})
+	}
 	wg.Wait()
+	plan, planStatus := freetier.PlanUnknown, ""
+	if out.FreeTier != nil {
+		plan, planStatus = out.FreeTier.Plan, out.FreeTier.status
+	}
+	if e, err := estimateStatus(s, plan, planStatus, now); err != nil {
+		note("estimate", err)
+	} else {
+		out.Estimate = e
+	}
 	if len(out.Unavailable) == 0 {
 		out.Unavailable = nil
 	}
@@ -390,6 +416,9 @@ func (st *Status) WriteText(w io.Writer, now time.Time) error {
 	st.textTargets(p)
 	st.textAlarms(p)
 	st.textSpend(p)
+	st.textEstimate(p)
+	st.textCosts(p)
+	st.textFreeTier(p)
 	st.textSchedule(p, now)
 	if st.Database != nil {
 		p("database", "%s", st.Database.Describe())

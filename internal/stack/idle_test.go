@@ -262,6 +262,7 @@ func TestIdleWithSchedule(t *testing.T) {
 		t.Errorf("reconcile schedule %v", r)
 	}
 	delete(sched, "ReconcileSchedule")
+	delete(sched, "FreeTierSchedule") // the daily free tier check (freetier_check_test.go)
 	var exprs []string
 	for _, p := range sched {
 		if p["ScheduleExpressionTimezone"] != "Europe/Berlin" {

@@ -38,7 +38,7 @@ const (
 
 // PartOrder lists the parts in plan order.
 var PartOrder = []string{PartRegistry, PartNetwork, PartIngress, PartService, PartScaling, PartIdle,
-	PartServerless, PartTable, PartDatabase, PartLogs, PartIAM, PartObservability, PartBudget}
+	PartServerless, PartTable, PartDatabase, PartLogs, PartIAM, PartObservability, PartBudget, PartFreeTier}
 
 // Warning is something the user should know before deploying; the stack is
 // still built. MonthlyUSD is the extra cost it implies, when there is one.
@@ -109,6 +109,7 @@ func Build(s *spec.Spec) (*Result, error) {
 	b.table()
 	b.observability()
 	b.budget()
+	b.freeTierCheck()
 	b.applyTags()
 
 	warnings = append(warnings, alarmBudget(b.main, s.Region)...)
