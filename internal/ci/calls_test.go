@@ -16,7 +16,7 @@ var callRoots = []string{"../release", "../deploy", "../ops", "../awsconf", "../
 // iamPrefix is the IAM service prefix of each SDK client package.
 var iamPrefix = map[string]string{
 	"acm": "acm", "applicationautoscaling": "application-autoscaling", "budgets": "budgets",
-	"cloudformation": "cloudformation", "cloudwatch": "cloudwatch", "cloudwatchlogs": "logs",
+	"cloudformation": "cloudformation", "cloudwatch": "cloudwatch", "cloudwatchlogs": "logs", "costexplorer": "ce",
 	"dynamodb": "dynamodb", "ecr": "ecr", "ecs": "ecs", "elbv2": "elasticloadbalancing",
 	"iam": "iam", "lambda": "lambda", "rds": "rds", "route53": "route53", "ssm": "ssm", "sts": "sts",
 }
@@ -36,6 +36,8 @@ var offThePath = map[string]string{
 	"application-autoscaling:RegisterScalableTarget":   "lowfare scale, sleep, wake",
 	"application-autoscaling:DescribeScheduledActions": "lowfare scale, sleep, wake",
 	"logs:FilterLogEvents":                             "lowfare logs",
+	// status --costs only (a paid call); the workflow runs plain status.
+	"ce:GetCostAndUsage": "lowfare status --costs",
 	// A migration from CI would run these; the workflow runs none, and
 	// ci.md says what to add for one.
 	"ecs:RunTask":                "lowfare run",
