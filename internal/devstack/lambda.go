@@ -573,6 +573,7 @@ func forwardedAppend(existing, ip string) string {
 // serveOnLambda answers r through the function: the path a request takes
 // while the service sleeps with serve: app.
 func (s *supervisor) serveOnLambda(w http.ResponseWriter, r *http.Request) {
+	answeredBy(w, "the app through the Lambda adapter", false)
 	body, err := io.ReadAll(io.LimitReader(r.Body, devLambdaLimit+1))
 	if err != nil {
 		http.Error(w, "reading the request: "+err.Error(), http.StatusBadRequest)
