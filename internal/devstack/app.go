@@ -135,7 +135,14 @@ func RunApp(ctx context.Context, o AppOptions) error {
 
 	b := &builder{goBin: o.GoBin, pkgDir: pkgDir, out: filepath.Join(o.DataDir, "bin")}
 	bin, err := buildApp(ctx, b, o.Logger)
-	if err != nil {
+	var be *buildError
+	switch {
+	case errors.As(err, &be):
+		// The code does not compile: say where, and wait for a fix as
+		// for an app that does not start (bin "": it starts down).
+		o.Logger.Error("the build failed")
+		fmt.Fprintf(o.AppOutput, "%v\n  lowfare dev keeps running: fix the error and save; it builds and starts the app when a file it is built from changes (Ctrl-C stops)\n", err)
+	case err != nil:
 		return err
 	}
 	env, appPort, err := appEnv(s, info, secrets)
@@ -409,7 +416,7 @@ func freePort() (int, error) {
 // PrintAppInfo writes the banner `lowfare dev` shows once the app is up.
 func PrintAppInfo(w io.Writer, i AppInfo) {
 	if i.Down {
-		fmt.Fprintf(w, "%s is not running (it did not start: see above); lowfare dev serves %s and starts it again when you save a fix\n", i.App, i.URL)
+		fmt.Fprintf(w, "%s is not running (see above why); lowfare dev serves %s and builds and starts it when you save a fix\n", i.App, i.URL)
 	} else {
 		fmt.Fprintf(w, "%s is running at %s\n", i.App, i.URL)
 	}

@@ -224,3 +224,22 @@ func TestRunAppPrintsBuildErrorsAsLines(t *testing.T) {
 		t.Errorf("escaped newlines in the output:\n%s", out)
 	}
 }
+
+// A first build that fails does not end lowfare dev either: the
+// compiler's lines are shown, and a saved fix builds and starts the app.
+func TestRunAppKeepsRunningAfterAFailedFirstBuild(t *testing.T) {
+	dir, s := copyShelf(t, map[string]string{"main.go": strings.Replace(shelfMain(t), `fmt.Fprintln(w, "ok")`, `fmt.Fprintln(w, notYet)`, 1)})
+	r := startApp(t, dir, AppOptions{Spec: s})
+	if !r.info.Down {
+		t.Errorf("info %+v: want the app reported down", r.info)
+	}
+	out := r.out.String()
+	if !regexp.MustCompile(`(?m)^    \./main\.go:\d+:\d+: undefined: notYet$`).MatchString(out) || !strings.Contains(out, "lowfare dev keeps running") {
+		t.Errorf("the failed build is not shown as lines with what happens next:\n%s", out)
+	}
+	editSource(t, dir, "main.go", "notYet", `"ok"`)
+	eventually(t, "the fixed app answers", func() bool {
+		code, _, _ := getBody(t, r.info.URL+"/healthz")
+		return code == 200
+	})
+}

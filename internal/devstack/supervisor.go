@@ -112,10 +112,25 @@ func (s *supervisor) waitFirstStart(ctx context.Context) error {
 	}
 }
 
-// run supervises until ctx ends, then stops the app and returns.
+// errNotBuilt is the first start of an app whose first build failed.
+var errNotBuilt = errors.New("the app's first build failed")
+
+// run supervises until ctx ends, then stops the app and returns. With bin
+// "" (the first build failed) the app is down until a build arrives.
 func (s *supervisor) run(ctx context.Context, bin string) error {
 	backoff := time.Second
 	first := true
+	if bin == "" {
+		s.set(stateDown)
+		first = false
+		s.first <- errNotBuilt
+		select {
+		case <-ctx.Done():
+			return nil
+		case bin = <-s.bins:
+			s.log.Info("starting the new build")
+		}
+	}
 	for {
 		if s.get() == stateAsleep {
 			select {
