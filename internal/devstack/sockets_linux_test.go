@@ -4,7 +4,10 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 // listenRows reads the LISTEN rows of /proc/net/tcp and tcp6 for the
@@ -33,5 +36,24 @@ func TestListeningPortsOfThisProcess(t *testing.T) {
 	got, ok := listeningPorts(os.Getpid())
 	if !ok || !slices.Contains(got, want) {
 		t.Errorf("listeningPorts = %v, %v; want %d among them", got, ok, want)
+	}
+}
+
+// An app that listens on a literal port, not $PORT, is named with the port
+// it listens on as soon as its socket is seen, not after the start
+// timeout.
+func TestRunAppSaysTheAppIgnoresPORT(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	literal := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	dir, s := copyShelf(t, nil)
+	editSource(t, dir, "main.go", `"127.0.0.1:" + os.Getenv("PORT")`, strconv.Quote("127.0.0.1:"+strconv.Itoa(literal)))
+	r := startApp(t, dir, AppOptions{Spec: s, StartTimeout: 10 * time.Minute})
+	waitOut(t, r, "listens on port "+strconv.Itoa(literal))
+	if out := r.out.String(); !strings.Contains(out, "$PORT") || strings.Contains(out, "did not answer 2xx within") {
+		t.Errorf("want the literal port named before the start timeout:\n%s", out)
 	}
 }
