@@ -206,13 +206,16 @@ type watcher struct {
 }
 
 // run watches until ctx ends. Several saves in one interval are one
-// change: an editor that writes a file twice rebuilds once.
+// change: an editor that writes a file twice rebuilds once. The set is
+// listed the first time it is wanted (without --watch: only once the app
+// is down), and files saved after the running build began count as a
+// change then.
 func (w *watcher) run(ctx context.Context) {
-	ws := w.list(ctx)
-	last, newest := ws.stamp()
-	if newest.After(w.built) {
-		last = [32]byte{} // saved since the build began: rebuild at the first look
-	}
+	var (
+		ws     watchSet
+		listed bool
+		last   [32]byte
+	)
 	t := time.NewTicker(w.interval)
 	defer t.Stop()
 	for {
@@ -223,6 +226,14 @@ func (w *watcher) run(ctx context.Context) {
 		}
 		if !w.wanted() {
 			continue
+		}
+		if !listed {
+			ws, listed = w.list(ctx), true
+			var newest time.Time
+			if last, newest = ws.stamp(); !newest.After(w.built) {
+				continue // what is running is built from what is there
+			}
+			last = [32]byte{}
 		}
 		s, _ := ws.stamp()
 		if s == last {
