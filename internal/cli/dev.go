@@ -143,6 +143,11 @@ func runDev(cmd *cobra.Command, f *devFlags) error {
 	if err := imageError(f.file, s); err != nil {
 		return err
 	}
+	// What plan warns of, said before the build: dev then names the port
+	// the app really listens on once it runs (its sockets).
+	if msg := literalPortProblem(f.file, s); msg != "" {
+		logger.Warn(msg)
+	}
 	o := devstack.AppOptions{
 		Spec: s, SpecPath: f.file, Port: s.Service.Port, DataDir: f.data, Endpoint: f.endpoint,
 		Idle: devIdle(s, f.idle), Watch: f.watch,

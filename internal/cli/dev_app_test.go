@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,5 +55,40 @@ func TestDevUserAppQuietAndSecrets(t *testing.T) {
 		if logged200 == quiet || !logged500 {
 			t.Errorf("-q %v: logged the 200 %v, the 500 %v:\n%s", quiet, logged200, logged500, errOut)
 		}
+	}
+}
+
+// lowfare dev with an app that listens on a literal port: the source's
+// literal is named before the build, and the port it really listens on
+// once it runs; dev keeps running.
+func TestDevNamesALiteralPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	literal := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	main := strings.Replace(literalPortMain, `":8081"`, `":`+literal+`"`, 1)
+	file := writeApp(t, main, "app: shelf\nservice: {image: ./cmd/server, port: 8080, health: {path: /healthz}}\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr testutil.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Execute(ctx, []string{"dev", "-f", file, "--port", "0", "--data", t.TempDir()}, strings.NewReader(""), &stdout, &stderr)
+	}()
+	wait, stop := context.WithTimeout(ctx, 3*time.Minute)
+	defer stop()
+	for _, want := range []string{`cmd/server/main.go:7 listens on the literal`, "the app listens on port " + literal + ", not on $PORT"} {
+		if err := stderr.WaitFor(wait, want); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := stdout.WaitFor(wait, "shelf is not running"); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if code := <-done; code != ExitOK {
+		t.Fatalf("exit %d\nstderr: %s", code, stderr.String())
 	}
 }

@@ -85,8 +85,8 @@ type AppInfo struct {
 	WakePerMinute float64
 	BusyMinutes   int
 	Watch         bool
-	// Down: the app's first start failed (the output above says why);
-	// lowfare dev serves anyway and starts it again after an edit.
+	// Down: the app's first build or start failed (the output above
+	// says why); lowfare dev serves anyway and starts it after an edit.
 	Down bool
 }
 
