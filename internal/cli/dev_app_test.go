@@ -60,7 +60,7 @@ func TestDevUserAppQuietAndSecrets(t *testing.T) {
 
 // lowfare dev with an app that listens on a literal port: the source's
 // literal is named before the build, and the port it really listens on
-// once it runs; dev keeps running.
+// once it runs, within seconds, not at the start timeout.
 func TestDevNamesALiteralPort(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -84,10 +84,7 @@ func TestDevNamesALiteralPort(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := stdout.WaitFor(wait, "shelf is not running"); err != nil {
-		t.Fatal(err)
-	}
-	cancel()
+	cancel() // before the start timeout: dev still waits for $PORT
 	if code := <-done; code != ExitOK {
 		t.Fatalf("exit %d\nstderr: %s", code, stderr.String())
 	}

@@ -254,10 +254,12 @@ func superviseAndServe(ctx context.Context, o AppOptions, info AppInfo, front ne
 	// waits for an edit: lowfare dev keeps serving meanwhile.
 	info.Down = sup.waitFirstStart(ctx) != nil
 
-	if err := serveFront(ctx, front, logRequests(o.Logger, sup.front()), info, o.Ready); err != nil {
-		stopRun()
-		return errors.Join(err, <-supDone)
-	}
+	if ctx.Err() == nil {
+		if err := serveFront(ctx, front, logRequests(o.Logger, sup.front()), info, o.Ready); err != nil {
+			stopRun()
+			return errors.Join(err, <-supDone)
+		}
+	} // else: stopped before the first start ended; no banner
 	stopRun()
 	runErr := <-supDone // the app has stopped (SIGTERM, then its stop budget)
 	return errors.Join(runErr, db.finalSnapshot(ctx))

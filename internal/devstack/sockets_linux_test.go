@@ -1,13 +1,18 @@
 package devstack
 
 import (
+	"context"
+	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lowfare/lowfare/internal/testutil"
 )
 
 // listenRows reads the LISTEN rows of /proc/net/tcp and tcp6 for the
@@ -41,7 +46,7 @@ func TestListeningPortsOfThisProcess(t *testing.T) {
 
 // An app that listens on a literal port, not $PORT, is named with the port
 // it listens on as soon as its socket is seen, not after the start
-// timeout.
+// timeout; a fix saved meanwhile (without --watch) is built and started.
 func TestRunAppSaysTheAppIgnoresPORT(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,10 +55,46 @@ func TestRunAppSaysTheAppIgnoresPORT(t *testing.T) {
 	literal := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	dir, s := copyShelf(t, nil)
-	editSource(t, dir, "main.go", `"127.0.0.1:" + os.Getenv("PORT")`, strconv.Quote("127.0.0.1:"+strconv.Itoa(literal)))
-	r := startApp(t, dir, AppOptions{Spec: s, StartTimeout: 10 * time.Minute})
-	waitOut(t, r, "listens on port "+strconv.Itoa(literal))
-	if out := r.out.String(); !strings.Contains(out, "$PORT") || strings.Contains(out, "did not answer 2xx within") {
-		t.Errorf("want the literal port named before the start timeout:\n%s", out)
+	listen := `"127.0.0.1:" + os.Getenv("PORT")`
+	editSource(t, dir, "main.go", listen, strconv.Quote("127.0.0.1:"+strconv.Itoa(literal)))
+
+	out := &testutil.Buffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan AppInfo, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- RunApp(ctx, AppOptions{
+			Spec: s, SpecPath: filepath.Join(dir, "lowfare.yaml"), DataDir: filepath.Join(dir, "data"),
+			AppOutput: out, Logger: slog.New(slog.NewTextHandler(out, nil)),
+			StartTimeout: 10 * time.Minute, StopTimeout: 5 * time.Second, WatchInterval: 100 * time.Millisecond,
+			Ready: func(i AppInfo) { ready <- i },
+		})
+	}()
+	wait, stop := context.WithTimeout(ctx, 3*time.Minute)
+	defer stop()
+	if err := out.WaitFor(wait, "the app listens on port "+strconv.Itoa(literal)+", not on $PORT"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "did not answer 2xx within") {
+		t.Errorf("named only at the start timeout:\n%s", out)
+	}
+	editSource(t, dir, "main.go", strconv.Quote("127.0.0.1:"+strconv.Itoa(literal)), listen)
+	select {
+	case info := <-ready:
+		if info.Down {
+			t.Fatalf("the fixed app is down:\n%s", out)
+		}
+		if code, _, _ := getBody(t, info.URL+"/healthz"); code != 200 {
+			t.Errorf("the fixed app answers %d", code)
+		}
+	case err := <-done:
+		t.Fatalf("RunApp returned %v:\n%s", err, out)
+	case <-wait.Done():
+		t.Fatalf("the fixed app did not start:\n%s", out)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

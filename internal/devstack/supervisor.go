@@ -65,6 +65,9 @@ type supervisor struct {
 	lastSeen time.Time // the last request's start or end
 	inFlight int
 	first    chan error // the first start's outcome, once
+	// elsewhere: the starting app listens on other ports than $PORT, so
+	// a saved fix is wanted (and rebuilt) even without --watch.
+	elsewhere bool
 }
 
 // replace hands run a rebuilt binary, dropping one not yet picked up.
@@ -97,8 +100,15 @@ func (s *supervisor) get() appState {
 // waitsForEdit says whether the app is down or restarting after an exit,
 // when a saved fix should rebuild it even without --watch.
 func (s *supervisor) waitsForEdit() bool {
-	st := s.get()
-	return st == stateDown || st == stateRestarting
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == stateDown || s.state == stateRestarting || s.elsewhere
+}
+
+func (s *supervisor) setElsewhere(b bool) {
+	s.mu.Lock()
+	s.elsewhere = b
+	s.mu.Unlock()
 }
 
 // waitFirstStart returns once the app has answered its health path for the
@@ -148,6 +158,12 @@ func (s *supervisor) run(ctx context.Context, bin string) error {
 		p, err := s.start(ctx, bin)
 		if err != nil && ctx.Err() != nil {
 			return nil
+		}
+		var rb rebuiltError
+		if errors.As(err, &rb) {
+			s.log.Info("starting the new build")
+			bin = rb.bin
+			continue
 		}
 		if first {
 			first = false
@@ -292,11 +308,18 @@ func (s *supervisor) report(p *proc, why, next string) {
 
 // portGrace is how long the app may listen on other ports only before
 // start says it does not listen on $PORT: an app may open, say, a metrics
-// port a moment before its main one.
+// port a moment before its main one. It is only said, not acted on: such
+// an app may still open $PORT before the start timeout.
 const portGrace = 2 * time.Second
 
+// rebuiltError ends a start because a new build arrived meanwhile.
+type rebuiltError struct{ bin string }
+
+func (rebuiltError) Error() string { return "a new build arrived while the app started" }
+
 // start runs bin and waits until GET <health path> answers 2xx. On a
-// failure it returns the process too (stopped), for its last lines.
+// failure it returns the process too (stopped), for its last lines. A
+// new build arriving meanwhile stops it and returns a rebuiltError.
 func (s *supervisor) start(ctx context.Context, bin string) (*proc, error) {
 	cmd := exec.Command(bin) // not CommandContext: stop sends SIGTERM first, as ECS does
 	cmd.Env = s.env
@@ -315,7 +338,11 @@ func (s *supervisor) start(ctx context.Context, bin string) (*proc, error) {
 	deadline := time.NewTimer(s.startTimeout)
 	defer deadline.Stop()
 	last := "no answer"
-	var elsewhere time.Time // since when it listens on other ports only
+	var (
+		since time.Time // since when it listens on other ports only
+		said  error     // what was said about it, once
+	)
+	defer s.setElsewhere(false)
 	for {
 		if code, err := get(ctx, client, health); err == nil {
 			if code >= 200 && code < 300 {
@@ -325,18 +352,23 @@ func (s *supervisor) start(ctx context.Context, bin string) (*proc, error) {
 		} else {
 			last = err.Error()
 		}
-		// Its sockets say at once when it listens somewhere else.
+		// Its sockets say within seconds when it listens somewhere else.
 		if ports, ok := listeningPorts(cmd.Process.Pid); ok && len(ports) > 0 && !slices.Contains(ports, s.port) {
-			if elsewhere.IsZero() {
-				elsewhere = time.Now()
-			} else if time.Since(elsewhere) >= portGrace {
-				s.stop(p)
-				return p, wrongPort(ports, s.port)
+			if since.IsZero() {
+				since = time.Now()
+			} else if said == nil && time.Since(since) >= portGrace {
+				said = wrongPort(ports, s.port)
+				s.log.Warn("the app does not listen on $PORT")
+				s.report(nil, said.Error(), fmt.Sprintf("lowfare dev waits for it on $PORT until the start timeout (%s); a fix you save meanwhile is rebuilt and started", s.startTimeout))
+				s.setElsewhere(true)
 			}
 		} else {
-			elsewhere = time.Time{}
+			since = time.Time{}
 		}
 		select {
+		case nb := <-s.bins:
+			s.stop(p)
+			return p, rebuiltError{nb}
 		case <-p.exited:
 			return p, fmt.Errorf("the app exited (%s) before GET %s answered 2xx; the app contract (docs/apps.md): listen on $PORT and answer service.health.path", exitStatus(p.err), health)
 		case <-ctx.Done():
@@ -344,6 +376,9 @@ func (s *supervisor) start(ctx context.Context, bin string) (*proc, error) {
 			return p, ctx.Err()
 		case <-deadline.C:
 			s.stop(p)
+			if said != nil {
+				return p, fmt.Errorf("GET %s did not answer 2xx within %s: %w", health, s.startTimeout, said)
+			}
 			return p, fmt.Errorf("GET %s did not answer 2xx within %s (last: %s): the app must listen on $PORT (PORT=%d here) and answer service.health.path with 2xx (docs/apps.md)", health, s.startTimeout, last, s.port)
 		case <-time.After(100 * time.Millisecond):
 		}
