@@ -43,7 +43,9 @@ environment (docs/apps.md): PORT, TABLE_NAME (a table with the stack's
 key schema, created on the local endpoint), AWS_ENDPOINT_URL_DYNAMODB,
 dummy credentials, the spec's env, and the spec's secrets, each from the
 environment or from the data directory's secrets.env (NAME=value lines);
-a secret found in neither is named before the app starts. The app is
+a secret found in neither is named before the app starts (a change to
+secrets.env restarts a down app, or with --watch any app, with the new
+values). The app is
 served at 127.0.0.1:--port (default service.port); its output is shown,
 and each request is logged (-q: only those that fail with a 5xx). It is
 restarted when it exits. An app that does not start (it exits, or listens

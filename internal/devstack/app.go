@@ -172,6 +172,45 @@ func warnMissingSecrets(log *slog.Logger, missing []string, file string) {
 	}
 }
 
+// reloadSecrets reads the spec's secrets again (the environment, then
+// secrets.env) and gives them to the app's next start, and to its Lambda
+// function's; it names those still missing.
+func reloadSecrets(o AppOptions, sup *supervisor) {
+	names := o.Spec.Service.Secrets
+	if len(names) == 0 {
+		return
+	}
+	values, missing, err := devSecrets(names, o.DataDir, o.Getenv)
+	if err != nil {
+		o.Logger.Error("reading the secrets again: " + err.Error())
+		return
+	}
+	warnMissingSecrets(o.Logger, missing, filepath.Join(o.DataDir, SecretsFile))
+	sup.mu.Lock()
+	env := withSecrets(sup.env, names, values)
+	sup.mu.Unlock()
+	sup.setEnv(env)
+	if sup.fn != nil {
+		sup.fn.setEnv(env)
+	}
+}
+
+// withSecrets is env with the secrets names set to values: the old
+// entries of names dropped, the values found appended.
+func withSecrets(env, names []string, values map[string]string) []string {
+	out := make([]string, 0, len(env)+len(values))
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(names, k) {
+			out = append(out, kv)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		out = append(out, k+"="+values[k])
+	}
+	return out
+}
+
 // listenFront takes the port the app is served at.
 func listenFront(port int) (net.Listener, error) {
 	front, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
@@ -244,10 +283,17 @@ func superviseAndServe(ctx context.Context, o AppOptions, info AppInfo, front ne
 	defer wg.Wait()
 	// Without --watch the sources are still watched while the app is
 	// down: a fix rebuilds and starts it.
+	// secrets.env counts as a source: a secret added to it reaches the
+	// app at its next start.
+	secretsFile := filepath.Join(o.DataDir, SecretsFile)
 	w := &watcher{
 		goBin: b.goBin, pkgDir: b.pkgDir, interval: o.WatchInterval, built: b.began, log: o.Logger,
-		wanted:  func() bool { return o.Watch || sup.waitsForEdit() },
-		changed: func() { rebuild(runCtx, b, sup, o.Logger) },
+		extra:  []string{secretsFile},
+		wanted: func() bool { return o.Watch || sup.waitsForEdit() },
+		changed: func() {
+			reloadSecrets(o, sup)
+			rebuild(runCtx, b, sup, o.Logger)
+		},
 	}
 	wg.Go(func() { w.run(runCtx) })
 	// A failed first start is reported by the supervisor, which then

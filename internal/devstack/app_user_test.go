@@ -219,3 +219,23 @@ func TestRunAppKeepsRunningAfterAFailedFirstBuild(t *testing.T) {
 		return code == 200
 	})
 }
+
+// An app that stops for want of a secret starts once the secret is added
+// to secrets.env, without --watch and without restarting lowfare dev.
+func TestRunAppStartsOnceTheSecretIsAdded(t *testing.T) {
+	needsToken := "\tif os.Getenv(\"SHELF_TOKEN\") == \"\" {\n\t\tfmt.Fprintln(os.Stderr, \"shelf: SHELF_TOKEN is not set\")\n\t\tos.Exit(1)\n\t}\n\taddr :="
+	dir, s := copyShelf(t, map[string]string{"main.go": strings.Replace(shelfMain(t), "\taddr :=", needsToken, 1)})
+	data := filepath.Join(dir, "data")
+	r := startApp(t, dir, AppOptions{Spec: s, DataDir: data, Getenv: func(string) string { return "" }})
+	if !r.info.Down {
+		t.Fatalf("info %+v: want the app down without its secret", r.info)
+	}
+	waitOut(t, r, "  | shelf: SHELF_TOKEN is not set\n")
+	if err := writeFile(filepath.Join(data, SecretsFile), "SHELF_TOKEN=s3cret\n"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the app with its secret", func() bool {
+		code, _, token := getBody(t, r.info.URL+"/token")
+		return code == 200 && token == "s3cret"
+	})
+}

@@ -258,6 +258,14 @@ func (f *lambdaFunc) replace(bin string) {
 	}
 }
 
+// setEnv gives environments started from now on env, the task's new
+// environment (its secrets changed), less the task's PORT.
+func (f *lambdaFunc) setEnv(env []string) {
+	f.mu.Lock()
+	f.env = withoutEnv(env, "PORT", "AWS_LAMBDA_RUNTIME_API")
+	f.mu.Unlock()
+}
+
 // stop ends the running environment.
 func (f *lambdaFunc) stop() {
 	f.mu.Lock()

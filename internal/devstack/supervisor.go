@@ -105,6 +105,13 @@ func (s *supervisor) waitsForEdit() bool {
 	return s.state == stateDown || s.state == stateRestarting || s.elsewhere
 }
 
+// setEnv gives the next start env: the app's secrets changed.
+func (s *supervisor) setEnv(env []string) {
+	s.mu.Lock()
+	s.env = env
+	s.mu.Unlock()
+}
+
 func (s *supervisor) setElsewhere(b bool) {
 	s.mu.Lock()
 	s.elsewhere = b
@@ -174,7 +181,7 @@ func (s *supervisor) run(ctx context.Context, bin string) error {
 			// fix (a rebuild), and say so.
 			s.set(stateDown)
 			s.log.Error("the app did not start")
-			s.report(p, err.Error(), "lowfare dev keeps running: fix the app and save; it rebuilds and starts it when a file it is built from changes (Ctrl-C stops)")
+			s.report(p, err.Error(), "lowfare dev keeps running: fix the app (or add a missing secret to secrets.env) and save; it rebuilds and starts it when a file it is built from, or secrets.env, changes (Ctrl-C stops)")
 			select {
 			case <-ctx.Done():
 				return nil
@@ -322,7 +329,9 @@ func (rebuiltError) Error() string { return "a new build arrived while the app s
 // new build arriving meanwhile stops it and returns a rebuiltError.
 func (s *supervisor) start(ctx context.Context, bin string) (*proc, error) {
 	cmd := exec.Command(bin) // not CommandContext: stop sends SIGTERM first, as ECS does
-	cmd.Env = s.env
+	s.mu.Lock()
+	cmd.Env = s.env // setEnv may change it between starts
+	s.mu.Unlock()
 	tail := &lineTail{max: reportLines}
 	out := io.MultiWriter(s.out, tail)
 	cmd.Stdout, cmd.Stderr = out, out // one writer: one pipe, the lines in order

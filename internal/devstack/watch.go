@@ -122,15 +122,16 @@ var sourceExts = []string{".go", ".c", ".h", ".s", ".S", ".cc", ".cpp", ".cxx", 
 // stamp fingerprints the set's files by path, size and mtime: any save,
 // new file or removal changes it. newest is the latest mtime seen.
 func (ws watchSet) stamp() (sum [32]byte, newest time.Time) {
-	if ws.root != "" {
-		return gosrc.SourceStamp(ws.root), time.Time{}
-	}
 	h := sha256.New()
 	add := func(path string, info fs.FileInfo) {
 		fmt.Fprintf(h, "%s\x00%d\x00%d\n", path, info.Size(), info.ModTime().UnixNano())
 		if info.ModTime().After(newest) {
 			newest = info.ModTime()
 		}
+	}
+	if ws.root != "" {
+		root := gosrc.SourceStamp(ws.root)
+		h.Write(root[:])
 	}
 	for _, dir := range ws.pkgDirs {
 		entries, _ := os.ReadDir(dir)
@@ -198,6 +199,7 @@ func (g embedGlob) walk(add func(string, fs.FileInfo)) {
 // otherwise while the app is down, waiting for a fix.
 type watcher struct {
 	goBin, pkgDir string
+	extra         []string // more files whose change counts, such as secrets.env
 	interval      time.Duration
 	built         time.Time // when the running binary's build began
 	wanted        func() bool
@@ -258,5 +260,6 @@ func (w *watcher) list(ctx context.Context) watchSet {
 	if ws.listErr != nil && ctx.Err() == nil {
 		w.log.Warn("watching every Go file of the module instead of the package's files and embedded files", "err", ws.listErr)
 	}
+	ws.files = append(ws.files, w.extra...)
 	return ws
 }
