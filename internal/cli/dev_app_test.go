@@ -68,7 +68,7 @@ func TestDevNamesALiteralPort(t *testing.T) {
 	}
 	literal := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
-	main := strings.Replace(literalPortMain, `":8081"`, `":`+literal+`"`, 1)
+	main := strings.Replace(literalPortMain, `":8081"`, `"127.0.0.1:`+literal+`"`, 1)
 	file := writeApp(t, main, "app: shelf\nservice: {image: ./cmd/server, port: 8080, health: {path: /healthz}}\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
