@@ -148,7 +148,8 @@ func runDev(cmd *cobra.Command, f *devFlags) error {
 	// What plan warns of, said before the build: dev then names the port
 	// the app really listens on once it runs (its sockets).
 	if msg := literalPortProblem(f.file, s); msg != "" {
-		logger.Warn(msg)
+		logger.Warn("the app's source does not read $PORT")
+		fmt.Fprintln(cmd.ErrOrStderr(), "  "+msg) // plain, so its quotes are not escaped
 	}
 	o := devstack.AppOptions{
 		Spec: s, SpecPath: f.file, Port: s.Service.Port, DataDir: f.data, Endpoint: f.endpoint,
