@@ -42,11 +42,19 @@ of service.image for this machine and runs it with the app contract's
 environment (docs/apps.md): PORT, TABLE_NAME (a table with the stack's
 key schema, created on the local endpoint), AWS_ENDPOINT_URL_DYNAMODB,
 dummy credentials, the spec's env, and the spec's secrets, each from the
-environment or from the data directory's secrets.env (NAME=value lines).
-The app is served at 127.0.0.1:--port (default service.port); its output
-is shown; it is restarted when it exits. With --watch it is rebuilt and
-restarted when a Go file of its module changes (a failed build keeps the
-running one). With --idle (or the spec's service.idle.after) it is
+environment or from the data directory's secrets.env (NAME=value lines);
+a secret found in neither is named before the app starts (a change to
+secrets.env restarts a down app, or with --watch any app, with the new
+values). The app is
+served at 127.0.0.1:--port (default service.port); its output is shown,
+and each request is logged (-q: only those that fail with a 5xx). It is
+restarted when it exits. An app that does not start (it exits, or listens
+on another port than $PORT) is reported with its last 20 lines of output,
+and lowfare dev keeps running: saving a fix rebuilds and starts it. With
+--watch it is rebuilt and restarted whenever a file it is built from
+changes: the Go files of its module's packages it imports and the files
+they embed (templates, static files); a failed build keeps the running
+one and prints the compiler's output. With --idle (or the spec's service.idle.after) it is
 stopped after that long without a request, as the deployed service
 sleeps: the next request gets the waking page (503, Retry-After) and
 starts it.
@@ -96,8 +104,8 @@ root, the server runs as the user postgres (or nobody), which Postgres needs.`,
 	fl.Lookup("port").DefValue = "0" // the usage names the default; cobra's "(default 8080)" would be a second one
 	fl.StringVar(&f.data, "data", devstack.DefaultDataDir, "directory for the snapshot, secrets.env and the admin token")
 	fl.StringVar(&f.endpoint, "dynamodb-endpoint", "", "use this DynamoDB-compatible endpoint instead of the in-process one (no snapshot)")
-	fl.BoolVarP(&f.quiet, "quiet", "q", false, "log only warnings, not every request")
-	fl.BoolVar(&f.watch, "watch", false, "rebuild and restart the app when a Go file of its module changes")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "log only warnings and errors (requests that fail with a 5xx), not every request")
+	fl.BoolVar(&f.watch, "watch", false, "rebuild and restart the app when a Go file it is built from, or a file it embeds, changes")
 	fl.BoolVar(&f.demo, "demo", false, "run the reference app links instead of a spec's app")
 	fl.DurationVar(&f.idle, "idle", 0, "stop the app after this long without a request (overrides service.idle.after), e.g. 3s")
 	return cmd
@@ -147,6 +155,12 @@ func runDev(cmd *cobra.Command, opts *rootOptions, f *devFlags) error {
 	}
 	if err := imageError(f.file, s); err != nil {
 		return err
+	}
+	// What plan warns of, said before the build: dev then names the port
+	// the app really listens on once it runs (its sockets).
+	if msg := literalPortProblem(f.file, s); msg != "" {
+		logger.Warn("the app's source does not read $PORT")
+		fmt.Fprintln(cmd.ErrOrStderr(), "  "+msg) // plain, so its quotes are not escaped
 	}
 	o := devstack.AppOptions{
 		Spec: s, SpecPath: f.file, Port: s.Service.Port, DataDir: f.data, Endpoint: f.endpoint,

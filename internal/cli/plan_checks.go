@@ -19,6 +19,8 @@ func specWarnings(file string, s *spec.Spec) []stack.Warning {
 	var out []stack.Warning
 	if msg := imageProblem(file, s); msg != "" {
 		out = append(out, stack.Warning{Part: stack.PartService, Message: msg})
+	} else if msg := literalPortProblem(file, s); msg != "" {
+		out = append(out, stack.Warning{Part: stack.PartService, Message: msg})
 	}
 	for _, list := range []struct {
 		part, path, what string
@@ -84,15 +86,49 @@ func imageProblem(file string, s *spec.Spec) string {
 	return fmt.Sprintf("service.image %s: %v", img, p) // NoModule says what to run; Unreadable has nothing to point at
 }
 
-// imageCheck is what gosrc.CheckMain finds wrong with service.image, a
-// local package resolved from the spec file's directory, or nil.
-func imageCheck(file string, s *spec.Spec) *gosrc.Problem {
+// literalPortProblem says so when service.image's main package listens on
+// a literal port and never reads $PORT: the source guess lowfare init makes
+// (gosrc.Main.Port). The app contract gives the port in $PORT; the ingress,
+// the health check and lowfare dev send requests there. "" when the source
+// reads $PORT, has no literal listen address, or is not a local package.
+func literalPortProblem(file string, s *spec.Spec) string {
+	if !s.Service.LocalPackage() {
+		return ""
+	}
+	m, err := gosrc.ParseMain(imageDir(file, s))
+	if err != nil || m == nil {
+		return ""
+	}
+	p, ok := m.Port()
+	if !ok || p.ReadsEnv || p.EnvDefault {
+		return ""
+	}
+	at := filepath.ToSlash(filepath.Join(s.Service.Image, p.At))
+	what := fmt.Sprintf("service.image %s: %s listens on the literal %q and never reads $PORT (no os.Getenv(\"PORT\") or os.LookupEnv in its main package)", s.Service.Image, at, p.Literal)
+	var why string
+	if p.Number != s.Service.Port {
+		why = fmt.Sprintf("lowfare runs it with PORT=%d and the ingress and its health check send requests to port %d, where nothing answers", s.Service.Port, s.Service.Port)
+	} else {
+		why = fmt.Sprintf("it works only while service.port stays %d, and lowfare dev, which gives the app a port of its own in $PORT, cannot reach it", p.Number)
+	}
+	return fmt.Sprintf("%s: %s; listen on $PORT instead, such as http.ListenAndServe(\":\"+os.Getenv(\"PORT\"), nil)", what, why)
+}
+
+// imageDir is service.image, a local package, resolved from the spec
+// file's directory as the image build does.
+func imageDir(file string, s *spec.Spec) string {
 	dir := s.Service.Image
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(filepath.Dir(file), dir)
 	}
+	return dir
+}
+
+// imageCheck is what gosrc.CheckMain finds wrong with service.image, a
+// local package resolved from the spec file's directory, or nil.
+func imageCheck(file string, s *spec.Spec) *gosrc.Problem {
 	var p *gosrc.Problem
-	if !errors.As(gosrc.CheckMain(dir), &p) {
+	if !errors.As(gosrc.CheckMain(imageDir(file, s)), &p) {
 		return nil
 	}
 	return p

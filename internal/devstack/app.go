@@ -51,7 +51,11 @@ type AppOptions struct {
 	// BusyMinutes is how many consecutive minutes at WakePerMinute wake
 	// it; 0: 3, as the deployed busy alarm.
 	BusyMinutes int
-	Watch       bool // rebuild and restart when the module's Go sources change
+	// Watch rebuilds and restarts the app when the files it is built
+	// from change: the Go files of its module's packages it imports and
+	// the files they embed. Without it, they are watched only while the
+	// app is down (it failed to start), to start it again after a fix.
+	Watch bool
 	// Getenv looks up secrets in the environment of lowfare dev; nil: os.Getenv.
 	Getenv    func(string) string
 	AppOutput io.Writer    // the app's stdout and stderr; nil: discarded
@@ -81,6 +85,9 @@ type AppInfo struct {
 	WakePerMinute float64
 	BusyMinutes   int
 	Watch         bool
+	// Down: the app's first build or start failed (the output above
+	// says why); lowfare dev serves anyway and starts it after an edit.
+	Down bool
 }
 
 // DevTable is the table name `lowfare dev` gives the spec's app.
@@ -116,6 +123,7 @@ func RunApp(ctx context.Context, o AppOptions) error {
 	if err != nil {
 		return err
 	}
+	warnMissingSecrets(o.Logger, missing, filepath.Join(o.DataDir, SecretsFile))
 
 	info := newAppInfo(o, pkgDir, front.Addr(), missing)
 	db, err := openDB(ctx, o.Endpoint, o.DataDir, info.Table, DefaultSnapshotInterval, o.Logger)
@@ -132,7 +140,14 @@ func RunApp(ctx context.Context, o AppOptions) error {
 
 	b := &builder{goBin: o.GoBin, pkgDir: pkgDir, out: filepath.Join(o.DataDir, "bin")}
 	bin, err := buildApp(ctx, b, o.Logger)
-	if err != nil {
+	var be *buildError
+	switch {
+	case errors.As(err, &be):
+		// The code does not compile: say where, and wait for a fix as
+		// for an app that does not start (bin "": it starts down).
+		o.Logger.Error("the build failed")
+		fmt.Fprintf(o.AppOutput, "%v\n  lowfare dev keeps running: fix the error and save; it builds and starts the app when a file it is built from changes (Ctrl-C stops)\n", err)
+	case err != nil:
 		return err
 	}
 	env, appPort, err := appEnv(s, info, secrets)
@@ -151,6 +166,55 @@ func RunApp(ctx context.Context, o AppOptions) error {
 		info.WakePerMinute, info.BusyMinutes = sup.wakePerMinute, sup.busyMinutes
 	}
 	return superviseAndServe(ctx, o, info, front, sup, b, bin, db)
+}
+
+// warnMissingSecrets names, before the app starts, each secret of
+// service.secrets that is neither in the environment nor in the secrets
+// file, and the line that sets it: an app that needs one may stop at
+// start, and its own message may not say which.
+func warnMissingSecrets(log *slog.Logger, missing []string, file string) {
+	for _, name := range missing {
+		log.Warn(fmt.Sprintf("secret %s (service.secrets) is not set, so the app starts without it: add the line %s=<value> to %s, or export %s before lowfare dev", name, name, file, name))
+	}
+}
+
+// reloadSecrets reads the spec's secrets again (the environment, then
+// secrets.env) and gives them to the app's next start, and to its Lambda
+// function's; it names those still missing.
+func reloadSecrets(o AppOptions, sup *supervisor) {
+	names := o.Spec.Service.Secrets
+	if len(names) == 0 {
+		return
+	}
+	values, missing, err := devSecrets(names, o.DataDir, o.Getenv)
+	if err != nil {
+		o.Logger.Error("reading the secrets again: " + err.Error())
+		return
+	}
+	warnMissingSecrets(o.Logger, missing, filepath.Join(o.DataDir, SecretsFile))
+	sup.mu.Lock()
+	env := withSecrets(sup.env, names, values)
+	sup.mu.Unlock()
+	sup.setEnv(env)
+	if sup.fn != nil {
+		sup.fn.setEnv(env)
+	}
+}
+
+// withSecrets is env with the secrets names set to values: the old
+// entries of names dropped, the values found appended.
+func withSecrets(env, names []string, values map[string]string) []string {
+	out := make([]string, 0, len(env)+len(values))
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(names, k) {
+			out = append(out, kv)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		out = append(out, k+"="+values[k])
+	}
+	return out
 }
 
 // listenFront takes the port the app is served at.
@@ -223,22 +287,31 @@ func superviseAndServe(ctx context.Context, o AppOptions, info AppInfo, front ne
 	go func() { supDone <- sup.run(runCtx, bin) }()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	if o.Watch {
-		if root := moduleRoot(b.pkgDir); root != "" {
-			wg.Go(func() {
-				watch(runCtx, root, o.WatchInterval, func() { rebuild(runCtx, b, sup, o.Logger) })
-			})
-		}
+	// Without --watch the sources are still watched while the app is
+	// down: a fix rebuilds and starts it.
+	// secrets.env counts as a source: a secret added to it reaches the
+	// app at its next start.
+	secretsFile := filepath.Join(o.DataDir, SecretsFile)
+	w := &watcher{
+		goBin: b.goBin, pkgDir: b.pkgDir, interval: o.WatchInterval, built: b.began, log: o.Logger,
+		extra:  []string{secretsFile},
+		wanted: func() bool { return o.Watch || sup.waitsForEdit() },
+		changed: func() {
+			reloadSecrets(o, sup)
+			rebuild(runCtx, b, sup, o.Logger)
+		},
 	}
-	if err := sup.waitFirstStart(ctx); err != nil {
-		stopRun()
-		return errors.Join(err, <-supDone)
-	}
+	wg.Go(func() { w.run(runCtx) })
+	// A failed first start is reported by the supervisor, which then
+	// waits for an edit: lowfare dev keeps serving meanwhile.
+	info.Down = sup.waitFirstStart(ctx) != nil
 
-	if err := serveFront(ctx, front, sup.front(), info, o.Ready); err != nil {
-		stopRun()
-		return errors.Join(err, <-supDone)
-	}
+	if ctx.Err() == nil {
+		if err := serveFront(ctx, front, logRequests(o.Logger, sup.front()), info, o.Ready); err != nil {
+			stopRun()
+			return errors.Join(err, <-supDone)
+		}
+	} // else: stopped before the first start ended; no banner
 	stopRun()
 	runErr := <-supDone // the app has stopped (SIGTERM, then its stop budget)
 	return errors.Join(runErr, db.finalSnapshot(ctx))
@@ -250,9 +323,15 @@ func rebuild(ctx context.Context, b *builder, sup *supervisor, log *slog.Logger)
 	log.Info("sources changed: rebuilding", "package", b.pkgDir)
 	nb, err := b.build(ctx)
 	if err != nil {
-		if ctx.Err() == nil {
-			log.Error("rebuild failed; the running app stays as it was", "err", err)
+		if ctx.Err() != nil {
+			return
 		}
+		if sup.waitsForEdit() {
+			log.Error("rebuild failed; fix the error and save again")
+		} else {
+			log.Error("rebuild failed; the running app stays as it was")
+		}
+		fmt.Fprintln(sup.out, err) // the compiler's lines as it wrote them, indented
 		return
 	}
 	sup.replace(nb)
@@ -390,8 +469,12 @@ func freePort() (int, error) {
 
 // PrintAppInfo writes the banner `lowfare dev` shows once the app is up.
 func PrintAppInfo(w io.Writer, i AppInfo) {
-	fmt.Fprintf(w, "%s is running at %s\n", i.App, i.URL)
-	fmt.Fprintf(w, "  app:         %s (restarted when it exits)\n", i.Package)
+	if i.Down {
+		fmt.Fprintf(w, "%s is not running (see above why); lowfare dev serves %s and builds and starts it when you save a fix\n", i.App, i.URL)
+	} else {
+		fmt.Fprintf(w, "%s is running at %s\n", i.App, i.URL)
+	}
+	fmt.Fprintf(w, "  app:         %s (restarted when it exits; rebuilt and started when a fix is saved after it failed to start)\n", i.Package)
 	if i.Snapshot != "" {
 		fmt.Fprintf(w, "  data:        %s (saved every few seconds and on exit)\n", i.Snapshot)
 	}
@@ -406,7 +489,7 @@ func PrintAppInfo(w io.Writer, i AppInfo) {
 		fmt.Fprintf(w, "  idle:        stops after %s without a request; the next request wakes it\n", i.Idle)
 	}
 	if i.Watch {
-		fmt.Fprintln(w, "  watch:       rebuilds and restarts when a Go file of its module changes")
+		fmt.Fprintln(w, "  watch:       rebuilds and restarts when a Go file of a package it builds from, or a file it embeds, changes")
 	}
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }

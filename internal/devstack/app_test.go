@@ -46,10 +46,17 @@ func copyApp(t *testing.T) (dir string, s *spec.Spec) {
 
 func startApp(t *testing.T, dir string, o AppOptions) runningApp {
 	t.Helper()
+	return startAppLevel(t, dir, o, slog.LevelInfo)
+}
+
+// startAppLevel is startApp with lowfare dev's log at level, as the CLI
+// sets it (-q: warnings only).
+func startAppLevel(t *testing.T, dir string, o AppOptions, level slog.Level) runningApp {
+	t.Helper()
 	out := &testutil.Buffer{}
 	o.SpecPath = filepath.Join(dir, "lowfare.yaml")
 	o.AppOutput = out
-	o.Logger = slog.New(slog.NewTextHandler(out, nil)) // lowfare dev's own lines, in the same buffer
+	o.Logger = slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level})) // lowfare dev's own lines, in the same buffer
 	if o.DataDir == "" {
 		o.DataDir = filepath.Join(dir, ".lowfare", "dev")
 	}

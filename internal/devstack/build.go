@@ -2,9 +2,11 @@ package devstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/lowfare/lowfare/internal/gosrc"
@@ -16,10 +18,11 @@ import (
 // the spec's arch; here it is for this machine, with the user's
 // environment, and without cgo like the image.
 type builder struct {
-	goBin  string // "go" unless a test says otherwise
-	pkgDir string // the package's directory (service.image, from the spec's directory)
-	out    string // directory of the binaries
-	n      int    // builds so far: each gets a new file, so a running app keeps its own
+	goBin  string    // "go" unless a test says otherwise
+	pkgDir string    // the package's directory (service.image, from the spec's directory)
+	out    string    // directory of the binaries
+	n      int       // builds so far: each gets a new file, so a running app keeps its own
+	began  time.Time // when the last build began: sources saved later are not in it
 }
 
 // build compiles the package and returns the binary's path. A failure
@@ -29,6 +32,7 @@ func (b *builder) build(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("creating %s: %w", b.out, err)
 	}
 	b.n++
+	b.began = time.Now()
 	bin, err := filepath.Abs(filepath.Join(b.out, fmt.Sprintf("app-%d", b.n)))
 	if err != nil {
 		return "", err
@@ -41,6 +45,10 @@ func (b *builder) build(ctx context.Context) (string, error) {
 		Why: "lowfare dev",
 	})
 	if err != nil {
+		var be *gosrc.BuildError
+		if errors.As(err, &be) {
+			return "", &buildError{dir: b.pkgDir, status: be.Err, output: be.Output}
+		}
 		return "", err
 	}
 	if old := filepath.Join(b.out, fmt.Sprintf("app-%d", b.n-2)); b.n > 2 {
@@ -49,25 +57,23 @@ func (b *builder) build(ctx context.Context) (string, error) {
 	return bin, nil
 }
 
-// moduleRoot is the directory of the go.mod that holds dir, or "".
-func moduleRoot(dir string) string { return gosrc.ModuleRoot(dir) }
+// buildError is a failed build of the app: the compiler's output as it
+// wrote it, one line per line, indented under what failed.
+type buildError struct {
+	dir    string
+	status error
+	output string
+}
 
-// watch calls changed each time the sources under root change, checking
-// every interval, until ctx ends. Several saves in one interval are one
-// change: an editor that writes a file twice rebuilds once.
-func watch(ctx context.Context, root string, interval time.Duration, changed func()) {
-	last := gosrc.SourceStamp(root)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if s := gosrc.SourceStamp(root); s != last {
-				last = s
-				changed()
-			}
-		}
+func (e *buildError) Error() string {
+	return fmt.Sprintf("go build in %s failed (%v):\n%s", e.dir, e.status, indent(e.output, "    "))
+}
+
+// indent puts prefix before each line of s.
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
 	}
+	return strings.Join(lines, "\n")
 }

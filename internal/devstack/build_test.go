@@ -38,7 +38,7 @@ func TestBuildFailuresSayWhatToFix(t *testing.T) {
 		want             []string
 	}{
 		{"does not compile", "go", "package main\n\nfunc main() { undefinedThing() }\n",
-			[]string{"go build . (in ", "main.go:3:15: undefined: undefinedThing"}},
+			[]string{"go build in ", "failed (exit status 1):\n", "\n    ./main.go:3:15: undefined: undefinedThing"}}, // go's lines, indented
 		{"no go", "lowfare-test-no-such-go", "",
 			[]string{`lowfare dev needs the Go toolchain, and "lowfare-test-no-such-go" is not on PATH: install Go from https://go.dev/dl/`}},
 	} {

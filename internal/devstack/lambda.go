@@ -258,6 +258,14 @@ func (f *lambdaFunc) replace(bin string) {
 	}
 }
 
+// setEnv gives environments started from now on env, the task's new
+// environment (its secrets changed), less the task's PORT.
+func (f *lambdaFunc) setEnv(env []string) {
+	f.mu.Lock()
+	f.env = withoutEnv(env, "PORT", "AWS_LAMBDA_RUNTIME_API")
+	f.mu.Unlock()
+}
+
 // stop ends the running environment.
 func (f *lambdaFunc) stop() {
 	f.mu.Lock()
@@ -573,6 +581,7 @@ func forwardedAppend(existing, ip string) string {
 // serveOnLambda answers r through the function: the path a request takes
 // while the service sleeps with serve: app.
 func (s *supervisor) serveOnLambda(w http.ResponseWriter, r *http.Request) {
+	answeredBy(w, "the app through the Lambda adapter", false)
 	body, err := io.ReadAll(io.LimitReader(r.Body, devLambdaLimit+1))
 	if err != nil {
 		http.Error(w, "reading the request: "+err.Error(), http.StatusBadRequest)

@@ -10,7 +10,9 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os/exec"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -22,11 +24,12 @@ const (
 	stateStarting   appState = iota // building done, process started, health not yet 2xx
 	stateAwake                      // health answered 2xx: requests are forwarded
 	stateAsleep                     // stopped after idle: the next request wakes it
-	stateRestarting                 // exited or failed to start: it is started again
+	stateRestarting                 // exited: it is started again
+	stateDown                       // failed to start: it is started again after an edit
 )
 
 func (a appState) String() string {
-	return [...]string{"starting", "awake", "asleep", "restarting"}[a]
+	return [...]string{"starting", "awake", "asleep", "restarting", "down"}[a]
 }
 
 // supervisor runs the app process: starts it, waits for its health path,
@@ -62,6 +65,9 @@ type supervisor struct {
 	lastSeen time.Time // the last request's start or end
 	inFlight int
 	first    chan error // the first start's outcome, once
+	// elsewhere: the starting app listens on other ports than $PORT, so
+	// a saved fix is wanted (and rebuilt) even without --watch.
+	elsewhere bool
 }
 
 // replace hands run a rebuilt binary, dropping one not yet picked up.
@@ -91,6 +97,27 @@ func (s *supervisor) get() appState {
 	return s.state
 }
 
+// waitsForEdit says whether the app is down or restarting after an exit,
+// when a saved fix should rebuild it even without --watch.
+func (s *supervisor) waitsForEdit() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == stateDown || s.state == stateRestarting || s.elsewhere
+}
+
+// setEnv gives the next start env: the app's secrets changed.
+func (s *supervisor) setEnv(env []string) {
+	s.mu.Lock()
+	s.env = env
+	s.mu.Unlock()
+}
+
+func (s *supervisor) setElsewhere(b bool) {
+	s.mu.Lock()
+	s.elsewhere = b
+	s.mu.Unlock()
+}
+
 // waitFirstStart returns once the app has answered its health path for the
 // first time, or why it did not.
 func (s *supervisor) waitFirstStart(ctx context.Context) error {
@@ -102,10 +129,25 @@ func (s *supervisor) waitFirstStart(ctx context.Context) error {
 	}
 }
 
-// run supervises until ctx ends, then stops the app and returns.
+// errNotBuilt is the first start of an app whose first build failed.
+var errNotBuilt = errors.New("the app's first build failed")
+
+// run supervises until ctx ends, then stops the app and returns. With bin
+// "" (the first build failed) the app is down until a build arrives.
 func (s *supervisor) run(ctx context.Context, bin string) error {
 	backoff := time.Second
 	first := true
+	if bin == "" {
+		s.set(stateDown)
+		first = false
+		s.first <- errNotBuilt
+		select {
+		case <-ctx.Done():
+			return nil
+		case bin = <-s.bins:
+			s.log.Info("starting the new build")
+		}
+	}
 	for {
 		if s.get() == stateAsleep {
 			select {
@@ -121,26 +163,32 @@ func (s *supervisor) run(ctx context.Context, bin string) error {
 		}
 		s.set(stateStarting)
 		p, err := s.start(ctx, bin)
+		if err != nil && ctx.Err() != nil {
+			return nil
+		}
+		var rb rebuiltError
+		if errors.As(err, &rb) {
+			s.log.Info("starting the new build")
+			bin = rb.bin
+			continue
+		}
 		if first {
 			first = false
 			s.first <- err
-			if err != nil {
-				return nil // RunApp reports it
-			}
 		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			s.set(stateRestarting)
-			s.log.Error("the app did not start; trying again", "err", err, "in", backoff)
+			// Starting it again as it is would fail again: wait for a
+			// fix (a rebuild), and say so.
+			s.set(stateDown)
+			s.log.Error("the app did not start")
+			s.report(p, err.Error(), "lowfare dev keeps running: fix the app (or add a missing secret to secrets.env) and save; it rebuilds and starts it when a file it is built from, or secrets.env, changes (Ctrl-C stops)")
 			select {
 			case <-ctx.Done():
 				return nil
 			case bin = <-s.bins:
-			case <-time.After(backoff):
+				s.log.Info("starting the new build")
 			}
-			backoff = min(2*backoff, 30*time.Second)
+			backoff = time.Second
 			continue
 		}
 		s.mu.Lock()
@@ -171,6 +219,7 @@ func (s *supervisor) run(ctx context.Context, bin string) error {
 				backoff = time.Second // it ran for a while: not a crash loop
 			}
 			s.log.Error("the app exited; restarting it", "status", exitStatus(p.err), "in", backoff)
+			s.report(p, "", "lowfare dev keeps running; a fix saved meanwhile is rebuilt and started instead")
 			select {
 			case <-ctx.Done():
 				return nil
@@ -228,19 +277,69 @@ func (s *supervisor) until(ctx context.Context, p *proc) (ending, string) {
 type proc struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
-	err    error // Wait's result, once exited is closed
+	err    error     // Wait's result, once exited is closed
+	tail   *lineTail // its last lines of output, for the report when it stops
 }
 
-// start runs bin and waits until GET <health path> answers 2xx.
+// reportLines is how many of its last lines of output report shows of an
+// app that exited or did not start.
+const reportLines = 20
+
+// report writes, under the error lowfare dev has just logged, why (if
+// not ""), p's last lines of output as the app wrote them, and next: what
+// lowfare dev does now. It is plain text, not a log attribute, so nothing
+// in it is quoted or escaped; it goes where the app's output goes, so -q
+// keeps it.
+func (s *supervisor) report(p *proc, why, next string) {
+	var b strings.Builder
+	if why != "" {
+		fmt.Fprintf(&b, "  %s\n", why)
+	}
+	if p != nil {
+		lines := p.tail.lines()
+		switch len(lines) {
+		case 0:
+			b.WriteString("  it wrote no output\n")
+		case 1:
+			b.WriteString("  its last line of output:\n")
+		default:
+			fmt.Fprintf(&b, "  its last %d lines of output:\n", len(lines))
+		}
+		for _, l := range lines {
+			fmt.Fprintf(&b, "  | %s\n", l)
+		}
+	}
+	fmt.Fprintf(&b, "  %s\n", next)
+	_, _ = io.WriteString(s.out, b.String())
+}
+
+// portGrace is how long the app may listen on other ports only before
+// start says it does not listen on $PORT: an app may open, say, a metrics
+// port a moment before its main one. It is only said, not acted on: such
+// an app may still open $PORT before the start timeout.
+const portGrace = 2 * time.Second
+
+// rebuiltError ends a start because a new build arrived meanwhile.
+type rebuiltError struct{ bin string }
+
+func (rebuiltError) Error() string { return "a new build arrived while the app started" }
+
+// start runs bin and waits until GET <health path> answers 2xx. On a
+// failure it returns the process too (stopped), for its last lines. A
+// new build arriving meanwhile stops it and returns a rebuiltError.
 func (s *supervisor) start(ctx context.Context, bin string) (*proc, error) {
 	cmd := exec.Command(bin) // not CommandContext: stop sends SIGTERM first, as ECS does
-	cmd.Env = s.env
-	cmd.Stdout, cmd.Stderr = s.out, s.out
+	s.mu.Lock()
+	cmd.Env = s.env // setEnv may change it between starts
+	s.mu.Unlock()
+	tail := &lineTail{max: reportLines}
+	out := io.MultiWriter(s.out, tail)
+	cmd.Stdout, cmd.Stderr = out, out // one writer: one pipe, the lines in order
 	ownGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", bin, err)
 	}
-	p := &proc{cmd: cmd, exited: make(chan struct{})}
+	p := &proc{cmd: cmd, exited: make(chan struct{}), tail: tail}
 	go func() { p.err = cmd.Wait(); close(p.exited) }()
 
 	health := "http://127.0.0.1:" + strconv.Itoa(s.port) + s.healthPath
@@ -248,6 +347,11 @@ func (s *supervisor) start(ctx context.Context, bin string) (*proc, error) {
 	deadline := time.NewTimer(s.startTimeout)
 	defer deadline.Stop()
 	last := "no answer"
+	var (
+		since time.Time // since when it listens on other ports only
+		said  error     // what was said about it, once
+	)
+	defer s.setElsewhere(false)
 	for {
 		if code, err := get(ctx, client, health); err == nil {
 			if code >= 200 && code < 300 {
@@ -257,18 +361,50 @@ func (s *supervisor) start(ctx context.Context, bin string) (*proc, error) {
 		} else {
 			last = err.Error()
 		}
+		// Its sockets say within seconds when it listens somewhere else.
+		if ports, ok := listeningPorts(cmd.Process.Pid); ok && len(ports) > 0 && !slices.Contains(ports, s.port) {
+			if since.IsZero() {
+				since = time.Now()
+			} else if said == nil && time.Since(since) >= portGrace {
+				said = wrongPort(ports, s.port)
+				s.log.Warn("the app does not listen on $PORT")
+				s.report(nil, said.Error(), fmt.Sprintf("lowfare dev waits for it on $PORT until the start timeout (%s); a fix you save meanwhile is rebuilt and started", s.startTimeout))
+				s.setElsewhere(true)
+			}
+		} else {
+			since = time.Time{}
+		}
 		select {
+		case nb := <-s.bins:
+			s.stop(p)
+			return p, rebuiltError{nb}
 		case <-p.exited:
-			return nil, fmt.Errorf("the app exited (%s) before GET %s answered 2xx; the app contract (docs/apps.md): listen on $PORT and answer service.health.path", exitStatus(p.err), health)
+			return p, fmt.Errorf("the app exited (%s) before GET %s answered 2xx; the app contract (docs/apps.md): listen on $PORT and answer service.health.path", exitStatus(p.err), health)
 		case <-ctx.Done():
 			s.stop(p)
-			return nil, ctx.Err()
+			return p, ctx.Err()
 		case <-deadline.C:
 			s.stop(p)
-			return nil, fmt.Errorf("GET %s did not answer 2xx within %s (last: %s): the app must listen on $PORT (PORT=%d here) and answer service.health.path with 2xx (docs/apps.md)", health, s.startTimeout, last, s.port)
+			if said != nil {
+				return p, fmt.Errorf("GET %s did not answer 2xx within %s: %w", health, s.startTimeout, said)
+			}
+			return p, fmt.Errorf("GET %s did not answer 2xx within %s (last: %s): the app must listen on $PORT (PORT=%d here) and answer service.health.path with 2xx (docs/apps.md)", health, s.startTimeout, last, s.port)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// wrongPort says that the app listens on ports, and not on $PORT.
+func wrongPort(ports []int, port int) error {
+	list := make([]string, len(ports))
+	for i, p := range ports {
+		list[i] = strconv.Itoa(p)
+	}
+	what := "port " + list[0]
+	if len(list) > 1 {
+		what = "ports " + strings.Join(list, ", ")
+	}
+	return fmt.Errorf("the app listens on %s, not on $PORT (PORT=%d here): lowfare dev, and on AWS the ingress and its health check, send requests to $PORT; make it listen there, such as http.ListenAndServe(\":\"+os.Getenv(\"PORT\"), nil)", what, port)
 }
 
 func get(ctx context.Context, c *http.Client, url string) (int, error) {
@@ -330,6 +466,7 @@ func (s *supervisor) front() http.Handler {
 			// (it exited, or is being replaced): as good as starting.
 			switch {
 			case !s.serveApp:
+				answeredBy(w, "waking page", true)
 				writeWaking(w, r)
 			case r.ContentLength == 0:
 				s.serveOnLambda(w, r) // nothing of the request was consumed
@@ -354,6 +491,11 @@ func (s *supervisor) front() http.Handler {
 			rp.ServeHTTP(w, r)
 			return
 		}
+		if st == stateDown {
+			answeredBy(w, "lowfare dev (the app is down)", true)
+			http.Error(w, "the app is not running: it did not start, and lowfare dev's output says why; save a fix and lowfare dev rebuilds and starts it", http.StatusServiceUnavailable)
+			return
+		}
 		if s.serveApp {
 			// No waking page: the app answers through the adapter, and
 			// only sustained traffic wakes the service (the busy alarm).
@@ -373,6 +515,7 @@ func (s *supervisor) front() http.Handler {
 			default: // a wake is already asked for: one start, not two
 			}
 		}
+		answeredBy(w, "waking page", true)
 		writeWaking(w, r)
 	})
 }

@@ -86,16 +86,22 @@ func (m *Main) Port() (p Port, ok bool) {
 		}
 	}
 	for _, l := range lits {
-		if !strings.HasPrefix(l.value, ":") {
+		host, port, ok := strings.Cut(l.value, ":")
+		if !ok || !slices.Contains(listenHosts, host) {
 			continue
 		}
-		if n, ok := portNumber(l.value[1:]); ok {
+		if n, ok := portNumber(port); ok {
 			p.Number, p.At, p.Literal = n, m.at(l.pos), l.value
 			return p, true
 		}
 	}
 	return p, false
 }
+
+// listenHosts are the hosts of a literal listen address Port recognises:
+// every interface, or this machine's own. Hosts and IPv6 addresses are
+// left out: "example.com:80" is more likely a URL's than a listener's.
+var listenHosts = []string{"", "0.0.0.0", "localhost", "127.0.0.1"}
 
 // literal is a string literal's unquoted value and where it is.
 type literal struct {

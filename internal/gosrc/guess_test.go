@@ -38,6 +38,8 @@ func TestParseMainGuesses(t *testing.T) {
 			Port{Number: 8081, At: "main.go:9", Literal: ":8081", EnvDefault: true, ReadsEnv: true}, "", ""},
 		{"a default too far below is a listen address", map[string]string{"main.go": "package main\n\nimport \"os\"\n\nvar p = os.Getenv(\"PORT\")\n\n\n\n\n\n\nvar addr = \":7000\"\n"}, "main.go",
 			Port{Number: 7000, At: "main.go:12", Literal: ":7000", ReadsEnv: true}, "", ""},
+		{"a listen address with a local host", map[string]string{"main.go": "package main\n\nconst site = \"example.com:443\"\n\nfunc main() { listen(\"0.0.0.0:8081\") }\n"}, "main.go",
+			Port{Number: 8081, At: "main.go:5", Literal: "0.0.0.0:8081"}, "", ""},
 		{"out of range and not a number", map[string]string{"main.go": "package main\n\nconst a, b, c = \":70000\", \":0\", \":http\"\n\nfunc main() {}\n"}, "main.go",
 			Port{}, "", ""},
 		{"healthz wins over health", map[string]string{"a.go": "package main\n\nconst h = \"/health\"\n", "b.go": "package main\n\nconst z = \"/healthz\"\n\nfunc main() {}\n"}, "a.go",
