@@ -102,6 +102,9 @@ func (WorkflowOptions) Quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
+// workflowTemplate is the workflow; "setup" (checkout, Go) and "login"
+// (lowfare, the deploy role's credentials) are the steps every job that
+// touches AWS begins with.
 var workflowTemplate = template.Must(template.New("workflow").Parse(`# lowfare deploys {{.App}} from GitHub Actions with no stored keys: each job
 # gets short-lived credentials from AWS STS through GitHub's OIDC token
 # (role {{.DeployRoleARN}}, created by 'lowfare ci deploy'); set the
@@ -139,23 +142,13 @@ jobs:
       group: lowfare-deploy-{{.Branch}}
       cancel-in-progress: false
     steps:
-      - uses: {{.Checkout}}
-        with:
-          persist-credentials: false
-      - uses: {{.SetupGo}}
-        with:
-          {{.GoVersion}}
+{{template "setup" .}}
 {{- if .Test}}
       - name: Test
         run: |
           {{.Test}}
 {{- end}}
-      - name: Install lowfare
-        run: go install github.com/lowfare/lowfare/cmd/lowfare@{{.Install}}
-      - uses: {{.AWSCreds}}
-        with:
-          role-to-assume: {{.DeployRoleARN}}
-          aws-region: {{.Region}}
+{{template "login" .}}
       - name: Plan
         run: lowfare plan --check -f "$LOWFARE_SPEC"
       - name: Deploy
@@ -179,23 +172,13 @@ jobs:
       url: ${{"{{"}} steps.report.outputs.url {{"}}"}}
       cost: ${{"{{"}} steps.report.outputs.cost {{"}}"}}
     steps:
-      - uses: {{.Checkout}}
-        with:
-          persist-credentials: false
-      - uses: {{.SetupGo}}
-        with:
-          {{.GoVersion}}
+{{template "setup" .}}
 {{- if .Test}}
       - name: Test
         run: |
           {{.Test}}
 {{- end}}
-      - name: Install lowfare
-        run: go install github.com/lowfare/lowfare/cmd/lowfare@{{.Install}}
-      - uses: {{.AWSCreds}}
-        with:
-          role-to-assume: {{.DeployRoleARN}}
-          aws-region: {{.Region}}
+{{template "login" .}}
 {{- range .Secrets}}
       - name: Preview secret {{.}}
         env:
@@ -242,24 +225,28 @@ jobs:
     env:
       PREVIEW_ENV: pr-${{"{{"}} github.event.pull_request.number {{"}}"}}
     steps:
-      - uses: {{.Checkout}}
-        with:
-          persist-credentials: false
-      - uses: {{.SetupGo}}
-        with:
-          {{.GoVersion}}
-      - name: Install lowfare
-        run: go install github.com/lowfare/lowfare/cmd/lowfare@{{.Install}}
-      - uses: {{.AWSCreds}}
-        with:
-          role-to-assume: {{.DeployRoleARN}}
-          aws-region: {{.Region}}
+{{template "setup" .}}
+{{template "login" .}}
       - name: Destroy the preview and its data
         run: lowfare destroy -f "$LOWFARE_SPEC" --env "$PREVIEW_ENV" --preview --yes --delete-data --cfn-role-arn "{{.ServiceRoleARN}}"
 {{- range .Secrets}}
       - name: Remove preview secret {{.}}
         run: lowfare secrets rm {{.}} -f "$LOWFARE_SPEC" --env "$PREVIEW_ENV" --preview
 {{- end}}
+{{- end}}
+{{- define "setup"}}      - uses: {{.Checkout}}
+        with:
+          persist-credentials: false
+      - uses: {{.SetupGo}}
+        with:
+          {{.GoVersion}}
+{{- end}}
+{{- define "login"}}      - name: Install lowfare
+        run: go install github.com/lowfare/lowfare/cmd/lowfare@{{.Install}}
+      - uses: {{.AWSCreds}}
+        with:
+          role-to-assume: {{.DeployRoleARN}}
+          aws-region: {{.Region}}
 {{- end}}
 `))
 
