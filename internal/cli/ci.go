@@ -20,8 +20,10 @@ import (
 
 	"github.com/lowfare/lowfare/internal/atomicfile"
 	"github.com/lowfare/lowfare/internal/awsconf"
+	"github.com/lowfare/lowfare/internal/cfn"
 	"github.com/lowfare/lowfare/internal/ci"
 	"github.com/lowfare/lowfare/internal/deploy"
+	"github.com/lowfare/lowfare/internal/spec"
 )
 
 // ciFlags are the flags 'ci init github' and 'ci deploy' share: what the
@@ -51,6 +53,35 @@ func (f *ciFlags) options() (ci.Options, error) {
 		return ci.Options{}, usageErr(err)
 	}
 	return o, nil
+}
+
+// ciStack is what ci init writes and ci deploy creates: the options, the
+// spec (with --env applied) and the CI stack's template and its body.
+type ciStack struct {
+	o    ci.Options
+	s    *spec.Spec
+	tmpl *cfn.Template
+	body []byte
+}
+
+func (f *ciFlags) ciStack(opts *rootOptions) (*ciStack, error) {
+	o, err := f.options()
+	if err != nil {
+		return nil, err
+	}
+	s, err := loadSpec(opts, f.file)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := ci.Template(s, o)
+	if err != nil {
+		return nil, usageErrf("%s: %v", f.file, err)
+	}
+	body, err := tmpl.JSON()
+	if err != nil {
+		return nil, err
+	}
+	return &ciStack{o: o, s: s, tmpl: tmpl, body: body}, nil
 }
 
 // command is how the user reruns this setup: the flags as given.
@@ -141,23 +172,12 @@ func ciTemplatePath(app string) string {
 }
 
 func runCIInit(cmd *cobra.Command, opts *rootOptions, f *ciInitFlags) error {
-	o, err := f.options()
+	st, err := f.ciStack(opts)
 	if err != nil {
 		return err
 	}
-	s, err := loadSpec(opts, f.file)
-	if err != nil {
-		return err
-	}
+	o, s, tmpl, body := st.o, st.s, st.tmpl, st.body
 	specRel, err := repoRelative(f.file)
-	if err != nil {
-		return err
-	}
-	tmpl, err := ci.Template(s, o)
-	if err != nil {
-		return usageErrf("%s: %v", f.file, err)
-	}
-	body, err := tmpl.JSON()
 	if err != nil {
 		return err
 	}
@@ -295,22 +315,11 @@ the flags it was given.`,
 }
 
 func runCIDeploy(ctx context.Context, opts *rootOptions, f *ciDeployFlags, out io.Writer) error {
-	o, err := f.options()
+	st, err := f.ciStack(opts)
 	if err != nil {
 		return err
 	}
-	s, err := loadSpec(opts, f.file)
-	if err != nil {
-		return err
-	}
-	tmpl, err := ci.Template(s, o)
-	if err != nil {
-		return usageErrf("%s: %v", f.file, err)
-	}
-	body, err := tmpl.JSON()
-	if err != nil {
-		return err
-	}
+	s, body := st.s, st.body
 	cfg, err := specAWS(ctx, opts, s)
 	if err != nil {
 		return err
