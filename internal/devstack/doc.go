@@ -12,5 +12,11 @@
 //     supervisor.go, proc_*.go, lambda.go, waking.go): RunApp builds the
 //     spec's Go main package, runs it as a child process behind a front
 //     server, restarts it, puts it to sleep when idle and, with serve: app,
-//     answers through the Lambda adapter while it sleeps.
+//     answers through the Lambda adapter while it sleeps; it watches what
+//     the build reads (watch.go), names the app's missing secrets and the
+//     port it really listens on (sockets_linux.go), and logs requests
+//     (reqlog.go), keeping the last lines of its output (tail.go);
+//   - with a database: section, a local Postgres for the app (postgres.go,
+//     postgres_unix.go), from the machine's own PostgreSQL server programs,
+//     with the PG* variables and DATABASE_URL of docs/apps.md.
 package devstack
