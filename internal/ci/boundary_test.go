@@ -196,17 +196,21 @@ func conditionHolds(t *testing.T, cond map[string]map[string]any, request map[st
 // allowedWith reports whether some statement allows action on arn for a
 // request carrying the given condition keys.
 func allowedWith(t *testing.T, st []Statement, action, arn string, request map[string]string) bool {
+	allow := false
 	for _, s := range st {
 		if !slices.ContainsFunc(s.Actions, func(a string) bool { return strings.EqualFold(a, action) }) {
 			continue
 		}
 		for _, r := range s.Resources {
 			if arnMatches(pseudo(t, r), arn) && conditionHolds(t, s.Condition, request) {
-				return true
+				if s.Deny {
+					return false // an explicit deny wins over every allow
+				}
+				allow = true
 			}
 		}
 	}
-	return false
+	return allow
 }
 
 // TestServiceRoleMakesRolesOnlyWithTheBoundary evaluates the service
@@ -223,6 +227,8 @@ func TestServiceRoleMakesRolesOnlyWithTheBoundary(t *testing.T) {
 		role := "arn:aws:iam::" + evalAccount + ":role/lowfare-links-pr-7-TaskRole-1A2B3C4D5E6F"
 		ours := "arn:aws:iam::" + evalAccount + ":policy/lowfare-links-boundary"
 		boundary := map[string]string{"iam:PermissionsBoundary": ours}
+		ciDeploy := "arn:aws:iam::" + evalAccount + ":role/" + DeployRoleName("links")
+		ciService := "arn:aws:iam::" + evalAccount + ":role/" + ServiceRoleName("links")
 		none := map[string]string{}
 		for _, c := range []struct {
 			action, arn string
@@ -248,6 +254,15 @@ func TestServiceRoleMakesRolesOnlyWithTheBoundary(t *testing.T) {
 			{"iam:DeleteRolePolicy", role, none, true},
 			{"iam:DeleteRole", role, none, true},
 			{"iam:CreateUser", "arn:aws:iam::" + evalAccount + ":user/lowfare-links-x", boundary, false},
+			// The CI stack's own roles match lowfare-links-* but are out
+			// of reach, boundary or not.
+			{"iam:UpdateAssumeRolePolicy", role, none, true},
+			{"iam:UpdateAssumeRolePolicy", ciDeploy, none, false},
+			{"iam:UpdateAssumeRolePolicy", ciService, none, false},
+			{"iam:PutRolePolicy", ciService, boundary, false},
+			{"iam:DeleteRolePolicy", ciDeploy, none, false},
+			{"iam:DeleteRole", ciService, none, false},
+			{"iam:PassRole", ciService, none, false},
 		} {
 			if got := allowedWith(t, st, c.action, c.arn, c.request); got != c.want {
 				t.Errorf("%s: %s on %s with %v: allowed %v, want %v", name, c.action, c.arn, c.request, got, c.want)

@@ -22,6 +22,8 @@ type Statement struct {
 	Resources []string
 	// Condition is the statement's IAM condition block, if any.
 	Condition map[string]map[string]any
+	// Deny makes it a Deny statement, which no Allow overrides.
+	Deny bool
 }
 
 // Options are what 'lowfare ci init' was told about the repository.
@@ -434,6 +436,16 @@ func ServiceStatements(s *spec.Spec, o Options) ([]Statement, error) {
 		// permission either.
 		st = append(st, Statement{Sid: "TheAppRolesOnlyWithinTheBoundary", Actions: bounded, Resources: appRoles,
 			Condition: map[string]map[string]any{"StringEquals": {"iam:PermissionsBoundary": BoundaryARN(s.App)}}})
+	}
+	if changes := slices.DeleteFunc(slices.Concat(iamActs, bounded), func(a string) bool {
+		return strings.HasPrefix(a, "iam:Get") || strings.HasPrefix(a, "iam:List")
+	}); len(changes) > 0 {
+		// The CI stack's own roles match lowfare-<app>-* too. A template
+		// that imported one (a change set of type IMPORT) could otherwise
+		// rewrite its trust policy: the deploy role's or this role's
+		// permissions, reachable from outside GitHub.
+		st = append(st, Statement{Sid: "NeverTheCIRoles", Deny: true, Actions: changes,
+			Resources: []string{globalARN("iam", "role/"+DeployRoleName(s.App)), globalARN("iam", "role/"+ServiceRoleName(s.App))}})
 	}
 	if len(slr) > 0 {
 		st = append(st, Statement{Sid: "ServiceLinkedRoles", Actions: slr, Resources: []string{globalARN("iam", "role/aws-service-role/*")}})

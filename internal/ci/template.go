@@ -185,7 +185,11 @@ func policyDoc(statements []any) map[string]any {
 func statementsJSON(st []Statement) []any {
 	var out []any
 	for _, s := range st {
-		m := map[string]any{"Sid": s.Sid, "Effect": "Allow", "Action": s.Actions, "Resource": subAll(s.Resources)}
+		effect := "Allow"
+		if s.Deny {
+			effect = "Deny"
+		}
+		m := map[string]any{"Sid": s.Sid, "Effect": effect, "Action": s.Actions, "Resource": subAll(s.Resources)}
 		if len(s.Condition) > 0 {
 			cond := map[string]any{}
 			for op, kv := range s.Condition {
@@ -236,7 +240,7 @@ func chunkStatements(st []Statement, max int) [][]Statement {
 		var split []Statement
 		for len(acts) > 0 {
 			n := len(acts)
-			for n > 1 && size(Statement{Sid: s.Sid, Actions: acts[:n], Resources: s.Resources, Condition: s.Condition}) > max {
+			for n > 1 && size(Statement{Sid: s.Sid, Actions: acts[:n], Resources: s.Resources, Condition: s.Condition, Deny: s.Deny}) > max {
 				n--
 			}
 			p := s
