@@ -22,6 +22,8 @@ type Statement struct {
 	Resources []string
 	// Condition is the statement's IAM condition block, if any.
 	Condition map[string]map[string]any
+	// Deny makes it a Deny statement, which no Allow overrides.
+	Deny bool
 }
 
 // Options are what 'lowfare ci init' was told about the repository.
@@ -393,31 +395,75 @@ func ServiceStatements(s *spec.Spec, o Options) ([]Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	var iamActs, slr, other []string
+	var iamActs, bounded, slr, other []string
 	for _, a := range actions {
 		switch {
 		case a == "iam:CreateServiceLinkedRole":
 			slr = append(slr, a)
+		case slices.Contains(withheldActions, a):
+		case slices.Contains(boundedActions, a):
+			bounded = append(bounded, a)
 		case strings.HasPrefix(a, "iam:"):
 			iamActs = append(iamActs, a)
 		default:
 			other = append(other, a)
 		}
 	}
+	// CloudFormation names a role <stack>-<logical ID>-<suffix>: every
+	// stack of the app starts with lowfare-<app>-.
+	appRoles := []string{globalARN("iam", "role/lowfare-"+s.App+"-*")}
 	var st []Statement
 	if len(other) > 0 {
 		st = append(st, Statement{Sid: "TheAppResourceTypes", Actions: other, Resources: []string{"*"}})
 	}
 	if len(iamActs) > 0 {
-		// CloudFormation names a role <stack>-<logical ID>-<suffix>: every
-		// stack of the app starts with lowfare-<app>-.
-		st = append(st, Statement{Sid: "TheAppRoles", Actions: iamActs, Resources: []string{globalARN("iam", "role/lowfare-"+s.App+"-*")}})
+		st = append(st, Statement{Sid: "TheAppRoles", Actions: iamActs, Resources: appRoles})
+	}
+	if len(bounded) > 0 {
+		// Roles are created, and given permissions, only with the app's
+		// permissions boundary: whatever policy a template gives a role,
+		// it can do no more than the boundary allows. This is IAM's
+		// pattern for delegating role creation
+		// (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html#access_policies_boundaries-delegate,
+		// "CreateOrChangeOnlyWithBoundary"). For CreateRole and
+		// PutRolePermissionsBoundary iam:PermissionsBoundary is the
+		// boundary the request sets; for PutRolePolicy and
+		// AttachRolePolicy it is the boundary the role already has
+		// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html#awsidentityandaccessmanagementiam-policy-keys:
+		// iam:PermissionsBoundary "Filters access if the specified policy is
+		// set as the permissions boundary on the IAM entity", listed for
+		// these actions), so a role made before the boundary gets no new
+		// permission either.
+		st = append(st, Statement{Sid: "TheAppRolesOnlyWithinTheBoundary", Actions: bounded, Resources: appRoles,
+			Condition: map[string]map[string]any{"StringEquals": {"iam:PermissionsBoundary": BoundaryARN(s.App)}}})
+	}
+	if changes := slices.DeleteFunc(slices.Concat(iamActs, bounded), func(a string) bool {
+		return strings.HasPrefix(a, "iam:Get") || strings.HasPrefix(a, "iam:List")
+	}); len(changes) > 0 {
+		// The CI stack's own roles match lowfare-<app>-* too. A template
+		// that imported one (a change set of type IMPORT) could otherwise
+		// rewrite its trust policy: the deploy role's or this role's
+		// permissions, reachable from outside GitHub.
+		st = append(st, Statement{Sid: "NeverTheCIRoles", Deny: true, Actions: changes,
+			Resources: []string{globalARN("iam", "role/"+DeployRoleName(s.App)), globalARN("iam", "role/"+ServiceRoleName(s.App))}})
 	}
 	if len(slr) > 0 {
 		st = append(st, Statement{Sid: "ServiceLinkedRoles", Actions: slr, Resources: []string{globalARN("iam", "role/aws-service-role/*")}})
 	}
 	return st, nil
 }
+
+// boundedActions are the IAM actions that make a role or widen what it
+// may do: the service role may call them only on roles whose permissions
+// boundary is the app's. DetachRolePolicy and DeleteRolePolicy only take
+// permissions away and stay unconditioned, so that deleting a role made
+// before the boundary existed still works.
+var boundedActions = []string{"iam:AttachRolePolicy", "iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"}
+
+// withheldActions are handler permissions the service role never gets:
+// removing a role's boundary would undo it (lowfare's templates never
+// remove one).
+var withheldActions = []string{"iam:DeleteRolePermissionsBoundary"}
 
 // typesOf is the set of resource types of a template's resources.
 func typesOf(resources map[string]*cfn.Resource) map[string]bool {

@@ -25,6 +25,7 @@ const (
 	ParamExistingProvider = "ExistingOIDCProviderArn"
 	OutputDeployRole      = "DeployRoleArn"
 	OutputServiceRole     = "ServiceRoleArn"
+	OutputBoundary        = "PermissionsBoundaryArn"
 	condCreateProvider    = "CreateProvider"
 )
 
@@ -102,6 +103,24 @@ func Template(s *spec.Spec, o Options) (*cfn.Template, error) {
 			"Policies": []any{map[string]any{"PolicyName": "lowfare-deploy", "PolicyDocument": policyDoc(statementsJSON(deploy))}},
 		},
 	})
+	// The permissions boundary of every role the app's templates make:
+	// what those roles may ever do, no more (BoundaryActions).
+	acts, err := BoundaryActions(s, o)
+	if err != nil {
+		return nil, err
+	}
+	boundary, err := boundaryDocument(acts)
+	if err != nil {
+		return nil, err
+	}
+	t.Add("PermissionsBoundary", &cfn.Resource{
+		Type: "AWS::IAM::ManagedPolicy",
+		Properties: cfn.Props{
+			"ManagedPolicyName": BoundaryPolicyName(s.App),
+			"Description":       "The permissions boundary of lowfare app " + s.App + "'s roles: the most they may do",
+			"PolicyDocument":    boundary,
+		},
+	})
 	// The service role's actions exceed what one inline policy holds
 	// (10,240 characters for all of a role's inline policies:
 	// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html),
@@ -135,6 +154,7 @@ func Template(s *spec.Spec, o Options) (*cfn.Template, error) {
 	})
 	t.Outputs[OutputDeployRole] = &cfn.Output{Description: "The role the workflow assumes", Value: cfn.GetAtt("DeployRole", "Arn")}
 	t.Outputs[OutputServiceRole] = &cfn.Output{Description: "The CloudFormation service role deploy passes", Value: cfn.GetAtt("ServiceRole", "Arn")}
+	t.Outputs[OutputBoundary] = &cfn.Output{Description: "The permissions boundary deploy sets on every role (--permissions-boundary)", Value: cfn.Ref("PermissionsBoundary")}
 	return t, nil
 }
 
@@ -165,7 +185,11 @@ func policyDoc(statements []any) map[string]any {
 func statementsJSON(st []Statement) []any {
 	var out []any
 	for _, s := range st {
-		m := map[string]any{"Sid": s.Sid, "Effect": "Allow", "Action": s.Actions, "Resource": subAll(s.Resources)}
+		effect := "Allow"
+		if s.Deny {
+			effect = "Deny"
+		}
+		m := map[string]any{"Sid": s.Sid, "Effect": effect, "Action": s.Actions, "Resource": subAll(s.Resources)}
 		if len(s.Condition) > 0 {
 			cond := map[string]any{}
 			for op, kv := range s.Condition {
@@ -216,7 +240,7 @@ func chunkStatements(st []Statement, max int) [][]Statement {
 		var split []Statement
 		for len(acts) > 0 {
 			n := len(acts)
-			for n > 1 && size(Statement{Sid: s.Sid, Actions: acts[:n], Resources: s.Resources, Condition: s.Condition}) > max {
+			for n > 1 && size(Statement{Sid: s.Sid, Actions: acts[:n], Resources: s.Resources, Condition: s.Condition, Deny: s.Deny}) > max {
 				n--
 			}
 			p := s

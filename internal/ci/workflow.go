@@ -97,6 +97,12 @@ func (o WorkflowOptions) ServiceRoleARN() string {
 	return "arn:aws:iam::${{ vars.AWS_ACCOUNT_ID }}:role/" + ServiceRoleName(o.App)
 }
 
+// BoundaryARN is the permissions boundary every role of the app gets
+// when CI deploys it: the service role may create roles only with it.
+func (o WorkflowOptions) BoundaryARN() string {
+	return "arn:aws:iam::${{ vars.AWS_ACCOUNT_ID }}:policy/" + BoundaryPolicyName(o.App)
+}
+
 // Quote is a string as a YAML single-quoted scalar (a ' doubled).
 func (WorkflowOptions) Quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
@@ -152,7 +158,7 @@ jobs:
       - name: Plan
         run: lowfare plan --check -f "$LOWFARE_SPEC"
       - name: Deploy
-        run: lowfare deploy -f "$LOWFARE_SPEC" --cfn-role-arn "{{.ServiceRoleARN}}"
+        run: lowfare deploy -f "$LOWFARE_SPEC" --cfn-role-arn "{{.ServiceRoleARN}}" --permissions-boundary "{{.BoundaryARN}}"
 {{- if .Previews}}
 
   preview:
@@ -186,7 +192,7 @@ jobs:
         run: printf '%s' "$VALUE" | lowfare secrets set {{.}} -f "$LOWFARE_SPEC" --env "$PREVIEW_ENV" --preview
 {{- end}}
       - name: Deploy the preview
-        run: lowfare deploy -f "$LOWFARE_SPEC" --env "$PREVIEW_ENV" --preview --cfn-role-arn "{{.ServiceRoleARN}}"
+        run: lowfare deploy -f "$LOWFARE_SPEC" --env "$PREVIEW_ENV" --preview --cfn-role-arn "{{.ServiceRoleARN}}" --permissions-boundary "{{.BoundaryARN}}"
       - name: URL and monthly cost
         id: report
         run: |

@@ -131,3 +131,25 @@ func TestWorkflowHeaderDetectsEdits(t *testing.T) {
 		t.Error("the same options gave two workflows")
 	}
 }
+
+// TestWorkflowDeploysWithTheBoundary: every deploy the workflow runs
+// passes the service role and the app's permissions boundary (the service
+// role may create no role without it).
+func TestWorkflowDeploysWithTheBoundary(t *testing.T) {
+	want := `--permissions-boundary "arn:aws:iam::${{ vars.AWS_ACCOUNT_ID }}:policy/` + BoundaryPolicyName("links") + `"`
+	for name, w := range workflowCases(t) {
+		deploys := 0
+		for _, line := range strings.Split(string(w), "\n") {
+			if !strings.Contains(line, "lowfare deploy ") {
+				continue
+			}
+			deploys++
+			if !strings.Contains(line, "--cfn-role-arn ") || !strings.Contains(line, want) {
+				t.Errorf("%s: %q passes no boundary (want %s)", name, strings.TrimSpace(line), want)
+			}
+		}
+		if want := map[bool]int{false: 1, true: 2}[name == "previews"]; deploys != want {
+			t.Errorf("%s: %d deploy commands, want %d", name, deploys, want)
+		}
+	}
+}

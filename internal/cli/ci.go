@@ -293,13 +293,17 @@ func newCIDeployCmd(opts *rootOptions) *cobra.Command {
 	f := &ciDeployFlags{}
 	c := &cobra.Command{
 		Use:   "deploy",
-		Short: "Create or update the CI stack (OIDC provider, deploy role, service role)",
+		Short: "Create or update the CI stack (OIDC provider, deploy role, service role, permissions boundary)",
 		Long: `deploy creates or updates the stack lowfare-<app>-ci with the credentials
 you run it with (an administrator's, once): GitHub's OIDC provider for
 token.actions.githubusercontent.com (or, when the account has one already,
-that one: an account holds one per URL), the deploy role and the
-CloudFormation service role. Run it again after changing the spec, the
-repository, the branch or --previews. 'lowfare ci init' prints it with
+that one: an account holds one per URL), the deploy role, the
+CloudFormation service role and the permissions boundary
+lowfare-<app>-boundary: the most any role of the app may do (what the
+templates' roles allow, service.permissions included). The service role
+creates roles only with that boundary, and the workflow's deploys set it
+(--permissions-boundary). Run it again after changing the spec (its
+service.permissions above all), the repository, the branch or --previews. 'lowfare ci init' prints it with
 the flags it was given.`,
 		Example: `  lowfare ci deploy --repo octo-org/links --previews`,
 		Args:    cobra.NoArgs,

@@ -265,3 +265,20 @@ func TestEnvAndPreviewFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestPermissionsBoundaryFlagWantsAPolicyARN: deploy refuses a boundary
+// that is not an IAM managed policy ARN before any AWS call (exit 2).
+func TestPermissionsBoundaryFlagWantsAPolicyARN(t *testing.T) {
+	for arn, ok := range map[string]bool{
+		"": true,
+		"arn:aws:iam::123456789012:policy/lowfare-links-boundary":    true,
+		"arn:aws-cn:iam::123456789012:policy/lowfare-links-boundary": true,
+		"lowfare-links-boundary":                                     false,
+		"arn:aws:iam::123456789012:role/lowfare-links-ci-cfn":        false,
+		"arn:aws:s3:::bucket/policy/lowfare-links-boundary":          false,
+	} {
+		if err := checkBoundaryARN(arn); (err == nil) != ok {
+			t.Errorf("%q: %v, want ok %v", arn, err, ok)
+		}
+	}
+}

@@ -29,6 +29,7 @@ type deployFlags struct {
 	healthTimeout time.Duration
 	poll          time.Duration
 	cfnRole       string
+	boundary      string
 }
 
 func newDeployCmd(opts *rootOptions) *cobra.Command {
@@ -78,6 +79,7 @@ image again all the same.`,
 	c.Flags().DurationVar(&f.poll, "poll", deploy.DefaultPoll, "interval between status checks")
 	_ = c.Flags().MarkHidden("poll")
 	addCfnRoleFlag(c, &f.cfnRole)
+	c.Flags().StringVar(&f.boundary, "permissions-boundary", "", "managed policy to set as the permissions boundary of every role the templates create (lowfare ci's workflow passes arn:aws:iam::<account>:policy/lowfare-<app>-boundary, without which its service role may create no role)")
 	return c
 }
 
@@ -86,6 +88,18 @@ image again all the same.`,
 // workflows run with).
 func addCfnRoleFlag(c *cobra.Command, role *string) {
 	c.Flags().StringVar(role, "cfn-role-arn", "", "CloudFormation service role to create, change and delete the stacks' resources with (lowfare ci's workflow passes arn:aws:iam::<account>:role/lowfare-<app>-ci-cfn)")
+}
+
+// checkBoundaryARN refuses a --permissions-boundary that is not an IAM
+// managed policy ARN.
+func checkBoundaryARN(arn string) error {
+	if arn == "" {
+		return nil
+	}
+	if !strings.HasPrefix(arn, "arn:") || !strings.Contains(arn, ":iam::") || !strings.Contains(arn, ":policy/") {
+		return usageErrf("--permissions-boundary %q: want an IAM managed policy ARN, such as arn:aws:iam::123456789012:policy/lowfare-links-boundary", arn)
+	}
+	return nil
 }
 
 // checkRoleARN refuses a --cfn-role-arn that is not an IAM role ARN.
@@ -221,9 +235,17 @@ func runDeploy(ctx context.Context, opts *rootOptions, f *deployFlags, out, errO
 	if err := checkRoleARN(f.cfnRole); err != nil {
 		return err
 	}
+	if err := checkBoundaryARN(f.boundary); err != nil {
+		return err
+	}
 	r, err := loadRelease(opts, f.file)
 	if err != nil {
 		return err
+	}
+	if f.boundary != "" {
+		if err := r.SetPermissionsBoundary(f.boundary); err != nil {
+			return err
+		}
 	}
 	cfg, err := specAWS(ctx, opts, r.Spec)
 	if err != nil {

@@ -116,6 +116,10 @@ func TestPreviewJourneyWithOnlyTheDeployRoleActions(t *testing.T) {
 		t.Errorf("second ci deploy:\n%s", out)
 	}
 	role := "arn:aws:iam::" + account + ":role/" + ci.ServiceRoleName("links")
+	boundary := "arn:aws:iam::" + account + ":policy/" + ci.BoundaryPolicyName("links")
+	if _, err := adminIAM.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(boundary)}); err != nil {
+		t.Errorf("the CI stack made no boundary policy %s: %v", boundary, err)
+	}
 
 	j.keyID, j.secret = deployer.id, deployer.secret
 	preview := []string{"-f", f, "--env", "pr-7", "--preview"}
@@ -124,11 +128,12 @@ func TestPreviewJourneyWithOnlyTheDeployRoleActions(t *testing.T) {
 	if out := run("plan", "--check"); !strings.Contains(out, "ok: nothing a deploy would trip over") {
 		t.Errorf("plan --check:\n%s", out)
 	}
-	if out := run("deploy", "--cfn-role-arn", role, "--poll", "200ms"); !strings.Contains(out, "Creating stack lowfare-links-pr-7:") {
+	if out := run("deploy", "--cfn-role-arn", role, "--permissions-boundary", boundary, "--poll", "200ms"); !strings.Contains(out, "Creating stack lowfare-links-pr-7:") {
 		t.Errorf("deploy:\n%s", out)
 	}
 	j.stackStatus(t, "lowfare-links-pr-7", "CREATE_COMPLETE")
-	if out := run("deploy", "--cfn-role-arn", role, "--poll", "200ms"); !strings.Contains(out, "Stack lowfare-links-pr-7: no changes.") {
+	rolesHaveBoundary(ctx, t, motoConfig(moto, admin.id, admin.secret), "lowfare-links-pr-7", boundary)
+	if out := run("deploy", "--cfn-role-arn", role, "--permissions-boundary", boundary, "--poll", "200ms"); !strings.Contains(out, "Stack lowfare-links-pr-7: no changes.") {
 		t.Errorf("deploy unchanged:\n%s", out)
 	}
 	if out := run("status", "--format", "json"); !strings.Contains(out, `"lowfare-links-pr-7"`) {
@@ -153,9 +158,36 @@ func TestPreviewJourneyWithOnlyTheDeployRoleActions(t *testing.T) {
 	// And the enforcement is real: without CreateChangeSet the deploy fails.
 	j.keyID, j.secret = crippled.id, crippled.secret
 	j.ok(t, "s3cret\n", append([]string{"secrets", "set", "ADMIN_TOKEN"}, preview...)...)
-	code, stdout, errOut := j.run(t, "", append([]string{"deploy", "--cfn-role-arn", role, "--poll", "200ms"}, preview...)...)
+	code, stdout, errOut := j.run(t, "", append([]string{"deploy", "--cfn-role-arn", role, "--permissions-boundary", boundary, "--poll", "200ms"}, preview...)...)
 	if code != 1 || !strings.Contains(errOut, "CreateChangeSet") || !strings.Contains(errOut, "AccessDenied") {
 		t.Errorf("deploy without cloudformation:CreateChangeSet: exit %d\n%s\n%s", code, stdout, errOut)
+	}
+}
+
+// rolesHaveBoundary asserts that every role of the stack has the
+// permissions boundary, as the service role requires on AWS.
+func rolesHaveBoundary(ctx context.Context, t *testing.T, cfg aws.Config, stackName, boundary string) {
+	t.Helper()
+	res, err := cloudformation.NewFromConfig(cfg).DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String(stackName)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := 0
+	for _, r := range res.StackResources {
+		if aws.ToString(r.ResourceType) != "AWS::IAM::Role" {
+			continue
+		}
+		roles++
+		got, err := iam.NewFromConfig(cfg).GetRole(ctx, &iam.GetRoleInput{RoleName: r.PhysicalResourceId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := got.Role.PermissionsBoundary; b == nil || aws.ToString(b.PermissionsBoundaryArn) != boundary {
+			t.Errorf("role %s (%s): boundary %v, want %s", aws.ToString(r.LogicalResourceId), aws.ToString(r.PhysicalResourceId), b, boundary)
+		}
+	}
+	if roles == 0 {
+		t.Errorf("stack %s holds no role", stackName)
 	}
 }
 

@@ -74,6 +74,22 @@ func New(file string, s *spec.Spec) (*Release, error) {
 	return r, nil
 }
 
+// SetPermissionsBoundary makes policyARN the permissions boundary of every
+// role of both templates (stack.Result.SetPermissionsBoundary) and
+// rebuilds their bodies: what a deploy through lowfare ci's service role
+// sends, since that role may create roles only with it.
+func (r *Release) SetPermissionsBoundary(policyARN string) error {
+	r.Result.SetPermissionsBoundary(policyARN)
+	var err error
+	if r.Result.Bootstrap != nil {
+		if r.Bootstrap, err = json.Marshal(r.Result.Bootstrap); err != nil {
+			return err
+		}
+	}
+	r.Main, err = json.Marshal(r.Result.Main)
+	return err
+}
+
 // PreflightStacks names the app's two stacks with their bodies.
 func (r *Release) PreflightStacks() preflight.Stacks {
 	return PreflightStacks(r.Spec, r.Bootstrap, r.Main)

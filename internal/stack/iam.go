@@ -203,3 +203,23 @@ func (b *builder) readSecrets(actions ...string) []any {
 func (b *builder) secretARN(name string) any {
 	return cfn.Sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter" + b.s.SecretParameter(name))
 }
+
+// SetPermissionsBoundary makes policyARN the permissions boundary of every
+// IAM role of both templates. lowfare ci's CloudFormation service role may
+// create and change roles only with its boundary (so a template pushed to
+// the branch cannot make a role with more than the boundary allows); a
+// deploy without CI calls nothing here and its templates stay as they
+// are. Every role, whichever part made it: a role without the boundary is
+// refused by IAM when CI deploys it.
+func (r *Result) SetPermissionsBoundary(policyARN string) {
+	for _, t := range []*cfn.Template{r.Bootstrap, r.Main} {
+		if t == nil {
+			continue
+		}
+		for _, res := range t.Resources {
+			if res.Type == "AWS::IAM::Role" {
+				res.Properties["PermissionsBoundary"] = policyARN
+			}
+		}
+	}
+}
