@@ -20,6 +20,7 @@ import (
 
 type diffFlags struct {
 	file, against, stack, format string
+	boundary                     string // --permissions-boundary, as the deploy had it
 }
 
 func newDiffCmd(opts *rootOptions) *cobra.Command {
@@ -52,6 +53,7 @@ Exit codes follow diff(1): 0 no differences, 1 differences, 2 bad input.`,
 	c.Flags().StringVar(&f.against, "against", "", "compare with this template file (JSON or YAML) instead of the deployed stack")
 	c.Flags().StringVar(&f.stack, "stack", "", "main or bootstrap (default: both; main with --against)")
 	c.Flags().StringVar(&f.format, "format", "text", "output: text | json")
+	c.Flags().StringVar(&f.boundary, "permissions-boundary", "", "compare the templates as deploy --permissions-boundary sends them (a stack deployed from lowfare ci's workflow has it on every role)")
 	return c
 }
 
@@ -92,9 +94,15 @@ func runDiff(cmd *cobra.Command, opts *rootOptions, f *diffFlags) error {
 			return usageErrf("--against %s: %v", f.against, err)
 		}
 	}
+	if err := checkBoundaryARN(f.boundary); err != nil {
+		return err
+	}
 	s, res, err := buildStack(io.Discard, opts, f.file)
 	if err != nil {
 		return err
+	}
+	if f.boundary != "" {
+		res.SetPermissionsBoundary(f.boundary)
 	}
 	var live release.TemplateReader
 	if against == nil {

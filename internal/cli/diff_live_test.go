@@ -118,3 +118,24 @@ func synthBoot(t *testing.T, specPath string) string {
 	}
 	return string(data)
 }
+
+// A stack deployed with --permissions-boundary (as lowfare ci's workflow
+// deploys) is equal to diff with the same flag, and differs by the roles'
+// PermissionsBoundary without it.
+func TestDiffWithThePermissionsBoundary(t *testing.T) {
+	const boundary = "arn:aws:iam::123456789012:policy/lowfare-links-boundary"
+	w := newDepWorld(t, diffImageSpec)
+	if code, out, errOut := depRun(t, "", "deploy", "-f", w.spec, "--poll", "1ms", "--permissions-boundary", boundary); code != 0 {
+		t.Fatalf("deploy exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, errOut := depRun(t, "", "diff", "-f", w.spec, "--permissions-boundary", boundary); code != 0 || !strings.Contains(out, "diff: no differences (2 stacks)") {
+		t.Fatalf("diff --permissions-boundary after such a deploy: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut := depRun(t, "", "diff", "-f", w.spec)
+	if code != ExitFailure || !strings.Contains(out, "PermissionsBoundary") {
+		t.Fatalf("diff without the flag: exit %d, want 1 naming PermissionsBoundary\n%s%s", code, out, errOut)
+	}
+	if code, _, _ := depRun(t, "", "diff", "-f", w.spec, "--permissions-boundary", "arn:aws:iam::123456789012:role/x"); code != ExitUsage {
+		t.Errorf("diff with a role ARN as the boundary: exit %d, want 2", code)
+	}
+}
