@@ -128,7 +128,7 @@ func lex(src string) ([]token, error) {
 				kind = tokQuoted
 			}
 			out = append(out, token{kind, b.String(), start})
-		case c >= '0' && c <= '9' || (c == '-' || c == '.') && i+1 < len(src) && src[i+1] >= '0' && src[i+1] <= '9':
+		case c >= '0' && c <= '9' || (c == '-' && !afterOperand(out) || c == '.') && i+1 < len(src) && src[i+1] >= '0' && src[i+1] <= '9':
 			start := i
 			i++
 			for i < len(src) && (src[i] >= '0' && src[i] <= '9' || src[i] == '.' || src[i] == 'e' || src[i] == 'E' ||
@@ -163,6 +163,24 @@ func lex(src string) ([]token, error) {
 		}
 	}
 	return append(out, token{tokEOF, "", len(src)}), nil
+}
+
+// afterOperand reports whether the last token ends an operand, so a
+// minus after it is a subtraction (c -1), not a negative number.
+func afterOperand(toks []token) bool {
+	if len(toks) == 0 {
+		return false
+	}
+	t := toks[len(toks)-1]
+	switch t.kind {
+	case tokQuoted, tokString, tokNumber:
+		return true
+	case tokIdent:
+		return !reserved[strings.ToUpper(t.text)]
+	case tokPunct:
+		return t.text == ")" || t.text == "]" || t.text == "}"
+	}
+	return false
 }
 
 type parser struct {
