@@ -5,8 +5,10 @@
 // limit, ReturnValues, one cancellation reason per transaction item,
 // REMOVE, and the validation DynamoDB does before it reads or writes
 // (empty key values, consistent reads on a GSI, duplicate keys, Query
-// key conditions). Each difference was found by the differential test
-// against moto (diff_test.go), which keeps them fixed.
+// key conditions), and PartiQL, which minidyn lacks, for the statements
+// single-table apps use (partiql.go). Each difference was found by the
+// differential test against moto (diff_test.go, partiql_test.go), which
+// keeps them fixed.
 //
 // The front serialises writes (it reads an item around some of them)
 // and buffers every answer: fine for a developer's table, not for load.
@@ -87,10 +89,7 @@ func (f *front) serve(r *http.Request, action string, body []byte) answer {
 	case "BatchExecuteStatement":
 		return f.batchExecuteStatement(r, body)
 	case "ExecuteTransaction":
-		// minidyn answers PartiQL with a plain-text "unsupported
-		// operation" the SDKs cannot read; say what is missing instead.
-		return errorAnswer("UnknownOperationException", devLimit+"ExecuteTransaction (PartiQL transactions): "+
-			"use TransactWriteItems and TransactGetItems, or run lowfare dev --dynamodb-endpoint with DynamoDB Local")
+		return f.executeTransaction(r, body)
 	}
 	return f.forward(r, body)
 }

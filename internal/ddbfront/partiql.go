@@ -118,6 +118,10 @@ func (f *front) execute(r *http.Request, in executeInput, batch bool) exec {
 		e = f.insertStmt(r, st, s, val)
 	case stmtUpdate, stmtDelete:
 		e = f.writeStmt(r, st, s, val)
+	case stmtExists:
+		// "The EXISTS function can only be used in transactions."
+		// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-functions.exists.html
+		e = exec{err: validation("EXISTS can only be used in a transaction (ExecuteTransaction)")}
 	}
 	e.tableName = st.table
 	return e
@@ -297,14 +301,7 @@ func (f *front) selectStmt(r *http.Request, st *statement, s schema, in executeI
 // returned."
 // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-reference.insert.html
 func (f *front) insertStmt(r *http.Request, st *statement, s schema, val func(pqValue) json.RawMessage) exec {
-	item := map[string]json.RawMessage{}
-	for _, k := range st.itemOrder {
-		item[k] = val(st.item[k])
-	}
-	x := newExprs()
-	req := map[string]any{"TableName": st.table, "Item": item, "ConditionExpression": "attribute_not_exists(" + x.name(s.keys[0]) + ")"}
-	x.add(req)
-	a := f.op(r, "PutItem", req)
+	a := f.op(r, "PutItem", insertReq(st, s, val))
 	if a.status == http.StatusOK {
 		return exec{}
 	}
@@ -313,6 +310,18 @@ func (f *front) insertStmt(r *http.Request, st *statement, s schema, val func(pq
 		return exec{err: &d}
 	}
 	return exec{err: &a}
+}
+
+// insertReq is the PutItem (or transaction Put) of an INSERT.
+func insertReq(st *statement, s schema, val func(pqValue) json.RawMessage) map[string]any {
+	item := map[string]json.RawMessage{}
+	for _, k := range st.itemOrder {
+		item[k] = val(st.item[k])
+	}
+	x := newExprs()
+	req := map[string]any{"TableName": st.table, "Item": item, "ConditionExpression": "attribute_not_exists(" + x.name(s.keys[0]) + ")"}
+	x.add(req)
+	return req
 }
 
 // errorType is the DynamoDB error type of an answer, without its prefix.
@@ -374,14 +383,39 @@ func keyOfWhere(where []cond, keys []string, val func(pqValue) json.RawMessage) 
 // is returned."
 // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-reference.delete.html
 func (f *front) writeStmt(r *http.Request, st *statement, s schema, val func(pqValue) json.RawMessage) exec {
+	action, req, e := writeReq(st, s, val)
+	if e != nil {
+		return exec{err: e}
+	}
+	if st.returning != "" {
+		req["ReturnValues"] = st.returning
+	}
+	a := f.op(r, action, req)
+	if a.status != http.StatusOK {
+		return exec{err: &a}
+	}
+	if st.returning == "" {
+		return exec{}
+	}
+	var out struct{ Attributes json.RawMessage }
+	if json.Unmarshal(a.body, &out) != nil || len(out.Attributes) == 0 || string(out.Attributes) == "null" {
+		return exec{}
+	}
+	return exec{items: []json.RawMessage{out.Attributes}}
+}
+
+// writeReq is the UpdateItem or DeleteItem of an UPDATE or DELETE, or
+// the ConditionCheck of an EXISTS: the operation and its input.
+func writeReq(st *statement, s schema, val func(pqValue) json.RawMessage) (string, map[string]any, *answer) {
 	key, rest, ok := keyOfWhere(st.where, s.keys, val)
 	if !ok {
-		return exec{err: validation(msgMissingKey)}
+		return "", nil, validation(msgMissingKey)
 	}
 	x := newExprs()
 	req := map[string]any{"TableName": st.table, "Key": key}
 	action := "DeleteItem"
-	if st.kind == stmtUpdate {
+	switch st.kind {
+	case stmtUpdate:
 		action = "UpdateItem"
 		var parts []string
 		if len(st.set) > 0 {
@@ -407,25 +441,21 @@ func (f *front) writeStmt(r *http.Request, st *statement, s schema, val func(pqV
 			cond += " AND " + x.and(rest, val)
 		}
 		req["ConditionExpression"] = cond
-	} else if len(rest) > 0 {
-		req["ConditionExpression"] = "attribute_not_exists(" + x.name(s.keys[0]) + ") OR (" + x.and(rest, val) + ")"
-	}
-	if st.returning != "" {
-		req["ReturnValues"] = st.returning
+	case stmtExists:
+		// EXISTS is true when its SELECT finds the item.
+		action = "ConditionCheck"
+		cond := "attribute_exists(" + x.name(s.keys[0]) + ")"
+		if len(rest) > 0 {
+			cond += " AND " + x.and(rest, val)
+		}
+		req["ConditionExpression"] = cond
+	default:
+		if len(rest) > 0 {
+			req["ConditionExpression"] = "attribute_not_exists(" + x.name(s.keys[0]) + ") OR (" + x.and(rest, val) + ")"
+		}
 	}
 	x.add(req)
-	a := f.op(r, action, req)
-	if a.status != http.StatusOK {
-		return exec{err: &a}
-	}
-	if st.returning == "" {
-		return exec{}
-	}
-	var out struct{ Attributes json.RawMessage }
-	if json.Unmarshal(a.body, &out) != nil || len(out.Attributes) == 0 || string(out.Attributes) == "null" {
-		return exec{}
-	}
-	return exec{items: []json.RawMessage{out.Attributes}}
+	return action, req, nil
 }
 
 func (x *exprs) operand(o operand, val func(pqValue) json.RawMessage) string {

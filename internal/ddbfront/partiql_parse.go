@@ -27,10 +27,11 @@ const (
 	stmtInsert
 	stmtUpdate
 	stmtDelete
+	stmtExists // EXISTS(SELECT ...), a transaction's condition check
 )
 
 func (k stmtKind) String() string {
-	return [...]string{"", "SELECT", "INSERT", "UPDATE", "DELETE"}[k]
+	return [...]string{"", "SELECT", "INSERT", "UPDATE", "DELETE", "EXISTS"}[k]
 }
 
 // pqValue is a value in a statement: a parameter (?) or a literal, as
@@ -295,7 +296,7 @@ func parsePartiQL(src string) (*statement, error) {
 	case p.isKeyword("DELETE"):
 		st, err = p.deleteStmt()
 	case p.isKeyword("EXISTS"):
-		return nil, &unsupported{"EXISTS (it belongs in ExecuteTransaction, which lowfare dev does not serve)"}
+		st, err = p.existsStmt()
 	default:
 		return nil, p.fail("SELECT, INSERT, UPDATE or DELETE")
 	}
@@ -312,6 +313,29 @@ func parsePartiQL(src string) (*statement, error) {
 		return nil, p.fail("the end of the statement")
 	}
 	st.params = p.params
+	return st, nil
+}
+
+// existsStmt parses EXISTS(SELECT * FROM table WHERE ...).
+func (p *parser) existsStmt() (*statement, error) {
+	p.next()
+	if err := p.punct("("); err != nil {
+		return nil, err
+	}
+	if !p.isKeyword("SELECT") {
+		return nil, p.fail("SELECT")
+	}
+	st, err := p.selectStmt()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.punct(")"); err != nil {
+		return nil, err
+	}
+	if st.index != "" || st.projection != nil {
+		return nil, &parseErr{"Statement wasn't well formed, can't be processed: EXISTS takes SELECT * FROM a table"}
+	}
+	st.kind = stmtExists
 	return st, nil
 }
 

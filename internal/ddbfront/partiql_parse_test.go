@@ -72,6 +72,7 @@ func TestParsePartiQL(t *testing.T) {
 			`UPDATE t set a=?0 set c=c+{"N":"1"} set d=d-{"N":"1"} remove e remove f where PK = ?1 where SK = ?2 returning ALL_NEW params 3`},
 		{`UPDATE "t" REMOVE e SET a = 'x' WHERE PK = 'p'`, `UPDATE t set a={"S":"x"} remove e where PK = {"S":"p"} params 0`},
 		{`DELETE FROM "t" WHERE PK = 'p' AND SK = 's' RETURNING ALL OLD *`, `DELETE t where PK = {"S":"p"} where SK = {"S":"s"} returning ALL_OLD params 0`},
+		{`EXISTS(SELECT * FROM "t" WHERE PK = ? AND SK = 's' AND v = 1)`, `EXISTS t where PK = ?0 where SK = {"S":"s"} where v = {"N":"1"} params 1`},
 	} {
 		st, err := parsePartiQL(tc.in)
 		if err != nil {
@@ -112,7 +113,7 @@ func TestParsePartiQLRefuses(t *testing.T) {
 		{`UPDATE t SET a = list_append(a, ?) WHERE PK = 1`, true},
 		{`INSERT INTO t VALUE {'a': <<1, 2>>}`, true},
 		{`INSERT INTO t VALUE {'a': {'b': ?}}`, true},
-		{`EXISTS(SELECT * FROM t WHERE a = 1)`, true},
+		{`EXISTS(SELECT a FROM t WHERE a = 1)`, false},
 	} {
 		_, err := parsePartiQL(tc.in)
 		var un *unsupported
@@ -171,7 +172,7 @@ func FuzzParsePartiQL(f *testing.F) {
 				check(sc.right.val)
 			}
 		}
-		if st.table == "" || st.kind < stmtSelect || st.kind > stmtDelete {
+		if st.table == "" || st.kind < stmtSelect || st.kind > stmtExists {
 			t.Fatalf("%q: parsed without a table or kind: %+v", src, st)
 		}
 	})
