@@ -372,7 +372,11 @@ func keyOfWhere(where []cond, keys []string, val func(pqValue) json.RawMessage) 
 // UPDATE: the WHERE clause is a condition on the item, so an item that
 // does not exist fails it with ConditionalCheckFailedException, and no
 // item is created (DynamoDB's UPDATE is not an upsert, unlike
-// UpdateItem; moto 5 answers success and writes nothing).
+// UpdateItem; moto 5 answers success and writes nothing). The update
+// reference says the condition "must resolve to a single primary key
+// value" but names no error for a missing item; the error is the one
+// the delete reference names for a WHERE clause that is false
+// (below), and the one DynamoDB is known to answer.
 // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-reference.update.html
 //
 // DELETE: "If the DynamoDB table does not have any item with the same

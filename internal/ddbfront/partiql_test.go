@@ -162,7 +162,8 @@ var pqSteps = []pqStep{
 	// selection criteria for the item to be modified. This condition
 	// must resolve to a single primary key value", ql-reference.update.html),
 	// and an item that is not there fails it with
-	// ConditionalCheckFailedException.
+	// ConditionalCheckFailedException (the update reference names no
+	// error for it; see writeStmt in partiql.go).
 	pqAWS("update, a missing item", "PartiQLUpdate", then(
 		stmt(`UPDATE TABLE SET v = 'x' WHERE PK = 'P' AND SK = '9'`),
 		stmt(`SELECT * FROM TABLE WHERE PK = 'P' AND SK = '9'`)),
