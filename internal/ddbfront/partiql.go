@@ -36,6 +36,9 @@ type executeInput struct {
 	ConsistentRead bool
 	NextToken      string
 	Limit          *int
+	// ReturnValuesOnConditionCheckFailure goes to the UpdateItem or
+	// DeleteItem of an UPDATE or DELETE.
+	ReturnValuesOnConditionCheckFailure string
 }
 
 // exec is one statement's result: an error answer, or the items.
@@ -117,7 +120,7 @@ func (f *front) execute(r *http.Request, in executeInput, batch bool) exec {
 	case stmtInsert:
 		e = f.insertStmt(r, st, s, val)
 	case stmtUpdate, stmtDelete:
-		e = f.writeStmt(r, st, s, val)
+		e = f.writeStmt(r, st, s, val, in.ReturnValuesOnConditionCheckFailure)
 	case stmtExists:
 		// "The EXISTS function can only be used in transactions."
 		// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-functions.exists.html
@@ -386,10 +389,13 @@ func keyOfWhere(where []cond, keys []string, val func(pqValue) json.RawMessage) 
 // DELETE statement evaluates to false, ConditionalCheckFailedException
 // is returned."
 // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-reference.delete.html
-func (f *front) writeStmt(r *http.Request, st *statement, s schema, val func(pqValue) json.RawMessage) exec {
+func (f *front) writeStmt(r *http.Request, st *statement, s schema, val func(pqValue) json.RawMessage, onFailure string) exec {
 	action, req, e := writeReq(st, s, val)
 	if e != nil {
 		return exec{err: e}
+	}
+	if onFailure != "" {
+		req["ReturnValuesOnConditionCheckFailure"] = onFailure
 	}
 	if st.returning != "" {
 		req["ReturnValues"] = st.returning

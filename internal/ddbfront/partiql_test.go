@@ -420,3 +420,41 @@ func TestPartiQLPages(t *testing.T) {
 		}
 	}
 }
+
+// TestPartiQLReturning: RETURNING answers the item as UpdateItem's and
+// DeleteItem's ReturnValues do ("RETURNING ALL OLD *" returns the
+// deleted item as Items, ql-reference.delete.html), and
+// ReturnValuesOnConditionCheckFailure ALL_OLD puts the item into the
+// ConditionalCheckFailedException.
+func TestPartiQLReturning(t *testing.T) {
+	b := devBackend(t)
+	ctx := ddbtest.Context(t)
+	table := ddbtest.TableName(t)
+	if err := store.CreateTable(ctx, b.Client, table); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ stmt, want string }{
+		{`INSERT INTO TABLE VALUE {'PK': 'R', 'SK': '1', 'v': 'a', 'w': 'b'}`, `0 []`},
+		{`UPDATE TABLE SET v = 'c' WHERE PK = 'R' AND SK = '1' RETURNING MODIFIED OLD *`, `1 [{"v":{"S":"a"}}]`},
+		{`UPDATE TABLE SET v = 'd' REMOVE w WHERE PK = 'R' AND SK = '1' RETURNING ALL NEW *`, `1 [{"PK":{"S":"R"},"SK":{"S":"1"},"v":{"S":"d"}}]`},
+		{`DELETE FROM TABLE WHERE PK = 'R' AND SK = '1' RETURNING ALL OLD *`, `1 [{"PK":{"S":"R"},"SK":{"S":"1"},"v":{"S":"d"}}]`},
+		{`DELETE FROM TABLE WHERE PK = 'R' AND SK = '1' RETURNING ALL OLD *`, `0 []`},
+	} {
+		if got := show(stmt(tc.stmt)(ctx, b.Client, table)); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.stmt, got, tc.want)
+		}
+	}
+	if _, err := stmt(`INSERT INTO TABLE VALUE {'PK': 'R', 'SK': '2', 'v': 'a'}`)(ctx, b.Client, table); err != nil {
+		t.Fatal(err)
+	}
+	_, err := b.Client.ExecuteStatement(ctx, &dynamodb.ExecuteStatementInput{
+		Statement:                           aws.String(inTable(`UPDATE TABLE SET v = 'b' WHERE PK = 'R' AND SK = '2' AND v = 'x'`, table)),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		t.Fatalf("a failed condition: %v, want ConditionalCheckFailedException", err)
+	}
+	if got := items(ccf.Item); got != `[{"PK":{"S":"R"},"SK":{"S":"2"},"v":{"S":"a"}}]` {
+		t.Errorf("a failed condition with ALL_OLD: item %s, want the item as it is", got)
+	}
+}
