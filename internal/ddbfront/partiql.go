@@ -113,7 +113,7 @@ func (f *front) execute(r *http.Request, in executeInput, batch bool) exec {
 		a := errorAnswer("ResourceNotFoundException", "Requested resource not found")
 		return exec{err: &a, tableName: st.table}
 	}
-	e := exec{tableName: st.table}
+	var e exec
 	switch st.kind {
 	case stmtSelect:
 		e = f.selectStmt(r, st, s, in, val, batch)
