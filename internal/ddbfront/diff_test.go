@@ -620,12 +620,6 @@ func TestSameAsMoto(t *testing.T) {
 	}
 }
 
-// partiQLActions are the table.access actions the dev table does not
-// have: minidyn has no PartiQL. The front answers them with an error
-// that says so (TestPartiQLRefused). moto is no oracle here either:
-// moto 5 answers INSERT and DELETE with ? parameters with a 500.
-var partiQLActions = []string{"PartiQLDelete", "PartiQLInsert", "PartiQLSelect", "PartiQLUpdate"}
-
 // TestStepsCoverTableAccess wants a step for every DynamoDB action
 // table.access grants, so a new grant comes with a differential step.
 func TestStepsCoverTableAccess(t *testing.T) {
@@ -633,24 +627,13 @@ func TestStepsCoverTableAccess(t *testing.T) {
 	for _, st := range steps {
 		covered[st.action] = true
 	}
-	for _, a := range partiQLActions {
-		covered[a] = true
+	for _, st := range pqSteps {
+		covered[st.action] = true
 	}
 	for _, a := range stack.TableActions(spec.AccessReadWrite) {
 		if !covered[strings.TrimPrefix(a, "dynamodb:")] {
 			t.Errorf("no differential step for %s, which table.access grants", a)
 		}
-	}
-}
-
-func TestPartiQLRefused(t *testing.T) {
-	srv := httptest.NewServer(ddbfront.Handler(miniserver.NewServer()))
-	t.Cleanup(srv.Close)
-	c := ddbtest.NewClient(srv.URL)
-	_, err := c.ExecuteStatement(context.Background(), &dynamodb.ExecuteStatementInput{Statement: aws.String(`SELECT * FROM "t"`)})
-	var api smithy.APIError
-	if !errors.As(err, &api) || api.ErrorCode() != "UnknownOperationException" || !strings.Contains(api.ErrorMessage(), "no PartiQL") {
-		t.Fatalf("ExecuteStatement: got %v, want UnknownOperationException saying there is no PartiQL", err)
 	}
 }
 
