@@ -9,7 +9,6 @@ import (
 
 	"github.com/lowfare/lowfare/internal/cfn"
 	"github.com/lowfare/lowfare/internal/spec"
-	"github.com/lowfare/lowfare/internal/stack"
 )
 
 // BoundaryPolicyName is the managed policy the CI stack creates as the
@@ -51,36 +50,23 @@ var managedPolicyActions = map[string][]string{
 // among them) and by the AWS managed policies it attaches, sorted. Read
 // from the templates themselves, so the boundary cannot drift from them.
 func BoundaryActions(s *spec.Spec, o Options) ([]string, error) {
-	specs := []*spec.Spec{s}
-	if o.Previews {
-		p, err := PreviewSpec(s, previewSentinel)
-		if err != nil {
-			return nil, err
-		}
-		specs = append(specs, p)
+	templates, err := appTemplates(s, o)
+	if err != nil {
+		return nil, err
 	}
 	set := map[string]bool{}
-	for _, sp := range specs {
-		res, err := stack.Build(sp)
-		if err != nil {
-			return nil, err
-		}
-		for _, t := range []*cfn.Template{res.Bootstrap, res.Main} {
-			if t == nil {
+	for _, t := range templates {
+		for _, id := range t.LogicalIDs() {
+			r := t.Resources[id]
+			if r.Type != "AWS::IAM::Role" {
 				continue
 			}
-			for _, id := range t.LogicalIDs() {
-				r := t.Resources[id]
-				if r.Type != "AWS::IAM::Role" {
-					continue
-				}
-				acts, err := roleActions(r.Properties)
-				if err != nil {
-					return nil, fmt.Errorf("role %s: %w", id, err)
-				}
-				for _, a := range acts {
-					set[a] = true
-				}
+			acts, err := roleActions(r.Properties)
+			if err != nil {
+				return nil, fmt.Errorf("role %s: %w", id, err)
+			}
+			for _, a := range acts {
+				set[a] = true
 			}
 		}
 	}

@@ -358,6 +358,21 @@ func ecrRepository(ref string) (string, bool) {
 // TemplateTypes are the resource types of the templates of s (and, with
 // previews, of its preview), sorted.
 func TemplateTypes(s *spec.Spec, o Options) ([]string, error) {
+	templates, err := appTemplates(s, o)
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	for _, t := range templates {
+		maps.Copy(set, typesOf(t.Resources))
+	}
+	return slices.Sorted(maps.Keys(set)), nil
+}
+
+// appTemplates are the templates lowfare deploys for s and, with previews,
+// for its preview: what the CI stack's roles must cover. An image
+// reference has no bootstrap template.
+func appTemplates(s *spec.Spec, o Options) ([]*cfn.Template, error) {
 	specs := []*spec.Spec{s}
 	if o.Previews {
 		p, err := PreviewSpec(s, previewSentinel)
@@ -366,18 +381,18 @@ func TemplateTypes(s *spec.Spec, o Options) ([]string, error) {
 		}
 		specs = append(specs, p)
 	}
-	set := map[string]bool{}
+	var out []*cfn.Template
 	for _, sp := range specs {
 		res, err := stack.Build(sp)
 		if err != nil {
 			return nil, err
 		}
 		if res.Bootstrap != nil {
-			maps.Copy(set, typesOf(res.Bootstrap.Resources))
+			out = append(out, res.Bootstrap)
 		}
-		maps.Copy(set, typesOf(res.Main.Resources))
+		out = append(out, res.Main)
 	}
-	return slices.Sorted(maps.Keys(set)), nil
+	return out, nil
 }
 
 // ServiceStatements are the CloudFormation service role's permissions:
