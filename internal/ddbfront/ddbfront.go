@@ -98,14 +98,24 @@ func (f *front) serve(r *http.Request, action string, body []byte) answer {
 // its checks and fixes apply as to the app's requests: action with input
 // as JSON.
 func (f *front) op(r *http.Request, action string, input any) answer {
+	r2, body, a := ownRequest(r, action, input)
+	if r2 == nil {
+		return a
+	}
+	return f.serve(r2, action, body)
+}
+
+// ownRequest is a request of the front's own, cloned from the app's r:
+// action with input as JSON; on failure, the error answer.
+func ownRequest(r *http.Request, action string, input any) (*http.Request, []byte, answer) {
 	body, err := json.Marshal(input)
 	if err != nil {
-		return errorAnswer("InternalServerError", err.Error())
+		return nil, nil, errorAnswer("InternalServerError", err.Error())
 	}
 	r2 := r.Clone(r.Context())
 	r2.Header.Set("X-Amz-Target", targetPrefix+action)
 	r2.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	return f.serve(r2, action, body)
+	return r2, body, answer{}
 }
 
 // forward passes the request on to the endpoint with body.
@@ -121,13 +131,10 @@ func (f *front) forward(r *http.Request, body []byte) answer {
 // call makes a request of the front's own to the endpoint: action with
 // input as JSON.
 func (f *front) call(r *http.Request, action string, input any) answer {
-	body, err := json.Marshal(input)
-	if err != nil {
-		return errorAnswer("InternalServerError", err.Error())
+	r2, body, a := ownRequest(r, action, input)
+	if r2 == nil {
+		return a
 	}
-	r2 := r.Clone(r.Context())
-	r2.Header.Set("X-Amz-Target", targetPrefix+action)
-	r2.Header.Set("Content-Type", "application/x-amz-json-1.0")
 	return f.forward(r2, body)
 }
 
